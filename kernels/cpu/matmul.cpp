@@ -1,0 +1,349 @@
+#include "cpu/matmul.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+#include <vector>
+
+#include "cpu/isa.h"
+#include "cpu/simd.h"
+
+#if defined(MNEMO_CPU_OPENBLAS)
+#include <cblas.h>
+#endif
+
+namespace mnemo::cpu {
+namespace {
+
+constexpr int64_t kPanelCols = 16;  // NR: columns of W per packed panel
+constexpr int64_t kMicroRows = 6;   // MR: rows of X per micro-kernel call
+constexpr int64_t kBlockK = 256;    // KC: K per packed panel (multiple of 32 for q8_0)
+
+const uint8_t* w_row(const MatmulArgs& a, int64_t n) {
+    return static_cast<const uint8_t*>(a.w) + n * row_bytes(a.w_type, a.k);
+}
+
+// W[n, k0 : k0 + len] as f32. k0 and len are multiples of 32 for q8_0.
+void w_slice_to_f32(const MatmulArgs& a, int64_t n, int64_t k0, int64_t len, float* dst) {
+    const uint8_t* row = w_row(a, n);
+    switch (a.w_type) {
+        case DType::f32: std::memcpy(dst, reinterpret_cast<const float*>(row) + k0, static_cast<size_t>(len) * 4); return;
+        case DType::f16: convert_f16_to_f32(reinterpret_cast<const uint16_t*>(row) + k0, dst, len); return;
+        case DType::bf16: convert_bf16_to_f32(reinterpret_cast<const uint16_t*>(row) + k0, dst, len); return;
+        case DType::q8_0:
+            dequantize_row_q8_0(reinterpret_cast<const BlockQ8_0*>(row) + k0 / kQ8_0BlockSize, dst, len);
+            return;
+    }
+}
+
+void add_bias(const MatmulArgs& a, int64_t t0, int64_t t1, int64_t n0, int64_t n1) {
+    if (a.bias == nullptr) return;
+    for (int64_t t = t0; t < t1; ++t) {
+        float* y = a.y + t * a.y_stride;
+        for (int64_t n = n0; n < n1; ++n) y[n] += a.bias[n];
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Scalar form: one W row converted at a time, reused for every X row.
+void matmul_scalar(const MatmulArgs& a, ThreadPool* pool) {
+    parallel_for(pool, a.n_cols, 4, [&](int64_t begin, int64_t end) {
+        std::vector<float> w(static_cast<size_t>(a.k));
+        for (int64_t n = begin; n < end; ++n) {
+            w_slice_to_f32(a, n, 0, a.k, w.data());
+            for (int64_t t = 0; t < a.n_rows; ++t) {
+                const float* x = a.x + t * a.x_stride;
+                float acc = 0.0f;
+                for (int64_t k = 0; k < a.k; ++k) acc += x[k] * w[static_cast<size_t>(k)];
+                a.y[t * a.y_stride + n] = acc;
+            }
+        }
+        add_bias(a, 0, a.n_rows, begin, end);
+    });
+}
+
+#if MNEMO_HAVE_X86
+// ---------------------------------------------------------------------------------------
+// AVX2 GEMV (T == 1): R rows of W per pass share each load of x. The per-row arithmetic
+// does not depend on R, so how rows are grouped (and split across threads) never changes
+// a result.
+struct SrcF32 {
+    MNEMO_AVX2 static __m256 load8(const uint8_t* row, int64_t k) {
+        return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + k);
+    }
+    static float at(const uint8_t* row, int64_t k) { return reinterpret_cast<const float*>(row)[k]; }
+};
+struct SrcF16 {
+    MNEMO_AVX2 static __m256 load8(const uint8_t* row, int64_t k) {
+        return detail::load_f16x8(reinterpret_cast<const uint16_t*>(row) + k);
+    }
+    static float at(const uint8_t* row, int64_t k) { return f16_to_f32(reinterpret_cast<const uint16_t*>(row)[k]); }
+};
+struct SrcBF16 {
+    MNEMO_AVX2 static __m256 load8(const uint8_t* row, int64_t k) {
+        return detail::load_bf16x8(reinterpret_cast<const uint16_t*>(row) + k);
+    }
+    static float at(const uint8_t* row, int64_t k) { return bf16_to_f32(reinterpret_cast<const uint16_t*>(row)[k]); }
+};
+
+template <class Src, int R>
+MNEMO_AVX2 void gemv_rows(const float* x, const uint8_t* const* rows, int64_t k_total, float* out) {
+    __m256 acc0[R], acc1[R];
+    for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = _mm256_setzero_ps();
+    int64_t k = 0;
+    for (; k + 16 <= k_total; k += 16) {
+        const __m256 x0 = _mm256_loadu_ps(x + k);
+        const __m256 x1 = _mm256_loadu_ps(x + k + 8);
+        for (int r = 0; r < R; ++r) {
+            acc0[r] = _mm256_fmadd_ps(Src::load8(rows[r], k), x0, acc0[r]);
+            acc1[r] = _mm256_fmadd_ps(Src::load8(rows[r], k + 8), x1, acc1[r]);
+        }
+    }
+    if (k + 8 <= k_total) {
+        const __m256 x0 = _mm256_loadu_ps(x + k);
+        for (int r = 0; r < R; ++r) acc0[r] = _mm256_fmadd_ps(Src::load8(rows[r], k), x0, acc0[r]);
+        k += 8;
+    }
+    for (int r = 0; r < R; ++r) {
+        float tail = 0.0f;
+        for (int64_t j = k; j < k_total; ++j) tail += Src::at(rows[r], j) * x[j];
+        out[r] = detail::hsum256(_mm256_add_ps(acc0[r], acc1[r])) + tail;
+    }
+}
+
+template <int R>
+MNEMO_AVX2 void gemv_rows_q8_0(const float* x, const uint8_t* const* rows, int64_t k_total, float* out) {
+    __m256 acc[R];
+    for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
+    const int64_t n_blocks = k_total / kQ8_0BlockSize;
+    for (int64_t b = 0; b < n_blocks; ++b) {
+        const float* xb = x + b * kQ8_0BlockSize;
+        const __m256 x0 = _mm256_loadu_ps(xb);
+        const __m256 x1 = _mm256_loadu_ps(xb + 8);
+        const __m256 x2 = _mm256_loadu_ps(xb + 16);
+        const __m256 x3 = _mm256_loadu_ps(xb + 24);
+        for (int r = 0; r < R; ++r) {
+            const BlockQ8_0& block = reinterpret_cast<const BlockQ8_0*>(rows[r])[b];
+            __m256 s = _mm256_mul_ps(detail::load_i8x8(block.qs), x0);
+            s = _mm256_fmadd_ps(detail::load_i8x8(block.qs + 8), x1, s);
+            s = _mm256_fmadd_ps(detail::load_i8x8(block.qs + 16), x2, s);
+            s = _mm256_fmadd_ps(detail::load_i8x8(block.qs + 24), x3, s);
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(block.d)), s, acc[r]);
+        }
+    }
+    for (int r = 0; r < R; ++r) out[r] = detail::hsum256(acc[r]);
+}
+
+template <int R>
+MNEMO_AVX2 void gemv_dispatch(const MatmulArgs& a, const uint8_t* const* rows, float* out) {
+    switch (a.w_type) {
+        case DType::f32: gemv_rows<SrcF32, R>(a.x, rows, a.k, out); return;
+        case DType::f16: gemv_rows<SrcF16, R>(a.x, rows, a.k, out); return;
+        case DType::bf16: gemv_rows<SrcBF16, R>(a.x, rows, a.k, out); return;
+        case DType::q8_0: gemv_rows_q8_0<R>(a.x, rows, a.k, out); return;
+    }
+}
+
+MNEMO_AVX2 void gemv_avx2(const MatmulArgs& a, ThreadPool* pool) {
+    constexpr int64_t kRows = 4;
+    parallel_for(pool, a.n_cols, 16, [&](int64_t begin, int64_t end) {
+        const uint8_t* rows[kRows];
+        float out[kRows];
+        int64_t n = begin;
+        for (; n + kRows <= end; n += kRows) {
+            for (int64_t r = 0; r < kRows; ++r) rows[r] = w_row(a, n + r);
+            gemv_dispatch<4>(a, rows, out);
+            for (int64_t r = 0; r < kRows; ++r) a.y[n + r] = out[r];
+        }
+        for (; n < end; ++n) {
+            rows[0] = w_row(a, n);
+            gemv_dispatch<1>(a, rows, out);
+            a.y[n] = out[0];
+        }
+        add_bias(a, 0, 1, begin, end);
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// AVX2 GEMM (T >= 2). W is packed per (16-column panel, 256-deep K block) into f32
+// [k][16] order; a 6x16 register tile of Y accumulates over one K block and is then
+// stored (first block) or added (later blocks), so every element sees the same sequence of
+// operations regardless of tiling or threads.
+template <int MR>
+MNEMO_AVX2 void micro_kernel(const float* x, int64_t x_stride, const float* panel, int64_t kc, float* y,
+                             int64_t y_stride, int64_t n_cols, bool accumulate) {
+    __m256 c0[MR], c1[MR];
+    for (int r = 0; r < MR; ++r) c0[r] = c1[r] = _mm256_setzero_ps();
+    for (int64_t k = 0; k < kc; ++k) {
+        const __m256 b0 = _mm256_load_ps(panel + k * kPanelCols);
+        const __m256 b1 = _mm256_load_ps(panel + k * kPanelCols + 8);
+        for (int r = 0; r < MR; ++r) {
+            const __m256 av = _mm256_broadcast_ss(x + r * x_stride + k);
+            c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
+            c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);
+        }
+    }
+    for (int r = 0; r < MR; ++r) {
+        float* yr = y + r * y_stride;
+        if (n_cols == kPanelCols) {
+            if (accumulate) {
+                c0[r] = _mm256_add_ps(c0[r], _mm256_loadu_ps(yr));
+                c1[r] = _mm256_add_ps(c1[r], _mm256_loadu_ps(yr + 8));
+            }
+            _mm256_storeu_ps(yr, c0[r]);
+            _mm256_storeu_ps(yr + 8, c1[r]);
+        } else {
+            alignas(32) float tmp[kPanelCols];
+            _mm256_store_ps(tmp, c0[r]);
+            _mm256_store_ps(tmp + 8, c1[r]);
+            for (int64_t j = 0; j < n_cols; ++j) yr[j] = accumulate ? yr[j] + tmp[j] : tmp[j];
+        }
+    }
+}
+
+MNEMO_AVX2 void transpose_to_panel(const float* rows, int64_t row_stride, int64_t kc, float* panel) {
+    // rows: 16 rows of kc floats; panel: kc rows of 16 floats.
+    int64_t k = 0;
+    for (; k + 8 <= kc; k += 8) {
+        for (int64_t half = 0; half < 2; ++half) {
+            const float* src = rows + half * 8 * row_stride + k;
+            __m256 r0 = _mm256_loadu_ps(src + 0 * row_stride), r1 = _mm256_loadu_ps(src + 1 * row_stride);
+            __m256 r2 = _mm256_loadu_ps(src + 2 * row_stride), r3 = _mm256_loadu_ps(src + 3 * row_stride);
+            __m256 r4 = _mm256_loadu_ps(src + 4 * row_stride), r5 = _mm256_loadu_ps(src + 5 * row_stride);
+            __m256 r6 = _mm256_loadu_ps(src + 6 * row_stride), r7 = _mm256_loadu_ps(src + 7 * row_stride);
+            __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+            __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+            __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+            __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+            __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+            __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+            __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+            float* dst = panel + k * kPanelCols + half * 8;
+            _mm256_store_ps(dst + 0 * kPanelCols, _mm256_permute2f128_ps(u0, u4, 0x20));
+            _mm256_store_ps(dst + 1 * kPanelCols, _mm256_permute2f128_ps(u1, u5, 0x20));
+            _mm256_store_ps(dst + 2 * kPanelCols, _mm256_permute2f128_ps(u2, u6, 0x20));
+            _mm256_store_ps(dst + 3 * kPanelCols, _mm256_permute2f128_ps(u3, u7, 0x20));
+            _mm256_store_ps(dst + 4 * kPanelCols, _mm256_permute2f128_ps(u0, u4, 0x31));
+            _mm256_store_ps(dst + 5 * kPanelCols, _mm256_permute2f128_ps(u1, u5, 0x31));
+            _mm256_store_ps(dst + 6 * kPanelCols, _mm256_permute2f128_ps(u2, u6, 0x31));
+            _mm256_store_ps(dst + 7 * kPanelCols, _mm256_permute2f128_ps(u3, u7, 0x31));
+        }
+    }
+    for (; k < kc; ++k) {
+        for (int64_t r = 0; r < kPanelCols; ++r) panel[k * kPanelCols + r] = rows[r * row_stride + k];
+    }
+}
+
+MNEMO_AVX2 void gemm_avx2(const MatmulArgs& a, ThreadPool* pool) {
+    const int64_t n_panels = (a.n_cols + kPanelCols - 1) / kPanelCols;
+    const int64_t n_threads = pool != nullptr ? pool->n_threads() : 1;
+    // Split rows too when there are few panels, so narrow outputs still use every thread.
+    int64_t rows_per_task = a.n_rows;
+    if (n_panels < 4 * n_threads && a.n_rows > 4 * kMicroRows) {
+        const int64_t want_blocks = (4 * n_threads + n_panels - 1) / n_panels;
+        rows_per_task = (a.n_rows + want_blocks - 1) / want_blocks;
+        rows_per_task = (rows_per_task + kMicroRows - 1) / kMicroRows * kMicroRows;
+    }
+    const int64_t n_row_blocks = (a.n_rows + rows_per_task - 1) / rows_per_task;
+
+    parallel_for(pool, n_panels * n_row_blocks, 1, [&](int64_t begin, int64_t end) {
+        alignas(64) float panel[kBlockK * kPanelCols];
+        std::vector<float> rows(static_cast<size_t>(kBlockK * kPanelCols));
+        for (int64_t task = begin; task < end; ++task) {
+            const int64_t p = task / n_row_blocks;
+            const int64_t t0 = (task % n_row_blocks) * rows_per_task;
+            const int64_t t1 = std::min(a.n_rows, t0 + rows_per_task);
+            const int64_t n0 = p * kPanelCols;
+            const int64_t n_cols = std::min(kPanelCols, a.n_cols - n0);
+            for (int64_t k0 = 0; k0 < a.k; k0 += kBlockK) {
+                const int64_t kc = std::min(kBlockK, a.k - k0);
+                for (int64_t r = 0; r < kPanelCols; ++r) {
+                    float* dst = rows.data() + r * kBlockK;
+                    if (r < n_cols) {
+                        w_slice_to_f32(a, n0 + r, k0, kc, dst);
+                    } else {
+                        std::memset(dst, 0, static_cast<size_t>(kc) * sizeof(float));
+                    }
+                }
+                transpose_to_panel(rows.data(), kBlockK, kc, panel);
+                const bool accumulate = k0 > 0;
+                for (int64_t t = t0; t < t1; t += kMicroRows) {
+                    const float* x = a.x + t * a.x_stride + k0;
+                    float* y = a.y + t * a.y_stride + n0;
+                    switch (std::min(kMicroRows, t1 - t)) {
+                        case 6: micro_kernel<6>(x, a.x_stride, panel, kc, y, a.y_stride, n_cols, accumulate); break;
+                        case 5: micro_kernel<5>(x, a.x_stride, panel, kc, y, a.y_stride, n_cols, accumulate); break;
+                        case 4: micro_kernel<4>(x, a.x_stride, panel, kc, y, a.y_stride, n_cols, accumulate); break;
+                        case 3: micro_kernel<3>(x, a.x_stride, panel, kc, y, a.y_stride, n_cols, accumulate); break;
+                        case 2: micro_kernel<2>(x, a.x_stride, panel, kc, y, a.y_stride, n_cols, accumulate); break;
+                        default: micro_kernel<1>(x, a.x_stride, panel, kc, y, a.y_stride, n_cols, accumulate); break;
+                    }
+                }
+            }
+            add_bias(a, t0, t1, n0, n0 + n_cols);
+        }
+    });
+}
+#endif  // MNEMO_HAVE_X86
+
+#if defined(MNEMO_CPU_OPENBLAS)
+constexpr int64_t kBlasMinRows = 16;
+
+void gemm_blas(const MatmulArgs& a) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(a.n_rows), static_cast<int>(a.n_cols),
+                static_cast<int>(a.k), 1.0f, a.x, static_cast<int>(a.x_stride), static_cast<const float*>(a.w),
+                static_cast<int>(a.k), 0.0f, a.y, static_cast<int>(a.y_stride));
+    add_bias(a, 0, a.n_rows, 0, a.n_cols);
+}
+#endif
+
+}  // namespace
+
+bool matmul_uses_blas(int64_t n_rows, int64_t k, int64_t n_cols, DType w_type) {
+#if defined(MNEMO_CPU_OPENBLAS)
+    return w_type == DType::f32 && n_rows >= kBlasMinRows && k > 0 && n_cols > 0;
+#else
+    (void)n_rows;
+    (void)k;
+    (void)n_cols;
+    (void)w_type;
+    return false;
+#endif
+}
+
+void matmul(const MatmulArgs& a, ThreadPool* pool) {
+    assert(a.x_stride >= a.k && a.y_stride >= a.n_cols);
+    assert(a.w_type != DType::q8_0 || a.k % kQ8_0BlockSize == 0);
+    if (a.n_rows <= 0 || a.n_cols <= 0) return;
+    if (a.k == 0) {
+        for (int64_t t = 0; t < a.n_rows; ++t) std::fill(a.y + t * a.y_stride, a.y + t * a.y_stride + a.n_cols, 0.0f);
+        add_bias(a, 0, a.n_rows, 0, a.n_cols);
+        return;
+    }
+#if defined(MNEMO_CPU_OPENBLAS)
+    if (matmul_uses_blas(a.n_rows, a.k, a.n_cols, a.w_type) && active_isa() != Isa::scalar) return gemm_blas(a);
+#endif
+#if MNEMO_HAVE_X86
+    if (active_isa() == Isa::avx2) {
+        if (a.n_rows == 1) return gemv_avx2(a, pool);
+        return gemm_avx2(a, pool);
+    }
+#endif
+    matmul_scalar(a, pool);
+}
+
+void matmul_reference(const MatmulArgs& a) {
+    std::vector<float> w(static_cast<size_t>(a.k));
+    for (int64_t n = 0; n < a.n_cols; ++n) {
+        w_slice_to_f32(a, n, 0, a.k, w.data());
+        for (int64_t t = 0; t < a.n_rows; ++t) {
+            const float* x = a.x + t * a.x_stride;
+            double acc = a.bias != nullptr ? static_cast<double>(a.bias[n]) : 0.0;
+            for (int64_t k = 0; k < a.k; ++k) acc += static_cast<double>(x[k]) * static_cast<double>(w[static_cast<size_t>(k)]);
+            a.y[t * a.y_stride + n] = static_cast<float>(acc);
+        }
+    }
+}
+
+}  // namespace mnemo::cpu

@@ -1,0 +1,200 @@
+/*
+ * mnemo.h — the public C API of Mnemo, an on-device runtime for hybrid linear /
+ * sparse-attention language models whose per-sequence memory is bounded.
+ *
+ * Conventions (see docs/api.md):
+ *  - Every call returns a mnemo_status; on failure mnemo_last_error() returns a
+ *    thread-local message naming what went wrong and where. No call aborts or exits.
+ *  - Parameter and info structs begin with `struct_size`; obtain them from the
+ *    matching mnemo_*_default_params() / fill `struct_size = sizeof(...)` so the ABI
+ *    can grow.
+ *  - Thread safety: a mnemo_model is immutable after load and may be shared by any
+ *    number of threads; a mnemo_session must be used by one thread at a time.
+ *    mnemo_last_error() is per thread.
+ *
+ * This header is C11 and exposes nothing from C++.
+ */
+#ifndef MNEMO_H
+#define MNEMO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MNEMO_VERSION_MAJOR 0
+#define MNEMO_VERSION_MINOR 1
+#define MNEMO_VERSION_PATCH 0
+#define MNEMO_VERSION_STRING "0.1.0"
+/* Single comparable number: major * 10000 + minor * 100 + patch. */
+#define MNEMO_VERSION (MNEMO_VERSION_MAJOR * 10000 + MNEMO_VERSION_MINOR * 100 + MNEMO_VERSION_PATCH)
+
+#if defined(_WIN32)
+#  if defined(MNEMO_BUILDING_LIBRARY)
+#    define MNEMO_API __declspec(dllexport)
+#  else
+#    define MNEMO_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__)
+#  define MNEMO_API __attribute__((visibility("default")))
+#else
+#  define MNEMO_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- status codes */
+
+typedef enum mnemo_status {
+    MNEMO_OK = 0,
+    MNEMO_ERR_INVALID_ARGUMENT = 1, /* NULL handle, bad parameter value, struct_size too small */
+    MNEMO_ERR_IO = 2,               /* file cannot be opened, read, written or mapped */
+    MNEMO_ERR_BAD_MAGIC = 3,        /* the file is not of the expected format */
+    MNEMO_ERR_TRUNCATED = 4,        /* the file ends before a structure it declares */
+    MNEMO_ERR_CORRUPT = 5,          /* malformed content: duplicate keys, invalid UTF-8, bad offsets */
+    MNEMO_ERR_UNSUPPORTED = 6,      /* valid but unsupported: format version, tensor type, mixer */
+    MNEMO_ERR_TOO_LARGE = 7,        /* sizes whose byte count overflows or exceeds the file */
+    MNEMO_ERR_MODEL_INVALID = 8,    /* metadata and tensors contradict each other */
+    MNEMO_ERR_OUT_OF_MEMORY = 9,
+    MNEMO_ERR_BUFFER_TOO_SMALL = 10, /* caller's output buffer too small; the needed size is returned */
+    MNEMO_ERR_OUT_OF_RANGE = 11,    /* token id or index outside its valid range */
+    MNEMO_ERR_BUDGET = 12,          /* the session's memory plan exceeds the caller's budget */
+    MNEMO_ERR_UNBOUNDED = 13,       /* an unbounded mixer needs max_context or an eviction policy */
+    MNEMO_ERR_CANCELLED = 14,       /* the caller's cancellation callback stopped the work */
+    MNEMO_ERR_STATE = 15,           /* the call is not valid in the handle's current state */
+    MNEMO_ERR_MISMATCH = 16,        /* a snapshot belongs to another model or version */
+    MNEMO_ERR_NO_DEVICE = 17,       /* the requested backend has no usable device */
+    MNEMO_ERR_TOKENIZER = 18,       /* the model has no tokenizer or it failed */
+    MNEMO_ERR_INTERNAL = 19
+} mnemo_status;
+
+/* Human-readable name of a status code ("MNEMO_ERR_TRUNCATED", ...). Never NULL. */
+MNEMO_API const char* mnemo_status_name(mnemo_status status);
+
+/* Message describing the last failure on the calling thread ("" if none). The
+ * pointer stays valid until the next Mnemo call on this thread. */
+MNEMO_API const char* mnemo_last_error(void);
+
+/* ---------------------------------------------------------------- version */
+
+/* Runtime library version as MNEMO_VERSION computes it; compare with the macro to
+ * detect a header/library mismatch. */
+MNEMO_API int mnemo_version(void);
+MNEMO_API const char* mnemo_version_string(void);
+
+/* ---------------------------------------------------------------- models */
+
+typedef struct mnemo_model mnemo_model;
+
+typedef struct mnemo_model_params {
+    size_t struct_size;
+    int use_mmap;  /* 1 (default): map the file; 0: read it into memory */
+} mnemo_model_params;
+
+MNEMO_API mnemo_model_params mnemo_model_default_params(void);
+
+/* Loads a GGUF model file. On success *out_model owns the model; free it with
+ * mnemo_model_free. params may be NULL for defaults. */
+MNEMO_API mnemo_status mnemo_model_load(const char* path, const mnemo_model_params* params,
+                                        mnemo_model** out_model);
+MNEMO_API void mnemo_model_free(mnemo_model* model);
+
+typedef enum mnemo_mixer_kind {
+    MNEMO_MIXER_GDN = 0,  /* Gated DeltaNet (linear attention), fixed state */
+    MNEMO_MIXER_SWA = 1,  /* sliding-window softmax attention, fixed state */
+    MNEMO_MIXER_LTE = 2,  /* SWA + sink + learnable token eviction, fixed state */
+    MNEMO_MIXER_NSA = 3,  /* native sparse attention, grows with context */
+    MNEMO_MIXER_ATTN = 4  /* full softmax attention, grows with context */
+} mnemo_mixer_kind;
+
+/* Short lowercase name of a mixer kind ("gdn", "swa", "lte", "nsa", "attn"). */
+MNEMO_API const char* mnemo_mixer_kind_name(mnemo_mixer_kind kind);
+
+typedef struct mnemo_model_info {
+    size_t struct_size;
+    const char* name;          /* general.name, may be "" */
+    const char* architecture;  /* "mnemo-hybrid" */
+    int32_t vocab_size;
+    int32_t n_layers;
+    int32_t hidden_size;
+    int32_t intermediate_size;
+    int32_t max_position_embeddings; /* the training context length */
+    int32_t bos_token_id;            /* -1 if none */
+    int32_t eos_token_id;            /* -1 if none */
+    int32_t tied_embeddings;         /* 1 if the LM head is the embedding matrix */
+    uint64_t n_params;
+    uint64_t weight_bytes;
+    int32_t bounded;                 /* 1 if every layer's state is fixed-size */
+} mnemo_model_info;
+
+/* Fills *info (set info->struct_size = sizeof(*info) first). Strings are owned by
+ * the model. */
+MNEMO_API mnemo_status mnemo_model_get_info(const mnemo_model* model, mnemo_model_info* info);
+
+typedef struct mnemo_layer_info {
+    size_t struct_size;
+    mnemo_mixer_kind mixer;
+    int32_t n_heads;       /* query heads (GDN: heads) */
+    int32_t n_kv_heads;    /* key/value heads (GDN: = n_heads) */
+    int32_t head_dim;      /* key head dim */
+    int32_t head_v_dim;    /* value head dim */
+    int32_t window_size;   /* the paper's window_size: SWA sees that many tokens incl. the current one, LTE
+                            * window_size past tokens plus the current one, NSA its window branch; else 0 */
+    int32_t sink_size;     /* LTE: never-evicted first tokens; else 0 */
+    int32_t buffer_size;   /* LTE: retained capacity incl. the sink (paper's buffer_size); else 0 */
+    int32_t block_size;    /* NSA: compression/selection block; else 0 */
+    int32_t block_count;   /* NSA: selected blocks per query; else 0 */
+    int32_t conv_size;     /* GDN: short-conv kernel; else 0 */
+} mnemo_layer_info;
+
+MNEMO_API mnemo_status mnemo_model_get_layer_info(const mnemo_model* model, int32_t layer,
+                                                  mnemo_layer_info* info);
+
+/* ---------------------------------------------------------------- tokenizer */
+
+/* Converts UTF-8 text to token ids. If out_tokens is too small (or NULL with
+ * capacity 0), returns MNEMO_ERR_BUFFER_TOO_SMALL and sets *out_count to the number
+ * needed. add_bos prepends the model's BOS token when it has one. */
+MNEMO_API mnemo_status mnemo_tokenize(const mnemo_model* model, const char* text, size_t text_len,
+                                      int add_bos, int32_t* out_tokens, size_t capacity,
+                                      size_t* out_count);
+
+/* Converts token ids to UTF-8 text (not NUL-terminated unless room remains; *out_len
+ * excludes the NUL). MNEMO_ERR_BUFFER_TOO_SMALL with *out_len = bytes needed. */
+MNEMO_API mnemo_status mnemo_detokenize(const mnemo_model* model, const int32_t* tokens,
+                                        size_t n_tokens, char* out_text, size_t capacity,
+                                        size_t* out_len);
+
+/* ---------------------------------------------------------------- sessions */
+
+typedef struct mnemo_session mnemo_session;
+
+typedef enum mnemo_backend {
+    MNEMO_BACKEND_AUTO = 0,
+    MNEMO_BACKEND_CPU = 1,
+    MNEMO_BACKEND_CUDA = 2
+} mnemo_backend;
+
+typedef struct mnemo_session_params {
+    size_t struct_size;
+    mnemo_backend backend;  /* default AUTO */
+    int32_t n_threads;      /* 0 (default): all cores */
+    uint64_t budget_bytes;  /* 0 (default): no budget; else creation fails with MNEMO_ERR_BUDGET above it */
+    int64_t max_context;    /* 0 (default): unlimited, allowed only if every layer is bounded */
+} mnemo_session_params;
+
+MNEMO_API mnemo_session_params mnemo_session_default_params(void);
+
+MNEMO_API mnemo_status mnemo_session_create(const mnemo_model* model,
+                                            const mnemo_session_params* params,
+                                            mnemo_session** out_session);
+MNEMO_API void mnemo_session_free(mnemo_session* session);
+
+/* Number of tokens the session has consumed. */
+MNEMO_API mnemo_status mnemo_session_position(const mnemo_session* session, int64_t* out_position);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MNEMO_H */

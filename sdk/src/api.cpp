@@ -1,0 +1,273 @@
+// The C API: argument checking, status translation and handle ownership. No C++
+// exception crosses this boundary.
+#include "mnemo/mnemo.h"
+
+#include "error.h"
+#include "model.h"
+#include "session.h"
+
+#include <cstring>
+#include <new>
+
+namespace mnemo {
+const char* last_error_cstr();
+}
+
+using namespace mnemo;
+
+struct mnemo_model {
+    std::unique_ptr<ModelImpl> model;
+};
+
+struct mnemo_session {
+    std::unique_ptr<SessionImpl> session;
+};
+
+namespace {
+
+// Runs `body`, turning any escaping C++ exception into a status.
+template <typename F>
+mnemo_status guarded(const char* where, F&& body) {
+    try {
+        clear_error();
+        return body();
+    } catch (const std::bad_alloc&) {
+        return failf(MNEMO_ERR_OUT_OF_MEMORY, "%s: out of memory", where);
+    } catch (const std::exception& e) {
+        return failf(MNEMO_ERR_INTERNAL, "%s: %s", where, e.what());
+    } catch (...) {
+        return failf(MNEMO_ERR_INTERNAL, "%s: unknown exception", where);
+    }
+}
+
+// Checks the caller's struct_size so older callers' smaller structs are not overrun.
+template <typename T>
+mnemo_status check_struct(const T* s, const char* what) {
+    if (s == nullptr) return failf(MNEMO_ERR_INVALID_ARGUMENT, "%s is NULL", what);
+    const size_t declared = s->struct_size;
+    if (declared < sizeof(size_t) || declared > (1u << 16))
+        return failf(MNEMO_ERR_INVALID_ARGUMENT, "%s.struct_size = %zu; set it to sizeof(%s)", what, s->struct_size, what);
+    return MNEMO_OK;
+}
+
+// Copies `full` into the caller's struct up to the caller's struct_size.
+template <typename T>
+void copy_out(T* dst, T full) {
+    const size_t n = dst->struct_size < sizeof(T) ? dst->struct_size : sizeof(T);
+    full.struct_size = dst->struct_size;
+    std::memcpy(static_cast<void*>(dst), &full, n);
+}
+
+// Reads the caller's struct, defaulting fields beyond its struct_size.
+template <typename T>
+T copy_in(const T* src, T defaults) {
+    if (src == nullptr) return defaults;
+    const size_t n = src->struct_size < sizeof(T) ? src->struct_size : sizeof(T);
+    std::memcpy(static_cast<void*>(&defaults), src, n);
+    defaults.struct_size = sizeof(T);
+    return defaults;
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* mnemo_status_name(mnemo_status s) {
+    switch (s) {
+        case MNEMO_OK: return "MNEMO_OK";
+        case MNEMO_ERR_INVALID_ARGUMENT: return "MNEMO_ERR_INVALID_ARGUMENT";
+        case MNEMO_ERR_IO: return "MNEMO_ERR_IO";
+        case MNEMO_ERR_BAD_MAGIC: return "MNEMO_ERR_BAD_MAGIC";
+        case MNEMO_ERR_TRUNCATED: return "MNEMO_ERR_TRUNCATED";
+        case MNEMO_ERR_CORRUPT: return "MNEMO_ERR_CORRUPT";
+        case MNEMO_ERR_UNSUPPORTED: return "MNEMO_ERR_UNSUPPORTED";
+        case MNEMO_ERR_TOO_LARGE: return "MNEMO_ERR_TOO_LARGE";
+        case MNEMO_ERR_MODEL_INVALID: return "MNEMO_ERR_MODEL_INVALID";
+        case MNEMO_ERR_OUT_OF_MEMORY: return "MNEMO_ERR_OUT_OF_MEMORY";
+        case MNEMO_ERR_BUFFER_TOO_SMALL: return "MNEMO_ERR_BUFFER_TOO_SMALL";
+        case MNEMO_ERR_OUT_OF_RANGE: return "MNEMO_ERR_OUT_OF_RANGE";
+        case MNEMO_ERR_BUDGET: return "MNEMO_ERR_BUDGET";
+        case MNEMO_ERR_UNBOUNDED: return "MNEMO_ERR_UNBOUNDED";
+        case MNEMO_ERR_CANCELLED: return "MNEMO_ERR_CANCELLED";
+        case MNEMO_ERR_STATE: return "MNEMO_ERR_STATE";
+        case MNEMO_ERR_MISMATCH: return "MNEMO_ERR_MISMATCH";
+        case MNEMO_ERR_NO_DEVICE: return "MNEMO_ERR_NO_DEVICE";
+        case MNEMO_ERR_TOKENIZER: return "MNEMO_ERR_TOKENIZER";
+        case MNEMO_ERR_INTERNAL: return "MNEMO_ERR_INTERNAL";
+    }
+    return "MNEMO_ERR_UNKNOWN";
+}
+
+const char* mnemo_last_error(void) { return last_error_cstr(); }
+
+int mnemo_version(void) { return MNEMO_VERSION; }
+const char* mnemo_version_string(void) { return MNEMO_VERSION_STRING; }
+
+const char* mnemo_mixer_kind_name(mnemo_mixer_kind kind) {
+    switch (kind) {
+        case MNEMO_MIXER_GDN: return "gdn";
+        case MNEMO_MIXER_SWA: return "swa";
+        case MNEMO_MIXER_LTE: return "lte";
+        case MNEMO_MIXER_NSA: return "nsa";
+        case MNEMO_MIXER_ATTN: return "attn";
+    }
+    return "?";
+}
+
+mnemo_model_params mnemo_model_default_params(void) {
+    mnemo_model_params p;
+    std::memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
+    p.use_mmap = 1;
+    return p;
+}
+
+mnemo_status mnemo_model_load(const char* path, const mnemo_model_params* params, mnemo_model** out_model) {
+    return guarded("mnemo_model_load", [&]() -> mnemo_status {
+        if (out_model == nullptr) return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_model_load: out_model is NULL");
+        *out_model = nullptr;
+        if (path == nullptr || *path == '\0') return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_model_load: path is NULL or empty");
+        if (params != nullptr) MNEMO_TRY(check_struct(params, "mnemo_model_params"));
+        const mnemo_model_params p = copy_in(params, mnemo_model_default_params());
+        auto handle = std::make_unique<mnemo_model>();
+        MNEMO_TRY(load_model(path, p.use_mmap != 0, &handle->model));
+        *out_model = handle.release();
+        return MNEMO_OK;
+    });
+}
+
+void mnemo_model_free(mnemo_model* model) { delete model; }
+
+mnemo_status mnemo_model_get_info(const mnemo_model* model, mnemo_model_info* info) {
+    return guarded("mnemo_model_get_info", [&]() -> mnemo_status {
+        if (model == nullptr) return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_model_get_info: model is NULL");
+        MNEMO_TRY(check_struct(info, "mnemo_model_info"));
+        const ModelConfig& c = model->model->config;
+        mnemo_model_info full;
+        std::memset(&full, 0, sizeof full);
+        full.name = c.name.c_str();
+        full.architecture = "mnemo-hybrid";
+        full.vocab_size = c.vocab_size;
+        full.n_layers = c.n_layers;
+        full.hidden_size = c.hidden_size;
+        full.intermediate_size = c.intermediate_size;
+        full.max_position_embeddings = c.max_position_embeddings;
+        full.bos_token_id = c.bos_token_id;
+        full.eos_token_id = c.eos_token_id;
+        full.tied_embeddings = c.tie_word_embeddings ? 1 : 0;
+        full.n_params = model->model->n_params;
+        full.weight_bytes = model->model->weight_bytes;
+        full.bounded = c.bounded() ? 1 : 0;
+        copy_out(info, full);
+        return MNEMO_OK;
+    });
+}
+
+mnemo_status mnemo_model_get_layer_info(const mnemo_model* model, int32_t layer, mnemo_layer_info* info) {
+    return guarded("mnemo_model_get_layer_info", [&]() -> mnemo_status {
+        if (model == nullptr) return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_model_get_layer_info: model is NULL");
+        MNEMO_TRY(check_struct(info, "mnemo_layer_info"));
+        const ModelConfig& c = model->model->config;
+        if (layer < 0 || layer >= c.n_layers)
+            return failf(MNEMO_ERR_OUT_OF_RANGE, "mnemo_model_get_layer_info: layer %d outside [0, %d)", layer, c.n_layers);
+        const LayerConfig& l = c.layers[static_cast<size_t>(layer)];
+        mnemo_layer_info full;
+        std::memset(&full, 0, sizeof full);
+        full.mixer = l.mixer;
+        full.n_heads = l.n_heads;
+        full.n_kv_heads = l.n_kv_heads;
+        full.head_dim = l.head_dim;
+        full.head_v_dim = l.head_v_dim;
+        full.window_size = l.window_size;
+        full.sink_size = l.sink_size;
+        full.buffer_size = l.buffer_size;
+        full.block_size = l.block_size;
+        full.block_count = l.block_count;
+        full.conv_size = l.conv_size;
+        copy_out(info, full);
+        return MNEMO_OK;
+    });
+}
+
+mnemo_status mnemo_tokenize(const mnemo_model* model, const char* text, size_t text_len, int add_bos, int32_t* out_tokens,
+                            size_t capacity, size_t* out_count) {
+    return guarded("mnemo_tokenize", [&]() -> mnemo_status {
+        if (model == nullptr) return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_tokenize: model is NULL");
+        if (out_count == nullptr) return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_tokenize: out_count is NULL");
+        *out_count = 0;
+        if (text == nullptr && text_len > 0) return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_tokenize: text is NULL");
+        if (out_tokens == nullptr && capacity > 0) return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_tokenize: out_tokens is NULL with capacity > 0");
+        const ModelImpl& m = *model->model;
+        if (!m.tokenizer) return fail(MNEMO_ERR_TOKENIZER, "mnemo_tokenize: the model file has no tokenizer (convert it with --tokenizer)");
+        std::vector<int32_t> ids;
+        if (add_bos && m.config.bos_token_id >= 0) ids.push_back(m.config.bos_token_id);
+        std::vector<int32_t> body;
+        MNEMO_TRY(m.tokenizer->encode(std::string_view(text != nullptr ? text : "", text_len), &body));
+        ids.insert(ids.end(), body.begin(), body.end());
+        *out_count = ids.size();
+        if (ids.size() > capacity)
+            return failf(MNEMO_ERR_BUFFER_TOO_SMALL, "mnemo_tokenize: %zu tokens do not fit in a buffer of %zu", ids.size(), capacity);
+        if (!ids.empty()) std::memcpy(out_tokens, ids.data(), ids.size() * sizeof(int32_t));
+        return MNEMO_OK;
+    });
+}
+
+mnemo_status mnemo_detokenize(const mnemo_model* model, const int32_t* tokens, size_t n_tokens, char* out_text, size_t capacity,
+                              size_t* out_len) {
+    return guarded("mnemo_detokenize", [&]() -> mnemo_status {
+        if (model == nullptr) return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_detokenize: model is NULL");
+        if (out_len == nullptr) return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_detokenize: out_len is NULL");
+        *out_len = 0;
+        if (tokens == nullptr && n_tokens > 0) return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_detokenize: tokens is NULL");
+        if (out_text == nullptr && capacity > 0) return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_detokenize: out_text is NULL with capacity > 0");
+        const ModelImpl& m = *model->model;
+        if (!m.tokenizer) return fail(MNEMO_ERR_TOKENIZER, "mnemo_detokenize: the model file has no tokenizer");
+        const int32_t vocab = m.tokenizer->vocab_size();
+        for (size_t i = 0; i < n_tokens; ++i)
+            if (tokens[i] < 0 || tokens[i] >= vocab)
+                return failf(MNEMO_ERR_OUT_OF_RANGE, "mnemo_detokenize: token %zu = %d outside the tokenizer's [0, %d)", i, tokens[i], vocab);
+        std::string text;
+        MNEMO_TRY(m.tokenizer->decode(tokens, n_tokens, &text));
+        *out_len = text.size();
+        if (text.size() > capacity)
+            return failf(MNEMO_ERR_BUFFER_TOO_SMALL, "mnemo_detokenize: %zu bytes do not fit in a buffer of %zu", text.size(), capacity);
+        if (!text.empty()) std::memcpy(out_text, text.data(), text.size());
+        if (text.size() < capacity) out_text[text.size()] = '\0';
+        return MNEMO_OK;
+    });
+}
+
+mnemo_session_params mnemo_session_default_params(void) {
+    mnemo_session_params p;
+    std::memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
+    p.backend = MNEMO_BACKEND_AUTO;
+    return p;
+}
+
+mnemo_status mnemo_session_create(const mnemo_model* model, const mnemo_session_params* params, mnemo_session** out_session) {
+    return guarded("mnemo_session_create", [&]() -> mnemo_status {
+        if (out_session == nullptr) return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_session_create: out_session is NULL");
+        *out_session = nullptr;
+        if (model == nullptr) return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_session_create: model is NULL");
+        if (params != nullptr) MNEMO_TRY(check_struct(params, "mnemo_session_params"));
+        const mnemo_session_params p = copy_in(params, mnemo_session_default_params());
+        auto handle = std::make_unique<mnemo_session>();
+        MNEMO_TRY(create_session(*model->model, p, &handle->session));
+        *out_session = handle.release();
+        return MNEMO_OK;
+    });
+}
+
+void mnemo_session_free(mnemo_session* session) { delete session; }
+
+mnemo_status mnemo_session_position(const mnemo_session* session, int64_t* out_position) {
+    return guarded("mnemo_session_position", [&]() -> mnemo_status {
+        if (session == nullptr || out_position == nullptr)
+            return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_session_position: session or out_position is NULL");
+        *out_position = session->session->position();
+        return MNEMO_OK;
+    });
+}
+
+}  // extern "C"

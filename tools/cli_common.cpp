@@ -1,0 +1,115 @@
+#include "cli_common.h"
+
+#include "mnemo/mnemo.h"
+
+#include <chrono>
+#include <cstdio>
+#include <unistd.h>
+
+namespace mnemo::cli {
+
+int report_failure(const char* command, const std::string& what) {
+    const char* detail = mnemo_last_error();
+    if (detail != nullptr && *detail != '\0')
+        std::fprintf(stderr, "mnemo %s: error: %s: %s\n", command, what.c_str(), detail);
+    else
+        std::fprintf(stderr, "mnemo %s: error: %s\n", command, what.c_str());
+    return kExitFailure;
+}
+
+int usage_error(const char* command, const std::string& what) {
+    std::fprintf(stderr, "mnemo %s: %s\nRun 'mnemo %s --help' for usage.\n", command, what.c_str(), command);
+    return kExitUsage;
+}
+
+Args::Args(int argc, char** argv, int first) {
+    for (int i = first; i < argc; ++i) items_.emplace_back(argv[i]);
+    used_.assign(items_.size(), false);
+}
+
+bool Args::flag(const std::string& name) {
+    for (size_t i = 0; i < items_.size(); ++i) {
+        if (!used_[i] && items_[i] == name) { used_[i] = true; return true; }
+    }
+    return false;
+}
+
+bool Args::option(const std::string& name, std::string* value) {
+    for (size_t i = 0; i < items_.size(); ++i) {
+        if (used_[i]) continue;
+        if (items_[i] == name) {
+            used_[i] = true;
+            if (i + 1 >= items_.size()) { missing_value_ = true; missing_name_ = name; return false; }
+            used_[i + 1] = true;
+            *value = items_[i + 1];
+            return true;
+        }
+        if (items_[i].rfind(name + "=", 0) == 0) {
+            used_[i] = true;
+            *value = items_[i].substr(name.size() + 1);
+            return true;
+        }
+    }
+    return false;
+}
+
+bool Args::option(const std::string& alt, const std::string& name, std::string* value) {
+    return option(alt, value) || option(name, value);
+}
+
+void Args::collect_positionals() const {
+    positional_.clear();
+    for (size_t i = 0; i < items_.size(); ++i)
+        if (!used_[i] && (items_[i].empty() || items_[i][0] != '-' || items_[i] == "-")) positional_.push_back(items_[i]);
+}
+
+std::string Args::leftover_option() const {
+    collect_positionals();
+    for (size_t i = 0; i < items_.size(); ++i)
+        if (!used_[i] && items_[i].size() > 1 && items_[i][0] == '-') return items_[i];
+    return "";
+}
+
+namespace {
+double now_seconds() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+Progress::Progress(std::string label, uint64_t total)
+    : label_(std::move(label)), total_(total), tty_(isatty(STDERR_FILENO) != 0), start_(now_seconds()) {}
+
+void Progress::update(uint64_t done, const std::string& detail) {
+    const double frac = total_ == 0 ? 1.0 : static_cast<double>(done) / static_cast<double>(total_);
+    if (tty_) {
+        const int width = 30;
+        const int filled = static_cast<int>(frac * width);
+        std::fprintf(stderr, "\r%s [%.*s%*s] %3d%% %s\033[K", label_.c_str(), filled, "##############################",
+                     width - filled, "", static_cast<int>(frac * 100), detail.c_str());
+        std::fflush(stderr);
+        return;
+    }
+    const int decile = static_cast<int>(frac * 10);
+    if (decile != last_decile_) {
+        last_decile_ = decile;
+        std::fprintf(stderr, "%s %3d%% %s\n", label_.c_str(), decile * 10, detail.c_str());
+    }
+}
+
+void Progress::finish(const std::string& detail) {
+    if (tty_) std::fprintf(stderr, "\r\033[K");
+    std::fprintf(stderr, "%s done in %.2f s %s\n", label_.c_str(), now_seconds() - start_, detail.c_str());
+}
+
+std::string human_bytes(uint64_t bytes) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = static_cast<double>(bytes);
+    int u = 0;
+    while (v >= 1024.0 && u < 4) { v /= 1024.0; ++u; }
+    char buf[64];
+    if (u == 0) std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+    else std::snprintf(buf, sizeof buf, "%.2f %s", v, units[u]);
+    return buf;
+}
+
+}  // namespace mnemo::cli

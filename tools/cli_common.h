@@ -1,0 +1,60 @@
+// Shared pieces of the `mnemo` command line: argument scanning, error printing,
+// progress bars.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mnemo::cli {
+
+// Exit codes: 0 success, 1 runtime failure, 2 usage error.
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+// Prints "mnemo <command>: error: <what>" plus the library's last error, if any.
+int report_failure(const char* command, const std::string& what);
+int usage_error(const char* command, const std::string& what);
+
+// Argument list with simple option parsing: options may appear anywhere.
+class Args {
+public:
+    Args(int argc, char** argv, int first);
+    bool flag(const std::string& name);                            // --name
+    bool option(const std::string& name, std::string* value);      // --name VALUE or --name=VALUE
+    bool option(const std::string& alt, const std::string& name, std::string* value);
+    std::vector<std::string> positionals() const { return positional_; }
+    // Anything left that looks like an option: returned as an error string.
+    std::string leftover_option() const;
+    bool missing_value() const { return missing_value_; }
+    const std::string& missing_value_name() const { return missing_name_; }
+
+private:
+    std::vector<std::string> items_;
+    std::vector<bool> used_;
+    mutable std::vector<std::string> positional_;
+    bool missing_value_ = false;
+    std::string missing_name_;
+    void collect_positionals() const;
+};
+
+// A single-line progress bar on stderr (only when stderr is a terminal, else a line
+// every ~10%).
+class Progress {
+public:
+    Progress(std::string label, uint64_t total);
+    void update(uint64_t done, const std::string& detail = "");
+    void finish(const std::string& detail = "");
+
+private:
+    std::string label_;
+    uint64_t total_;
+    bool tty_;
+    int last_decile_ = -1;
+    double start_;
+};
+
+std::string human_bytes(uint64_t bytes);
+
+}  // namespace mnemo::cli

@@ -1,0 +1,50 @@
+// `mnemo` — the command line: inspect and convert model files (and, as the runtime
+// grows, run, ask, bench, eval).
+#include "mnemo/mnemo.h"
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+namespace mnemo::cli {
+int cmd_inspect(int argc, char** argv);
+int cmd_convert(int argc, char** argv);
+}
+
+namespace {
+
+struct Command {
+    const char* name;
+    const char* summary;
+    int (*run)(int, char**);
+};
+
+const Command kCommands[] = {
+    {"inspect", "print a GGUF model's metadata, tensors and layer plan", mnemo::cli::cmd_inspect},
+    {"convert", "convert a Hugging Face checkpoint (config.json + safetensors) to GGUF", mnemo::cli::cmd_convert},
+};
+
+void print_help() {
+    std::printf("mnemo %s — on-device runtime for hybrid linear/sparse-attention language models\n\n", mnemo_version_string());
+    std::printf("Usage: mnemo <command> [options]\n\nCommands:\n");
+    for (const auto& c : kCommands) std::printf("  %-10s %s\n", c.name, c.summary);
+    std::printf("\nRun 'mnemo <command> --help' for a command's options.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 || std::strcmp(argv[1], "help") == 0) {
+        print_help();
+        return argc < 2 ? 2 : 0;
+    }
+    if (std::strcmp(argv[1], "--version") == 0) {
+        std::printf("mnemo %s\n", mnemo_version_string());
+        return 0;
+    }
+    for (const auto& c : kCommands)
+        if (std::strcmp(argv[1], c.name) == 0) return c.run(argc, argv);
+    std::fprintf(stderr, "mnemo: unknown command '%s'\n\n", argv[1]);
+    print_help();
+    return 2;
+}
