@@ -156,17 +156,20 @@ def decision_margins(attn, score: torch.Tensor) -> dict:
 
 
 @torch.no_grad()
-def compute(name: str, verbose: bool = True):
-    raw = json.loads(json.dumps(CONFIGS[name]))
+def build_model(name: str, raw=None, seq_len: int = SEQ_LEN, verbose: bool = True):
+    """The golden model of `name` (or of config `raw` with `name`'s seed): weights rounded to
+    float32 values, held in float64; LTE router biases calibrated; seeds re-rolled until the LTE
+    decisions are at least MIN_DECISION_MARGIN away from a tie. Returns (model, ids, margins, seed)."""
+    raw = json.loads(json.dumps(CONFIGS[name] if raw is None else raw))
     cfg = parse_config(raw)
     seed = SEEDS[name]
     for attempt in range(20):
         used_seed = seed + 1000 * attempt
         gen = torch.Generator().manual_seed(used_seed)
-        torch.manual_seed(seed + 1000 * attempt)
+        torch.manual_seed(used_seed)
         model = MnemoForCausalLM(cfg).double().eval()
         init_weights(model, gen)
-        ids = torch.randint(3, VOCAB, (1, SEQ_LEN), generator=gen)
+        ids = torch.randint(3, cfg.vocab_size, (1, seq_len), generator=gen)
         if cfg.lte_layers:
             round_to_f32(model)
             calibrate_router_bias(model, ids)
@@ -179,11 +182,16 @@ def compute(name: str, verbose: bool = True):
                 margins[str(li)] = decision_margins(model.model.layers[li].attn, par["lte"][li]["score"][0])
                 ok &= min(margins[str(li)].values()) >= MIN_DECISION_MARGIN
         if ok:
-            break
+            return model, ids, margins, used_seed
         if verbose:
             print(f"  {name}: decision margin too small {margins}, re-seeding")
-    else:
-        raise RuntimeError(f"{name}: no seed with decision margins >= {MIN_DECISION_MARGIN}")
+    raise RuntimeError(f"{name}: no seed with decision margins >= {MIN_DECISION_MARGIN}")
+
+
+@torch.no_grad()
+def compute(name: str, verbose: bool = True):
+    model, ids, margins, used_seed = build_model(name, verbose=verbose)
+    cfg = model.cfg
 
     t0 = time.time()
     # golden: token-by-token cache semantics, float64, literal eviction rule

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "cpu/isa.h"
@@ -67,6 +68,15 @@ void matmul_scalar(const MatmulArgs& a, ThreadPool* pool) {
 // AVX2 GEMV (T == 1): R rows of W per pass share each load of x. The per-row arithmetic
 // does not depend on R, so how rows are grouped (and split across threads) never changes
 // a result.
+// acc + d · (q · x) for one q8_0 block against 32 floats of x.
+MNEMO_AVX2 inline __m256 q8_0_block_dot(const BlockQ8_0& block, __m256 x0, __m256 x1, __m256 x2, __m256 x3, __m256 acc) {
+    __m256 s = _mm256_mul_ps(detail::load_i8x8(block.qs), x0);
+    s = _mm256_fmadd_ps(detail::load_i8x8(block.qs + 8), x1, s);
+    s = _mm256_fmadd_ps(detail::load_i8x8(block.qs + 16), x2, s);
+    s = _mm256_fmadd_ps(detail::load_i8x8(block.qs + 24), x3, s);
+    return _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(block.d)), s, acc);
+}
+
 struct SrcF32 {
     MNEMO_AVX2 static __m256 load8(const uint8_t* row, int64_t k) {
         return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + k);
@@ -86,35 +96,70 @@ struct SrcBF16 {
     static float at(const uint8_t* row, int64_t k) { return bf16_to_f32(reinterpret_cast<const uint16_t*>(row)[k]); }
 };
 
-template <class Src, int R>
-MNEMO_AVX2 void gemv_rows(const float* x, const uint8_t* const* rows, int64_t k_total, float* out) {
-    __m256 acc0[R], acc1[R];
-    for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = _mm256_setzero_ps();
+// Horizontal sum plus the K tail (< 8), same order for every row.
+template <class Src>
+MNEMO_AVX2 inline float gemv_finish(const uint8_t* row, const float* x, int64_t k, int64_t k_total, __m256 a0, __m256 a1) {
+    float tail = 0.0f;
+    for (int64_t j = k; j < k_total; ++j) tail += Src::at(row, j) * x[j];
+    return detail::hsum256(_mm256_add_ps(a0, a1)) + tail;
+}
+
+// Four rows share each load of x; accumulators are named so they stay in registers.
+template <class Src>
+MNEMO_AVX2 void gemv_rows4(const float* x, const uint8_t* const* rows, int64_t k_total, float* out) {
+    const uint8_t *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *r3 = rows[3];
+    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
     int64_t k = 0;
     for (; k + 16 <= k_total; k += 16) {
         const __m256 x0 = _mm256_loadu_ps(x + k);
         const __m256 x1 = _mm256_loadu_ps(x + k + 8);
-        for (int r = 0; r < R; ++r) {
-            acc0[r] = _mm256_fmadd_ps(Src::load8(rows[r], k), x0, acc0[r]);
-            acc1[r] = _mm256_fmadd_ps(Src::load8(rows[r], k + 8), x1, acc1[r]);
-        }
+        a00 = _mm256_fmadd_ps(Src::load8(r0, k), x0, a00);
+        a01 = _mm256_fmadd_ps(Src::load8(r0, k + 8), x1, a01);
+        a10 = _mm256_fmadd_ps(Src::load8(r1, k), x0, a10);
+        a11 = _mm256_fmadd_ps(Src::load8(r1, k + 8), x1, a11);
+        a20 = _mm256_fmadd_ps(Src::load8(r2, k), x0, a20);
+        a21 = _mm256_fmadd_ps(Src::load8(r2, k + 8), x1, a21);
+        a30 = _mm256_fmadd_ps(Src::load8(r3, k), x0, a30);
+        a31 = _mm256_fmadd_ps(Src::load8(r3, k + 8), x1, a31);
     }
     if (k + 8 <= k_total) {
         const __m256 x0 = _mm256_loadu_ps(x + k);
-        for (int r = 0; r < R; ++r) acc0[r] = _mm256_fmadd_ps(Src::load8(rows[r], k), x0, acc0[r]);
+        a00 = _mm256_fmadd_ps(Src::load8(r0, k), x0, a00);
+        a10 = _mm256_fmadd_ps(Src::load8(r1, k), x0, a10);
+        a20 = _mm256_fmadd_ps(Src::load8(r2, k), x0, a20);
+        a30 = _mm256_fmadd_ps(Src::load8(r3, k), x0, a30);
         k += 8;
     }
-    for (int r = 0; r < R; ++r) {
-        float tail = 0.0f;
-        for (int64_t j = k; j < k_total; ++j) tail += Src::at(rows[r], j) * x[j];
-        out[r] = detail::hsum256(_mm256_add_ps(acc0[r], acc1[r])) + tail;
-    }
+    out[0] = gemv_finish<Src>(r0, x, k, k_total, a00, a01);
+    out[1] = gemv_finish<Src>(r1, x, k, k_total, a10, a11);
+    out[2] = gemv_finish<Src>(r2, x, k, k_total, a20, a21);
+    out[3] = gemv_finish<Src>(r3, x, k, k_total, a30, a31);
 }
 
-template <int R>
-MNEMO_AVX2 void gemv_rows_q8_0(const float* x, const uint8_t* const* rows, int64_t k_total, float* out) {
-    __m256 acc[R];
-    for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
+// One row, with exactly the per-row arithmetic of gemv_rows4.
+template <class Src>
+MNEMO_AVX2 void gemv_rows1(const float* x, const uint8_t* const* rows, int64_t k_total, float* out) {
+    const uint8_t* r0 = rows[0];
+    __m256 a00 = _mm256_setzero_ps(), a01 = a00;
+    int64_t k = 0;
+    for (; k + 16 <= k_total; k += 16) {
+        a00 = _mm256_fmadd_ps(Src::load8(r0, k), _mm256_loadu_ps(x + k), a00);
+        a01 = _mm256_fmadd_ps(Src::load8(r0, k + 8), _mm256_loadu_ps(x + k + 8), a01);
+    }
+    if (k + 8 <= k_total) {
+        a00 = _mm256_fmadd_ps(Src::load8(r0, k), _mm256_loadu_ps(x + k), a00);
+        k += 8;
+    }
+    out[0] = gemv_finish<Src>(r0, x, k, k_total, a00, a01);
+}
+
+template <size_t... R>
+MNEMO_AVX2 void gemv_rows_q8_0(std::index_sequence<R...>, const float* x, const uint8_t* const* rows, int64_t k_total,
+                               float* out) {
+    constexpr size_t kRows = sizeof...(R);
+    __m256 acc[kRows];
+    ((acc[R] = _mm256_setzero_ps()), ...);
+    const BlockQ8_0* blocks[kRows] = {reinterpret_cast<const BlockQ8_0*>(rows[R])...};
     const int64_t n_blocks = k_total / kQ8_0BlockSize;
     for (int64_t b = 0; b < n_blocks; ++b) {
         const float* xb = x + b * kQ8_0BlockSize;
@@ -122,25 +167,19 @@ MNEMO_AVX2 void gemv_rows_q8_0(const float* x, const uint8_t* const* rows, int64
         const __m256 x1 = _mm256_loadu_ps(xb + 8);
         const __m256 x2 = _mm256_loadu_ps(xb + 16);
         const __m256 x3 = _mm256_loadu_ps(xb + 24);
-        for (int r = 0; r < R; ++r) {
-            const BlockQ8_0& block = reinterpret_cast<const BlockQ8_0*>(rows[r])[b];
-            __m256 s = _mm256_mul_ps(detail::load_i8x8(block.qs), x0);
-            s = _mm256_fmadd_ps(detail::load_i8x8(block.qs + 8), x1, s);
-            s = _mm256_fmadd_ps(detail::load_i8x8(block.qs + 16), x2, s);
-            s = _mm256_fmadd_ps(detail::load_i8x8(block.qs + 24), x3, s);
-            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(block.d)), s, acc[r]);
-        }
+        ((acc[R] = q8_0_block_dot(blocks[R][b], x0, x1, x2, x3, acc[R])), ...);
     }
-    for (int r = 0; r < R; ++r) out[r] = detail::hsum256(acc[r]);
+    ((out[R] = detail::hsum256(acc[R])), ...);
 }
 
-template <int R>
+template <size_t N>
 MNEMO_AVX2 void gemv_dispatch(const MatmulArgs& a, const uint8_t* const* rows, float* out) {
+    static_assert(N == 1 || N == 4);
     switch (a.w_type) {
-        case DType::f32: gemv_rows<SrcF32, R>(a.x, rows, a.k, out); return;
-        case DType::f16: gemv_rows<SrcF16, R>(a.x, rows, a.k, out); return;
-        case DType::bf16: gemv_rows<SrcBF16, R>(a.x, rows, a.k, out); return;
-        case DType::q8_0: gemv_rows_q8_0<R>(a.x, rows, a.k, out); return;
+        case DType::f32: return N == 4 ? gemv_rows4<SrcF32>(a.x, rows, a.k, out) : gemv_rows1<SrcF32>(a.x, rows, a.k, out);
+        case DType::f16: return N == 4 ? gemv_rows4<SrcF16>(a.x, rows, a.k, out) : gemv_rows1<SrcF16>(a.x, rows, a.k, out);
+        case DType::bf16: return N == 4 ? gemv_rows4<SrcBF16>(a.x, rows, a.k, out) : gemv_rows1<SrcBF16>(a.x, rows, a.k, out);
+        case DType::q8_0: return gemv_rows_q8_0(std::make_index_sequence<N>{}, a.x, rows, a.k, out);
     }
 }
 
@@ -169,36 +208,41 @@ MNEMO_AVX2 void gemv_avx2(const MatmulArgs& a, ThreadPool* pool) {
 // [k][16] order; a 6x16 register tile of Y accumulates over one K block and is then
 // stored (first block) or added (later blocks), so every element sees the same sequence of
 // operations regardless of tiling or threads.
-template <int MR>
-MNEMO_AVX2 void micro_kernel(const float* x, int64_t x_stride, const float* panel, int64_t kc, float* y,
-                             int64_t y_stride, int64_t n_cols, bool accumulate) {
-    __m256 c0[MR], c1[MR];
-    for (int r = 0; r < MR; ++r) c0[r] = c1[r] = _mm256_setzero_ps();
+// Row r of the tile; every index is a compile-time constant (fold expressions) so the 12
+// accumulators stay in registers.
+template <size_t R>
+MNEMO_AVX2 inline void store_tile_row(float* y, int64_t y_stride, __m256 c0, __m256 c1, int64_t n_cols, bool accumulate) {
+    float* yr = y + static_cast<int64_t>(R) * y_stride;
+    if (n_cols == kPanelCols) {
+        if (accumulate) {
+            c0 = _mm256_add_ps(c0, _mm256_loadu_ps(yr));
+            c1 = _mm256_add_ps(c1, _mm256_loadu_ps(yr + 8));
+        }
+        _mm256_storeu_ps(yr, c0);
+        _mm256_storeu_ps(yr + 8, c1);
+    } else {
+        alignas(32) float tmp[kPanelCols];
+        _mm256_store_ps(tmp, c0);
+        _mm256_store_ps(tmp + 8, c1);
+        for (int64_t j = 0; j < n_cols; ++j) yr[j] = accumulate ? yr[j] + tmp[j] : tmp[j];
+    }
+}
+
+template <size_t... R>
+MNEMO_AVX2 void micro_kernel(std::index_sequence<R...>, const float* x, int64_t x_stride, const float* panel,
+                             int64_t kc, float* y, int64_t y_stride, int64_t n_cols, bool accumulate) {
+    constexpr size_t kRows = sizeof...(R);
+    __m256 c0[kRows], c1[kRows];
+    ((c0[R] = _mm256_setzero_ps(), c1[R] = _mm256_setzero_ps()), ...);
+    const float* xr[kRows] = {(x + static_cast<int64_t>(R) * x_stride)...};
     for (int64_t k = 0; k < kc; ++k) {
         const __m256 b0 = _mm256_load_ps(panel + k * kPanelCols);
         const __m256 b1 = _mm256_load_ps(panel + k * kPanelCols + 8);
-        for (int r = 0; r < MR; ++r) {
-            const __m256 av = _mm256_broadcast_ss(x + r * x_stride + k);
-            c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
-            c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);
-        }
+        ((c0[R] = _mm256_fmadd_ps(_mm256_broadcast_ss(xr[R] + k), b0, c0[R]),
+          c1[R] = _mm256_fmadd_ps(_mm256_broadcast_ss(xr[R] + k), b1, c1[R])),
+         ...);
     }
-    for (int r = 0; r < MR; ++r) {
-        float* yr = y + r * y_stride;
-        if (n_cols == kPanelCols) {
-            if (accumulate) {
-                c0[r] = _mm256_add_ps(c0[r], _mm256_loadu_ps(yr));
-                c1[r] = _mm256_add_ps(c1[r], _mm256_loadu_ps(yr + 8));
-            }
-            _mm256_storeu_ps(yr, c0[r]);
-            _mm256_storeu_ps(yr + 8, c1[r]);
-        } else {
-            alignas(32) float tmp[kPanelCols];
-            _mm256_store_ps(tmp, c0[r]);
-            _mm256_store_ps(tmp + 8, c1[r]);
-            for (int64_t j = 0; j < n_cols; ++j) yr[j] = accumulate ? yr[j] + tmp[j] : tmp[j];
-        }
-    }
+    (store_tile_row<R>(y, y_stride, c0[R], c1[R], n_cols, accumulate), ...);
 }
 
 MNEMO_AVX2 void transpose_to_panel(const float* rows, int64_t row_stride, int64_t kc, float* panel) {
@@ -271,14 +315,17 @@ MNEMO_AVX2 void gemm_avx2(const MatmulArgs& a, ThreadPool* pool) {
                 for (int64_t t = t0; t < t1; t += kMicroRows) {
                     const float* x = a.x + t * a.x_stride + k0;
                     float* y = a.y + t * a.y_stride + n0;
+#define MNEMO_TILE(rows) \
+    micro_kernel(std::make_index_sequence<rows>{}, x, a.x_stride, panel, kc, y, a.y_stride, n_cols, accumulate)
                     switch (std::min(kMicroRows, t1 - t)) {
-                        case 6: micro_kernel<6>(x, a.x_stride, panel, kc, y, a.y_stride, n_cols, accumulate); break;
-                        case 5: micro_kernel<5>(x, a.x_stride, panel, kc, y, a.y_stride, n_cols, accumulate); break;
-                        case 4: micro_kernel<4>(x, a.x_stride, panel, kc, y, a.y_stride, n_cols, accumulate); break;
-                        case 3: micro_kernel<3>(x, a.x_stride, panel, kc, y, a.y_stride, n_cols, accumulate); break;
-                        case 2: micro_kernel<2>(x, a.x_stride, panel, kc, y, a.y_stride, n_cols, accumulate); break;
-                        default: micro_kernel<1>(x, a.x_stride, panel, kc, y, a.y_stride, n_cols, accumulate); break;
+                        case 6: MNEMO_TILE(6); break;
+                        case 5: MNEMO_TILE(5); break;
+                        case 4: MNEMO_TILE(4); break;
+                        case 3: MNEMO_TILE(3); break;
+                        case 2: MNEMO_TILE(2); break;
+                        default: MNEMO_TILE(1); break;
                     }
+#undef MNEMO_TILE
                 }
             }
             add_bias(a, t0, t1, n0, n0 + n_cols);

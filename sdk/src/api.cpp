@@ -4,6 +4,7 @@
 
 #include "error.h"
 #include "model.h"
+#include "sampler.h"
 #include "session.h"
 
 #include <cstring>
@@ -242,7 +243,42 @@ mnemo_session_params mnemo_session_default_params(void) {
     std::memset(&p, 0, sizeof p);
     p.struct_size = sizeof p;
     p.backend = MNEMO_BACKEND_AUTO;
+    p.policy = MNEMO_POLICY_NONE;
+    p.policy_sink = 4;
     return p;
+}
+
+mnemo_status mnemo_memory_plan_get(const mnemo_model* model, const mnemo_session_params* params, mnemo_memory_plan* out_plan) {
+    return guarded("mnemo_memory_plan_get", [&]() -> mnemo_status {
+        if (model == nullptr) return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_memory_plan_get: model is NULL");
+        MNEMO_TRY(check_struct(out_plan, "mnemo_memory_plan"));
+        if (params != nullptr) MNEMO_TRY(check_struct(params, "mnemo_session_params"));
+        MemoryPlan plan;
+        MNEMO_TRY(plan_session(*model->model, copy_in(params, mnemo_session_default_params()), &plan));
+        mnemo_memory_plan full;
+        std::memset(&full, 0, sizeof full);
+        full.total_bytes = plan.total_bytes;
+        full.state_bytes = plan.state_bytes;
+        full.scratch_bytes = plan.scratch_bytes;
+        full.bounded = plan.bounded ? 1 : 0;
+        copy_out(out_plan, full);
+        return MNEMO_OK;
+    });
+}
+
+mnemo_status mnemo_memory_plan_layer(const mnemo_model* model, const mnemo_session_params* params, int32_t layer,
+                                     uint64_t* out_state_bytes) {
+    return guarded("mnemo_memory_plan_layer", [&]() -> mnemo_status {
+        if (model == nullptr || out_state_bytes == nullptr)
+            return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_memory_plan_layer: model or out_state_bytes is NULL");
+        if (params != nullptr) MNEMO_TRY(check_struct(params, "mnemo_session_params"));
+        if (layer < 0 || layer >= model->model->config.n_layers)
+            return failf(MNEMO_ERR_OUT_OF_RANGE, "mnemo_memory_plan_layer: layer %d outside [0, %d)", layer, model->model->config.n_layers);
+        MemoryPlan plan;
+        MNEMO_TRY(plan_session(*model->model, copy_in(params, mnemo_session_default_params()), &plan));
+        *out_state_bytes = plan.layer_state_bytes[static_cast<size_t>(layer)];
+        return MNEMO_OK;
+    });
 }
 
 mnemo_status mnemo_session_create(const mnemo_model* model, const mnemo_session_params* params, mnemo_session** out_session) {
@@ -266,6 +302,167 @@ mnemo_status mnemo_session_position(const mnemo_session* session, int64_t* out_p
         if (session == nullptr || out_position == nullptr)
             return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_session_position: session or out_position is NULL");
         *out_position = session->session->position();
+        return MNEMO_OK;
+    });
+}
+
+mnemo_status mnemo_session_feed(mnemo_session* session, const int32_t* tokens, size_t n_tokens) {
+    return guarded("mnemo_session_feed", [&]() -> mnemo_status {
+        if (session == nullptr) return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_session_feed: session is NULL");
+        return session->session->feed(tokens, n_tokens);
+    });
+}
+
+mnemo_status mnemo_session_logits(const mnemo_session* session, const float** out_logits, int32_t* out_n_vocab) {
+    return guarded("mnemo_session_logits", [&]() -> mnemo_status {
+        if (session == nullptr || out_logits == nullptr)
+            return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_session_logits: session or out_logits is NULL");
+        *out_logits = session->session->logits();
+        if (out_n_vocab != nullptr) *out_n_vocab = session->session->model().config.vocab_size;
+        if (*out_logits == nullptr) return fail(MNEMO_ERR_STATE, "mnemo_session_logits: no token has been fed yet");
+        return MNEMO_OK;
+    });
+}
+
+mnemo_status mnemo_session_reset(mnemo_session* session) {
+    return guarded("mnemo_session_reset", [&]() -> mnemo_status {
+        if (session == nullptr) return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_session_reset: session is NULL");
+        session->session->reset();
+        return MNEMO_OK;
+    });
+}
+
+mnemo_sampler_params mnemo_sampler_default_params(void) {
+    mnemo_sampler_params p;
+    std::memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
+    p.temperature = 0.0f;
+    p.top_p = 1.0f;
+    p.repetition_penalty = 1.0f;
+    p.repetition_window = 64;
+    return p;
+}
+
+mnemo_generate_params mnemo_generate_default_params(void) {
+    mnemo_generate_params p;
+    std::memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
+    p.sampler = mnemo_sampler_default_params();
+    p.max_tokens = 128;
+    return p;
+}
+
+mnemo_status mnemo_session_sample(mnemo_session* session, const mnemo_sampler_params* params, int32_t* out_token) {
+    return guarded("mnemo_session_sample", [&]() -> mnemo_status {
+        if (session == nullptr || out_token == nullptr)
+            return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_session_sample: session or out_token is NULL");
+        if (params != nullptr) MNEMO_TRY(check_struct(params, "mnemo_sampler_params"));
+        const mnemo_sampler_params p = copy_in(params, mnemo_sampler_default_params());
+        MNEMO_TRY(validate_sampler_params(p));
+        const float* logits = session->session->logits();
+        if (logits == nullptr) return fail(MNEMO_ERR_STATE, "mnemo_session_sample: no token has been fed yet");
+        Sampler sampler(p);
+        *out_token = sampler.sample(logits, session->session->model().config.vocab_size, session->session->recent_tokens());
+        return MNEMO_OK;
+    });
+}
+
+mnemo_status mnemo_session_generate(mnemo_session* session, const mnemo_generate_params* params, int32_t* out_tokens,
+                                    size_t capacity, size_t* out_count) {
+    return guarded("mnemo_session_generate", [&]() -> mnemo_status {
+        if (session == nullptr || out_count == nullptr)
+            return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_session_generate: session or out_count is NULL");
+        *out_count = 0;
+        if (out_tokens == nullptr && capacity > 0)
+            return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_session_generate: out_tokens is NULL with capacity > 0");
+        if (params != nullptr) MNEMO_TRY(check_struct(params, "mnemo_generate_params"));
+        const mnemo_generate_params p = copy_in(params, mnemo_generate_default_params());
+        MNEMO_TRY(validate_sampler_params(p.sampler));
+        if (p.max_tokens < 0) return failf(MNEMO_ERR_INVALID_ARGUMENT, "max_tokens = %d is negative", p.max_tokens);
+        if ((p.stop_tokens == nullptr && p.n_stop_tokens > 0) || (p.stop_strings == nullptr && p.n_stop_strings > 0))
+            return fail(MNEMO_ERR_INVALID_ARGUMENT, "stop_tokens / stop_strings is NULL with a nonzero count");
+        SessionImpl& s = *session->session;
+        if (s.logits() == nullptr) return fail(MNEMO_ERR_STATE, "mnemo_session_generate: feed a prompt first");
+        const ModelImpl& m = s.model();
+        Sampler sampler(p.sampler);
+        std::string text;
+        std::string piece;
+        for (int32_t i = 0; i < p.max_tokens; ++i) {
+            const int32_t tok = sampler.sample(s.logits(), m.config.vocab_size, s.recent_tokens());
+            if (*out_count < capacity) out_tokens[*out_count] = tok;
+            ++*out_count;
+            bool stop = tok == m.config.eos_token_id;
+            for (size_t j = 0; j < p.n_stop_tokens; ++j) stop = stop || tok == p.stop_tokens[j];
+            piece.clear();
+            if (m.tokenizer && tok < m.tokenizer->vocab_size()) MNEMO_TRY(m.tokenizer->decode(&tok, 1, &piece));
+            text += piece;
+            for (size_t j = 0; j < p.n_stop_strings; ++j) {
+                const size_t len = std::strlen(p.stop_strings[j]);
+                if (len > 0 && text.size() >= len && text.compare(text.size() - len, len, p.stop_strings[j]) == 0) stop = true;
+            }
+            if (p.on_token != nullptr && p.on_token(tok, piece.data(), piece.size(), p.user_data) != 0) stop = true;
+            if (stop) break;
+            MNEMO_TRY(s.feed(&tok, 1));
+        }
+        if (*out_count > capacity)
+            return failf(MNEMO_ERR_BUFFER_TOO_SMALL, "generated %zu tokens but out_tokens holds %zu", *out_count, capacity);
+        return MNEMO_OK;
+    });
+}
+
+mnemo_status mnemo_probe_layer(const mnemo_session* session, int32_t layer, mnemo_layer_probe* out) {
+    return guarded("mnemo_probe_layer", [&]() -> mnemo_status {
+        if (session == nullptr) return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_probe_layer: session is NULL");
+        MNEMO_TRY(check_struct(out, "mnemo_layer_probe"));
+        const SessionImpl& s = *session->session;
+        if (layer < 0 || layer >= s.model().config.n_layers)
+            return failf(MNEMO_ERR_OUT_OF_RANGE, "mnemo_probe_layer: layer %d outside [0, %d)", layer, s.model().config.n_layers);
+        const Mixer& m = s.mixer(layer);
+        mnemo_layer_probe full;
+        std::memset(&full, 0, sizeof full);
+        full.mixer = s.model().config.layers[static_cast<size_t>(layer)].mixer;
+        full.state_bytes_used = m.state_bytes_used();
+        full.state_bytes_reserved = s.plan().layer_state_bytes[static_cast<size_t>(layer)];
+        full.window_begin = -1;
+        full.window_end = s.position();
+        if (const KvCache* c = m.kv_cache()) {
+            full.window_begin = c->oldest_window_position();
+            full.n_kv_heads = c->shape().n_kv_heads;
+        }
+        copy_out(out, full);
+        return MNEMO_OK;
+    });
+}
+
+mnemo_status mnemo_probe_head_tokens(const mnemo_session* session, int32_t layer, int32_t kv_head, mnemo_probe_token* out,
+                                     size_t capacity, size_t* out_count) {
+    return guarded("mnemo_probe_head_tokens", [&]() -> mnemo_status {
+        if (session == nullptr || out_count == nullptr)
+            return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_probe_head_tokens: session or out_count is NULL");
+        *out_count = 0;
+        const SessionImpl& s = *session->session;
+        if (layer < 0 || layer >= s.model().config.n_layers)
+            return failf(MNEMO_ERR_OUT_OF_RANGE, "mnemo_probe_head_tokens: layer %d outside [0, %d)", layer, s.model().config.n_layers);
+        const KvCache* c = s.mixer(layer).kv_cache();
+        if (c == nullptr)
+            return failf(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_probe_head_tokens: layer %d (%s) holds no tokens", layer,
+                         mnemo_mixer_kind_name(s.model().config.layers[static_cast<size_t>(layer)].mixer));
+        if (kv_head < 0 || kv_head >= c->shape().n_kv_heads)
+            return failf(MNEMO_ERR_OUT_OF_RANGE, "mnemo_probe_head_tokens: kv_head %d outside [0, %d)", kv_head, c->shape().n_kv_heads);
+        std::vector<mnemo_probe_token> tokens;
+        c->held_tokens(kv_head, &tokens);
+        *out_count = tokens.size();
+        if (tokens.size() > capacity)
+            return failf(MNEMO_ERR_BUFFER_TOO_SMALL, "mnemo_probe_head_tokens: %zu tokens do not fit in %zu", tokens.size(), capacity);
+        if (!tokens.empty()) std::memcpy(out, tokens.data(), tokens.size() * sizeof(mnemo_probe_token));
+        return MNEMO_OK;
+    });
+}
+
+mnemo_status mnemo_session_set_eviction_callback(mnemo_session* session, mnemo_eviction_fn fn, void* user_data) {
+    return guarded("mnemo_session_set_eviction_callback", [&]() -> mnemo_status {
+        if (session == nullptr) return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_session_set_eviction_callback: session is NULL");
+        session->session->set_eviction_callback(fn, user_data);
         return MNEMO_OK;
     });
 }

@@ -74,17 +74,18 @@ public:
         *out = j_[key].get<std::string>();
         return MNEMO_OK;
     }
-    // An integer or a list of integers (the paper writes conv_size either way).
-    mnemo_status int_list(const char* key, std::vector<int32_t>* out) const {
+    // An integer or a list of integers (the paper writes conv_size either way), each
+    // in [lo, hi] (the range parse_model_config accepts).
+    mnemo_status int_list(const char* key, int64_t lo, int64_t hi, std::vector<int32_t>* out) const {
         if (!has(key)) return MNEMO_OK;
         const json& v = j_[key];
         out->clear();
-        if (v.is_number_integer()) { out->push_back(v.get<int32_t>()); return MNEMO_OK; }
-        if (!v.is_array() || v.empty() || v.size() > 64)
+        if (!v.is_number_integer() && (!v.is_array() || v.empty() || v.size() > 64))
             return failf(MNEMO_ERR_MODEL_INVALID, "%s: field '%s' must be an integer or a list of 1..64 integers", where_.c_str(), key);
-        for (const json& e : v) {
-            if (!e.is_number_integer() || e.get<int64_t>() < 1 || e.get<int64_t>() > 64)
-                return failf(MNEMO_ERR_MODEL_INVALID, "%s: field '%s' must hold integers in [1, 64]", where_.c_str(), key);
+        for (const json& e : v.is_array() ? v : json::array({v})) {
+            if (!e.is_number_integer() || e.get<int64_t>() < lo || e.get<int64_t>() > hi)
+                return failf(MNEMO_ERR_MODEL_INVALID, "%s: field '%s' must hold integers in [%lld, %lld]", where_.c_str(), key,
+                             static_cast<long long>(lo), static_cast<long long>(hi));
             out->push_back(e.get<int32_t>());
         }
         return MNEMO_OK;
@@ -106,6 +107,12 @@ mnemo_status attention_layer(const Fields& a, const std::string& attn_type, int3
     MNEMO_TRY(a.integer("num_kv_heads", 1, 4096, &l->n_kv_heads, false));
     if (a.has("head_dim")) MNEMO_TRY(a.integer("head_dim", 1, 4096, &l->head_dim));
     else l->head_dim = hidden / l->n_heads;
+    if (l->head_dim < 1 || l->head_dim > 4096)
+        return failf(MNEMO_ERR_MODEL_INVALID, "%s: hidden_size %d / num_heads %d gives head_dim %d, outside [1, 4096]; set head_dim",
+                     where.c_str(), hidden, l->n_heads, l->head_dim);
+    if (l->n_heads % l->n_kv_heads != 0)
+        return failf(MNEMO_ERR_MODEL_INVALID, "%s: num_heads %d is not a multiple of num_kv_heads %d", where.c_str(), l->n_heads,
+                     l->n_kv_heads);
     l->head_v_dim = l->head_dim;
     MNEMO_TRY(a.boolean("qkv_bias", &l->qkv_bias));
     MNEMO_TRY(a.real("rope_theta", 1.0, 1e12, &l->rope_theta));
@@ -124,12 +131,14 @@ mnemo_status attention_layer(const Fields& a, const std::string& attn_type, int3
         MNEMO_TRY(a.integer("buffer_size", 0, 1 << 24, &l->buffer_size));
         l->lte_conv_sizes = {3, 3, 3};
         l->lte_conv_dilations = {1, 1, 1};
-        MNEMO_TRY(a.int_list("conv_size", &l->lte_conv_sizes));
-        MNEMO_TRY(a.int_list("conv_dilation", &l->lte_conv_dilations));
+        MNEMO_TRY(a.int_list("conv_size", 1, 63, &l->lte_conv_sizes));
+        MNEMO_TRY(a.int_list("conv_dilation", 1, 64, &l->lte_conv_dilations));
         if (l->lte_conv_sizes.size() != l->lte_conv_dilations.size())
             return failf(MNEMO_ERR_MODEL_INVALID, "%s: conv_size and conv_dilation must have the same length", where.c_str());
         l->routing_method = "relu";
         MNEMO_TRY(a.string("routing_method", &l->routing_method));
+        if (l->routing_method != "sigmoid" && l->routing_method != "relu")
+            return failf(MNEMO_ERR_UNSUPPORTED, "%s: routing_method '%s' is not supported (sigmoid or relu)", where.c_str(), l->routing_method.c_str());
         l->routing_shared = "head";
         MNEMO_TRY(a.string("routing_shared", &l->routing_shared));
         if (l->routing_shared != "head" && l->routing_shared != "layer")
@@ -166,6 +175,9 @@ mnemo_status model_config_from_hf_json(const std::string& json_text, const std::
     const auto* emb = shape_of(shapes, "model.embeddings.weight");
     if (emb == nullptr || emb->size() != 2)
         return failf(MNEMO_ERR_MODEL_INVALID, "%s: checkpoint has no 2-D 'model.embeddings.weight'", label.c_str());
+    if ((*emb)[0] < 1 || (*emb)[0] > (1 << 24))
+        return failf(MNEMO_ERR_MODEL_INVALID, "%s: model.embeddings.weight has %lld rows, outside [1, 2^24]", label.c_str(),
+                     static_cast<long long>((*emb)[0]));
     c.vocab_size = static_cast<int32_t>((*emb)[0]);
     if (f.has("vocab_size")) {
         int32_t v = 0;
@@ -178,6 +190,9 @@ mnemo_status model_config_from_hf_json(const std::string& json_text, const std::
     const auto* gate = shape_of(shapes, "model.layers.0.mlp.gate_proj.weight");
     if (gate == nullptr || gate->size() != 2)
         return failf(MNEMO_ERR_MODEL_INVALID, "%s: checkpoint has no 2-D 'model.layers.0.mlp.gate_proj.weight'", label.c_str());
+    if ((*gate)[0] < 1 || (*gate)[0] > (1 << 20))
+        return failf(MNEMO_ERR_MODEL_INVALID, "%s: model.layers.0.mlp.gate_proj.weight has %lld rows, outside [1, 2^20]", label.c_str(),
+                     static_cast<long long>((*gate)[0]));
     c.intermediate_size = static_cast<int32_t>((*gate)[0]);
     std::string act = "swish";
     MNEMO_TRY(f.string("hidden_act", &act));
@@ -197,8 +212,8 @@ mnemo_status model_config_from_hf_json(const std::string& json_text, const std::
         float expand_v = 1.0f;
         MNEMO_TRY(f.real("expand_v", 0.0, 64.0, &expand_v));
         gdn.head_v_dim = static_cast<int32_t>(gdn.head_dim * expand_v);
-        if (gdn.head_v_dim <= 0 || std::fabs(gdn.head_v_dim - gdn.head_dim * expand_v) > 1e-6f)
-            return failf(MNEMO_ERR_MODEL_INVALID, "%s: head_dim * expand_v must be a positive integer", label.c_str());
+        if (gdn.head_v_dim <= 0 || gdn.head_v_dim > 8192 || std::fabs(gdn.head_v_dim - gdn.head_dim * expand_v) > 1e-6f)
+            return failf(MNEMO_ERR_MODEL_INVALID, "%s: head_dim * expand_v must be an integer in [1, 8192]", label.c_str());
         if (f.has("num_v_heads")) {
             int32_t nv = 0;
             MNEMO_TRY(f.integer("num_v_heads", 1, 4096, &nv));
@@ -348,7 +363,8 @@ mnemo_status convert_hf_directory(const std::string& hf_dir, const std::string& 
         r.bytes_written += n_bytes;
         if (options.progress) options.progress(i + 1, specs.size(), spec.name);
     }
-    for (const auto& [name, t] : by_name) {
+    for (const auto& entry : by_name) {
+        const std::string& name = entry.first;  // not a structured binding: clang < 16 cannot capture one
         const bool tied_head = name == "lm_head.weight" && r.config.tie_word_embeddings;
         if (!tied_head && std::none_of(specs.begin(), specs.end(), [&](const TensorSpec& s) { return s.name == name; }))
             r.notes.push_back("ignored tensor '" + name + "' (not part of the model description)");

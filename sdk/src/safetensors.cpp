@@ -116,6 +116,9 @@ mnemo_status SafetensorsFile::parse() {
 mnemo_status safetensor_to_f32(const SafeTensor& t, std::vector<float>* out) {
     out->resize(t.n_elements);
     float* o = out->data();
+    // A tensor with a zero dimension has no bytes: nothing to copy, and memcpy must
+    // not be handed the empty vector's null pointer (found by fuzz_safetensors).
+    if (t.n_elements == 0 && (t.dtype == "F32" || t.dtype == "F16" || t.dtype == "BF16" || t.dtype == "F64")) return MNEMO_OK;
     if (t.dtype == "F32") {
         std::memcpy(o, t.data, t.n_elements * 4);
     } else if (t.dtype == "F16") {

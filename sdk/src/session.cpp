@@ -1,22 +1,240 @@
 #include "session.h"
 
+#include "cpu/activation.h"
+#include "cpu/dtype.h"
+#include "cpu/norm.h"
 #include "error.h"
 
+#include <algorithm>
+#include <cstring>
+#include <thread>
+
 namespace mnemo {
+namespace {
+
+constexpr size_t kRecentTokens = 256;
+
+SessionOptions options_from(const mnemo_session_params& p) {
+    SessionOptions o;
+    o.max_context = p.max_context;
+    o.chunk_tokens = p.chunk_tokens > 0 ? p.chunk_tokens : 256;
+    o.policy = p.policy;
+    o.policy_budget = p.policy_budget;
+    o.policy_sink = p.policy_sink;
+    return o;
+}
+
+mnemo_status validate_params(const ModelImpl& model, const mnemo_session_params& p) {
+    if (p.backend == MNEMO_BACKEND_CUDA)
+        return fail(MNEMO_ERR_NO_DEVICE, "the CUDA backend is not available in this build; use MNEMO_BACKEND_CPU or AUTO");
+    if (p.backend != MNEMO_BACKEND_AUTO && p.backend != MNEMO_BACKEND_CPU)
+        return failf(MNEMO_ERR_INVALID_ARGUMENT, "unknown backend %d", static_cast<int>(p.backend));
+    if (p.n_threads < 0 || p.n_threads > 1024) return failf(MNEMO_ERR_INVALID_ARGUMENT, "n_threads = %d is outside [0, 1024]", p.n_threads);
+    if (p.max_context < 0) return failf(MNEMO_ERR_INVALID_ARGUMENT, "max_context = %lld is negative", static_cast<long long>(p.max_context));
+    if (p.chunk_tokens < 0 || p.chunk_tokens > (1 << 16))
+        return failf(MNEMO_ERR_INVALID_ARGUMENT, "chunk_tokens = %d is outside [0 (default), 65536]", p.chunk_tokens);
+    if (p.policy < MNEMO_POLICY_NONE || p.policy > MNEMO_POLICY_SNAPKV)
+        return failf(MNEMO_ERR_INVALID_ARGUMENT, "unknown eviction policy %d", static_cast<int>(p.policy));
+    if (p.policy_budget < 0 || p.policy_sink < 0)
+        return fail(MNEMO_ERR_INVALID_ARGUMENT, "policy_budget and policy_sink must not be negative");
+    const SessionOptions o = options_from(p);
+    for (int32_t i = 0; i < model.config.n_layers; ++i) {
+        const LayerConfig& l = model.config.layers[static_cast<size_t>(i)];
+        MNEMO_TRY(mixer_module(l.mixer).check_options(l, i, o));
+    }
+    (void)model;
+    return MNEMO_OK;
+}
+
+// Session-level scratch: residual stream, normed input, mixer/MLP outputs, logits.
+struct SessionScratch {
+    float *x, *h, *y, *gate, *up, *logits;
+    int64_t* positions;
+};
+
+SessionScratch layout_session_scratch(const ModelConfig& c, int64_t chunk, ArenaLayout& scratch) {
+    SessionScratch s;
+    s.x = scratch.take<float>(static_cast<uint64_t>(chunk * c.hidden_size));
+    s.h = scratch.take<float>(static_cast<uint64_t>(chunk * c.hidden_size));
+    s.y = scratch.take<float>(static_cast<uint64_t>(chunk * c.hidden_size));
+    s.gate = scratch.take<float>(static_cast<uint64_t>(chunk * c.intermediate_size));
+    s.up = scratch.take<float>(static_cast<uint64_t>(chunk * c.intermediate_size));
+    s.logits = scratch.take<float>(static_cast<uint64_t>(c.vocab_size));
+    s.positions = scratch.take<int64_t>(static_cast<uint64_t>(chunk));
+    return s;
+}
+
+mnemo_status build_mixers(const ModelImpl& model, const SessionOptions& o, std::vector<std::unique_ptr<Mixer>>* mixers,
+                          MemoryPlan* plan) {
+    mixers->clear();
+    plan->layer_state_bytes.clear();
+    uint64_t state = 8;  // the session position (int64), rounded below
+    uint64_t mixer_scratch = 0;
+    for (int32_t i = 0; i < model.config.n_layers; ++i) {
+        const LayerConfig& l = model.config.layers[static_cast<size_t>(i)];
+        auto m = mixer_module(l.mixer).create(model, i, o);
+        if (!m) return failf(MNEMO_ERR_UNSUPPORTED, "layer %d (%s) cannot run on the CPU", i, mnemo_mixer_kind_name(l.mixer));
+        ArenaLayout st, sc;
+        m->layout(st, sc, o.chunk_tokens);
+        plan->layer_state_bytes.push_back(st.bytes());
+        state += st.bytes();
+        mixer_scratch = std::max(mixer_scratch, sc.bytes());
+        mixers->push_back(std::move(m));
+    }
+    ArenaLayout session_scratch;
+    layout_session_scratch(model.config, o.chunk_tokens, session_scratch);
+    plan->state_bytes = (state + 63) / 64 * 64;
+    plan->scratch_bytes = session_scratch.bytes() + mixer_scratch;
+    plan->total_bytes = plan->state_bytes + plan->scratch_bytes;
+    plan->bounded = model.config.bounded() || o.policy != MNEMO_POLICY_NONE;
+    return MNEMO_OK;
+}
+
+}  // namespace
+
+mnemo_status plan_session(const ModelImpl& model, const mnemo_session_params& params, MemoryPlan* plan) {
+    MNEMO_TRY(validate_params(model, params));
+    std::vector<std::unique_ptr<Mixer>> mixers;
+    return build_mixers(model, options_from(params), &mixers, plan);
+}
 
 mnemo_status create_session(const ModelImpl& model, const mnemo_session_params& params, std::unique_ptr<SessionImpl>* out) {
-    if (params.backend == MNEMO_BACKEND_CUDA)
-        return fail(MNEMO_ERR_NO_DEVICE, "mnemo_session_create: the CUDA backend is not available in this build");
-    if (params.backend != MNEMO_BACKEND_AUTO && params.backend != MNEMO_BACKEND_CPU)
-        return failf(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_session_create: unknown backend %d", static_cast<int>(params.backend));
-    if (params.n_threads < 0) return failf(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_session_create: n_threads = %d is negative", params.n_threads);
-    if (params.max_context < 0)
-        return failf(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_session_create: max_context = %lld is negative", static_cast<long long>(params.max_context));
-    if (!model.config.bounded() && params.max_context == 0)
-        return fail(MNEMO_ERR_UNBOUNDED,
-                    "mnemo_session_create: the model has attn/nsa layers whose state grows with the context; set max_context "
-                    "(or an eviction policy) to bound the session");
-    *out = std::make_unique<SessionImpl>(model, params);
+    MNEMO_TRY(validate_params(model, params));
+    const SessionOptions o = options_from(params);
+    std::vector<std::unique_ptr<Mixer>> mixers;
+    MemoryPlan plan;
+    MNEMO_TRY(build_mixers(model, o, &mixers, &plan));
+    if (params.budget_bytes > 0 && plan.total_bytes > params.budget_bytes)
+        return failf(MNEMO_ERR_BUDGET,
+                     "the session needs %llu bytes (state %llu + scratch %llu) but the budget is %llu bytes; raise budget_bytes, "
+                     "lower max_context / chunk_tokens, or use an eviction policy",
+                     static_cast<unsigned long long>(plan.total_bytes), static_cast<unsigned long long>(plan.state_bytes),
+                     static_cast<unsigned long long>(plan.scratch_bytes), static_cast<unsigned long long>(params.budget_bytes));
+    try {
+        *out = std::make_unique<SessionImpl>(model, params, o, std::move(mixers), std::move(plan));
+    } catch (const std::bad_alloc&) {
+        return failf(MNEMO_ERR_OUT_OF_MEMORY, "cannot allocate the session's %llu planned bytes",
+                     static_cast<unsigned long long>(plan.total_bytes));
+    }
+    return MNEMO_OK;
+}
+
+SessionImpl::SessionImpl(const ModelImpl& model, const mnemo_session_params& params, SessionOptions options,
+                         std::vector<std::unique_ptr<Mixer>> mixers, MemoryPlan plan)
+    : model_(model), params_(params), options_(options), mixers_(std::move(mixers)), plan_(std::move(plan)),
+      pool_(params.n_threads > 0 ? params.n_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
+      arena_(plan_.total_bytes) {
+    const ModelConfig& c = model.config;
+    // State first (layer by layer, exactly as planned), then the shared scratch.
+    std::byte* base = arena_.data();
+    position_ = reinterpret_cast<int64_t*>(base);
+    uint64_t offset = 64;
+    std::byte* scratch_base = base + plan_.state_bytes;
+    ArenaLayout session_scratch(scratch_base);
+    const SessionScratch s = layout_session_scratch(c, options_.chunk_tokens, session_scratch);
+    std::byte* mixer_scratch_base = scratch_base + session_scratch.bytes();
+    for (size_t i = 0; i < mixers_.size(); ++i) {
+        ArenaLayout st(base + offset), sc(mixer_scratch_base);
+        mixers_[i]->layout(st, sc, options_.chunk_tokens);
+        offset += st.bytes();
+        mixers_[i]->reset();
+    }
+    x_ = s.x; h_ = s.h; y_ = s.y; gate_ = s.gate; up_ = s.up; logits_ = s.logits; positions_ = s.positions;
+    for (int32_t i = 0; i < c.n_layers; ++i) {
+        const std::string p = "model.layers." + std::to_string(i) + ".";
+        attn_norm_.push_back(f32_tensor(model, p + "attn_norm.weight"));
+        mlp_norm_.push_back(f32_tensor(model, p + "mlp_norm.weight"));
+        gate_proj_.push_back(linear_weight(model, p + "mlp.gate_proj.weight"));
+        up_proj_.push_back(linear_weight(model, p + "mlp.up_proj.weight"));
+        down_proj_.push_back(linear_weight(model, p + "mlp.down_proj.weight"));
+    }
+    final_norm_ = f32_tensor(model, "model.norm.weight");
+    lm_head_ = linear_weight(model, c.tie_word_embeddings ? "model.embeddings.weight" : "lm_head.weight");
+    recent_.reserve(kRecentTokens);
+    *position_ = 0;
+}
+
+void SessionImpl::reset() {
+    for (auto& m : mixers_) m->reset();
+    *position_ = 0;
+    has_logits_ = false;
+    failed_ = false;
+    recent_.clear();
+}
+
+mnemo_status SessionImpl::feed(const int32_t* tokens, size_t n, float* all_logits, const BlockObserver& observe) {
+    if (failed_) return fail(MNEMO_ERR_STATE, "the session failed earlier; call mnemo_session_reset before feeding it again");
+    if (n == 0) return fail(MNEMO_ERR_INVALID_ARGUMENT, "no tokens to feed (n_tokens = 0)");
+    if (tokens == nullptr) return fail(MNEMO_ERR_INVALID_ARGUMENT, "tokens is NULL");
+    const int32_t vocab = model_.config.vocab_size;
+    for (size_t i = 0; i < n; ++i)
+        if (tokens[i] < 0 || tokens[i] >= vocab)
+            return failf(MNEMO_ERR_OUT_OF_RANGE, "token %zu = %d is outside the vocabulary [0, %d)", i, tokens[i], vocab);
+    if (options_.max_context > 0 && *position_ + static_cast<int64_t>(n) > options_.max_context)
+        return failf(MNEMO_ERR_OUT_OF_RANGE, "feeding %zu tokens at position %lld would exceed max_context = %lld", n,
+                     static_cast<long long>(*position_), static_cast<long long>(options_.max_context));
+    const int64_t chunk = options_.chunk_tokens;
+    for (size_t done = 0; done < n;) {
+        if (params_.cancel != nullptr && params_.cancel(params_.cancel_user_data) != 0)
+            return failf(MNEMO_ERR_CANCELLED, "cancelled after %zu of %zu tokens (position %lld); the session stays usable", done, n,
+                         static_cast<long long>(*position_));
+        const int64_t m = std::min<int64_t>(chunk, static_cast<int64_t>(n - done));
+        const mnemo_status s = feed_chunk(tokens + done, m, all_logits != nullptr ? all_logits + done * static_cast<size_t>(vocab) : nullptr,
+                                          observe);
+        if (s != MNEMO_OK) {
+            failed_ = true;
+            return s;
+        }
+        done += static_cast<size_t>(m);
+    }
+    return MNEMO_OK;
+}
+
+mnemo_status SessionImpl::feed_chunk(const int32_t* tokens, int64_t T, float* all_logits, const BlockObserver& observe) {
+    const ModelConfig& c = model_.config;
+    const int64_t d = c.hidden_size, f = c.intermediate_size;
+    const GgufTensor* emb = model_.tensor("model.embeddings.weight");
+    const auto emb_type = static_cast<cpu::DType>(emb->type);
+    const int64_t emb_row = cpu::row_bytes(emb_type, d);
+    for (int64_t t = 0; t < T; ++t) {
+        cpu::row_to_f32(emb_type, emb->data + static_cast<int64_t>(tokens[t]) * emb_row, x_ + t * d, d);
+        positions_[t] = *position_ + t;
+    }
+    ForwardContext ctx;
+    ctx.pool = &pool_;
+    ctx.positions = positions_;
+    ctx.n_tokens = T;
+    ctx.events.fn = eviction_fn_;
+    ctx.events.user_data = eviction_user_;
+    for (int32_t i = 0; i < c.n_layers; ++i) {
+        ctx.events.layer = i;
+        cpu::rms_norm({x_, d, h_, d, T, d}, attn_norm_[static_cast<size_t>(i)], c.norm_eps, &pool_);
+        mixers_[static_cast<size_t>(i)]->forward(ctx, h_, y_);
+        for (int64_t j = 0; j < T * d; ++j) x_[j] += y_[j];
+        cpu::rms_norm({x_, d, h_, d, T, d}, mlp_norm_[static_cast<size_t>(i)], c.norm_eps, &pool_);
+        apply_linear(gate_proj_[static_cast<size_t>(i)], h_, T, gate_, &pool_);
+        apply_linear(up_proj_[static_cast<size_t>(i)], h_, T, up_, &pool_);
+        cpu::swiglu(gate_, up_, gate_, T * f);
+        apply_linear(down_proj_[static_cast<size_t>(i)], gate_, T, y_, &pool_);
+        for (int64_t j = 0; j < T * d; ++j) x_[j] += y_[j];
+        if (observe) observe(i, x_, T, d);
+    }
+    // Logits: every position when asked (tests), else only the last token's.
+    if (all_logits != nullptr) {
+        cpu::rms_norm({x_, d, h_, d, T, d}, final_norm_, c.norm_eps, &pool_);
+        if (observe) observe(c.n_layers, h_, T, d);
+        apply_linear(lm_head_, h_, T, all_logits, &pool_);
+        std::memcpy(logits_, all_logits + (T - 1) * c.vocab_size, static_cast<size_t>(c.vocab_size) * sizeof(float));
+    } else {
+        cpu::rms_norm({x_ + (T - 1) * d, d, h_, d, 1, d}, final_norm_, c.norm_eps, &pool_);
+        apply_linear(lm_head_, h_, 1, logits_, &pool_);
+    }
+    has_logits_ = true;
+    *position_ += T;
+    for (int64_t t = 0; t < T; ++t) {
+        if (recent_.size() == kRecentTokens) recent_.erase(recent_.begin());
+        recent_.push_back(tokens[t]);
+    }
     return MNEMO_OK;
 }
 

@@ -87,3 +87,22 @@ TEST(Safetensors, MalformedHeadersAreRefused) {
     EXPECT_EQ(parse(image(R"({"w":{"dtype":"F32","shape":[1]}})", 4)), MNEMO_ERR_CORRUPT);
     EXPECT_EQ(parse(image(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,"4"]}})", 4)), MNEMO_ERR_CORRUPT);
 }
+
+// Found by fuzz_safetensors: a float tensor with a zero dimension converted with
+// memcpy(nullptr, ..., 0) (undefined behaviour); it must convert to no values.
+TEST(Safetensors, EmptyFloatTensorsConvertToNoValues) {
+    const auto b = image(R"({"a":{"dtype":"F32","shape":[0,4],"data_offsets":[0,0]},"b":{"dtype":"F16","shape":[0],"data_offsets":[0,0]},)"
+                         R"("c":{"dtype":"BF16","shape":[3,0],"data_offsets":[0,0]},"d":{"dtype":"F64","shape":[0],"data_offsets":[0,0]},)"
+                         R"("i":{"dtype":"I32","shape":[0],"data_offsets":[0,0]}})",
+                         0);
+    SafetensorsFile f;
+    ASSERT_EQ(f.open_memory(b.data(), b.size(), "t"), MNEMO_OK) << mnemo_last_error();
+    for (const char* name : {"a", "b", "c", "d"}) {
+        std::vector<float> values(5, 1.0f);
+        ASSERT_NE(f.find(name), nullptr) << name;
+        EXPECT_EQ(safetensor_to_f32(*f.find(name), &values), MNEMO_OK) << name;
+        EXPECT_TRUE(values.empty()) << name;
+    }
+    std::vector<float> values;
+    EXPECT_EQ(safetensor_to_f32(*f.find("i"), &values), MNEMO_ERR_UNSUPPORTED);
+}

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 #include <sentencepiece_trainer.h>
 
+#include <filesystem>
 #include <fstream>
+#include <unistd.h>
 
 using namespace mnemo;
 
@@ -29,7 +31,8 @@ TEST(ByteTokenizer, RoundTripsArbitraryBytes) {
 class SentencePiece : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        const std::string dir = ::testing::TempDir();
+        const std::string dir = ::testing::TempDir() + "/spm_" + std::to_string(::getpid());
+        std::filesystem::create_directories(dir);
         const std::string corpus = dir + "/spm_corpus.txt";
         std::ofstream out(corpus);
         const char* lines[] = {"The quick brown fox jumps over the lazy dog.", "Memory that does not grow with the document.",

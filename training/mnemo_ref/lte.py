@@ -288,9 +288,14 @@ class LTEAttention(nn.Module):
                         self.sink_size, dtype, device)
 
     def forward(self, x: torch.Tensor, state: Optional[LTECache] = None, mode: str = "pure",
-                lte_mode: str = "cache", method: str = "batched"):
+                lte_mode: str = "cache", method: str = "batched", prefill: str = "mnemo"):
+        """prefill='paper': the first chunk's outputs follow the reference's prefill (retained set
+        of the end of the chunk); the cache state is the same as with 'mnemo'."""
         if state is None:
             return self.forward_parallel(x, lte_mode=lte_mode, mode=mode)
+        if prefill == "paper" and state.t == 0:
+            self._chunk_batched(x, state, mode)
+            return self.forward_parallel(x, lte_mode="paper_eval", mode=mode)[0], state
         if method == "greedy":
             outs = [self._step_greedy(x[:, i:i + 1], state, mode) for i in range(x.shape[1])]
             return torch.cat(outs, dim=1), state

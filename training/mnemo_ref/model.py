@@ -47,7 +47,8 @@ class Block(nn.Module):
         self.mlp_norm = RMSNorm(cfg.hidden_size, eps=cfg.norm_eps)
         self.mlp = GatedMLP(cfg.hidden_size, cfg.intermediate_size)
 
-    def forward(self, x, state=None, mode="pure", lte_mode="cache", lte_method="batched"):
+    def forward(self, x, state=None, mode="pure", lte_mode="cache", lte_method="batched",
+                lte_prefill="mnemo"):
         h = self.attn_norm(x)
         aux = None
         if self.kind == "lte":
@@ -55,7 +56,7 @@ class Block(nn.Module):
                 o, aux = self.attn.forward_parallel(h, lte_mode=lte_mode, mode=mode)
                 new_state = None
             else:
-                o, new_state = self.attn(h, state, mode=mode, method=lte_method)
+                o, new_state = self.attn(h, state, mode=mode, method=lte_method, prefill=lte_prefill)
         else:
             o, new_state = self.attn(h, state, mode=mode)
         x = x + o
@@ -67,7 +68,8 @@ class MnemoModel(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
-        self.embeddings = nn.Embedding(cfg.vocab_size, cfg.hidden_size)
+        # padding_idx only zeroes that row's gradient (as the reference's nn.Embedding)
+        self.embeddings = nn.Embedding(cfg.vocab_size, cfg.hidden_size, cfg.raw.get("pad_token_id"))
         shared = None
         lte_specs = [s for s in cfg.layers if s.kind == "lte"]
         if lte_specs and lte_specs[0].params["routing_shared"] == "all":
@@ -128,12 +130,14 @@ class MnemoForCausalLM(nn.Module):
 
     @torch.no_grad()
     def forward_cached(self, input_ids: torch.Tensor, cache: List, mode: str = "pure",
-                       lte_method: str = "batched", output_hidden_states: bool = False):
-        """Feeds a chunk [B, n] continuing from `cache` (updated in place). Chunk-size invariant."""
+                       lte_method: str = "batched", output_hidden_states: bool = False,
+                       lte_prefill: str = "mnemo"):
+        """Feeds a chunk [B, n] continuing from `cache` (updated in place). Chunk-size invariant.
+        lte_prefill='paper' reproduces the reference's prefill outputs for the first chunk."""
         x = self.model.embeddings(input_ids)
         hidden = []
         for i, layer in enumerate(self.model.layers):
-            x, cache[i], _ = layer(x, cache[i], mode=mode, lte_method=lte_method)
+            x, cache[i], _ = layer(x, cache[i], mode=mode, lte_method=lte_method, lte_prefill=lte_prefill)
             if output_hidden_states:
                 hidden.append(x)
         xn = self.model.norm(x)

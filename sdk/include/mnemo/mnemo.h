@@ -175,15 +175,53 @@ typedef enum mnemo_backend {
     MNEMO_BACKEND_CUDA = 2
 } mnemo_backend;
 
+/* Training-free eviction policies for attn/swa/nsa layers (laLTE layers always use
+ * their learned scorer). With a policy, each KV head keeps `policy_sink` first tokens
+ * plus at most `policy_budget` further tokens, so the layer's state is bounded. */
+typedef enum mnemo_policy {
+    MNEMO_POLICY_NONE = 0,       /* keep everything the mixer keeps (attn: all; swa: window) */
+    MNEMO_POLICY_STREAMING = 1,  /* StreamingLLM: sink + most recent tokens */
+    MNEMO_POLICY_H2O = 2,        /* heavy hitters: accumulated attention probability */
+    MNEMO_POLICY_TOVA = 3,       /* evict the token the current query attends to least */
+    MNEMO_POLICY_SNAPKV = 4      /* observation-window scores, refreshed every window */
+} mnemo_policy;
+
+/* Returns nonzero to cancel; checked between prefill chunks and generated tokens. */
+typedef int (*mnemo_cancel_fn)(void* user_data);
+
 typedef struct mnemo_session_params {
     size_t struct_size;
-    mnemo_backend backend;  /* default AUTO */
-    int32_t n_threads;      /* 0 (default): all cores */
-    uint64_t budget_bytes;  /* 0 (default): no budget; else creation fails with MNEMO_ERR_BUDGET above it */
-    int64_t max_context;    /* 0 (default): unlimited, allowed only if every layer is bounded */
+    mnemo_backend backend;   /* default AUTO */
+    int32_t n_threads;       /* 0 (default): all cores */
+    uint64_t budget_bytes;   /* 0 (default): no budget; else creation fails with MNEMO_ERR_BUDGET above it */
+    int64_t max_context;     /* 0 (default): unlimited, allowed only if every layer is bounded */
+    int32_t chunk_tokens;    /* prefill chunk size; 0 (default): 256 */
+    mnemo_policy policy;     /* for attn/swa/nsa layers; default NONE */
+    int32_t policy_budget;   /* tokens kept per KV head beyond the sink (policies other than NONE) */
+    int32_t policy_sink;     /* sink tokens per KV head (policies other than NONE); default 4 */
+    mnemo_cancel_fn cancel;  /* optional */
+    void* cancel_user_data;
 } mnemo_session_params;
 
 MNEMO_API mnemo_session_params mnemo_session_default_params(void);
+
+/* ---------------------------------------------------------------- memory plan */
+
+typedef struct mnemo_memory_plan {
+    size_t struct_size;
+    uint64_t total_bytes;    /* everything the session allocates: state + scratch + logits */
+    uint64_t state_bytes;    /* per-sequence state (what a snapshot holds) */
+    uint64_t scratch_bytes;  /* activations for one prefill chunk, logits */
+    int32_t bounded;         /* 1 if the state cannot grow beyond state_bytes whatever the input */
+} mnemo_memory_plan;
+
+/* The exact bytes a session created with `params` will hold, computed before any
+ * allocation. Fails with MNEMO_ERR_UNBOUNDED like mnemo_session_create would. */
+MNEMO_API mnemo_status mnemo_memory_plan_get(const mnemo_model* model, const mnemo_session_params* params,
+                                             mnemo_memory_plan* out_plan);
+/* State bytes of one layer under that plan. */
+MNEMO_API mnemo_status mnemo_memory_plan_layer(const mnemo_model* model, const mnemo_session_params* params,
+                                               int32_t layer, uint64_t* out_state_bytes);
 
 MNEMO_API mnemo_status mnemo_session_create(const mnemo_model* model,
                                             const mnemo_session_params* params,
@@ -192,6 +230,112 @@ MNEMO_API void mnemo_session_free(mnemo_session* session);
 
 /* Number of tokens the session has consumed. */
 MNEMO_API mnemo_status mnemo_session_position(const mnemo_session* session, int64_t* out_position);
+
+/* Feeds tokens (prefill, in chunks of chunk_tokens; decode is n_tokens == 1). Results
+ * are identical whatever the chunking. On MNEMO_ERR_CANCELLED the tokens of completed
+ * chunks are consumed and the session stays usable; any other failure leaves the
+ * session in an error state (MNEMO_ERR_STATE until mnemo_session_reset). */
+MNEMO_API mnemo_status mnemo_session_feed(mnemo_session* session, const int32_t* tokens, size_t n_tokens);
+
+/* Logits of the last fed token: a pointer valid until the next feed/reset. */
+MNEMO_API mnemo_status mnemo_session_logits(const mnemo_session* session, const float** out_logits,
+                                            int32_t* out_n_vocab);
+
+/* Forgets every token: back to position 0 with an empty state. */
+MNEMO_API mnemo_status mnemo_session_reset(mnemo_session* session);
+
+/* ---------------------------------------------------------------- sampling and generation */
+
+typedef struct mnemo_sampler_params {
+    size_t struct_size;
+    float temperature;         /* 0: greedy (default) */
+    int32_t top_k;             /* 0: off */
+    float top_p;               /* 1: off (default) */
+    float repetition_penalty;  /* 1: off (default); >1 penalises tokens seen in the last window */
+    int32_t repetition_window; /* tokens looked back for the penalty (default 64) */
+    uint64_t seed;             /* random seed for temperature sampling */
+} mnemo_sampler_params;
+
+MNEMO_API mnemo_sampler_params mnemo_sampler_default_params(void);
+
+/* Called with each generated token's text; return nonzero to stop. */
+typedef int (*mnemo_token_fn)(int32_t token, const char* piece, size_t piece_len, void* user_data);
+
+typedef struct mnemo_generate_params {
+    size_t struct_size;
+    mnemo_sampler_params sampler;
+    int32_t max_tokens;              /* default 128 */
+    const int32_t* stop_tokens;      /* generation ends after emitting one (the model's EOS is always a stop) */
+    size_t n_stop_tokens;
+    const char* const* stop_strings; /* generation ends once the text ends with one (it is not removed) */
+    size_t n_stop_strings;
+    mnemo_token_fn on_token;         /* optional streaming callback */
+    void* user_data;
+} mnemo_generate_params;
+
+MNEMO_API mnemo_generate_params mnemo_generate_default_params(void);
+
+/* Samples one token from the current logits (does not feed it). */
+MNEMO_API mnemo_status mnemo_session_sample(mnemo_session* session, const mnemo_sampler_params* params,
+                                            int32_t* out_token);
+
+/* Generates from the current state: sample, feed, repeat. Writes up to `capacity`
+ * tokens to out_tokens (may be NULL with capacity 0) and their count to *out_count. */
+MNEMO_API mnemo_status mnemo_session_generate(mnemo_session* session, const mnemo_generate_params* params,
+                                              int32_t* out_tokens, size_t capacity, size_t* out_count);
+
+/* ---------------------------------------------------------------- probes (read-only views) */
+
+typedef enum mnemo_token_kind {
+    MNEMO_TOKEN_SINK = 0,
+    MNEMO_TOKEN_WINDOW = 1,
+    MNEMO_TOKEN_RETAINED = 2
+} mnemo_token_kind;
+
+typedef struct mnemo_probe_token {
+    int64_t position;
+    mnemo_token_kind kind;
+    float score;  /* retention score (LTE) or policy score; 0 where none applies */
+} mnemo_probe_token;
+
+typedef struct mnemo_layer_probe {
+    size_t struct_size;
+    mnemo_mixer_kind mixer;
+    uint64_t state_bytes_used;      /* bytes holding live state now */
+    uint64_t state_bytes_reserved;  /* bytes planned for this layer */
+    int64_t window_begin;           /* first position in the window, -1 if none */
+    int64_t window_end;             /* one past the last position in the window */
+    int32_t n_kv_heads;             /* heads that mnemo_probe_head_tokens can be asked for (0 for gdn) */
+} mnemo_layer_probe;
+
+MNEMO_API mnemo_status mnemo_probe_layer(const mnemo_session* session, int32_t layer, mnemo_layer_probe* out);
+
+/* Tokens a KV head of an attention-family layer holds, ordered by position. Returns
+ * MNEMO_ERR_BUFFER_TOO_SMALL with *out_count = the number needed if out is too small. */
+MNEMO_API mnemo_status mnemo_probe_head_tokens(const mnemo_session* session, int32_t layer, int32_t kv_head,
+                                               mnemo_probe_token* out, size_t capacity, size_t* out_count);
+
+typedef enum mnemo_eviction_reason {
+    MNEMO_EVICT_NONPOSITIVE_SCORE = 0, /* LTE: score <= 0 when leaving the window */
+    MNEMO_EVICT_BUFFER_FULL = 1,       /* lower-scored than every retained token */
+    MNEMO_EVICT_REPLACED = 2,          /* a retained token replaced by a higher-scored one */
+    MNEMO_EVICT_WINDOW = 3,            /* left the window of a mixer that keeps nothing else */
+    MNEMO_EVICT_POLICY = 4             /* removed by a training-free policy */
+} mnemo_eviction_reason;
+
+typedef struct mnemo_eviction_event {
+    int64_t position;
+    int32_t layer;
+    int32_t kv_head;
+    float score;
+    mnemo_eviction_reason reason;
+} mnemo_eviction_event;
+
+typedef void (*mnemo_eviction_fn)(const mnemo_eviction_event* event, void* user_data);
+
+/* Registers (or clears, with NULL) a callback called synchronously for every eviction. */
+MNEMO_API mnemo_status mnemo_session_set_eviction_callback(mnemo_session* session, mnemo_eviction_fn fn,
+                                                           void* user_data);
 
 #ifdef __cplusplus
 }

@@ -4,15 +4,54 @@
 #pragma once
 
 #include "../model_config.h"
+#include "../runtime/arena.h"
+#include "../runtime/kv_cache.h"
+#include "cpu/thread_pool.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace mnemo {
 
+struct ModelImpl;
+
 struct TensorSpec {
     std::string name;            // full tensor name, e.g. "model.layers.3.attn.q_proj.weight"
     std::vector<int64_t> shape;  // outermost first
+};
+
+// What a session asks of its mixers (from mnemo_session_params).
+struct SessionOptions {
+    int64_t max_context = 0;     // 0: unlimited
+    int32_t chunk_tokens = 256;  // largest chunk a forward call receives
+    mnemo_policy policy = MNEMO_POLICY_NONE;
+    int32_t policy_budget = 0;
+    int32_t policy_sink = 4;
+};
+
+struct ForwardContext {
+    cpu::ThreadPool* pool = nullptr;
+    const int64_t* positions = nullptr;  // [n_tokens], absolute positions
+    int64_t n_tokens = 0;
+    EvictionListener events;
+};
+
+// One layer's token mixer bound to a session: its state and its scratch.
+class Mixer {
+public:
+    virtual ~Mixer() = default;
+    // Lays out the per-sequence state (kept across calls) and the scratch (reused by
+    // every layer) for chunks of up to `max_tokens`. Called once measuring, once binding.
+    virtual void layout(ArenaLayout& state, ArenaLayout& scratch, int64_t max_tokens) = 0;
+    // Back to an empty sequence.
+    virtual void reset() = 0;
+    // y[T, d] = mixer(x[T, d]); x is the normed block input, continuing the state.
+    virtual void forward(const ForwardContext& ctx, const float* x, float* y) = 0;
+    // Probes (read-only).
+    virtual uint64_t state_bytes_used() const = 0;
+    virtual int32_t probe_kv_heads() const { return 0; }
+    virtual const KvCache* kv_cache() const { return nullptr; }
 };
 
 struct MixerModule {
@@ -21,6 +60,9 @@ struct MixerModule {
     // Tensors the layer needs, with their exact shapes. `prefix` is "model.layers.N.attn.".
     void (*tensor_specs)(const ModelConfig& model, const LayerConfig& layer, const std::string& prefix,
                          std::vector<TensorSpec>* out);
+    // Checks that a session with these options can run the layer (message on failure).
+    mnemo_status (*check_options)(const LayerConfig& layer, int32_t index, const SessionOptions& options);
+    std::unique_ptr<Mixer> (*create)(const ModelImpl& model, int32_t index, const SessionOptions& options);
 };
 
 const MixerModule& mixer_module(mnemo_mixer_kind kind);
@@ -35,5 +77,7 @@ extern const MixerModule kNsaMixer;
 // Shared by the softmax-attention family (attn, swa, lte, nsa): q/k/v/o projections.
 void attention_projection_specs(const ModelConfig& model, const LayerConfig& layer, const std::string& prefix,
                                 std::vector<TensorSpec>* out);
+
+inline std::string layer_prefix(int32_t index) { return "model.layers." + std::to_string(index) + ".attn."; }
 
 }  // namespace mnemo

@@ -2,6 +2,8 @@
 // mixed by per-head gates.
 #include "mixer.h"
 
+#include "../error.h"
+
 namespace mnemo {
 namespace {
 
@@ -10,8 +12,14 @@ void nsa_tensor_specs(const ModelConfig& m, const LayerConfig& l, const std::str
     out->push_back({p + "g_proj.weight", {int64_t{l.n_heads} * 3, m.hidden_size}});
 }
 
+mnemo_status nsa_check(const LayerConfig&, int32_t index, const SessionOptions&) {
+    return failf(MNEMO_ERR_UNSUPPORTED, "layer %d is an nsa layer: the CPU runtime does not run native sparse attention yet", index);
+}
+
+std::unique_ptr<Mixer> nsa_create(const ModelImpl&, int32_t, const SessionOptions&) { return nullptr; }
+
 }  // namespace
 
-const MixerModule kNsaMixer = {MNEMO_MIXER_NSA, "nsa", nsa_tensor_specs};
+const MixerModule kNsaMixer = {MNEMO_MIXER_NSA, "nsa", nsa_tensor_specs, nsa_check, nsa_create};
 
 }  // namespace mnemo

@@ -1,0 +1,60 @@
+// Softmax attention over the bounded KV cache, one implementation for attn, swa, lte
+// and the training-free policies. What differs between them — the cache's capacities
+// and who scores a token before it leaves the window — is given at construction.
+#pragma once
+
+#include "../runtime/weights.h"
+#include "mixer.h"
+
+namespace mnemo {
+
+// Scores tokens for retention. finalize() is called at every step once the newest
+// token is in the window; it must give a final score to every token that will leave
+// the window before it is asked to leave.
+class RetentionScorer {
+public:
+    virtual ~RetentionScorer() = default;
+    virtual void layout(ArenaLayout& state, ArenaLayout& scratch) = 0;
+    virtual void reset() = 0;
+    // The newest token is at `position`; update scores in `cache`.
+    virtual void finalize(KvCache& cache, int64_t position, cpu::ThreadPool* pool) = 0;
+};
+
+struct AttentionMixerConfig {
+    KvCacheShape cache;
+    bool learned_retention = false;  // tokens leaving the window are offered to the retained buffer
+};
+
+class AttentionMixer final : public Mixer {
+public:
+    AttentionMixer(const ModelImpl& model, int32_t index, const AttentionMixerConfig& config,
+                   std::unique_ptr<RetentionScorer> scorer);
+
+    void layout(ArenaLayout& state, ArenaLayout& scratch, int64_t max_tokens) override;
+    void reset() override;
+    void forward(const ForwardContext& ctx, const float* x, float* y) override;
+    uint64_t state_bytes_used() const override { return cache_.bytes_used(); }
+    int32_t probe_kv_heads() const override { return layer_.n_kv_heads; }
+    const KvCache* kv_cache() const override { return &cache_; }
+
+private:
+    void step(const ForwardContext& ctx, int64_t t, const float* q, const float* k_pre, const float* k, const float* v,
+              float* out);
+
+    const LayerConfig& layer_;
+    AttentionMixerConfig config_;
+    std::unique_ptr<RetentionScorer> scorer_;
+    Linear q_proj_, k_proj_, v_proj_, o_proj_;
+    KvCache cache_;
+    // scratch
+    float* q_ = nullptr;      // [T, H*hd]
+    float* k_ = nullptr;      // [T, KV*hd] after RoPE
+    float* k_pre_ = nullptr;  // [T, KV*hd] before RoPE
+    float* v_ = nullptr;      // [T, KV*hd]
+    float* attn_out_ = nullptr;  // [T, H*hd]
+    int32_t* slots_ = nullptr;   // [max visible]
+};
+
+mnemo_status check_max_context(const LayerConfig& layer, int32_t index, const SessionOptions& options);
+
+}  // namespace mnemo
