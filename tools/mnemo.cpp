@@ -9,6 +9,7 @@
 namespace mnemo::cli {
 int cmd_inspect(int argc, char** argv);
 int cmd_convert(int argc, char** argv);
+int cmd_run(int argc, char** argv);
 }
 
 namespace {
@@ -22,6 +23,7 @@ struct Command {
 const Command kCommands[] = {
     {"inspect", "print a GGUF model's metadata, tensors and layer plan", mnemo::cli::cmd_inspect},
     {"convert", "convert a Hugging Face checkpoint (config.json + safetensors) to GGUF", mnemo::cli::cmd_convert},
+    {"run", "stream a document through a model, then generate", mnemo::cli::cmd_run},
 };
 
 void print_help() {

@@ -248,10 +248,13 @@ void bench_gated_delta_rule(ThreadPool* pool) {
                 std::printf("%-6s %-8s %4lld %4lld %6lld %12.3f %12.0f\n", isa_name(isa), "step", static_cast<long long>(heads),
                             static_cast<long long>(dk), static_cast<long long>(tokens), step * 1e3, tokens / step);
                 if (tokens > 1) {
-                    const double chunk = time_it([&] { gated_delta_rule_chunked(a, pool); });
-                    std::printf("%-6s %-8s %4lld %4lld %6lld %12.3f %12.0f\n", isa_name(isa), "chunked",
-                                static_cast<long long>(heads), static_cast<long long>(dk), static_cast<long long>(tokens),
-                                chunk * 1e3, tokens / chunk);
+                    for (int64_t chunk_size : {16, 32, 64}) {
+                        const double chunk = time_it([&] { gated_delta_rule_chunked(a, pool, chunk_size); });
+                        const std::string form = "chunk" + std::to_string(chunk_size);
+                        std::printf("%-6s %-8s %4lld %4lld %6lld %12.3f %12.0f\n", isa_name(isa), form.c_str(),
+                                    static_cast<long long>(heads), static_cast<long long>(dk), static_cast<long long>(tokens),
+                                    chunk * 1e3, tokens / chunk);
+                    }
                 }
             }
         }

@@ -118,6 +118,25 @@ MNEMO_AVX2 void step_token_avx2(float* s, int64_t dk, int64_t dv, const float* q
 }
 #endif
 
+// out[j] = exp(gamma_t − gamma[j]) for j < n (the in-chunk decay from token j to token t).
+void decay_row_scalar(float gamma_t, const float* gamma, float* out, int64_t n) {
+    for (int64_t j = 0; j < n; ++j) out[j] = std::exp(gamma_t - gamma[j]);
+}
+#if MNEMO_HAVE_X86
+MNEMO_AVX2 void decay_row_avx2(float gamma_t, const float* gamma, float* out, int64_t n) {
+    const __m256 gt = _mm256_set1_ps(gamma_t);
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) _mm256_storeu_ps(out + j, detail::exp256(_mm256_sub_ps(gt, _mm256_loadu_ps(gamma + j))));
+    if (j < n) detail::store_partial(out + j, detail::exp256(_mm256_sub_ps(gt, detail::load_partial(gamma + j, n - j))), n - j);
+}
+#endif
+void decay_row(float gamma_t, const float* gamma, float* out, int64_t n) {
+#if MNEMO_HAVE_X86
+    if (active_isa() == Isa::avx2) return decay_row_avx2(gamma_t, gamma, out, n);
+#endif
+    decay_row_scalar(gamma_t, gamma, out, n);
+}
+
 // ---------------------------------------------------------------------------------------
 // Chunk form for one head.
 struct ChunkBuffers {
@@ -125,6 +144,7 @@ struct ChunkBuffers {
     std::vector<float> kt;         // [dk][C]
     std::vector<float> ks, qs, u;  // [C][dv]
     std::vector<float> gamma;      // [C]
+    std::vector<float> decay;      // [C]
     ChunkBuffers(int64_t c, int64_t dk, int64_t dv)
         : kk(static_cast<size_t>(c * c)),
           qk(static_cast<size_t>(c * c)),
@@ -132,7 +152,8 @@ struct ChunkBuffers {
           ks(static_cast<size_t>(c * dv)),
           qs(static_cast<size_t>(c * dv)),
           u(static_cast<size_t>(c * dv)),
-          gamma(static_cast<size_t>(c)) {}
+          gamma(static_cast<size_t>(c)),
+          decay(static_cast<size_t>(c)) {}
 };
 
 void chunk_head(const GatedDeltaRuleArgs& a, const HeadView& h, int64_t chunk, ChunkBuffers& buf) {
@@ -169,23 +190,21 @@ void chunk_head(const GatedDeltaRuleArgs& a, const HeadView& h, int64_t chunk, C
         detail::gemm_acc(len, dv, dk, k0, a.qk_stride, s, dv, ks, dv);
         detail::gemm_acc(len, dv, dk, q0, a.qk_stride, s, dv, qs, dv);
         // u_t = β_t (v_t − e^{γ_t} (S0ᵀk_t)) − Σ_{j<t} β_t e^{γ_t−γ_j} (k_t·k_j) u_j
+        // and, with the same decay row, the output weights P[t, j] = e^{γ_t−γ_j} (q_t·k_j), j <= t.
         float* u = buf.u.data();
+        float* decay = buf.decay.data();
         for (int64_t t = 0; t < len; ++t) {
             const float beta = h.beta[(t0 + t) * a.gate_stride];
-            const float decay = std::exp(gamma[t]);
+            const float decay_t = std::exp(gamma[t]);
+            decay_row(gamma[t], gamma, decay, t + 1);
             const float* vr = h.v + (t0 + t) * a.v_stride;
             float* ut = u + t * dv;
-            for (int64_t j = 0; j < dv; ++j) ut[j] = beta * (vr[j] - decay * ks[t * dv + j]);
-            for (int64_t j = 0; j < t; ++j) {
-                const float coef = beta * std::exp(gamma[t] - gamma[j]) * kk[t * c + j];
-                detail::axpy(-coef, u + j * dv, ut, dv);
-            }
-        }
-        // o_t = scale (e^{γ_t} S0ᵀq_t + Σ_{j<=t} e^{γ_t−γ_j} (q_t·k_j) u_j)
-        for (int64_t t = 0; t < len; ++t) {
-            for (int64_t j = 0; j <= t; ++j) qk[t * c + j] *= std::exp(gamma[t] - gamma[j]);
+            for (int64_t j = 0; j < dv; ++j) ut[j] = beta * (vr[j] - decay_t * ks[t * dv + j]);
+            for (int64_t j = 0; j < t; ++j) detail::axpy(-(beta * decay[j] * kk[t * c + j]), u + j * dv, ut, dv);
+            // o_t = scale (e^{γ_t} S0ᵀq_t + Σ_{j<=t} P[t, j] u_j)
+            for (int64_t j = 0; j <= t; ++j) qk[t * c + j] *= decay[j];
             for (int64_t j = t + 1; j < len; ++j) qk[t * c + j] = 0.0f;
-            detail::scale(std::exp(gamma[t]), qs + t * dv, dv);
+            detail::scale(decay_t, qs + t * dv, dv);
         }
         detail::gemm_acc(len, dv, len, qk, c, u, dv, qs, dv);
         for (int64_t t = 0; t < len; ++t) {
@@ -195,9 +214,10 @@ void chunk_head(const GatedDeltaRuleArgs& a, const HeadView& h, int64_t chunk, C
         }
         // S = e^{γ_L} S0 + Σ_j e^{γ_L−γ_j} k_j u_jᵀ
         const float gamma_last = gamma[len - 1];
-        for (int64_t t = 0; t < len; ++t) {
-            const float w = std::exp(gamma_last - gamma[t]);
-            for (int64_t i = 0; i < dk; ++i) kt[i * c + t] *= w;
+        decay_row(gamma_last, gamma, decay, len);
+        for (int64_t i = 0; i < dk; ++i) {
+            float* row = kt + i * c;
+            for (int64_t t = 0; t < len; ++t) row[t] *= decay[t];
         }
         detail::scale(std::exp(gamma_last), s, dk * dv);
         detail::gemm_acc(dk, dv, len, kt, c, u, dv, s, dv);

@@ -16,7 +16,9 @@
 // Forms (all must agree to ~1e-5 relative, tested):
 //   gated_delta_rule_naive    the recurrence literally, double precision inside (the spec)
 //   gated_delta_rule_step     fused recurrence for decode (any T, best for T small)
-//   gated_delta_rule_chunked  chunk-parallel WY/UT form for prefill (chunk 64): within a
+//   gated_delta_rule_chunked  chunk-parallel WY/UT form for prefill (FLA uses chunk 64;
+//                             any chunk size gives the same result up to rounding, and 16
+//                             is the fastest on AVX2 CPUs, see docs/kernels-cpu.md): within a
 //                             chunk, u = (I + A)⁻¹ diag(β)(V − diag(e^γ) K S₀) with
 //                             A[t,j] = β_t e^{γ_t−γ_j} k_t·k_j (j < t), γ the in-chunk
 //                             cumulative log decay; outputs and next state from u.
@@ -55,7 +57,8 @@ struct GatedDeltaRuleArgs {
     int64_t out_stride = 0;
 };
 
-inline constexpr int64_t kGatedDeltaChunk = 64;
+inline constexpr int64_t kGatedDeltaChunkFla = 64;  // FLA's chunk size
+inline constexpr int64_t kGatedDeltaChunk = 16;     // default here: fastest measured on CPU
 
 void gated_delta_rule_naive(const GatedDeltaRuleArgs& args);
 void gated_delta_rule_step(const GatedDeltaRuleArgs& args, ThreadPool* pool = nullptr);

@@ -1,7 +1,10 @@
 #include "model.h"
 
 #include "error.h"
+#include "cpu/dtype.h"
 #include "mixers/mixer.h"
+
+#include <cmath>
 
 #include <set>
 
@@ -40,6 +43,22 @@ bool type_allowed(DType t, size_t rank) {
     return t == DType::F32 || t == DType::F16 || t == DType::BF16 || t == DType::Q8_0;
 }
 
+// NaN or Inf in a weight poisons every logit downstream; refuse such files at load.
+mnemo_status check_finite(const GgufTensor& t, const std::string& path) {
+    const int64_t row = t.shape.back();
+    const int64_t rows = static_cast<int64_t>(t.n_elements) / row;
+    const uint64_t row_bytes = t.n_bytes / static_cast<uint64_t>(rows);
+    std::vector<float> buf(static_cast<size_t>(row));
+    for (int64_t r = 0; r < rows; ++r) {
+        cpu::row_to_f32(static_cast<cpu::DType>(t.type), t.data + static_cast<uint64_t>(r) * row_bytes, buf.data(), row);
+        for (int64_t i = 0; i < row; ++i)
+            if (!std::isfinite(buf[static_cast<size_t>(i)]))
+                return failf(MNEMO_ERR_MODEL_INVALID, "%s: tensor '%s' holds a non-finite value (NaN or Inf) at element %lld", path.c_str(),
+                             t.name.c_str(), static_cast<long long>(r * row + i));
+    }
+    return MNEMO_OK;
+}
+
 }  // namespace
 
 mnemo_status load_model(const std::string& path, bool use_mmap, std::unique_ptr<ModelImpl>* out) {
@@ -62,6 +81,7 @@ mnemo_status load_model(const std::string& path, bool use_mmap, std::unique_ptr<
         if (!type_allowed(t->type, t->shape.size()))
             return failf(MNEMO_ERR_UNSUPPORTED, "%s: tensor '%s' has type %s, not usable for a %zu-D parameter", path.c_str(),
                          spec.name.c_str(), dtype_name(t->type), t->shape.size());
+        MNEMO_TRY(check_finite(*t, path));
         model->tensors[spec.name] = t;
         model->n_params += t->n_elements;
         model->weight_bytes += t->n_bytes;

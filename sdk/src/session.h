@@ -36,6 +36,15 @@ public:
     const ModelImpl& model() const { return model_; }
     const MemoryPlan& plan() const { return plan_; }
     uint64_t arena_bytes() const { return arena_.size(); }
+    // The whole per-sequence state is one contiguous block at the start of the arena
+    // (the position counter, then each layer's state in order): a snapshot is a copy of
+    // it, and restoring is copying it back into a session of the same model and params.
+    const std::byte* state_data() const { return const_cast<Arena&>(arena_).data(); }
+    std::byte* state_data() { return arena_.data(); }
+    uint64_t state_bytes() const { return plan_.state_bytes; }
+    const mnemo_session_params& params() const { return params_; }
+    // After a restore: logits are unknown until the next feed; recent tokens are cleared.
+    void state_restored() { has_logits_ = false; failed_ = false; recent_.clear(); }
 
     // Feeds tokens in chunks. If all_logits is given, it receives [n, vocab] logits
     // (tests); `observe` sees the residual stream after each block (tests, probes).

@@ -7,8 +7,10 @@
 //    a few fixed texts.
 // 3. If the description parses: the whole public load path runs on the same bytes
 //    (mnemo_model_load through an in-memory file, mapped and read), then the info,
-//    layer-info, tokenize and detokenize calls. A status of MNEMO_ERR_INTERNAL (an
-//    exception caught by the API's guard) is a finding.
+//    layer-info, tokenize and detokenize calls, the memory plan under a few session
+//    settings and, for models whose plan fits 32 MiB, a one-thread session that reads
+//    six tokens. A status of MNEMO_ERR_INTERNAL (an exception caught by the API's
+//    guard) is a finding.
 #include "fuzz_util.h"
 #include "gguf.h"
 #include "model.h"
@@ -38,6 +40,48 @@ void exercise_tokenizer(const Tokenizer& t) {
         for (int32_t id : ids) FUZZ_CHECK(id >= 0 && id < vocab, "encode produced id %d outside [0, %d)", id, vocab);
         std::string back;
         FUZZ_CHECK(fuzz::is_verdict(t.decode(ids.data(), ids.size(), &back)), "decode failed unexpectedly");
+    }
+}
+
+// The memory plan under a few session settings, then (under a small budget, one
+// thread) a session that reads a few tokens: the plan must be honoured or refused.
+void exercise_session(const mnemo_model* model, const mnemo_model_info& info) {
+    constexpr uint64_t kBudget = 32ull << 20;
+    mnemo_session_params variants[3] = {mnemo_session_default_params(), mnemo_session_default_params(),
+                                        mnemo_session_default_params()};
+    variants[1].max_context = 64;
+    variants[2].max_context = 1 << 20;
+    variants[2].policy = MNEMO_POLICY_STREAMING;
+    variants[2].policy_budget = 8;
+    for (mnemo_session_params& p : variants) {
+        p.n_threads = 1;
+        p.chunk_tokens = 4;
+        mnemo_memory_plan plan{};
+        plan.struct_size = sizeof plan;
+        const mnemo_status ps = mnemo_memory_plan_get(model, &p, &plan);
+        FUZZ_CHECK(fuzz::is_verdict(ps), "mnemo_memory_plan_get returned %s", mnemo_status_name(ps));
+        if (ps != MNEMO_OK) continue;
+        FUZZ_CHECK(plan.total_bytes >= plan.state_bytes && plan.total_bytes >= plan.scratch_bytes, "plan parts exceed the total");
+        p.budget_bytes = kBudget;
+        mnemo_session* session = nullptr;
+        const mnemo_status cs = mnemo_session_create(model, &p, &session);
+        FUZZ_CHECK(fuzz::is_verdict(cs), "mnemo_session_create returned %s", mnemo_status_name(cs));
+        FUZZ_CHECK(cs != MNEMO_OK || plan.total_bytes <= kBudget, "a session above the budget was created");
+        FUZZ_CHECK(cs != MNEMO_ERR_BUDGET || plan.total_bytes > kBudget, "refused for budget under the plan");
+        if (cs != MNEMO_OK) continue;
+        const int32_t tokens[6] = {0, 1 % info.vocab_size, info.vocab_size - 1, 2 % info.vocab_size, 0, info.vocab_size / 2};
+        const mnemo_status fs = mnemo_session_feed(session, tokens, 6);
+        FUZZ_CHECK(fuzz::is_verdict(fs), "mnemo_session_feed returned %s", mnemo_status_name(fs));
+        if (fs == MNEMO_OK) {
+            const float* logits = nullptr;
+            int32_t n_vocab = 0;
+            FUZZ_CHECK(mnemo_session_logits(session, &logits, &n_vocab) == MNEMO_OK && logits != nullptr && n_vocab == info.vocab_size,
+                       "no logits after a feed");
+            float acc = 0.0f;
+            for (int32_t i = 0; i < n_vocab; ++i) acc += logits[i];
+            g_sink = static_cast<uint8_t>(acc != acc);
+        }
+        mnemo_session_free(session);
     }
 }
 
@@ -81,6 +125,7 @@ void exercise_api(const uint8_t* data, size_t size, const ModelConfig& config) {
         char out[16];
         const mnemo_status bs = mnemo_detokenize(model, bad, 2, out, sizeof out, &len);
         FUZZ_CHECK(bs == MNEMO_ERR_OUT_OF_RANGE || bs == MNEMO_ERR_TOKENIZER, "bad ids gave %s", mnemo_status_name(bs));
+        if (use_mmap) exercise_session(model, info);
         mnemo_model_free(model);
     }
 }

@@ -93,7 +93,7 @@ TEST_P(GatedDeltaRuleTest, StepAndChunkedMatchNaive) {
     EXPECT_TRUE(test::close_rel(out_step, out_naive, kTol)) << "step output";
     EXPECT_TRUE(test::close_rel(state_step, state_naive, kTol)) << "step state";
 
-    for (int64_t chunk : {int64_t{64}, int64_t{16}}) {
+    for (int64_t chunk : {int64_t{64}, int64_t{16}, int64_t{37}}) {
         std::vector<float> out_chunk(d.out_size(), 0.0f), state_chunk = d.state0;
         gated_delta_rule_chunked(d.args(state_chunk.data(), out_chunk.data()), &pool, chunk);
         EXPECT_TRUE(test::close_rel(out_chunk, out_naive, kTol)) << "chunked output, chunk " << chunk;

@@ -168,3 +168,43 @@ TEST(Convert, ReadsEveryConfigSchemaOfThePaper) {
         EXPECT_EQ(c.layers[0].mixer, cs.even);
     }
 }
+
+// Found by fuzz_hf_config: the converter accepted descriptions that the runtime's
+// parse_model_config then refuses (or that hold out-of-range values). Each must be
+// refused by the converter itself, naming the field.
+TEST(Convert, ConfigsTheRuntimeWouldRefuseAreRefusedAtConversion) {
+    const std::map<std::string, std::vector<int64_t>> shapes = {{"model.embeddings.weight", {256, 64}},
+                                                                {"model.layers.0.mlp.gate_proj.weight", {256, 64}}};
+    const std::string lte = R"({"model_type":"hybrid_gated_deltanet","hidden_size":64,"num_hidden_layers":2,"num_heads":2,"head_dim":16,
+        "attn":{"attn_type":"lte","layers":[1],"num_heads":4,"num_kv_heads":2,"window_size":16,"buffer_size":12,"sink_size":4,)";
+    struct Case { std::string json; mnemo_status status; const char* names; };
+    const Case cases[] = {
+        {R"({"model_type":"transformer","hidden_size":64,"num_hidden_layers":1,"num_heads":4,"num_kv_heads":3})",
+         MNEMO_ERR_MODEL_INVALID, "num_kv_heads"},
+        {R"({"model_type":"transformer","hidden_size":64,"num_hidden_layers":1,"num_heads":128})", MNEMO_ERR_MODEL_INVALID, "head_dim"},
+        {lte + R"("routing_method":"softmax"}})", MNEMO_ERR_UNSUPPORTED, "routing_method"},
+        {lte + R"("conv_size":0,"conv_dilation":1}})", MNEMO_ERR_MODEL_INVALID, "conv_size"},
+        {lte + R"("conv_size":1000000000000,"conv_dilation":1}})", MNEMO_ERR_MODEL_INVALID, "conv_size"},
+        {lte + R"("conv_size":[3,64],"conv_dilation":[1,1]}})", MNEMO_ERR_MODEL_INVALID, "conv_size"},
+        {R"({"model_type":"gated_deltanet","hidden_size":64,"num_hidden_layers":1,"num_heads":2,"head_dim":4096,"expand_v":4})",
+         MNEMO_ERR_MODEL_INVALID, "expand_v"},
+    };
+    for (const auto& cs : cases) {
+        ModelConfig c;
+        EXPECT_EQ(model_config_from_hf_json(cs.json, "config.json", shapes, &c), cs.status) << cs.json;
+        EXPECT_NE(std::string(mnemo_last_error()).find(cs.names), std::string::npos) << mnemo_last_error();
+    }
+    // A scalar conv_size in range is still read (the paper writes it either way).
+    ModelConfig c;
+    ASSERT_EQ(model_config_from_hf_json(lte + R"("conv_size":3,"conv_dilation":2}})", "config.json", shapes, &c), MNEMO_OK)
+        << mnemo_last_error();
+    EXPECT_EQ(c.layers[1].lte_conv_sizes, std::vector<int32_t>({3}));
+    EXPECT_EQ(c.layers[1].lte_conv_dilations, std::vector<int32_t>({2}));
+    // Shapes taken from the checkpoint are range-checked too.
+    const std::map<std::string, std::vector<int64_t>> empty_vocab = {{"model.embeddings.weight", {0, 64}},
+                                                                     {"model.layers.0.mlp.gate_proj.weight", {256, 64}}};
+    EXPECT_EQ(model_config_from_hf_json(R"({"model_type":"transformer","hidden_size":64,"num_hidden_layers":1,"num_heads":4})",
+                                        "config.json", empty_vocab, &c),
+              MNEMO_ERR_MODEL_INVALID);
+    EXPECT_NE(std::string(mnemo_last_error()).find("model.embeddings.weight"), std::string::npos) << mnemo_last_error();
+}

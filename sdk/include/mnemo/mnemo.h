@@ -337,6 +337,234 @@ typedef void (*mnemo_eviction_fn)(const mnemo_eviction_event* event, void* user_
 MNEMO_API mnemo_status mnemo_session_set_eviction_callback(mnemo_session* session, mnemo_eviction_fn fn,
                                                            void* user_data);
 
+/* ---- store and snapshots ---- */
+
+/* Snapshots: a versioned, checksummed blob of a session's whole per-sequence state
+ * (docs/snapshot.md): a 128-byte header (magic "MNEMOSNP", format version, the hash
+ * of the model, the session parameters that shape the state, checksums) followed by
+ * exactly the plan's state_bytes. For a bounded model (laLTE, GDN, SWA) the size is
+ * therefore a constant, whatever the number of tokens read.
+ *
+ * Restoring refuses, leaving the session untouched:
+ *   - a blob that is not a snapshot                    MNEMO_ERR_BAD_MAGIC
+ *   - another snapshot format version                  MNEMO_ERR_UNSUPPORTED
+ *   - a blob shorter than it declares                  MNEMO_ERR_TRUNCATED
+ *   - a damaged header or state (checksum)             MNEMO_ERR_CORRUPT
+ *   - another model, or session parameters that shape  MNEMO_ERR_MISMATCH
+ *     the state differently (max_context, policy, policy_budget, policy_sink)
+ * Snapshots hold the state in host byte order (every supported host is little-endian). */
+
+#define MNEMO_SNAPSHOT_FORMAT_VERSION 1
+#define MNEMO_SNAPSHOT_HEADER_BYTES 128
+
+/* The model's identity: a 64-bit hash of its GGUF metadata, tensor table and tensor
+ * bytes (docs/snapshot.md). Reads every weight once (fast; ~10 ms per 100 MB). */
+MNEMO_API mnemo_status mnemo_model_hash(const mnemo_model* model, uint64_t* out_hash);
+
+/* Bytes of the session's snapshot: MNEMO_SNAPSHOT_HEADER_BYTES + the plan's state_bytes. */
+MNEMO_API mnemo_status mnemo_session_snapshot_size(const mnemo_session* session, size_t* out_size);
+
+/* Writes the snapshot into out[capacity]; MNEMO_ERR_BUFFER_TOO_SMALL with *out_size
+ * = the bytes needed when it does not fit (out may be NULL with capacity 0). Take a
+ * snapshot only of a session whose last feed succeeded (or was cancelled). */
+MNEMO_API mnemo_status mnemo_session_snapshot(const mnemo_session* session, void* out, size_t capacity, size_t* out_size);
+
+/* Replaces the session's state with the snapshot's. The session must come from the
+ * same model with the same state-shaping parameters (see above). Afterwards the
+ * position is the snapshot's; there are no logits until the next feed. */
+MNEMO_API mnemo_status mnemo_session_restore(mnemo_session* session, const void* snapshot, size_t size);
+
+typedef struct mnemo_snapshot_info {
+    size_t struct_size;
+    uint32_t format_version;
+    uint32_t library_version;  /* MNEMO_VERSION of the library that wrote it */
+    uint64_t model_hash;
+    uint64_t state_bytes;
+    int64_t position;          /* tokens the state has consumed */
+    int64_t max_context;       /* the session parameters that shape the state */
+    mnemo_policy policy;
+    int32_t policy_budget;
+    int32_t policy_sink;
+    int32_t chunk_tokens;      /* chunk size it was fed with (informational) */
+    int32_t n_layers;
+} mnemo_snapshot_info;
+
+/* Checks a snapshot (magic, version, checksums, size) and describes it. */
+MNEMO_API mnemo_status mnemo_snapshot_get_info(const void* snapshot, size_t size, mnemo_snapshot_info* out_info);
+
+/* Creates a session whose state-shaping parameters are the snapshot's (the rest,
+ * e.g. n_threads, backend, budget, cancel, from `params`, which may be NULL) and
+ * restores the snapshot into it. */
+MNEMO_API mnemo_status mnemo_session_create_from_snapshot(const mnemo_model* model, const void* snapshot, size_t size,
+                                                          const mnemo_session_params* params, mnemo_session** out_session);
+
+/* The store: an SQLite database (WAL journal, foreign keys, versioned schema migrated
+ * on open; docs/store.md) of documents, their ingested snapshots, resumable ingest
+ * checkpoints, questions with answers and timings, and optional eviction traces.
+ * Every write is one transaction: a crash, even SIGKILL, never loses what was stored.
+ * A store handle is used by one thread at a time; several processes may open the
+ * same file (writers wait up to busy_timeout_ms for each other).
+ *
+ * Failures beyond the usual ones:
+ *   - the file is not an SQLite database or not a store      MNEMO_ERR_BAD_MAGIC
+ *   - its schema is newer than this library's                MNEMO_ERR_UNSUPPORTED
+ *   - read-only, locked by another process past the timeout,
+ *     disk full (the transaction is rolled back)             MNEMO_ERR_IO
+ *   - an empty document                                      MNEMO_ERR_INVALID_ARGUMENT
+ *   - a document that is not valid UTF-8                     MNEMO_ERR_CORRUPT
+ *   - a document (same text) or title already stored         MNEMO_ERR_STATE
+ *   - an unknown document id or title                        MNEMO_ERR_OUT_OF_RANGE */
+
+typedef struct mnemo_store mnemo_store;
+
+#define MNEMO_STORE_SCHEMA_VERSION 2
+
+typedef struct mnemo_store_params {
+    size_t struct_size;
+    int read_only;            /* 0 (default): read-write */
+    int create;               /* 1 (default): create the file if missing (not with read_only) */
+    int32_t busy_timeout_ms;  /* how long to wait for another writer; default 5000 */
+} mnemo_store_params;
+
+MNEMO_API mnemo_store_params mnemo_store_default_params(void);
+
+MNEMO_API mnemo_status mnemo_store_open(const char* path, const mnemo_store_params* params, mnemo_store** out_store);
+MNEMO_API void mnemo_store_close(mnemo_store* store);
+
+/* The schema version of the open store (MNEMO_STORE_SCHEMA_VERSION after migration). */
+MNEMO_API mnemo_status mnemo_store_schema_version(const mnemo_store* store, int32_t* out_version);
+
+typedef struct mnemo_document {
+    size_t struct_size;
+    int64_t id;
+    const char* title;          /* owned by the store: valid until the next call on it */
+    uint64_t content_hash;      /* hash of the text (same function as mnemo_model_hash) */
+    uint64_t n_bytes;           /* UTF-8 bytes of the text */
+    int64_t created_at;         /* Unix time, seconds */
+    int32_t ingested;           /* 1 if a complete snapshot exists */
+    int64_t n_tokens;           /* tokens of the latest complete snapshot */
+    uint64_t state_bytes;       /* its state bytes */
+    uint64_t snapshot_bytes;    /* its blob's bytes */
+    double ingest_seconds;
+    const char* model_path;     /* the model it was ingested with ("" if none); owned by the store */
+    uint64_t model_hash;
+    int64_t checkpoint_tokens;  /* an unfinished ingest's checkpoint (0 if none) ... */
+    int64_t total_tokens;       /* ... out of this many tokens */
+    int64_t n_questions;        /* questions asked and recorded */
+} mnemo_document;
+
+/* Adds a document (UTF-8 text, not NUL-terminated; its title must be unique). On a
+ * duplicate, returns MNEMO_ERR_STATE and sets *out_id to the stored document's id. */
+MNEMO_API mnemo_status mnemo_store_add_document(mnemo_store* store, const char* title, const char* text, size_t text_len,
+                                                int64_t* out_id);
+
+/* Finds a document by id ("12" or "#12") or, failing that, by exact title. */
+MNEMO_API mnemo_status mnemo_store_find_document(mnemo_store* store, const char* id_or_title, int64_t* out_id);
+
+MNEMO_API mnemo_status mnemo_store_get_document(mnemo_store* store, int64_t id, mnemo_document* out);
+
+/* Lists every document by id. MNEMO_ERR_BUFFER_TOO_SMALL with *out_count = the number
+ * of documents if `out` holds fewer (out may be NULL with capacity 0); set each
+ * element's struct_size first. Strings stay valid until the next call on the store. */
+MNEMO_API mnemo_status mnemo_store_list_documents(mnemo_store* store, mnemo_document* out, size_t capacity, size_t* out_count);
+
+/* Copies a document's text (like mnemo_detokenize: NUL-terminated if room remains). */
+MNEMO_API mnemo_status mnemo_store_document_text(mnemo_store* store, int64_t id, char* out_text, size_t capacity, size_t* out_len);
+
+/* Deletes a document with its snapshots, questions and eviction traces. */
+MNEMO_API mnemo_status mnemo_store_delete_document(mnemo_store* store, int64_t id);
+
+/* Ingest progress: return nonzero to cancel (the ingest then returns
+ * MNEMO_ERR_CANCELLED; checkpoints already saved stay, so a later ingest resumes). */
+typedef int (*mnemo_progress_fn)(int64_t done_tokens, int64_t total_tokens, uint64_t state_bytes, void* user_data);
+
+typedef struct mnemo_ingest_params {
+    size_t struct_size;
+    const char* model_path;     /* recorded so tools can reload the model; NULL: the path it was loaded from */
+    int64_t checkpoint_tokens;  /* save a resumable checkpoint every this many tokens; 0: never; default 65536 */
+    int resume;                 /* 1 (default): continue from the checkpoint of an interrupted ingest */
+    int add_bos;                /* 1 (default): start the document with the model's BOS token */
+    int record_evictions;       /* 1: store every eviction event of the ingest; default 0 */
+    mnemo_progress_fn progress; /* optional; called after every slice of tokens */
+    void* user_data;
+} mnemo_ingest_params;
+
+MNEMO_API mnemo_ingest_params mnemo_ingest_default_params(void);
+
+typedef struct mnemo_ingest_result {
+    size_t struct_size;
+    int64_t n_tokens;           /* the document's tokens */
+    int64_t resumed_from;       /* tokens restored from a checkpoint (0 for a fresh ingest) */
+    uint64_t state_bytes;
+    uint64_t snapshot_bytes;
+    double seconds;             /* this call's wall time */
+    double tokens_per_second;   /* tokens fed by this call per second */
+    int64_t n_eviction_events;  /* recorded (record_evictions) */
+} mnemo_ingest_result;
+
+/* Reads document `id` into `session` (reset first, or restored from a checkpoint) and
+ * saves its snapshot in the store; the session then holds the document's state and
+ * can be used further. The session's parameters (threads, policy, ...) are the
+ * caller's; its cancel callback is honoured. out_result may be NULL. */
+MNEMO_API mnemo_status mnemo_store_ingest(mnemo_store* store, mnemo_session* session, int64_t id, const mnemo_ingest_params* params,
+                                          mnemo_ingest_result* out_result);
+
+/* Restores document `id`'s snapshot for the session's model into the session
+ * (MNEMO_ERR_MISMATCH if it was ingested with another model only, MNEMO_ERR_STATE if
+ * it was not ingested). */
+MNEMO_API mnemo_status mnemo_store_restore(mnemo_store* store, int64_t id, mnemo_session* session);
+
+/* The prompt fed after the document; "{question}" is replaced by the question. */
+#define MNEMO_ASK_DEFAULT_TEMPLATE "\n\nQuestion: {question}\nAnswer:"
+
+typedef struct mnemo_ask_params {
+    size_t struct_size;
+    mnemo_generate_params generate;  /* default: greedy, max_tokens 128, stops at "\n" */
+    const char* prompt_template;     /* NULL: MNEMO_ASK_DEFAULT_TEMPLATE */
+    int32_t n_threads;               /* 0 (default): all cores */
+    int record;                      /* 1 (default): store the question, answer and timings */
+} mnemo_ask_params;
+
+MNEMO_API mnemo_ask_params mnemo_ask_default_params(void);
+
+typedef struct mnemo_answer {
+    size_t struct_size;
+    int64_t question_id;    /* the stored record (0 if record = 0) */
+    const char* text;       /* the answer, NUL-terminated, without a trailing stop string
+                             * or EOS; owned by the store until the next call on it */
+    size_t text_len;
+    int64_t question_tokens;
+    int64_t answer_tokens;
+    double restore_ms;      /* loading and restoring the snapshot */
+    double prefill_ms;      /* feeding the question */
+    double generate_ms;
+    uint64_t state_bytes;
+} mnemo_answer;
+
+/* Answers `question` about document `id`: restores its snapshot (for `model`) into a
+ * fresh session, feeds the prompt, generates, and (record = 1) stores the question,
+ * answer and timings. Deterministic under greedy sampling: the same answer as
+ * generating in the session that ingested the document. */
+MNEMO_API mnemo_status mnemo_store_ask(mnemo_store* store, const mnemo_model* model, int64_t id, const char* question,
+                                       const mnemo_ask_params* params, mnemo_answer* out_answer);
+
+typedef struct mnemo_question_record {
+    size_t struct_size;
+    int64_t id;
+    const char* question;   /* owned by the store until the next call on it */
+    const char* answer;
+    int64_t question_tokens;
+    int64_t answer_tokens;
+    double restore_ms, prefill_ms, generate_ms;
+    int64_t created_at;
+    uint64_t model_hash;
+} mnemo_question_record;
+
+/* The questions recorded for a document, oldest first (same buffer convention as
+ * mnemo_store_list_documents). */
+MNEMO_API mnemo_status mnemo_store_list_questions(mnemo_store* store, int64_t id, mnemo_question_record* out, size_t capacity,
+                                                  size_t* out_count);
+
 #ifdef __cplusplus
 }
 #endif

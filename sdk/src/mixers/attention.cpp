@@ -44,8 +44,11 @@ void AttentionMixer::layout(ArenaLayout& state, ArenaLayout& scratch, int64_t ma
     k_pre_ = scratch.take<float>(static_cast<uint64_t>(max_tokens * kv_dim));
     v_ = scratch.take<float>(static_cast<uint64_t>(max_tokens * kv_dim));
     attn_out_ = scratch.take<float>(static_cast<uint64_t>(max_tokens * q_dim));
-    slots_ = scratch.take<int32_t>(static_cast<uint64_t>(config_.cache.sink_capacity + config_.cache.retained_capacity +
-                                                         config_.cache.window_capacity));
+    const int64_t visible = config_.cache.sink_capacity + config_.cache.retained_capacity + config_.cache.window_capacity;
+    slots_ = scratch.take<int32_t>(static_cast<uint64_t>(visible));
+    const bool attention_scored = config_.rule == RetentionRule::accumulated || config_.rule == RetentionRule::current ||
+                                  config_.rule == RetentionRule::observation;
+    probs_ = attention_scored ? scratch.take<float>(static_cast<uint64_t>(visible * (layer_.n_heads / layer_.n_kv_heads))) : nullptr;
     if (scorer_) scorer_->layout(state, scratch);
 }
 
@@ -96,7 +99,7 @@ void AttentionMixer::step(const ForwardContext& ctx, int64_t pos, const float* q
             cache_.keep_in_sink(slot);
         } else {
             for (int32_t h = 0; h < n_kv; ++h) {
-                if (config_.learned_retention) cache_.offer_retained(h, slot, cache_.score(h, slot), ctx.events);
+                if (config_.rule != RetentionRule::evict) cache_.offer_retained(h, slot, cache_.score(h, slot), ctx.events);
                 else ctx.events.emit(leaving, h, cache_.score(h, slot), MNEMO_EVICT_WINDOW);
             }
         }
@@ -124,7 +127,28 @@ void AttentionMixer::step(const ForwardContext& ctx, int64_t pos, const float* q
         a.scale = 1.0f / std::sqrt(static_cast<float>(hd));
         a.out = out + int64_t{h} * group * hd;
         a.out_head_stride = hd;
+        a.probs = probs_;
+        a.probs_head_stride = a.n_keys;
         cpu::attention_indexed(a);
+        if (probs_ != nullptr) update_policy_scores(h, a.n_keys, group);
+    }
+}
+
+void AttentionMixer::update_policy_scores(int32_t h, int64_t n_keys, int32_t group) {
+    const int64_t window_first = n_keys - cache_.window_count();
+    for (int64_t i = 0; i < n_keys; ++i) {
+        float mass = 0.0f;
+        for (int32_t g = 0; g < group; ++g) mass += probs_[g * n_keys + i];
+        mass /= static_cast<float>(group);
+        const int32_t slot = slots_[i];
+        switch (config_.rule) {
+            case RetentionRule::accumulated: cache_.set_score(h, slot, cache_.score(h, slot) + mass); break;
+            case RetentionRule::current: cache_.set_score(h, slot, mass); break;
+            case RetentionRule::observation:
+                if (i >= window_first) cache_.set_score(h, slot, cache_.score(h, slot) + mass);
+                break;
+            default: break;
+        }
     }
 }
 
@@ -143,33 +167,50 @@ mnemo_status check_max_context(const LayerConfig& layer, int32_t index, const Se
 namespace {
 
 // The cache of an attn/swa layer under the session's options.
-mnemo_status policy_cache_shape(const LayerConfig& l, const SessionOptions& o, KvCacheShape* shape) {
+mnemo_status policy_cache_shape(const LayerConfig& l, const SessionOptions& o, KvCacheShape* shape, RetentionRule* rule) {
     shape->n_kv_heads = l.n_kv_heads;
     shape->head_dim = l.head_dim;
     const int64_t own_window = l.mixer == MNEMO_MIXER_SWA ? l.window_size : o.max_context;
     switch (o.policy) {
         case MNEMO_POLICY_NONE:
             shape->window_capacity = own_window;
+            *rule = RetentionRule::evict;
             return MNEMO_OK;
         case MNEMO_POLICY_STREAMING:
             shape->sink_capacity = o.policy_sink;
             shape->window_capacity = own_window > 0 ? std::min<int64_t>(own_window, o.policy_budget) : o.policy_budget;
+            *rule = RetentionRule::evict;
             return MNEMO_OK;
-        default:
-            return failf(MNEMO_ERR_UNSUPPORTED, "eviction policy %d is not implemented yet (available: none, streaming)",
-                         static_cast<int>(o.policy));
+        case MNEMO_POLICY_H2O:
+        case MNEMO_POLICY_SNAPKV:
+            // Half the budget for the most recent tokens, half for the heavy hitters.
+            shape->sink_capacity = o.policy_sink;
+            shape->window_capacity = std::max<int64_t>(1, o.policy_budget / 2);
+            shape->retained_capacity = std::max(0, o.policy_budget - static_cast<int32_t>(shape->window_capacity));
+            *rule = o.policy == MNEMO_POLICY_H2O ? RetentionRule::accumulated : RetentionRule::observation;
+            break;
+        case MNEMO_POLICY_TOVA:
+            // Only the current token is protected; every other slot competes on the current query's attention.
+            shape->sink_capacity = o.policy_sink;
+            shape->window_capacity = 1;
+            shape->retained_capacity = std::max(0, o.policy_budget - 1);
+            *rule = RetentionRule::current;
+            break;
     }
+    if (own_window > 0 && shape->window_capacity > own_window) shape->window_capacity = own_window;
+    return MNEMO_OK;
 }
 
 mnemo_status attn_check(const LayerConfig& l, int32_t index, const SessionOptions& o) {
     if (l.mixer == MNEMO_MIXER_ATTN) MNEMO_TRY(check_max_context(l, index, o));
     KvCacheShape shape;
-    return policy_cache_shape(l, o, &shape);
+    RetentionRule rule;
+    return policy_cache_shape(l, o, &shape, &rule);
 }
 
 std::unique_ptr<Mixer> attn_create(const ModelImpl& model, int32_t index, const SessionOptions& o) {
     AttentionMixerConfig c;
-    policy_cache_shape(model.config.layers[static_cast<size_t>(index)], o, &c.cache);
+    policy_cache_shape(model.config.layers[static_cast<size_t>(index)], o, &c.cache, &c.rule);
     return std::make_unique<AttentionMixer>(model, index, c, nullptr);
 }
 

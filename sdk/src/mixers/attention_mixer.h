@@ -20,9 +20,18 @@ public:
     virtual void finalize(KvCache& cache, int64_t position, cpu::ThreadPool* pool) = 0;
 };
 
+// Who scores a token before it leaves the window (and so whether it may be retained).
+enum class RetentionRule {
+    evict,        // attn / swa / StreamingLLM: leaving the window means eviction
+    learned,      // lte: the RetentionScorer (the CNN) gives the score
+    accumulated,  // H2O: attention mass received so far, kept growing while retained
+    current,      // TOVA: attention of the current query, refreshed every step
+    observation,  // SnapKV-style: attention mass received while in the observation window, then frozen
+};
+
 struct AttentionMixerConfig {
     KvCacheShape cache;
-    bool learned_retention = false;  // tokens leaving the window are offered to the retained buffer
+    RetentionRule rule = RetentionRule::evict;
 };
 
 class AttentionMixer final : public Mixer {
@@ -40,6 +49,7 @@ public:
 private:
     void step(const ForwardContext& ctx, int64_t t, const float* q, const float* k_pre, const float* k, const float* v,
               float* out);
+    void update_policy_scores(int32_t kv_head, int64_t n_keys, int32_t group);
 
     const LayerConfig& layer_;
     AttentionMixerConfig config_;
@@ -53,6 +63,7 @@ private:
     float* v_ = nullptr;      // [T, KV*hd]
     float* attn_out_ = nullptr;  // [T, H*hd]
     int32_t* slots_ = nullptr;   // [max visible]
+    float* probs_ = nullptr;     // [group, max visible] attention probabilities (policies)
 };
 
 mnemo_status check_max_context(const LayerConfig& layer, int32_t index, const SessionOptions& options);

@@ -52,8 +52,13 @@ cpu::LteConvStackWeights scorer_weights(const ModelImpl& model, int32_t index) {
     return w;
 }
 
-// Computes r_j once the `right_context` tokens after j are in the window, from the
-// window's pre-RoPE keys and values (zeros before the sequence start).
+// Computes the retention scores r_j from the window's pre-RoPE keys and values (zeros
+// before the sequence start). r_j is final once the `right` tokens after j are in the
+// window, and must be computed while its `left` context is still there: at some step
+// t in [j + right, j + w − left]. Scores are therefore computed lazily, in batches of
+// up to w − left − right + 1 tokens at the last moment of the oldest unscored token, so
+// the CNN costs O(1) amortised per token (the reference recomputes the window in the
+// same spirit).
 class LearnedScorer final : public RetentionScorer {
 public:
     LearnedScorer(const ModelImpl& model, int32_t index)
@@ -61,37 +66,43 @@ public:
           per_head_(layer_.routing_shared != "head"),
           routing_(layer_.routing_method == "relu" ? cpu::LteRouting::relu : cpu::LteRouting::sigmoid) {}
 
-    void layout(ArenaLayout&, ArenaLayout& scratch) override {
-        const int64_t rows = scorer_.left_context() + scorer_.right_context() + 1;
+    void layout(ArenaLayout& state, ArenaLayout& scratch) override {
+        const int64_t rows = int64_t{layer_.window_size} + 1;
         const int64_t width = int64_t{layer_.n_kv_heads} * layer_.head_dim;
+        next_unscored_ = state.take<int64_t>(1);
         seg_k_ = scratch.take<float>(static_cast<uint64_t>(rows * width));
         seg_v_ = scratch.take<float>(static_cast<uint64_t>(rows * width));
-        scores_ = scratch.take<float>(static_cast<uint64_t>(layer_.n_kv_heads));
+        scores_ = scratch.take<float>(static_cast<uint64_t>(rows * layer_.n_kv_heads));
     }
-    void reset() override {}
+    void reset() override { *next_unscored_ = 0; }
 
     void finalize(KvCache& cache, int64_t newest, cpu::ThreadPool* pool) override {
-        const int64_t target = newest - scorer_.right_context();
-        if (target < 0) return;
-        const int64_t first = std::max<int64_t>(0, target - scorer_.left_context());
-        const int64_t rows = newest - first + 1;
+        const int64_t left = scorer_.left_context(), right = scorer_.right_context(), w = layer_.window_size;
+        const int64_t first_target = *next_unscored_;
+        // Last step at which first_target's left context is still in the window.
+        const int64_t deadline = first_target + w - left;
+        if (newest < std::max(deadline, first_target + right)) return;
+        const int64_t last_target = newest - right;  // inclusive; final now
+        if (last_target < first_target) return;
+        const int64_t first_row = std::max<int64_t>(0, first_target - left);
+        const int64_t rows = newest - first_row + 1;
         const int32_t n_kv = layer_.n_kv_heads;
         const int64_t hd = layer_.head_dim, width = n_kv * hd;
         for (int64_t r = 0; r < rows; ++r) {
-            const int32_t slot = cache.window_slot_of(first + r);
+            const int32_t slot = cache.window_slot_of(first_row + r);
             std::memcpy(seg_k_ + r * width, cache.pre_rope_key(slot), static_cast<size_t>(width) * sizeof(float));
             for (int32_t h = 0; h < n_kv; ++h)
                 std::memcpy(seg_v_ + r * width + h * hd, cache.values(h) + slot * hd, static_cast<size_t>(hd) * sizeof(float));
         }
         cpu::LteOutput out;
-        out.out_begin = target - first;
-        out.out_end = out.out_begin + 1;
+        out.out_begin = first_target - first_row;
+        out.out_end = last_target - first_row + 1;
         out.routing = routing_;
         if (per_head_) {  // one shared single-group stack, run on each head
             for (int32_t h = 0; h < n_kv; ++h) {
                 cpu::LteSegment seg{seg_k_ + h * hd, width, seg_v_ + h * hd, width, rows};
                 out.scores = scores_ + h;
-                out.scores_stride = 1;
+                out.scores_stride = n_kv;
                 scorer_.scores(seg, out, pool);
             }
         } else {
@@ -100,18 +111,19 @@ public:
             out.scores_stride = n_kv;
             scorer_.scores(seg, out, pool);
         }
-        const int32_t slot = cache.window_slot_of(target);
-        for (int32_t h = 0; h < n_kv; ++h) cache.set_score(h, slot, scores_[h]);
+        for (int64_t j = first_target; j <= last_target; ++j) {
+            const int32_t slot = cache.window_slot_of(j);
+            for (int32_t h = 0; h < n_kv; ++h) cache.set_score(h, slot, scores_[(j - first_target) * n_kv + h]);
+        }
+        *next_unscored_ = last_target + 1;
     }
-
-    int64_t right_context() const { return scorer_.right_context(); }
-    int64_t left_context() const { return scorer_.left_context(); }
 
 private:
     const LayerConfig& layer_;
     cpu::LteScorer scorer_;
     bool per_head_;
     cpu::LteRouting routing_;
+    int64_t* next_unscored_ = nullptr;  // state: first position without a final score
     float* seg_k_ = nullptr;
     float* seg_v_ = nullptr;
     float* scores_ = nullptr;
@@ -139,7 +151,7 @@ std::unique_ptr<Mixer> lte_create(const ModelImpl& model, int32_t index, const S
     c.cache.retained_capacity = l.buffer_size - l.sink_size;
     c.cache.window_capacity = int64_t{l.window_size} + 1;  // laLTE's window counts the current token on top
     c.cache.keep_pre_rope_keys = true;
-    c.learned_retention = true;
+    c.rule = RetentionRule::learned;
     return std::make_unique<AttentionMixer>(model, index, c, std::make_unique<LearnedScorer>(model, index));
 }
 

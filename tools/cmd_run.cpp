@@ -1,0 +1,242 @@
+// mnemo run: stream a document through a model with a progress bar, then generate.
+// Uses only the public C API, as an embedding application would.
+#include "cli_common.h"
+
+#include "mnemo/mnemo.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace mnemo::cli {
+namespace {
+
+const char* kHelp =
+    "Usage: mnemo run -m MODEL.gguf (-p TEXT | -f FILE) [options]\n\n"
+    "Feeds the text (prefill, with a progress bar showing tokens/s and state bytes), then\n"
+    "generates a continuation. With a laLTE model the state stays constant however long\n"
+    "the document is.\n\n"
+    "Options:\n"
+    "  -m, --model PATH        GGUF model (required)\n"
+    "  -p, --prompt TEXT       text to feed\n"
+    "  -f, --file PATH         file whose text to feed\n"
+    "  -n, --max-tokens N      tokens to generate (default 64; 0 = only feed)\n"
+    "      --policy P          eviction policy for attn/swa layers: none, streaming, h2o, tova, snapkv\n"
+    "      --budget N          tokens kept per KV head by the policy (beyond the sink)\n"
+    "      --max-context N     hard context limit (needed by attn layers without a policy)\n"
+    "      --memory-budget B   refuse to start if the session would need more than B bytes\n"
+    "      --threads N         worker threads (default: all cores)\n"
+    "      --chunk N           prefill chunk in tokens (default 256)\n"
+    "      --temp T            sampling temperature (default 0 = greedy)\n"
+    "      --top-k K, --top-p P, --repeat-penalty R, --seed S\n"
+    "      --bos               prepend the model's BOS token\n"
+    "      --json              print one JSON object with the text and the measurements\n"
+    "      --quiet             no progress bar\n"
+    "  -h, --help              this text\n";
+
+double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+// Peak resident set size of this process (VmHWM), in bytes.
+uint64_t peak_rss_bytes() {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+    return 0;
+}
+
+bool parse_policy(const std::string& s, mnemo_policy* out) {
+    const std::pair<const char*, mnemo_policy> table[] = {{"none", MNEMO_POLICY_NONE}, {"streaming", MNEMO_POLICY_STREAMING},
+                                                          {"h2o", MNEMO_POLICY_H2O}, {"tova", MNEMO_POLICY_TOVA},
+                                                          {"snapkv", MNEMO_POLICY_SNAPKV}};
+    for (const auto& [name, p] : table)
+        if (s == name) { *out = p; return true; }
+    return false;
+}
+
+template <typename T>
+bool parse_number(const std::string& s, T* out) {
+    std::istringstream in(s);
+    in >> *out;
+    return !in.fail() && in.eof();
+}
+
+struct StreamState {
+    bool json;
+    std::string text;
+};
+
+int on_token(int32_t, const char* piece, size_t len, void* user) {
+    auto* st = static_cast<StreamState*>(user);
+    st->text.append(piece, len);
+    if (!st->json) {
+        std::fwrite(piece, 1, len, stdout);
+        std::fflush(stdout);
+    }
+    return 0;
+}
+
+}  // namespace
+
+int cmd_run(int argc, char** argv) {
+    Args args(argc, argv, 2);
+    if (args.flag("--help") || args.flag("-h")) { std::fputs(kHelp, stdout); return kExitOk; }
+    std::string model_path, prompt, file, max_tokens_s = "64", policy_s = "none", budget_s = "0", max_ctx_s = "0", mem_s = "0",
+                                          threads_s = "0", chunk_s = "0", temp_s = "0", topk_s = "0", topp_s = "1", rep_s = "1",
+                                          seed_s = "0";
+    const bool have_prompt = args.option("-p", "--prompt", &prompt);
+    const bool have_file = args.option("-f", "--file", &file);
+    args.option("-m", "--model", &model_path);
+    args.option("-n", "--max-tokens", &max_tokens_s);
+    args.option("--policy", &policy_s);
+    args.option("--budget", &budget_s);
+    args.option("--max-context", &max_ctx_s);
+    args.option("--memory-budget", &mem_s);
+    args.option("--threads", &threads_s);
+    args.option("--chunk", &chunk_s);
+    args.option("--temp", &temp_s);
+    args.option("--top-k", &topk_s);
+    args.option("--top-p", &topp_s);
+    args.option("--repeat-penalty", &rep_s);
+    args.option("--seed", &seed_s);
+    const bool bos = args.flag("--bos");
+    const bool as_json = args.flag("--json");
+    const bool quiet = args.flag("--quiet") || as_json;
+    if (args.missing_value()) return usage_error("run", "option " + args.missing_value_name() + " needs a value");
+    const std::string bad = args.leftover_option();
+    if (!bad.empty()) return usage_error("run", "unknown option '" + bad + "'");
+    if (!args.positionals().empty()) return usage_error("run", "unexpected argument '" + args.positionals()[0] + "'");
+    if (model_path.empty()) return usage_error("run", "-m MODEL.gguf is required");
+    if (have_prompt == have_file) return usage_error("run", "give exactly one of -p TEXT or -f FILE");
+
+    mnemo_session_params sp = mnemo_session_default_params();
+    mnemo_generate_params gp = mnemo_generate_default_params();
+    int64_t max_tokens = 0;
+    uint64_t mem_budget = 0;
+    if (!parse_number(max_tokens_s, &max_tokens) || max_tokens < 0) return usage_error("run", "-n needs a count >= 0");
+    if (!parse_policy(policy_s, &sp.policy)) return usage_error("run", "--policy must be none, streaming, h2o, tova or snapkv");
+    if (!parse_number(budget_s, &sp.policy_budget) || sp.policy_budget < 0) return usage_error("run", "--budget needs a count >= 0");
+    if (!parse_number(max_ctx_s, &sp.max_context) || sp.max_context < 0) return usage_error("run", "--max-context needs a count >= 0");
+    if (!parse_number(mem_s, &mem_budget)) return usage_error("run", "--memory-budget needs a byte count");
+    sp.budget_bytes = mem_budget;
+    if (!parse_number(threads_s, &sp.n_threads) || sp.n_threads < 0) return usage_error("run", "--threads needs a count >= 0");
+    if (!parse_number(chunk_s, &sp.chunk_tokens) || sp.chunk_tokens < 0) return usage_error("run", "--chunk needs a count >= 0");
+    if (!parse_number(temp_s, &gp.sampler.temperature) || !parse_number(topk_s, &gp.sampler.top_k) ||
+        !parse_number(topp_s, &gp.sampler.top_p) || !parse_number(rep_s, &gp.sampler.repetition_penalty) ||
+        !parse_number(seed_s, &gp.sampler.seed))
+        return usage_error("run", "sampling options need numbers (--temp, --top-k, --top-p, --repeat-penalty, --seed)");
+    if (sp.policy != MNEMO_POLICY_NONE && sp.policy_budget == 0) return usage_error("run", "--policy needs --budget N");
+
+    if (have_file) {
+        std::ifstream in(file, std::ios::binary);
+        if (!in) return usage_error("run", "cannot open '" + file + "'");
+        std::ostringstream ss;
+        ss << in.rdbuf();
+        prompt = ss.str();
+    }
+
+    mnemo_model* model = nullptr;
+    if (mnemo_model_load(model_path.c_str(), nullptr, &model) != MNEMO_OK) return report_failure("run", "cannot load the model");
+    size_t n_tokens = 0;
+    mnemo_status st = mnemo_tokenize(model, prompt.data(), prompt.size(), bos ? 1 : 0, nullptr, 0, &n_tokens);
+    std::vector<int32_t> tokens(n_tokens);
+    if (st == MNEMO_ERR_BUFFER_TOO_SMALL || st == MNEMO_OK)
+        st = mnemo_tokenize(model, prompt.data(), prompt.size(), bos ? 1 : 0, tokens.data(), tokens.size(), &n_tokens);
+    if (st != MNEMO_OK) {
+        const int rc = report_failure("run", "cannot tokenize the input");
+        mnemo_model_free(model);
+        return rc;
+    }
+    if (tokens.empty()) {
+        mnemo_model_free(model);
+        return usage_error("run", "the input is empty: nothing to feed");
+    }
+
+    mnemo_memory_plan plan{};
+    plan.struct_size = sizeof plan;
+    if (mnemo_memory_plan_get(model, &sp, &plan) != MNEMO_OK) {
+        const int rc = report_failure("run", "cannot plan the session");
+        mnemo_model_free(model);
+        return rc;
+    }
+    mnemo_session* session = nullptr;
+    if (mnemo_session_create(model, &sp, &session) != MNEMO_OK) {
+        const int rc = report_failure("run", "cannot create the session");
+        mnemo_model_free(model);
+        return rc;
+    }
+
+    // Prefill in slices so the bar moves; the session chunks each slice internally.
+    const size_t slice = 2048;
+    Progress bar("reading", tokens.size());
+    const double t0 = now_s();
+    for (size_t done = 0; done < tokens.size() && st == MNEMO_OK;) {
+        const size_t n = std::min(slice, tokens.size() - done);
+        st = mnemo_session_feed(session, tokens.data() + done, n);
+        done += n;
+        if (!quiet) {
+            char detail[160];
+            const double el = now_s() - t0;
+            std::snprintf(detail, sizeof detail, "%zu/%zu tokens  %.0f tok/s  state %s", done, tokens.size(),
+                          el > 0 ? static_cast<double>(done) / el : 0.0, human_bytes(plan.state_bytes).c_str());
+            bar.update(done, detail);
+        }
+    }
+    const double prefill_s = now_s() - t0;
+    if (st != MNEMO_OK) {
+        const int rc = report_failure("run", "feeding the input failed");
+        mnemo_session_free(session);
+        mnemo_model_free(model);
+        return rc;
+    }
+    if (!quiet) bar.finish();
+
+    StreamState stream{as_json, ""};
+    gp.max_tokens = static_cast<int32_t>(max_tokens);
+    gp.on_token = on_token;
+    gp.user_data = &stream;
+    std::vector<int32_t> out(static_cast<size_t>(max_tokens));
+    size_t n_out = 0;
+    const double t1 = now_s();
+    if (max_tokens > 0) st = mnemo_session_generate(session, &gp, out.data(), out.size(), &n_out);
+    const double decode_s = now_s() - t1;
+    if (!as_json && max_tokens > 0) std::printf("\n");
+    if (st != MNEMO_OK) {
+        const int rc = report_failure("run", "generation failed");
+        mnemo_session_free(session);
+        mnemo_model_free(model);
+        return rc;
+    }
+    const double prefill_tps = prefill_s > 0 ? static_cast<double>(tokens.size()) / prefill_s : 0.0;
+    const double decode_ms = n_out > 0 ? decode_s * 1000.0 / static_cast<double>(n_out) : 0.0;
+    if (as_json) {
+        nlohmann::json j = {{"model", model_path},
+                            {"prompt_tokens", tokens.size()},
+                            {"generated_tokens", n_out},
+                            {"text", stream.text},
+                            {"prefill_seconds", prefill_s},
+                            {"prefill_tokens_per_second", prefill_tps},
+                            {"decode_ms_per_token", decode_ms},
+                            {"plan_total_bytes", plan.total_bytes},
+                            {"plan_state_bytes", plan.state_bytes},
+                            {"bounded", plan.bounded != 0},
+                            {"peak_rss_bytes", peak_rss_bytes()}};
+        std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    } else {
+        std::fprintf(stderr, "prompt %zu tokens: %.0f tok/s prefill; %zu tokens generated at %.2f ms/token; state %s (%s), peak RSS %s\n",
+                     tokens.size(), prefill_tps, n_out, decode_ms, human_bytes(plan.state_bytes).c_str(),
+                     plan.bounded ? "bounded" : "grows with context", human_bytes(peak_rss_bytes()).c_str());
+    }
+    mnemo_session_free(session);
+    mnemo_model_free(model);
+    return kExitOk;
+}
+
+}  // namespace mnemo::cli

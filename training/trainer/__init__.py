@@ -1,0 +1,1 @@
+"""Mnemo's trainer helpers (data sampling, fast GDN kernel, schedule, checkpoints, plots)."""
