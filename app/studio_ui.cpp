@@ -152,7 +152,7 @@ bool open_model(StudioSession& session, StudioUi& ui, const std::string& path) {
     copy_path(ui.model_path, sizeof ui.model_path, path);
     if (!session.open_model(path)) return false;
     if (ui.settings != nullptr) ui.settings->remember_model(path);
-    ui.views.map_begin = ui.views.map_end = 0;
+    ui.views.map_range = viz::ViewState::MapRange::ReadSoFar;
     ui.views.follow = true;
     ui.views.focus_position = -1;
     return true;
@@ -162,7 +162,7 @@ bool open_document(StudioSession& session, StudioUi& ui, const std::string& path
     copy_path(ui.document_path, sizeof ui.document_path, path);
     if (!session.open_document(path)) return false;
     if (ui.settings != nullptr) ui.settings->remember_document(path);
-    ui.views.map_begin = ui.views.map_end = 0;
+    ui.views.map_range = viz::ViewState::MapRange::ReadSoFar;
     ui.views.follow = true;
     ui.views.focus_position = -1;
     return true;

@@ -9,6 +9,9 @@
 namespace mnemo::cli {
 int cmd_inspect(int argc, char** argv);
 int cmd_convert(int argc, char** argv);
+int cmd_ingest(int argc, char** argv);
+int cmd_docs(int argc, char** argv);
+int cmd_ask(int argc, char** argv);
 int cmd_run(int argc, char** argv);
 }
 
@@ -23,6 +26,9 @@ struct Command {
 const Command kCommands[] = {
     {"inspect", "print a GGUF model's metadata, tensors and layer plan", mnemo::cli::cmd_inspect},
     {"convert", "convert a Hugging Face checkpoint (config.json + safetensors) to GGUF", mnemo::cli::cmd_convert},
+    {"ingest", "read a long document once and store its bounded state in a SQLite store", mnemo::cli::cmd_ingest},
+    {"docs", "list (or delete) the documents of a store", mnemo::cli::cmd_docs},
+    {"ask", "answer a question about an ingested document from its snapshot", mnemo::cli::cmd_ask},
     {"run", "stream a document through a model, then generate", mnemo::cli::cmd_run},
 };
 

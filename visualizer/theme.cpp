@@ -7,8 +7,9 @@
 namespace mnemo::viz {
 namespace {
 
-// Latin-1, general punctuation (… – —), arrows, control pictures (␣), box drawing.
-const ImWchar kGlyphRanges[] = {0x0020, 0x00FF, 0x2000, 0x206F, 0x2190, 0x21FF, 0x2400, 0x243F, 0x2500, 0x25FF, 0};
+// Latin-1, general punctuation (… – —), arrows, maths (≥ ∅), control pictures (␣),
+// box drawing and geometric shapes (▶ ▌).
+const ImWchar kGlyphRanges[] = {0x0020, 0x00FF, 0x2000, 0x206F, 0x2190, 0x22FF, 0x2400, 0x243F, 0x2500, 0x25FF, 0};
 
 ImFont* add_font(const char* const* candidates, float size_px) {
     ImGuiIO& io = ImGui::GetIO();

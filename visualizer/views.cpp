@@ -384,25 +384,26 @@ void draw_retention_map(const StudioModel& m, ViewState& vs) {
     }
     const LayerSnapshot& layer = m.layers[static_cast<size_t>(layer_index)];
     const double total = std::max({static_cast<double>(m.document.token_count()), static_cast<double>(m.position), 16.0});
-    if (!(vs.map_end > vs.map_begin)) {
-        vs.map_begin = 0.0;
-        vs.map_end = total;
-    }
+    using MapRange = ViewState::MapRange;
     ImGui::SameLine();
-    if (ImGui::Button("Whole stream")) {
-        vs.map_begin = 0.0;
-        vs.map_end = total;
-    }
+    if (ImGui::RadioButton("Read so far", vs.map_range == MapRange::ReadSoFar)) vs.map_range = MapRange::ReadSoFar;
     ImGui::SameLine();
-    if (ImGui::Button("Read so far")) {
-        vs.map_begin = 0.0;
-        vs.map_end = std::max(static_cast<double>(m.position), 16.0);
-    }
+    if (ImGui::RadioButton("Whole stream", vs.map_range == MapRange::Whole)) vs.map_range = MapRange::Whole;
     ImGui::SameLine();
-    if (ImGui::Button("Window") && layer.window_begin >= 0) {
+    if (ImGui::Button("Zoom to window") && layer.window_begin >= 0) {
         const double span = std::max<double>(static_cast<double>(layer.window_end - layer.window_begin) * 4.0, 64.0);
+        vs.map_range = MapRange::Manual;
         vs.map_begin = static_cast<double>(layer.window_end) - span * 0.8;
         vs.map_end = vs.map_begin + span;
+        vs.follow = true;
+    }
+    const double read_extent = std::max(static_cast<double>(m.position) * 1.02 + 8.0, 64.0);
+    if (vs.map_range == MapRange::ReadSoFar || (vs.map_range == MapRange::Manual && !(vs.map_end > vs.map_begin))) {
+        vs.map_begin = 0.0;
+        vs.map_end = read_extent;
+    } else if (vs.map_range == MapRange::Whole) {
+        vs.map_begin = 0.0;
+        vs.map_end = total;
     }
     ImGui::SameLine();
     ImGui::Checkbox("Follow", &vs.follow);
@@ -447,24 +448,24 @@ void draw_retention_map(const StudioModel& m, ViewState& vs) {
         const double new_w = std::clamp(width * std::pow(0.8, static_cast<double>(io.MouseWheel)), 8.0, total * 1.05);
         vs.map_begin = anchor - frac * new_w;
         vs.map_end = vs.map_begin + new_w;
-        vs.follow = vs.follow && new_w >= total;
+        vs.map_range = MapRange::Manual;
     }
     if (active && ImGui::IsMouseDragging(ImGuiMouseButton_Left, 2.0f)) {
         const double shift = -static_cast<double>(io.MouseDelta.x) / mw * width;
         vs.map_begin += shift;
         vs.map_end += shift;
+        vs.map_range = MapRange::Manual;
         vs.follow = false;
     }
-    if (hovered && ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) {
-        vs.map_begin = 0.0;
-        vs.map_end = total;
-    }
+    if (hovered && ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) vs.map_range = MapRange::Whole;
     width = vs.map_end - vs.map_begin;
     if (vs.map_center_request && vs.focus_position >= 0) {
+        if (vs.map_range != MapRange::Manual || width > 4096.0) width = std::min(width, 1024.0);
+        vs.map_range = MapRange::Manual;
         vs.map_begin = static_cast<double>(vs.focus_position) - width * 0.5;
         vs.map_end = vs.map_begin + width;
         vs.map_center_request = false;
-    } else if (vs.follow && width < total) {
+    } else if (vs.map_range == MapRange::Manual && vs.follow && width < total) {
         const double pos = static_cast<double>(m.position);
         if (pos > vs.map_end - width * 0.05 || pos < vs.map_begin) {
             vs.map_begin = pos - width * 0.85;
@@ -554,7 +555,7 @@ void draw_retention_map(const StudioModel& m, ViewState& vs) {
         if (pos + 1.0 < vb || pos > ve) continue;
         const float ry1 = y0 + row_h * static_cast<float>(e.kv_head + 1);
         const float xa = X(pos), xb = std::max(X(pos + 1.0), xa + 1.0f);
-        dl->AddRectFilled(ImVec2(xa, ry1 - std::min(3.0f, row_h * 0.25f) - pad), ImVec2(xb, ry1 - pad), kColorGhost);
+        dl->AddRectFilled(ImVec2(xa, ry1 - std::min(2.0f, row_h * 0.2f) - pad), ImVec2(xb, ry1 - pad), kColorGhost);
     }
     // The read position.
     if (xr > x0 && xr < x1) {
@@ -796,8 +797,7 @@ void draw_state_usage(const StudioModel& m, ViewState& vs) {
         reserved += l.state_bytes_reserved;
     }
     ImGui::Text("state %s used of %s planned", format_bytes(used).c_str(), format_bytes(reserved).c_str());
-    ImGui::SameLine();
-    ImGui::TextDisabled("· session total %s (scratch %s) · %s · budget %s · %s", format_bytes(m.plan.total_bytes).c_str(),
+    ImGui::TextDisabled("session total %s (scratch %s) · %s · budget %s · %s", format_bytes(m.plan.total_bytes).c_str(),
                         format_bytes(m.plan.scratch_bytes).c_str(), m.plan.bounded ? "bounded" : "grows with context",
                         m.plan.budget_bytes > 0 ? format_bytes(m.plan.budget_bytes).c_str() : "none",
                         m.plan.backend.empty() ? "-" : m.plan.backend.c_str());
@@ -825,7 +825,7 @@ void draw_state_usage(const StudioModel& m, ViewState& vs) {
     auto Y = [&](double v) { return y1 - static_cast<float>(v / y_max) * (y1 - y0); };
 
     // Grid and y axis in bytes.
-    const double ystep = nice_step(y_max, std::max(2, static_cast<int>((y1 - y0) / 40.0f)));
+    const double ystep = nice_step(y_max, std::max(3, static_cast<int>((y1 - y0) / 28.0f)));
     for (double v = 0; v <= y_max; v += ystep) {
         dl->AddLine(ImVec2(x0, Y(v)), ImVec2(x1, Y(v)), IM_COL32(50, 52, 62, 255));
         const std::string label = format_bytes(static_cast<uint64_t>(v));

@@ -27,7 +27,10 @@ struct EvictionFilter {
 struct ViewState {
     int layer = -1;  // layer shown in the retention map and window view; -1: first token layer
     int kv_head = 0;
-    // Retention-map zoom: visible positions [map_begin, map_end); empty means the whole stream.
+    // Retention-map range: what has been read so far (growing), the whole stream, or
+    // the positions [map_begin, map_end) the user zoomed to.
+    enum class MapRange { ReadSoFar, Whole, Manual };
+    MapRange map_range = MapRange::ReadSoFar;
     double map_begin = 0.0;
     double map_end = 0.0;
     bool follow = true;  // keep the current position in view while streaming

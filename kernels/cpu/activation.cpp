@@ -36,6 +36,12 @@ MNEMO_AVX2 void swiglu_avx2(const float* gate, const float* up, float* y, int64_
     }
 }
 
+MNEMO_AVX2 void add_avx2(const float* a, const float* b, float* y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+    for (; i < n; ++i) y[i] = a[i] + b[i];
+}
+
 MNEMO_AVX2 void softmax_row_avx2(const float* x, float* y, int64_t n) {
     __m256 vmax = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
     int64_t i = 0;
@@ -102,6 +108,13 @@ void swiglu(const float* gate, const float* up, float* y, int64_t n) {
     if (active_isa() == Isa::avx2) return swiglu_avx2(gate, up, y, n);
 #endif
     for (int64_t i = 0; i < n; ++i) y[i] = detail::silu_scalar(gate[i]) * up[i];
+}
+
+void add(const float* a, const float* b, float* y, int64_t n) {
+#if MNEMO_HAVE_X86
+    if (active_isa() == Isa::avx2) return add_avx2(a, b, y, n);
+#endif
+    for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
 }
 
 void silu_reference(const float* x, float* y, int64_t n) {

@@ -4,6 +4,7 @@
 //   sigmoid(x)   = 1 / (1 + exp(-x))
 //   softplus(x)  = log(1 + exp(x)), linear above 20 (torch's threshold)
 //   swiglu(g, u) = silu(g) * u
+//   add(a, b)    = a + b (residual connections)
 //   softmax      numerically stable (max subtracted), per row
 #pragma once
 
@@ -18,6 +19,7 @@ void silu(const float* x, float* y, int64_t n);
 void sigmoid(const float* x, float* y, int64_t n);
 void softplus(const float* x, float* y, int64_t n);
 void swiglu(const float* gate, const float* up, float* y, int64_t n);
+void add(const float* a, const float* b, float* y, int64_t n);
 
 void silu_reference(const float* x, float* y, int64_t n);
 void sigmoid_reference(const float* x, float* y, int64_t n);

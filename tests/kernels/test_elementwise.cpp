@@ -87,6 +87,8 @@ TEST_P(RowOpTest, ElementwiseMatchReference) {
     swiglu(x.data(), up.data(), fast.data(), n);
     swiglu_reference(x.data(), up.data(), ref.data(), n);
     EXPECT_TRUE(test::close_rel(fast, ref, kTol)) << "swiglu";
+    add(x.data(), up.data(), fast.data(), n);
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(fast[static_cast<size_t>(i)], x[static_cast<size_t>(i)] + up[static_cast<size_t>(i)]);
     // In place.
     std::vector<float> inplace = x;
     silu(inplace.data(), inplace.data(), n);

@@ -312,7 +312,7 @@ TEST(Runtime, CancellationStopsBetweenChunksAndKeepsTheSessionUsable) {
 }
 
 TEST(Runtime, ChunkedPrefillEqualsTokenByTokenOnEveryMixer) {
-    for (const char* kind : {"gdn", "swa", "lte", "attn"}) {
+    for (const char* kind : {"gdn", "swa", "lte", "attn", "nsa"}) {
         ModelHandle model(kind);
         mnemo_session_params p = mnemo_session_default_params();
         p.max_context = 1000;
