@@ -14,6 +14,7 @@
 #include <imgui.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -210,6 +211,8 @@ int run_script(const Options& o, studio::StudioSession& session, studio::StudioU
         } else {
             glfwPollEvents();
             window.new_frame();
+            // No hover in screenshots: Xvfb's pointer sits in the middle of the window.
+            io.MousePos = ImVec2(-FLT_MAX, -FLT_MAX);
             ImGui::NewFrame();
         }
         draw_frame(session, ui, true, o.view);

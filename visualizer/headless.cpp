@@ -4,6 +4,8 @@
 #include "soft_raster.h"
 #include "theme.h"
 
+#include <cfloat>
+
 namespace mnemo::viz {
 
 bool rasterize_current_frame(Image* out, std::string* error) {

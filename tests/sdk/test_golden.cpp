@@ -181,3 +181,37 @@ TEST_P(GoldenModel, LteRetainedSetsAndScoresMatch) {
 
 INSTANTIATE_TEST_SUITE_P(Reference, GoldenModel,
                          ::testing::Values("gdn", "gdn_swa", "lalte", "gdn_attn", "transformer", "lansa", "nsa"));
+
+// Reduced-precision weights: logits stay within the tolerances documented in
+// docs/parity.md, relative to the logits' own scale. The max bound is loose because
+// LTE retention and NSA block selection are discrete: a weight rounding can flip a
+// decision near a tie and move later logits; the mean bound is the tight one.
+TEST_P(GoldenModel, ReducedPrecisionWeightsStayWithinTolerance) {
+    const std::vector<float> want = golden_f32(g_, "logits");
+    float scale = 0;
+    for (float x : want) scale = std::max(scale, std::fabs(x));
+    const struct { const char* type; double max_tolerance, mean_tolerance; } cases[] = {
+        {"f16", 0.08, 1e-3}, {"bf16", 0.08, 4e-3}, {"q8_0", 0.08, 6e-3}};
+    for (const auto& c : cases) {
+        ConvertOptions o;
+        ASSERT_TRUE(parse_weight_type(c.type, &o.weight_type));
+        o.tokenizer = "byte";
+        ConvertReport report;
+        const std::string gguf = ::testing::TempDir() + "/golden_" + GetParam() + "_" + c.type + "_" + std::to_string(::getpid()) + ".gguf";
+        ASSERT_EQ(convert_hf_directory((kGoldenDir / GetParam()).string(), gguf, o, &report), MNEMO_OK) << mnemo_last_error();
+        std::unique_ptr<ModelImpl> model;
+        ASSERT_EQ(load_model(gguf, true, &model), MNEMO_OK) << mnemo_last_error();
+        std::unique_ptr<SessionImpl> s;
+        mnemo_session_params p = params_for(g_, 512);
+        ASSERT_EQ(create_session(*model, p, &s), MNEMO_OK) << mnemo_last_error();
+        std::vector<float> logits(want.size());
+        ASSERT_EQ(s->feed(g_.ids.data(), g_.ids.size(), logits.data()), MNEMO_OK);
+        const double rel = max_abs_diff(logits.data(), want.data(), want.size()) / scale;
+        double mean = 0;
+        for (size_t i = 0; i < want.size(); ++i) mean += std::fabs(static_cast<double>(logits[i]) - want[i]);
+        mean /= static_cast<double>(want.size()) * scale;
+        std::printf("%s %-5s: |logit - golden| / max |logit|: max %.3g, mean %.3g\n", GetParam().c_str(), c.type, rel, mean);
+        EXPECT_LE(rel, c.max_tolerance) << GetParam() << " " << c.type;
+        EXPECT_LE(mean, c.mean_tolerance) << GetParam() << " " << c.type;
+    }
+}

@@ -110,9 +110,15 @@ TEST_F(StudioCapture, ProbesFillLayersHeadsUsageAndEvictions) {
         int sink = 0, retained = 0, window = 0;
         for (const HeldToken& t : h.tokens) {
             EXPECT_LT(t.position, 400);
-            if (t.kind == TokenKind::Sink) ++sink, EXPECT_LT(t.position, lte.sink_size);
+            if (t.kind == TokenKind::Sink) {
+                ++sink;
+                EXPECT_LT(t.position, lte.sink_size);
+            }
             if (t.kind == TokenKind::Retained) ++retained;
-            if (t.kind == TokenKind::Window) ++window, EXPECT_GE(t.position, lte.window_begin);
+            if (t.kind == TokenKind::Window) {
+                ++window;
+                EXPECT_GE(t.position, lte.window_begin);
+            }
         }
         EXPECT_EQ(sink, lte.sink_size);
         EXPECT_LE(retained, lte.buffer_size - lte.sink_size);
