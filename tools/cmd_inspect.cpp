@@ -2,6 +2,7 @@
 #include "cli_common.h"
 #include "gguf.h"
 #include "model.h"
+#include "session.h"
 
 #include "mnemo/mnemo.h"
 
@@ -100,6 +101,13 @@ int cmd_inspect(int argc, char** argv) {
         if (model) {
             j["model"] = {{"valid", true}, {"params", model->n_params}, {"bounded", model->config.bounded()},
                           {"tokenizer", model->tokenizer ? model->tokenizer->kind() : "none"}};
+            mnemo_session_params sp = mnemo_session_default_params();
+            if (!model->config.bounded())
+                sp.max_context = model->config.max_position_embeddings > 0 ? model->config.max_position_embeddings : 4096;
+            MemoryPlan plan;
+            if (plan_session(*model, sp, &plan) == MNEMO_OK)
+                j["memory_plan"] = {{"max_context", sp.max_context}, {"state_bytes", plan.state_bytes}, {"scratch_bytes", plan.scratch_bytes},
+                                    {"total_bytes", plan.total_bytes}, {"layer_state_bytes", plan.layer_state_bytes}};
             for (const auto& l : model->config.layers)
                 j["model"]["layers"].push_back({{"mixer", mnemo_mixer_kind_name(l.mixer)}, {"heads", l.n_heads}, {"kv_heads", l.n_kv_heads},
                                                 {"head_dim", l.head_dim}, {"window_size", l.window_size}, {"buffer_size", l.buffer_size},
@@ -126,13 +134,29 @@ int cmd_inspect(int argc, char** argv) {
                 c.hidden_size, c.intermediate_size, c.vocab_size, static_cast<double>(model->n_params) / 1e6,
                 model->tokenizer ? model->tokenizer->kind() : "none");
     std::printf("state: %s\n\nlayers:\n", c.bounded() ? "bounded (constant per sequence)" : "grows with context (attn/nsa layers)");
+    // The per-session memory plan with default parameters (unbounded models: at their
+    // training context).
+    mnemo_session_params sp = mnemo_session_default_params();
+    if (!c.bounded()) sp.max_context = c.max_position_embeddings > 0 ? c.max_position_embeddings : 4096;
+    MemoryPlan plan;
+    const bool planned = plan_session(*model, sp, &plan) == MNEMO_OK;
+    const std::string plan_error = planned ? "" : mnemo_last_error();
     for (size_t i = 0; i < c.layers.size(); ++i) {
         const LayerConfig& l = c.layers[i];
         std::printf("  %3zu %-5s heads %d/%d  head_dim %d", i, mnemo_mixer_kind_name(l.mixer), l.n_heads, l.n_kv_heads, l.head_dim);
         if (l.window_size) std::printf("  window %d", l.window_size);
         if (l.mixer == MNEMO_MIXER_LTE) std::printf("  sink %d  buffer %d  routing %s/%s", l.sink_size, l.buffer_size, l.routing_method.c_str(), l.routing_shared.c_str());
         if (l.mixer == MNEMO_MIXER_NSA) std::printf("  block %d x %d", l.block_size, l.block_count);
+        if (planned) std::printf("  state %s", human_bytes(plan.layer_state_bytes[i]).c_str());
         std::printf("\n");
+    }
+    if (planned) {
+        std::printf("\nmemory plan per session (defaults%s): state %s + scratch %s = %s%s\n",
+                    sp.max_context > 0 ? (", max_context " + std::to_string(sp.max_context)).c_str() : "",
+                    human_bytes(plan.state_bytes).c_str(), human_bytes(plan.scratch_bytes).c_str(), human_bytes(plan.total_bytes).c_str(),
+                    plan.bounded ? ", constant whatever the document's length" : ", grows with max_context");
+    } else {
+        std::printf("\nmemory plan: not available: %s\n", plan_error.c_str());
     }
     return kExitOk;
 }

@@ -134,30 +134,51 @@ int cmd_run(int argc, char** argv) {
         return usage_error("run", "sampling options need numbers (--temp, --top-k, --top-p, --repeat-penalty, --seed)");
     if (sp.policy != MNEMO_POLICY_NONE && sp.policy_budget == 0) return usage_error("run", "--policy needs --budget N");
 
-    if (have_file) {
-        std::ifstream in(file, std::ios::binary);
-        if (!in) return usage_error("run", "cannot open '" + file + "'");
-        std::ostringstream ss;
-        ss << in.rdbuf();
-        prompt = ss.str();
-    }
-
     mnemo_model* model = nullptr;
     if (mnemo_model_load(model_path.c_str(), nullptr, &model) != MNEMO_OK) return report_failure("run", "cannot load the model");
-    size_t n_tokens = 0;
-    mnemo_status st = mnemo_tokenize(model, prompt.data(), prompt.size(), bos ? 1 : 0, nullptr, 0, &n_tokens);
-    std::vector<int32_t> tokens(n_tokens);
-    if (st == MNEMO_ERR_BUFFER_TOO_SMALL || st == MNEMO_OK)
-        st = mnemo_tokenize(model, prompt.data(), prompt.size(), bos ? 1 : 0, tokens.data(), tokens.size(), &n_tokens);
-    if (st != MNEMO_OK) {
-        const int rc = report_failure("run", "cannot tokenize the input");
-        mnemo_model_free(model);
-        return rc;
+
+    // The document is read, tokenized and fed in pieces of ~64 KiB cut at a line or
+    // word boundary, so the process's memory does not grow with the document either.
+    std::ifstream in;
+    uint64_t total_bytes = prompt.size();
+    if (have_file) {
+        in.open(file, std::ios::binary | std::ios::ate);
+        if (!in) {
+            mnemo_model_free(model);
+            return usage_error("run", "cannot open '" + file + "'");
+        }
+        total_bytes = static_cast<uint64_t>(in.tellg());
+        in.seekg(0);
     }
-    if (tokens.empty()) {
-        mnemo_model_free(model);
-        return usage_error("run", "the input is empty: nothing to feed");
-    }
+    std::string pending = have_file ? std::string() : prompt;
+    auto next_piece = [&](std::string* piece) -> bool {
+        constexpr size_t kPiece = 64 * 1024;
+        if (have_file) {
+            std::string buf(kPiece, '\0');
+            in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+            buf.resize(static_cast<size_t>(in.gcount()));
+            pending += buf;
+        }
+        if (pending.empty()) return false;
+        size_t cut = pending.size();
+        if (have_file && in.good() && pending.size() > 1) {
+            const size_t nl = pending.find_last_of('\n');
+            const size_t space = pending.find_last_of(' ');
+            cut = nl != std::string::npos ? nl + 1 : (space != std::string::npos ? space + 1 : pending.size());
+        }
+        *piece = pending.substr(0, cut);
+        pending.erase(0, cut);
+        return true;
+    };
+    std::vector<int32_t> tokens;
+    auto tokenize = [&](const std::string& text, bool first) -> mnemo_status {
+        size_t n = 0;
+        const int add_bos = first && bos ? 1 : 0;
+        mnemo_status t = mnemo_tokenize(model, text.data(), text.size(), add_bos, nullptr, 0, &n);
+        if (t != MNEMO_OK && t != MNEMO_ERR_BUFFER_TOO_SMALL) return t;
+        tokens.resize(n);
+        return mnemo_tokenize(model, text.data(), text.size(), add_bos, tokens.data(), tokens.size(), &n);
+    };
 
     mnemo_memory_plan plan{};
     plan.struct_size = sizeof plan;
@@ -173,25 +194,33 @@ int cmd_run(int argc, char** argv) {
         return rc;
     }
 
-    // Prefill in slices so the bar moves; the session chunks each slice internally.
-    const size_t slice = 2048;
-    Progress bar("reading", tokens.size());
+    Progress bar("reading", total_bytes);
     const double t0 = now_s();
-    for (size_t done = 0; done < tokens.size() && st == MNEMO_OK;) {
-        const size_t n = std::min(slice, tokens.size() - done);
-        st = mnemo_session_feed(session, tokens.data() + done, n);
-        done += n;
+    uint64_t bytes_done = 0;
+    size_t n_fed = 0;
+    std::string piece;
+    mnemo_status st = MNEMO_OK;
+    for (bool first = true; st == MNEMO_OK && next_piece(&piece); first = false) {
+        st = tokenize(piece, first);
+        if (st == MNEMO_OK && !tokens.empty()) st = mnemo_session_feed(session, tokens.data(), tokens.size());
+        n_fed += tokens.size();
+        bytes_done += piece.size();
         if (!quiet) {
             char detail[160];
             const double el = now_s() - t0;
-            std::snprintf(detail, sizeof detail, "%zu/%zu tokens  %.0f tok/s  state %s", done, tokens.size(),
-                          el > 0 ? static_cast<double>(done) / el : 0.0, human_bytes(plan.state_bytes).c_str());
-            bar.update(done, detail);
+            std::snprintf(detail, sizeof detail, "%zu tokens  %.0f tok/s  state %s", n_fed, el > 0 ? static_cast<double>(n_fed) / el : 0.0,
+                          human_bytes(plan.state_bytes).c_str());
+            bar.update(bytes_done, detail);
         }
     }
     const double prefill_s = now_s() - t0;
+    if (st == MNEMO_OK && n_fed == 0) {
+        mnemo_session_free(session);
+        mnemo_model_free(model);
+        return usage_error("run", "the input is empty: nothing to feed");
+    }
     if (st != MNEMO_OK) {
-        const int rc = report_failure("run", "feeding the input failed");
+        const int rc = report_failure("run", "reading the input failed");
         mnemo_session_free(session);
         mnemo_model_free(model);
         return rc;
@@ -214,11 +243,11 @@ int cmd_run(int argc, char** argv) {
         mnemo_model_free(model);
         return rc;
     }
-    const double prefill_tps = prefill_s > 0 ? static_cast<double>(tokens.size()) / prefill_s : 0.0;
+    const double prefill_tps = prefill_s > 0 ? static_cast<double>(n_fed) / prefill_s : 0.0;
     const double decode_ms = n_out > 0 ? decode_s * 1000.0 / static_cast<double>(n_out) : 0.0;
     if (as_json) {
         nlohmann::json j = {{"model", model_path},
-                            {"prompt_tokens", tokens.size()},
+                            {"prompt_tokens", n_fed},
                             {"generated_tokens", n_out},
                             {"text", stream.text},
                             {"prefill_seconds", prefill_s},
@@ -231,7 +260,7 @@ int cmd_run(int argc, char** argv) {
         std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else {
         std::fprintf(stderr, "prompt %zu tokens: %.0f tok/s prefill; %zu tokens generated at %.2f ms/token; state %s (%s), peak RSS %s\n",
-                     tokens.size(), prefill_tps, n_out, decode_ms, human_bytes(plan.state_bytes).c_str(),
+                     n_fed, prefill_tps, n_out, decode_ms, human_bytes(plan.state_bytes).c_str(),
                      plan.bounded ? "bounded" : "grows with context", human_bytes(peak_rss_bytes()).c_str());
     }
     mnemo_session_free(session);
