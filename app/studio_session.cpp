@@ -204,6 +204,13 @@ void StudioSession::refresh() {
     dirty_ = false;
 }
 
+int64_t StudioSession::chunk_for(double remaining_ms) const {
+    // As many tokens as the measured throughput feeds in the time left, so a frame
+    // stays within its budget whatever the model's speed.
+    if (tokens_per_s_ <= 0.0) return 8;
+    return std::clamp<int64_t>(static_cast<int64_t>(tokens_per_s_ * std::max(remaining_ms, 0.0) / 1000.0), 1, 512);
+}
+
 void StudioSession::update(double dt_s, double budget_ms) {
     if (session_ == nullptr) return;
     const auto t0 = Clock::now();
@@ -212,7 +219,7 @@ void StudioSession::update(double dt_s, double budget_ms) {
         while (answering_ && ms_since(t0) < budget_ms * 0.5);
     } else if (seek_target_ >= 0) {
         while (data_.position < seek_target_ && ms_since(t0) < budget_ms) {
-            if (!feed_tokens(std::min<int64_t>(256, seek_target_ - data_.position))) break;
+            if (!feed_tokens(std::min<int64_t>(chunk_for(budget_ms - ms_since(t0)), seek_target_ - data_.position))) break;
             int64_t p = 0;
             mnemo_session_position(session_, &p);
             data_.position = p;
@@ -225,9 +232,8 @@ void StudioSession::update(double dt_s, double budget_ms) {
             want = std::floor(carry_);
             carry_ -= want;
         }
-        const int64_t chunk = speed_ > 0.0 ? 32 : 64;
         while (want >= 1.0 && ms_since(t0) < budget_ms) {
-            const int64_t n = static_cast<int64_t>(std::min(want, static_cast<double>(chunk)));
+            const int64_t n = static_cast<int64_t>(std::min(want, static_cast<double>(chunk_for(budget_ms - ms_since(t0)))));
             if (!feed_tokens(n)) break;
             want -= static_cast<double>(n);
         }

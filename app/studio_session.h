@@ -77,6 +77,7 @@ private:
     bool create_session(const SessionOptions& options);
     bool retokenize();
     bool feed_tokens(int64_t n);
+    int64_t chunk_for(double remaining_ms) const;
     void generate_one();
     void finish_answer();
     void refresh();

@@ -246,6 +246,7 @@ int cmd_ingest(int argc, char** argv) {
 
     int64_t id = 0;
     const mnemo_status added = mnemo_store_add_document(store, title.c_str(), text.data(), text.size(), &id);
+    const std::string add_error = mnemo_last_error();
     if (added == MNEMO_ERR_STATE && id > 0) {
         // Same text (or same title) already stored: resume or refuse.
         std::vector<char> stored;
@@ -254,8 +255,10 @@ int cmd_ingest(int argc, char** argv) {
         stored.resize(len + 1);
         if (mnemo_store_document_text(store, id, stored.data(), stored.size(), &len) != MNEMO_OK)
             return report_failure("ingest", "cannot read document #" + std::to_string(id));
-        if (len != text.size() || std::memcmp(stored.data(), text.data(), len) != 0)
-            return report_failure("ingest", "cannot add '" + pos[0] + "'");  // the title belongs to another text
+        if (len != text.size() || std::memcmp(stored.data(), text.data(), len) != 0) {  // the title belongs to another text
+            std::fprintf(stderr, "mnemo ingest: error: cannot add '%s': %s (pass --title)\n", pos[0].c_str(), add_error.c_str());
+            return kExitFailure;
+        }
         mnemo_document doc;
         doc.struct_size = sizeof doc;
         if (mnemo_store_get_document(store, id, &doc) != MNEMO_OK) return report_failure("ingest", "cannot read document #" + std::to_string(id));
@@ -283,8 +286,9 @@ int cmd_ingest(int argc, char** argv) {
 
     mnemo_document doc;
     doc.struct_size = sizeof doc;
-    mnemo_store_get_document(store, id, &doc);
-    std::fprintf(stderr, "ingesting document #%lld '%s' (%s) with %s (hash %s)\n", static_cast<long long>(id), doc.title,
+    if (mnemo_store_get_document(store, id, &doc) != MNEMO_OK) return report_failure("ingest", "cannot read document #" + std::to_string(id));
+    title = doc.title;
+    std::fprintf(stderr, "ingesting document #%lld '%s' (%s) with %s (hash %s)\n", static_cast<long long>(id), title.c_str(),
                  human_bytes(doc.n_bytes).c_str(), model_path.c_str(), hex(hash).c_str());
 
     IngestProgress progress;
@@ -418,6 +422,7 @@ int cmd_ask(int argc, char** argv) {
     mnemo_document doc;
     doc.struct_size = sizeof doc;
     if (mnemo_store_get_document(store, id, &doc) != MNEMO_OK) return report_failure("ask", "cannot read document #" + std::to_string(id));
+    const std::string doc_title = doc.title;  // store-owned strings last until the next call
     if (model_path.empty()) {
         if (!doc.ingested) {
             if (doc.checkpoint_tokens > 0)
@@ -467,7 +472,7 @@ int cmd_ask(int argc, char** argv) {
     }
     std::fflush(stdout);
     std::fprintf(stderr, "[document #%lld '%s' · restore %.1f ms · question %lld tokens %.1f ms · answer %lld tokens %.1f ms · state %s]\n",
-                 static_cast<long long>(id), doc.title, answer.restore_ms, static_cast<long long>(answer.question_tokens),
+                 static_cast<long long>(id), doc_title.c_str(), answer.restore_ms, static_cast<long long>(answer.question_tokens),
                  answer.prefill_ms, static_cast<long long>(answer.answer_tokens), answer.generate_ms,
                  human_bytes(answer.state_bytes).c_str());
     return kExitOk;

@@ -82,6 +82,10 @@ def parse_args(argv=None):
     ap.add_argument("--val-windows", type=int, default=16)
     ap.add_argument("--ckpt-every", type=int, default=200)
     ap.add_argument("--time-limit", type=float, default=None, help="seconds; stop, save and export")
+    ap.add_argument("--time-budget", type=float, default=None,
+                    help="seconds of training loop: after a probe of the step time (steps 5-25) the "
+                         "step count is set so that the schedule ends within the budget (needs an "
+                         "absolute --warmup >= 25)")
     ap.add_argument("--stop-at", type=int, default=None, help="stop (save) after this step (testing)")
     ap.add_argument("--no-resume", action="store_true")
     ap.add_argument("--export-dtype", choices=["f32", "bf16"], default="f32")
@@ -150,8 +154,10 @@ def count_params(model: nn.Module) -> int:
 
 # ============================================================================ checkpoints
 
-def save_checkpoint(path: str, model, opt, step: int, tokens: int, elapsed: float, args) -> None:
+def save_checkpoint(path: str, model, opt, step: int, tokens: int, elapsed: float, args,
+                    max_steps: Optional[int] = None) -> None:
     state = {
+        "max_steps": max_steps,
         "model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
         "tokens": tokens, "elapsed": elapsed, "config": model.cfg.raw, "args": vars(args),
         "torch_rng": torch.get_rng_state(),
@@ -317,12 +323,17 @@ def main(argv=None) -> int:
     global_batch = args.micro_batch * args.grad_accum * world
     tokens_per_step = global_batch * args.seq_len
     max_steps = args.max_steps
-    if max_steps is None:
-        if args.tokens is None:
-            raise SystemExit("give --max-steps or --tokens")
+    if max_steps is None and args.tokens is not None:
         max_steps = int(math.ceil(args.tokens / tokens_per_step))
+    if max_steps is None:
+        if args.time_budget is None:
+            raise SystemExit("give --max-steps, --tokens or --time-budget")
+        max_steps = 10 ** 7                      # provisional, set after the probe
+    if args.time_budget is not None and args.warmup < 25:
+        raise SystemExit("--time-budget needs an absolute --warmup of at least 25 steps")
     warmup = int(args.warmup * max_steps) if args.warmup < 1 else int(args.warmup)
     warmup = max(1, warmup)
+    probe = (5, 25) if args.time_budget is not None else None
 
     opt_kwargs = dict(lr=args.lr, betas=(args.beta1, args.beta2), eps=1e-8)
     if is_cuda:
@@ -337,6 +348,9 @@ def main(argv=None) -> int:
     step, tokens, elapsed_before = 0, 0, 0.0
     if os.path.exists(ckpt_path) and not args.no_resume:
         step, tokens, elapsed_before = load_checkpoint(ckpt_path, model, opt, device)
+        saved_max = torch.load(ckpt_path, map_location="cpu").get("max_steps")
+        if probe is not None and saved_max:
+            max_steps, probe = saved_max, None
         log(f"resumed from {ckpt_path} at step {step} ({tokens / 1e6:.1f} M tokens)")
 
     ddp_model = model
@@ -420,6 +434,24 @@ def main(argv=None) -> int:
         tokens += tokens_per_step
         if reg is not None:
             reg.update(step)
+        if probe is not None:
+            if step == probe[0]:
+                t_probe = time.time()
+            elif step == probe[1]:
+                sps = (time.time() - t_probe) / (probe[1] - probe[0])
+                remaining = args.time_budget - (time.time() - t_start)
+                max_steps = max(step + 1, step + int(0.95 * remaining / sps))
+                if args.max_steps is not None:
+                    max_steps = min(max_steps, args.max_steps)
+                probe = None
+                msg = (f"time budget {args.time_budget:.0f} s: {sps:.3f} s/step -> {max_steps} steps "
+                       f"({max_steps * tokens_per_step / 1e6:.1f} M tokens)")
+                log(msg)
+                if world > 1:
+                    import torch.distributed as dist
+                    t = torch.tensor([max_steps], device=device)
+                    dist.broadcast(t, 0)
+                    max_steps = int(t.item())
         last_loss = lm_acc
         if master and (step % args.log_every == 0 or step == 1 or step == max_steps):
             now = time.time()
@@ -442,11 +474,12 @@ def main(argv=None) -> int:
                 csv.writer(f).writerow([row[k] for k in LOG_FIELDS])
             log(" ".join(f"{k}={row[k]}" for k in LOG_FIELDS if row[k] != ""))
         if master and step % args.ckpt_every == 0 and step < max_steps:
-            save_checkpoint(ckpt_path, model, opt, step, tokens, elapsed_before + time.time() - t_start, args)
+            save_checkpoint(ckpt_path, model, opt, step, tokens, elapsed_before + time.time() - t_start, args,
+                            max_steps)
 
     elapsed = elapsed_before + time.time() - t_start
     if master:
-        save_checkpoint(ckpt_path, model, opt, step, tokens, elapsed, args)
+        save_checkpoint(ckpt_path, model, opt, step, tokens, elapsed, args, max_steps)
         log(f"stopped ({stop_reason}) at step {step}/{max_steps}, {tokens / 1e6:.1f} M tokens, "
             f"{elapsed:.0f} s; checkpoint {ckpt_path}")
         plot_log(csv_path, os.path.join(args.out, "loss.png"), os.path.basename(args.config).replace(".json", ""))
@@ -467,12 +500,14 @@ def main(argv=None) -> int:
                 json.dump(info, f, indent=2)
             log(f"exported {exp} (final held-out loss {vl:.4f})")
         if args.eval_retrieval:
+            t_ev = time.time()
             res = eval_retrieval(model, args.corpus, device, amp, args.eval_max_len, args.eval_per_cell)
             if res is not None:
                 with open(os.path.join(args.out, "retrieval_eval.json"), "w") as f:
                     json.dump(res, f, indent=1)
                 for t, d in res.items():
                     log(f"retrieval {t:20s} " + " ".join(f"{L}:{v:.2f}" for L, v in d.items()))
+                log(f"retrieval eval took {time.time() - t_ev:.0f} s")
     if world > 1:
         import torch.distributed as dist
         dist.barrier()

@@ -74,18 +74,41 @@ float layer_score_scale(const LayerSnapshot& layer) {
     return scale > 0.0f ? scale : 1.0f;
 }
 
+// Length of the valid UTF-8 sequence starting at text[i], 0 if invalid.
+size_t utf8_length(std::string_view text, size_t i) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    const size_t n = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > text.size()) return 0;
+    for (size_t k = 1; k < n; ++k)
+        if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return 0;
+    return n;
+}
+
+// One line of text: newline → ¶, tabs → space, bytes that are not UTF-8 (byte-level
+// tokens of a split character, a random model's output) → \xNN.
 std::string printable_run(std::string_view text, size_t max_bytes = 200) {
     std::string out;
-    for (size_t i = 0; i < text.size() && out.size() < max_bytes; ++i) {
+    for (size_t i = 0; i < text.size() && out.size() < max_bytes;) {
         const char c = text[i];
+        const size_t n = utf8_length(text, i);
         if (c == '\n') out += "\xC2\xB6";  // ¶
         else if (c == '\t' || c == '\r') out += ' ';
-        else out += c;
+        else if (n == 0) {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "\\x%02X", static_cast<unsigned char>(c));
+            out += hex;
+        } else {
+            out.append(text.substr(i, n));
+            i += n;
+            continue;
+        }
+        ++i;
     }
     return out;
 }
 
-// The token at `position` with a few tokens of context on either side, the token highlighted.
+// The token at `position` with a few tokens of context on either side, the token
+// highlighted, on one line.
 void context_line(const DocumentModel& doc, int64_t position, int radius_tokens = 24) {
     if (position < 0 || position >= doc.token_count()) return;
     const std::string pre = printable_run(doc.range_text(position - radius_tokens, position));
@@ -93,7 +116,7 @@ void context_line(const DocumentModel& doc, int64_t position, int radius_tokens 
     const std::string post = printable_run(doc.range_text(position + 1, position + 1 + radius_tokens));
     ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(kColorDim), "…%s", pre.c_str());
     ImGui::SameLine(0, 0);
-    ImGui::TextColored(ImVec4(1.0f, 0.85f, 0.3f, 1.0f), "[%s]", tok.c_str());
+    ImGui::TextColored(ImVec4(1.0f, 0.85f, 0.3f, 1.0f), "%s", tok.c_str());
     ImGui::SameLine(0, 0);
     ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(kColorDim), "%s…", post.c_str());
 }
@@ -688,8 +711,7 @@ void draw_window_contents(const StudioModel& m, ViewState& vs) {
                 ImGui::TextUnformatted(printable_token(m.document.token_text(t.position)).c_str());
                 if (vs.mono_font != nullptr) ImGui::PopFont();
                 ImGui::TableNextColumn();
-                const std::string ctx = printable_run(m.document.range_text(t.position - 12, t.position + 13), 120);
-                ImGui::TextDisabled("%s", ctx.c_str());
+                context_line(m.document, t.position, 16);
             }
         }
         ImGui::EndTable();
@@ -824,8 +846,10 @@ void draw_state_usage(const StudioModel& m, ViewState& vs) {
     auto X = [&](double v) { return x0 + static_cast<float>(v / x_max) * (x1 - x0); };
     auto Y = [&](double v) { return y1 - static_cast<float>(v / y_max) * (y1 - y0); };
 
-    // Grid and y axis in bytes.
-    const double ystep = nice_step(y_max, std::max(3, static_cast<int>((y1 - y0) / 28.0f)));
+    // Grid and y axis in bytes, on KiB / MiB / GiB multiples.
+    double unit = 1.0;
+    while (unit < 1024.0 * 1024.0 * 1024.0 && y_max / (unit * 1024.0) >= 2.0) unit *= 1024.0;
+    const double ystep = unit * nice_step(y_max / unit, std::max(3, static_cast<int>((y1 - y0) / 28.0f)));
     for (double v = 0; v <= y_max; v += ystep) {
         dl->AddLine(ImVec2(x0, Y(v)), ImVec2(x1, Y(v)), IM_COL32(50, 52, 62, 255));
         const std::string label = format_bytes(static_cast<uint64_t>(v));
@@ -838,7 +862,10 @@ void draw_state_usage(const StudioModel& m, ViewState& vs) {
         const float lw = ImGui::CalcTextSize(label.c_str()).x;
         dl->AddText(ImVec2(std::clamp(X(v) - lw * 0.5f, x0, x1 - lw), y1 + 4), kColorDim, label.c_str());
     }
-    // Stacked areas, one band per layer, in layer order.
+    // Stacked areas, one band per layer, in layer order; without anti-aliased edges,
+    // which would show every sample boundary as a seam.
+    const ImDrawListFlags saved_flags = dl->Flags;
+    dl->Flags &= ~ImDrawListFlags_AntiAliasedFill;
     if (!samples.empty()) {
         const size_t n_layers = m.layers.size();
         std::vector<double> below_prev(samples.size(), 0.0), below(samples.size(), 0.0);
@@ -859,6 +886,7 @@ void draw_state_usage(const StudioModel& m, ViewState& vs) {
             below_prev.swap(below);
         }
     }
+    dl->Flags = saved_flags;
     // Planned state and budget lines.
     const float yr = Y(static_cast<double>(reserved));
     for (float x = x0; x < x1; x += 10.0f) dl->AddLine(ImVec2(x, yr), ImVec2(std::min(x + 6.0f, x1), yr), IM_COL32(235, 235, 245, 220), 1.5f);
@@ -1023,11 +1051,7 @@ void draw_eviction_log(const StudioModel& m, ViewState& vs) {
                 ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(reason_color(e.reason)), "%s", eviction_reason_name(e.reason));
                 ImGui::TableNextColumn();
                 if (vs.mono_font != nullptr) ImGui::PushFont(vs.mono_font);
-                const std::string tok = printable_token(m.document.token_text(e.position));
-                const std::string ctx = printable_run(m.document.range_text(e.position - 10, e.position + 11), 80);
-                ImGui::Text("%-6s", tok.c_str());
-                ImGui::SameLine();
-                ImGui::TextDisabled("%s", ctx.c_str());
+                context_line(m.document, e.position, 14);
                 if (vs.mono_font != nullptr) ImGui::PopFont();
             }
         }

@@ -216,11 +216,49 @@ void prob_sums_pass(const CausalAttentionArgs& a, const float* lse, int64_t bloc
     });
 }
 
+// ---------------------------------------------------------------------------------------
+// Many query heads per KV head: tiles of 64 keys are gathered (K transposed) and both
+// products run as small GEMMs, instead of one dot product per (key, head).
+void attention_indexed_tiled(const IndexedAttentionArgs& a) {
+    const int64_t n = a.n_keys, heads = a.n_q_heads, dk = a.kv.key_dim, dv = a.kv.value_dim;
+    thread_local std::vector<float> scores, q_scaled, kt, vt, out;
+    scores.assign(static_cast<size_t>(heads * n), 0.0f);
+    q_scaled.resize(static_cast<size_t>(heads * dk));
+    kt.resize(static_cast<size_t>(dk * kKeyTile));
+    vt.resize(static_cast<size_t>(kKeyTile * dv));
+    out.assign(static_cast<size_t>(heads * dv), 0.0f);
+    for (int64_t g = 0; g < heads; ++g) {
+        const float* q = a.q + g * a.q_head_stride;
+        for (int64_t d = 0; d < dk; ++d) q_scaled[static_cast<size_t>(g * dk + d)] = q[d] * a.scale;
+    }
+    for (int64_t i0 = 0; i0 < n; i0 += kKeyTile) {
+        const int64_t m = std::min(kKeyTile, n - i0);
+        for (int64_t j = 0; j < m; ++j) {
+            const float* k = a.kv.k + slot_of(a.slots, i0 + j) * a.kv.k_stride;
+            for (int64_t d = 0; d < dk; ++d) kt[static_cast<size_t>(d * kKeyTile + j)] = k[d];
+        }
+        detail::gemm_acc(heads, m, dk, q_scaled.data(), dk, kt.data(), kKeyTile, scores.data() + i0, n);
+    }
+    softmax(RowsArgs{scores.data(), n, scores.data(), n, heads, n});
+    for (int64_t i0 = 0; i0 < n; i0 += kKeyTile) {
+        const int64_t m = std::min(kKeyTile, n - i0);
+        for (int64_t j = 0; j < m; ++j) {
+            const float* v = a.kv.v + slot_of(a.slots, i0 + j) * a.kv.v_stride;
+            std::copy(v, v + dv, vt.begin() + j * dv);
+        }
+        detail::gemm_acc(heads, dv, m, scores.data() + i0, n, vt.data(), dv, out.data(), dv);
+    }
+    for (int64_t g = 0; g < heads; ++g) {
+        std::copy(out.begin() + g * dv, out.begin() + (g + 1) * dv, a.out + g * a.out_head_stride);
+        if (a.probs != nullptr) std::copy(scores.begin() + g * n, scores.begin() + (g + 1) * n, a.probs + g * a.probs_head_stride);
+    }
+}
+
 }  // namespace
 
-// ---------------------------------------------------------------------------------------
 void attention_indexed(const IndexedAttentionArgs& a) {
     const int64_t n = a.n_keys, heads = a.n_q_heads, dk = a.kv.key_dim, dv = a.kv.value_dim;
+    if (n > 0 && heads >= 4) return attention_indexed_tiled(a);
     for (int64_t g = 0; g < heads; ++g) std::fill(a.out + g * a.out_head_stride, a.out + g * a.out_head_stride + dv, 0.0f);
     if (n <= 0) return;
     thread_local std::vector<float> scores;

@@ -7,6 +7,8 @@
 //
 //   attention_indexed   decode: one token's query heads attend to the listed slots;
 //                       optionally returns the probabilities (H2O / TOVA need them).
+//                       With >= 4 query heads per KV head, keys are gathered in tiles of
+//                       64 and both products run as small GEMMs.
 //   attention_causal    prefill: T query tokens, each with its own position; key i is
 //                       visible to query t iff
 //                          key_pos[i] <= q_pos[t]  and

@@ -2,7 +2,7 @@
 // (FMA peak and read bandwidth) measured in the same run and OpenBLAS sgemm as the f32
 // GEMM baseline when it was found at configure time. Not a test: numbers vary by machine.
 //
-//   bench_kernels_cpu [--threads N] [--quick]
+//   bench_kernels_cpu [--threads N] [--quick] [--only matmul|gdr|attention|lte_nsa]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -36,6 +36,9 @@ using namespace mnemo::cpu;
 namespace {
 
 bool g_quick = false;
+const char* g_only = nullptr;
+
+bool wanted(const char* section) { return g_only == nullptr || std::strcmp(g_only, section) == 0; }
 
 double now_s() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -396,6 +399,7 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = std::atoi(argv[++i]);
         if (std::strcmp(argv[i], "--quick") == 0) g_quick = true;
+        if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) g_only = argv[++i];
     }
     ThreadPool pool(threads);
     std::printf("# bench_kernels_cpu\n");
@@ -417,9 +421,9 @@ int main(int argc, char** argv) {
     const double peak = measure_fma_peak(pool.n_threads());
     const double bandwidth = measure_read_bandwidth(&pool);
     std::printf("roofline: AVX2 FMA peak %.1f GFLOP/s (1 thread %.1f), read bandwidth %.1f GB/s\n", peak, peak1, bandwidth);
-    bench_matmul(&pool, peak, bandwidth);
-    bench_gated_delta_rule(&pool);
-    bench_attention(&pool);
-    bench_lte_and_nsa(&pool);
+    if (wanted("matmul")) bench_matmul(&pool, peak, bandwidth);
+    if (wanted("gdr")) bench_gated_delta_rule(&pool);
+    if (wanted("attention")) bench_attention(&pool);
+    if (wanted("lte_nsa")) bench_lte_and_nsa(&pool);
     return 0;
 }

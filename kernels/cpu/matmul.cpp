@@ -229,17 +229,18 @@ MNEMO_AVX2 inline void store_tile_row(float* y, int64_t y_stride, __m256 c0, __m
 }
 
 template <size_t... R>
-MNEMO_AVX2 void micro_kernel(std::index_sequence<R...>, const float* x, int64_t x_stride, const float* panel,
-                             int64_t kc, float* y, int64_t y_stride, int64_t n_cols, bool accumulate) {
+MNEMO_AVX2 void micro_kernel(std::index_sequence<R...>, const float* xp, const float* panel, int64_t kc, float* y,
+                             int64_t y_stride, int64_t n_cols, bool accumulate) {
+    // xp: packed X, [kc][kMicroRows] (row r of the tile at xp[k * kMicroRows + r]).
     constexpr size_t kRows = sizeof...(R);
     __m256 c0[kRows], c1[kRows];
     ((c0[R] = _mm256_setzero_ps(), c1[R] = _mm256_setzero_ps()), ...);
-    const float* xr[kRows] = {(x + static_cast<int64_t>(R) * x_stride)...};
     for (int64_t k = 0; k < kc; ++k) {
         const __m256 b0 = _mm256_load_ps(panel + k * kPanelCols);
         const __m256 b1 = _mm256_load_ps(panel + k * kPanelCols + 8);
-        ((c0[R] = _mm256_fmadd_ps(_mm256_broadcast_ss(xr[R] + k), b0, c0[R]),
-          c1[R] = _mm256_fmadd_ps(_mm256_broadcast_ss(xr[R] + k), b1, c1[R])),
+        const float* xk = xp + k * kMicroRows;
+        ((c0[R] = _mm256_fmadd_ps(_mm256_broadcast_ss(xk + R), b0, c0[R]),
+          c1[R] = _mm256_fmadd_ps(_mm256_broadcast_ss(xk + R), b1, c1[R])),
          ...);
     }
     (store_tile_row<R>(y, y_stride, c0[R], c1[R], n_cols, accumulate), ...);
@@ -279,56 +280,88 @@ MNEMO_AVX2 void transpose_to_panel(const float* rows, int64_t row_stride, int64_
     }
 }
 
+// Packs W[n0 .. n0+16, k0 .. k0+kc) (rows past N as zeros) into panel [kc][16].
+void pack_w_panel(const MatmulArgs& a, int64_t n0, int64_t k0, int64_t kc, float* rows, float* panel) {
+    const int64_t n_cols = std::min(kPanelCols, a.n_cols - n0);
+    for (int64_t r = 0; r < kPanelCols; ++r) {
+        float* dst = rows + r * kBlockK;
+        if (r < n_cols) {
+            w_slice_to_f32(a, n0 + r, k0, kc, dst);
+        } else {
+            std::memset(dst, 0, static_cast<size_t>(kc) * sizeof(float));
+        }
+    }
+    transpose_to_panel(rows, kBlockK, kc, panel);
+}
+
+// Packs X[t0 .. t1, k0 .. k0+kc) into micro-blocks of kMicroRows rows, each [kc][kMicroRows].
+void pack_x_block(const MatmulArgs& a, int64_t t0, int64_t t1, int64_t k0, int64_t kc, float* xp) {
+    for (int64_t t = t0; t < t1; ++t) {
+        const float* src = a.x + t * a.x_stride + k0;
+        float* dst = xp + ((t - t0) / kMicroRows) * kc * kMicroRows + (t - t0) % kMicroRows;
+        for (int64_t k = 0; k < kc; ++k) dst[k * kMicroRows] = src[k];
+    }
+}
+
 MNEMO_AVX2 void gemm_avx2(const MatmulArgs& a, ThreadPool* pool) {
+    // BLIS-style loops. Each task owns a range of 16-column panels and a range of rows. Per
+    // pass of up to kPassPanels panels and per 256-deep K block, the pass's W panels are
+    // converted and packed once; X is packed per block of kRowBlock rows; then 6x16 tiles
+    // run over packed data only. Every element accumulates its K blocks in the same order
+    // whatever the task split, so the result does not depend on the thread count.
+    constexpr int64_t kRowBlock = 96;    // MC: rows of X packed together (L2)
+    constexpr int64_t kPassPanels = 32;  // NC/16: panels packed per pass
     const int64_t n_panels = (a.n_cols + kPanelCols - 1) / kPanelCols;
     const int64_t n_threads = pool != nullptr ? pool->n_threads() : 1;
-    // Split rows too when there are few panels, so narrow outputs still use every thread.
-    int64_t rows_per_task = a.n_rows;
-    if (n_panels < 4 * n_threads && a.n_rows > 4 * kMicroRows) {
-        const int64_t want_blocks = (4 * n_threads + n_panels - 1) / n_panels;
-        rows_per_task = (a.n_rows + want_blocks - 1) / want_blocks;
-        rows_per_task = (rows_per_task + kMicroRows - 1) / kMicroRows * kMicroRows;
+    int64_t panel_chunks = std::min(n_panels, n_threads);
+    int64_t row_chunks = 1;
+    if (n_panels < 2 * n_threads && a.n_rows >= 2 * kRowBlock) {  // narrow output: split rows too
+        row_chunks = std::min((a.n_rows + kRowBlock - 1) / kRowBlock, n_threads);
+        panel_chunks = 1;
     }
-    const int64_t n_row_blocks = (a.n_rows + rows_per_task - 1) / rows_per_task;
-
-    parallel_for(pool, n_panels * n_row_blocks, 1, [&](int64_t begin, int64_t end) {
-        alignas(64) float panel[kBlockK * kPanelCols];
+    parallel_for(pool, panel_chunks * row_chunks, 1, [&](int64_t begin, int64_t end) {
         std::vector<float> rows(static_cast<size_t>(kBlockK * kPanelCols));
+        std::vector<float> wpack(static_cast<size_t>(kPassPanels * kBlockK * kPanelCols + 16));
+        std::vector<float> xpack(static_cast<size_t>(kRowBlock * kBlockK + 16));
+        float* wbuf = wpack.data() + (16 - reinterpret_cast<uintptr_t>(wpack.data()) / 4 % 16) % 16;  // 64-byte aligned
+        float* xbuf = xpack.data();
         for (int64_t task = begin; task < end; ++task) {
-            const int64_t p = task / n_row_blocks;
-            const int64_t t0 = (task % n_row_blocks) * rows_per_task;
-            const int64_t t1 = std::min(a.n_rows, t0 + rows_per_task);
-            const int64_t n0 = p * kPanelCols;
-            const int64_t n_cols = std::min(kPanelCols, a.n_cols - n0);
-            for (int64_t k0 = 0; k0 < a.k; k0 += kBlockK) {
-                const int64_t kc = std::min(kBlockK, a.k - k0);
-                for (int64_t r = 0; r < kPanelCols; ++r) {
-                    float* dst = rows.data() + r * kBlockK;
-                    if (r < n_cols) {
-                        w_slice_to_f32(a, n0 + r, k0, kc, dst);
-                    } else {
-                        std::memset(dst, 0, static_cast<size_t>(kc) * sizeof(float));
+            const auto [p_begin, p_end] = ThreadPool::chunk_range(n_panels, 1, panel_chunks, task / row_chunks);
+            const auto [r_begin, r_end] = ThreadPool::chunk_range(a.n_rows, kMicroRows, row_chunks, task % row_chunks);
+            for (int64_t pass = p_begin; pass < p_end; pass += kPassPanels) {
+                const int64_t pass_end = std::min(p_end, pass + kPassPanels);
+                for (int64_t k0 = 0; k0 < a.k; k0 += kBlockK) {
+                    const int64_t kc = std::min(kBlockK, a.k - k0);
+                    for (int64_t p = pass; p < pass_end; ++p) {
+                        pack_w_panel(a, p * kPanelCols, k0, kc, rows.data(), wbuf + (p - pass) * kBlockK * kPanelCols);
                     }
-                }
-                transpose_to_panel(rows.data(), kBlockK, kc, panel);
-                const bool accumulate = k0 > 0;
-                for (int64_t t = t0; t < t1; t += kMicroRows) {
-                    const float* x = a.x + t * a.x_stride + k0;
-                    float* y = a.y + t * a.y_stride + n0;
-#define MNEMO_TILE(rows) \
-    micro_kernel(std::make_index_sequence<rows>{}, x, a.x_stride, panel, kc, y, a.y_stride, n_cols, accumulate)
-                    switch (std::min(kMicroRows, t1 - t)) {
-                        case 6: MNEMO_TILE(6); break;
-                        case 5: MNEMO_TILE(5); break;
-                        case 4: MNEMO_TILE(4); break;
-                        case 3: MNEMO_TILE(3); break;
-                        case 2: MNEMO_TILE(2); break;
-                        default: MNEMO_TILE(1); break;
-                    }
+                    const bool accumulate = k0 > 0;
+                    for (int64_t t0 = r_begin; t0 < r_end; t0 += kRowBlock) {
+                        const int64_t t1 = std::min(r_end, t0 + kRowBlock);
+                        pack_x_block(a, t0, t1, k0, kc, xbuf);
+                        for (int64_t p = pass; p < pass_end; ++p) {
+                            const float* panel = wbuf + (p - pass) * kBlockK * kPanelCols;
+                            const int64_t n0 = p * kPanelCols;
+                            const int64_t n_cols = std::min(kPanelCols, a.n_cols - n0);
+                            for (int64_t t = t0; t < t1; t += kMicroRows) {
+                                const float* xp = xbuf + ((t - t0) / kMicroRows) * kc * kMicroRows;
+                                float* y = a.y + t * a.y_stride + n0;
+#define MNEMO_TILE(n) micro_kernel(std::make_index_sequence<n>{}, xp, panel, kc, y, a.y_stride, n_cols, accumulate)
+                                switch (std::min(kMicroRows, t1 - t)) {
+                                    case 6: MNEMO_TILE(6); break;
+                                    case 5: MNEMO_TILE(5); break;
+                                    case 4: MNEMO_TILE(4); break;
+                                    case 3: MNEMO_TILE(3); break;
+                                    case 2: MNEMO_TILE(2); break;
+                                    default: MNEMO_TILE(1); break;
+                                }
 #undef MNEMO_TILE
+                            }
+                        }
+                    }
                 }
+                add_bias(a, r_begin, r_end, pass * kPanelCols, std::min(a.n_cols, pass_end * kPanelCols));
             }
-            add_bias(a, t0, t1, n0, n0 + n_cols);
         }
     });
 }
@@ -337,11 +370,28 @@ MNEMO_AVX2 void gemm_avx2(const MatmulArgs& a, ThreadPool* pool) {
 #if defined(MNEMO_CPU_OPENBLAS)
 constexpr int64_t kBlasMinRows = 16;
 
-void gemm_blas(const MatmulArgs& a) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(a.n_rows), static_cast<int>(a.n_cols),
-                static_cast<int>(a.k), 1.0f, a.x, static_cast<int>(a.x_stride), static_cast<const float*>(a.w),
-                static_cast<int>(a.k), 0.0f, a.y, static_cast<int>(a.y_stride));
-    add_bias(a, 0, a.n_rows, 0, a.n_cols);
+constexpr int64_t kBlasSliceCols = 256;
+
+// OpenBLAS runs single-threaded inside our pool (a second thread pool would spin on the
+// same cores between calls), one call per fixed 256-column slice: OpenBLAS's result for an
+// element depends on the slice it is computed in, so slices must not depend on threads.
+void gemm_blas(const MatmulArgs& a, ThreadPool* pool) {
+    static const bool single_threaded = [] {
+        openblas_set_num_threads(1);
+        return true;
+    }();
+    (void)single_threaded;
+    const int64_t n_slices = (a.n_cols + kBlasSliceCols - 1) / kBlasSliceCols;
+    parallel_for(pool, n_slices, 1, [&](int64_t first, int64_t last) {
+        for (int64_t slice = first; slice < last; ++slice) {
+            const int64_t begin = slice * kBlasSliceCols, end = std::min(a.n_cols, begin + kBlasSliceCols);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(a.n_rows), static_cast<int>(end - begin),
+                        static_cast<int>(a.k), 1.0f, a.x, static_cast<int>(a.x_stride),
+                        static_cast<const float*>(a.w) + begin * a.k, static_cast<int>(a.k), 0.0f, a.y + begin,
+                        static_cast<int>(a.y_stride));
+            add_bias(a, 0, a.n_rows, begin, end);
+        }
+    });
 }
 #endif
 
@@ -369,7 +419,7 @@ void matmul(const MatmulArgs& a, ThreadPool* pool) {
         return;
     }
 #if defined(MNEMO_CPU_OPENBLAS)
-    if (matmul_uses_blas(a.n_rows, a.k, a.n_cols, a.w_type) && active_isa() != Isa::scalar) return gemm_blas(a);
+    if (matmul_uses_blas(a.n_rows, a.k, a.n_cols, a.w_type) && active_isa() != Isa::scalar) return gemm_blas(a, pool);
 #endif
 #if MNEMO_HAVE_X86
     if (active_isa() == Isa::avx2) {

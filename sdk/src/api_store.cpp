@@ -13,23 +13,12 @@
 
 #include <chrono>
 #include <cstring>
-#include <deque>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 using namespace mnemo;
 using namespace mnemo::api;
-
-struct mnemo_store {
-    std::unique_ptr<Store> store;
-    // Strings handed out by the last call (titles, paths, answers).
-    std::deque<std::string> strings;
-    const char* keep(std::string s) {
-        strings.push_back(std::move(s));
-        return strings.back().c_str();
-    }
-};
 
 namespace {
 
@@ -66,7 +55,7 @@ mnemo_document to_c(mnemo_store& h, const DocumentRecord& r) {
 
 // The complete snapshot of document `id` for the model hashing to `hash`, or a
 // status explaining why there is none.
-mnemo_status find_complete(Store& store, int64_t id, uint64_t hash, SnapshotRecord* rec) {
+mnemo_status find_complete(StoreImpl& store, int64_t id, uint64_t hash, SnapshotRecord* rec) {
     DocumentRecord doc;
     MNEMO_TRY(store.get_document(id, &doc));
     bool found = false;
@@ -101,7 +90,7 @@ struct EvictionSink {
 };
 
 mnemo_status ingest(mnemo_store& h, SessionImpl& s, int64_t id, const mnemo_ingest_params& p, mnemo_ingest_result* result) {
-    Store& store = *h.store;
+    StoreImpl& store = *h.store;
     if (store.read_only()) return failf(MNEMO_ERR_IO, "%s: cannot ingest: the store is open read-only", store.path().c_str());
     if (p.checkpoint_tokens < 0) return failf(MNEMO_ERR_INVALID_ARGUMENT, "checkpoint_tokens = %lld is negative", static_cast<long long>(p.checkpoint_tokens));
     std::string text;
@@ -328,7 +317,7 @@ mnemo_status mnemo_store_open(const char* path, const mnemo_store_params* params
         o.create = p.create != 0;
         o.busy_timeout_ms = p.busy_timeout_ms;
         auto handle = std::make_unique<mnemo_store>();
-        MNEMO_TRY(Store::open(path, o, &handle->store));
+        MNEMO_TRY(StoreImpl::open(path, o, &handle->store));
         *out_store = handle.release();
         return MNEMO_OK;
     });
@@ -484,7 +473,7 @@ mnemo_status mnemo_store_ask(mnemo_store* store, const mnemo_model* model, int64
             return fail(MNEMO_ERR_CORRUPT, "mnemo_store_ask: prompt_template is not valid UTF-8");
         const ModelImpl& m = *model->model;
         if (!m.tokenizer) return fail(MNEMO_ERR_TOKENIZER, "mnemo_store_ask: the model file has no tokenizer");
-        Store& st = *store->store;
+        StoreImpl& st = *store->store;
 
         const double t0 = now_ms();
         const uint64_t hash = model_hash(m);

@@ -7,6 +7,7 @@
 
 #include <bit>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 
 namespace mnemo {
@@ -161,6 +162,13 @@ uint64_t hash64(const void* data, size_t size, uint64_t seed) {
     for (; p + 8 <= end; p += 8) {
         h ^= lane_round(0, load64(p));
         h = std::rotl(h, 27) * kP1 + kP4;
+    }
+    if (p + 4 <= end) {
+        uint32_t w;
+        std::memcpy(&w, p, 4);
+        h ^= static_cast<uint64_t>(w) * kP1;
+        h = std::rotl(h, 23) * kP2 + kP3;
+        p += 4;
     }
     for (; p < end; ++p) {
         h ^= static_cast<uint64_t>(*p) * kP5;

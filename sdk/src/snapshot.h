@@ -19,9 +19,9 @@ constexpr uint32_t kSnapshotFormatVersion = 1;
 constexpr uint32_t kSnapshotHeaderBytes = 128;
 constexpr char kSnapshotMagic[8] = {'M', 'N', 'E', 'M', 'O', 'S', 'N', 'P'};
 
-// A fast, non-cryptographic 64-bit hash (4 lanes of multiply-rotate rounds over
-// little-endian 64-bit words, then an avalanche; see docs/snapshot.md). Used for
-// model identity, snapshot checksums and document content hashes.
+// XXH64 (xxHash, 64-bit, seed 0 by default): fast (several GB/s), non-cryptographic,
+// and checkable with the standard `xxhsum -H64` tool. Used for model identity,
+// snapshot checksums and document content hashes (docs/snapshot.md).
 uint64_t hash64(const void* data, size_t size, uint64_t seed = 0);
 
 // The model's identity: hash64 over a canonical serialisation of the GGUF metadata,

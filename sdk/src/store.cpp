@@ -152,7 +152,8 @@ public:
     }
     void bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
     void bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
-    void bind(int i, const std::string& v) { sqlite3_bind_text64(stmt_, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8); }
+    // Text is copied (callers bind temporaries); blobs must outlive the statement's step.
+    void bind(int i, const std::string& v) { sqlite3_bind_text64(stmt_, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8); }
     void bind_blob(int i, const void* p, size_t n) { sqlite3_bind_blob64(stmt_, i, n == 0 ? "" : p, n, SQLITE_STATIC); }
     // SQLITE_ROW -> true in *row; SQLITE_DONE -> false; anything else -> status.
     mnemo_status step(bool* row, const char* what) {
@@ -222,11 +223,11 @@ int64_t now_unix() { return static_cast<int64_t>(std::time(nullptr)); }
 
 }  // namespace
 
-Store::~Store() {
+StoreImpl::~StoreImpl() {
     if (db_ != nullptr) sqlite3_close_v2(db_);
 }
 
-mnemo_status Store::open(const std::string& path, const StoreOptions& options, std::unique_ptr<Store>* out) {
+mnemo_status StoreImpl::open(const std::string& path, const StoreOptions& options, std::unique_ptr<StoreImpl>* out) {
     if (path.empty()) return fail(MNEMO_ERR_INVALID_ARGUMENT, "the store path is empty");
     if (options.target_version < 1 || options.target_version > kStoreSchemaVersion)
         return failf(MNEMO_ERR_INVALID_ARGUMENT, "schema version %d is outside [1, %d]", options.target_version, kStoreSchemaVersion);
@@ -236,7 +237,7 @@ mnemo_status Store::open(const std::string& path, const StoreOptions& options, s
         return failf(MNEMO_ERR_IO, "%s: no such store (create it by opening it writable with create = 1)", path.c_str());
     if (exists && S_ISDIR(st.st_mode)) return failf(MNEMO_ERR_IO, "%s: is a directory, not a store", path.c_str());
 
-    std::unique_ptr<Store> store(new Store());
+    std::unique_ptr<StoreImpl> store(new StoreImpl());
     store->path_ = path;
     int flags = options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | (options.create ? SQLITE_OPEN_CREATE : 0));
     flags |= SQLITE_OPEN_FULLMUTEX;
@@ -282,7 +283,7 @@ mnemo_status Store::open(const std::string& path, const StoreOptions& options, s
     return MNEMO_OK;
 }
 
-mnemo_status Store::migrate(int32_t target) {
+mnemo_status StoreImpl::migrate(int32_t target) {
     while (version_ < target) {
         Transaction txn(db_, path_);
         MNEMO_TRY(txn.begin("migrating the schema"));
@@ -306,7 +307,7 @@ mnemo_status Store::migrate(int32_t target) {
     return MNEMO_OK;
 }
 
-mnemo_status Store::exec(const std::string& sql) {
+mnemo_status StoreImpl::exec(const std::string& sql) {
     char* err = nullptr;
     const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
     sqlite3_free(err);
@@ -314,12 +315,12 @@ mnemo_status Store::exec(const std::string& sql) {
     return MNEMO_OK;
 }
 
-mnemo_status Store::require_writable(const char* what) const {
+mnemo_status StoreImpl::require_writable(const char* what) const {
     if (read_only_) return failf(MNEMO_ERR_IO, "%s: %s: the store is open read-only", path_.c_str(), what);
     return MNEMO_OK;
 }
 
-mnemo_status Store::check_document(int64_t id) {
+mnemo_status StoreImpl::check_document(int64_t id) {
     Stmt s;
     MNEMO_TRY(s.prepare(db_, path_, "SELECT 1 FROM documents WHERE id = ?"));
     s.bind(1, id);
@@ -329,7 +330,7 @@ mnemo_status Store::check_document(int64_t id) {
     return MNEMO_OK;
 }
 
-mnemo_status Store::add_document(const std::string& title, const std::string& text, int64_t* out_id, int64_t* existing_id) {
+mnemo_status StoreImpl::add_document(const std::string& title, const std::string& text, int64_t* out_id, int64_t* existing_id) {
     *out_id = 0;
     if (existing_id != nullptr) *existing_id = 0;
     MNEMO_TRY(require_writable("adding a document"));
@@ -384,7 +385,7 @@ mnemo_status Store::add_document(const std::string& title, const std::string& te
     return MNEMO_OK;
 }
 
-mnemo_status Store::find_document(const std::string& key, int64_t* out_id) {
+mnemo_status StoreImpl::find_document(const std::string& key, int64_t* out_id) {
     *out_id = 0;
     std::string digits = key;
     if (!digits.empty() && digits[0] == '#') digits.erase(0, 1);
@@ -407,7 +408,7 @@ mnemo_status Store::find_document(const std::string& key, int64_t* out_id) {
     return failf(MNEMO_ERR_OUT_OF_RANGE, "%s: no document with id or title '%s'", path_.c_str(), key.c_str());
 }
 
-mnemo_status Store::get_document(int64_t id, DocumentRecord* out) {
+mnemo_status StoreImpl::get_document(int64_t id, DocumentRecord* out) {
     *out = DocumentRecord();
     {
         Stmt s;
@@ -459,7 +460,7 @@ mnemo_status Store::get_document(int64_t id, DocumentRecord* out) {
     return MNEMO_OK;
 }
 
-mnemo_status Store::list_documents(std::vector<DocumentRecord>* out) {
+mnemo_status StoreImpl::list_documents(std::vector<DocumentRecord>* out) {
     out->clear();
     std::vector<int64_t> ids;
     {
@@ -480,7 +481,7 @@ mnemo_status Store::list_documents(std::vector<DocumentRecord>* out) {
     return MNEMO_OK;
 }
 
-mnemo_status Store::document_text(int64_t id, std::string* out) {
+mnemo_status StoreImpl::document_text(int64_t id, std::string* out) {
     Stmt s;
     MNEMO_TRY(s.prepare(db_, path_, "SELECT text FROM documents WHERE id = ?"));
     s.bind(1, id);
@@ -491,7 +492,7 @@ mnemo_status Store::document_text(int64_t id, std::string* out) {
     return MNEMO_OK;
 }
 
-mnemo_status Store::delete_document(int64_t id) {
+mnemo_status StoreImpl::delete_document(int64_t id) {
     MNEMO_TRY(require_writable("deleting a document"));
     Transaction txn(db_, path_);
     MNEMO_TRY(txn.begin("deleting a document"));
@@ -503,7 +504,7 @@ mnemo_status Store::delete_document(int64_t id) {
     return txn.commit("deleting a document");
 }
 
-mnemo_status Store::find_model(uint64_t hash, ModelRecord* out, bool* found) {
+mnemo_status StoreImpl::find_model(uint64_t hash, ModelRecord* out, bool* found) {
     *found = false;
     Stmt s;
     MNEMO_TRY(s.prepare(db_, path_, "SELECT id, hash, path, name FROM models WHERE hash = ?"));
@@ -519,7 +520,7 @@ mnemo_status Store::find_model(uint64_t hash, ModelRecord* out, bool* found) {
     return MNEMO_OK;
 }
 
-mnemo_status Store::get_model(int64_t id, ModelRecord* out) {
+mnemo_status StoreImpl::get_model(int64_t id, ModelRecord* out) {
     Stmt s;
     MNEMO_TRY(s.prepare(db_, path_, "SELECT id, hash, path, name FROM models WHERE id = ?"));
     s.bind(1, id);
@@ -533,7 +534,7 @@ mnemo_status Store::get_model(int64_t id, ModelRecord* out) {
     return MNEMO_OK;
 }
 
-mnemo_status Store::find_snapshot(int64_t document_id, uint64_t model_hash, bool complete, SnapshotRecord* out, bool* found) {
+mnemo_status StoreImpl::find_snapshot(int64_t document_id, uint64_t model_hash, bool complete, SnapshotRecord* out, bool* found) {
     *found = false;
     Stmt s;
     MNEMO_TRY(s.prepare(db_, path_,
@@ -558,7 +559,7 @@ mnemo_status Store::find_snapshot(int64_t document_id, uint64_t model_hash, bool
     return MNEMO_OK;
 }
 
-mnemo_status Store::latest_complete_snapshot(int64_t document_id, SnapshotRecord* out, bool* found) {
+mnemo_status StoreImpl::latest_complete_snapshot(int64_t document_id, SnapshotRecord* out, bool* found) {
     *found = false;
     Stmt s;
     MNEMO_TRY(s.prepare(db_, path_,
@@ -580,7 +581,7 @@ mnemo_status Store::latest_complete_snapshot(int64_t document_id, SnapshotRecord
     return MNEMO_OK;
 }
 
-mnemo_status Store::save_snapshot(int64_t document_id, const ModelRecord& model, bool complete, int64_t n_tokens, int64_t total_tokens,
+mnemo_status StoreImpl::save_snapshot(int64_t document_id, const ModelRecord& model, bool complete, int64_t n_tokens, int64_t total_tokens,
                                   uint64_t state_bytes, double seconds, const std::vector<uint8_t>& blob,
                                   const std::vector<EvictionRecord>& events, bool fresh) {
     MNEMO_TRY(require_writable("saving a snapshot"));
@@ -662,7 +663,7 @@ mnemo_status Store::save_snapshot(int64_t document_id, const ModelRecord& model,
     return txn.commit("saving the snapshot");
 }
 
-mnemo_status Store::add_question(const QuestionRecord& q, int64_t* out_id) {
+mnemo_status StoreImpl::add_question(const QuestionRecord& q, int64_t* out_id) {
     *out_id = 0;
     MNEMO_TRY(require_writable("recording a question"));
     Transaction txn(db_, path_);
@@ -688,7 +689,7 @@ mnemo_status Store::add_question(const QuestionRecord& q, int64_t* out_id) {
     return MNEMO_OK;
 }
 
-mnemo_status Store::list_questions(int64_t document_id, std::vector<QuestionRecord>* out) {
+mnemo_status StoreImpl::list_questions(int64_t document_id, std::vector<QuestionRecord>* out) {
     out->clear();
     MNEMO_TRY(check_document(document_id));
     Stmt s;
@@ -717,7 +718,7 @@ mnemo_status Store::list_questions(int64_t document_id, std::vector<QuestionReco
     return MNEMO_OK;
 }
 
-mnemo_status Store::count_eviction_events(int64_t document_id, int64_t* out) {
+mnemo_status StoreImpl::count_eviction_events(int64_t document_id, int64_t* out) {
     *out = 0;
     if (version_ < 2) return MNEMO_OK;
     Stmt s;

@@ -11,6 +11,7 @@
 #include "mnemo/mnemo.h"
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -87,13 +88,13 @@ struct EvictionRecord {
     int32_t reason;
 };
 
-class Store {
+class StoreImpl {
 public:
-    ~Store();
-    Store(const Store&) = delete;
-    Store& operator=(const Store&) = delete;
+    ~StoreImpl();
+    StoreImpl(const StoreImpl&) = delete;
+    StoreImpl& operator=(const StoreImpl&) = delete;
 
-    static mnemo_status open(const std::string& path, const StoreOptions& options, std::unique_ptr<Store>* out);
+    static mnemo_status open(const std::string& path, const StoreOptions& options, std::unique_ptr<StoreImpl>* out);
 
     const std::string& path() const { return path_; }
     bool read_only() const { return read_only_; }
@@ -129,7 +130,7 @@ public:
     mnemo_status count_eviction_events(int64_t document_id, int64_t* out);
 
 private:
-    Store() = default;
+    StoreImpl() = default;
     mnemo_status migrate(int32_t target);
     mnemo_status require_writable(const char* what) const;
     mnemo_status check_document(int64_t id);
@@ -141,3 +142,15 @@ private:
 };
 
 }  // namespace mnemo
+
+// The C API's handle (api_store.cpp); defined here so in-tree tests can reach the
+// StoreImpl behind it (e.g. to impose SQLite limits).
+struct mnemo_store {
+    std::unique_ptr<mnemo::StoreImpl> store;
+    // Strings handed out by the last call (titles, paths, answers).
+    std::deque<std::string> strings;
+    const char* keep(std::string s) {
+        strings.push_back(std::move(s));
+        return strings.back().c_str();
+    }
+};

@@ -148,14 +148,15 @@ TEST_F(StudioCapture, EveryViewRendersHeadlessly) {
     ask.question = "What does the fox do?";
     ask.answer = "It jumps.";
     HeadlessOptions options;
-    options.width = 960;
-    options.height = 600;
+    options.width = 800;
+    options.height = 500;
+    options.frames = 2;
     for (ViewId view : {ViewId::Retention, ViewId::Window, ViewId::Document, ViewId::State, ViewId::Evictions, ViewId::Ask, ViewId::All}) {
         Image img;
         std::string error;
         ASSERT_TRUE(render_views(data_, state, &ask, view, options, &img, &error)) << error;
-        ASSERT_EQ(img.width, 960);
-        ASSERT_EQ(img.height, 600);
+        ASSERT_EQ(img.width, 800);
+        ASSERT_EQ(img.height, 500);
         EXPECT_GE(distinct_colors(img, 0, 0, img.width, img.height), 30u) << view_id_name(view);
     }
     // The retention map's plot holds amber (sink/retained) tokens.

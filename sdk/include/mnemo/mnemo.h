@@ -484,7 +484,8 @@ typedef struct mnemo_ingest_params {
     int64_t checkpoint_tokens;  /* save a resumable checkpoint every this many tokens; 0: never; default 65536 */
     int resume;                 /* 1 (default): continue from the checkpoint of an interrupted ingest */
     int add_bos;                /* 1 (default): start the document with the model's BOS token */
-    int record_evictions;       /* 1: store every eviction event of the ingest; default 0 */
+    int record_evictions;       /* 1: store every eviction event of the ingest (replaces the session's
+                                 * eviction callback during the ingest, cleared after); default 0 */
     mnemo_progress_fn progress; /* optional; called after every slice of tokens */
     void* user_data;
 } mnemo_ingest_params;

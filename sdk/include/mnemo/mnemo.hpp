@@ -89,4 +89,74 @@ private:
     std::unique_ptr<mnemo_session, Free> handle_;
 };
 
+// The document store and session snapshots (mnemo.h, "store and snapshots").
+class Store {
+public:
+    explicit Store(const std::string& path, mnemo_store_params params = mnemo_store_default_params()) {
+        mnemo_store* s = nullptr;
+        check(mnemo_store_open(path.c_str(), &params, &s));
+        handle_.reset(s);
+    }
+    mnemo_store* get() const noexcept { return handle_.get(); }
+
+    int64_t add_document(const std::string& title, std::string_view text) {
+        int64_t id = 0;
+        check(mnemo_store_add_document(get(), title.c_str(), text.data(), text.size(), &id));
+        return id;
+    }
+    int64_t find(const std::string& id_or_title) const {
+        int64_t id = 0;
+        check(mnemo_store_find_document(get(), id_or_title.c_str(), &id));
+        return id;
+    }
+    // Strings in the returned records stay valid until the next call on the store.
+    mnemo_document document(int64_t id) const {
+        mnemo_document d{};
+        d.struct_size = sizeof d;
+        check(mnemo_store_get_document(get(), id, &d));
+        return d;
+    }
+    std::vector<mnemo_document> documents() const {
+        size_t n = 0;
+        const mnemo_status s = mnemo_store_list_documents(get(), nullptr, 0, &n);
+        if (s != MNEMO_OK && s != MNEMO_ERR_BUFFER_TOO_SMALL) check(s);
+        mnemo_document proto{};
+        proto.struct_size = sizeof proto;
+        std::vector<mnemo_document> docs(n, proto);
+        check(mnemo_store_list_documents(get(), docs.data(), docs.size(), &n));
+        return docs;
+    }
+    void remove(int64_t id) { check(mnemo_store_delete_document(get(), id)); }
+
+    mnemo_ingest_result ingest(Session& session, int64_t id, const mnemo_ingest_params& params = mnemo_ingest_default_params()) {
+        mnemo_ingest_result r{};
+        r.struct_size = sizeof r;
+        check(mnemo_store_ingest(get(), session.get(), id, &params, &r));
+        return r;
+    }
+    std::string ask(const Model& model, int64_t id, const std::string& question,
+                    const mnemo_ask_params& params = mnemo_ask_default_params()) {
+        mnemo_answer a{};
+        a.struct_size = sizeof a;
+        check(mnemo_store_ask(get(), model.get(), id, question.c_str(), &params, &a));
+        return std::string(a.text, a.text_len);
+    }
+
+    // A session's snapshot as bytes, and back.
+    static std::vector<uint8_t> snapshot(const Session& session) {
+        size_t n = 0;
+        check(mnemo_session_snapshot_size(session.get(), &n));
+        std::vector<uint8_t> blob(n);
+        check(mnemo_session_snapshot(session.get(), blob.data(), blob.size(), &n));
+        return blob;
+    }
+    static void restore(Session& session, const std::vector<uint8_t>& blob) {
+        check(mnemo_session_restore(session.get(), blob.data(), blob.size()));
+    }
+
+private:
+    struct Free { void operator()(mnemo_store* s) const noexcept { mnemo_store_close(s); } };
+    std::unique_ptr<mnemo_store, Free> handle_;
+};
+
 }  // namespace mnemo
