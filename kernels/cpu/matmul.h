@@ -3,10 +3,11 @@
 // Forms:
 //   matmul_reference  obvious triple loop, double accumulation (the spec; slow).
 //   matmul            T == 1: bandwidth-bound GEMV that converts W on the fly;
-//                     T >= 2: packed, register-blocked GEMM (6x16 AVX2 micro-kernel over
-//                     K blocks of 256, W converted to f32 while packing), threaded over
-//                     column panels and row blocks. f32 weights may go to OpenBLAS when the
-//                     library was built with MNEMO_CPU_OPENBLAS (see docs/kernels-cpu.md).
+//                     T >= 2: BLIS-style packed GEMM (W converted to f32 while packing
+//                     16-column panels, X packed per 96-row block, 6x16 AVX2 micro-kernel
+//                     over K blocks of 256), threaded over column panels or rows. f32
+//                     weights go to OpenBLAS when built with MNEMO_CPU_OPENBLAS=ON
+//                     (off by default; see docs/kernels-cpu.md).
 // Activations and accumulation are f32. Each output element is computed by the same
 // arithmetic whatever the thread count, so results are bit-identical across pools.
 //
