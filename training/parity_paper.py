@@ -77,6 +77,29 @@ def patch_fp16_casts(root: str) -> int:
     return n
 
 
+def patch_for_this_stack(root: str, float32: bool) -> list:
+    """Local compatibility patches to the temporary copy of the paper's code (never committed):
+    - PyTorch 2.11 refuses the in-place overlapping slice copies of its LTE `rotate_recent`
+      ("some elements ... refer to a single memory location"): the read side gets a .clone();
+    - its chunked gated-delta-rule kernel refuses float32 inputs, so for the float32 comparison
+      its GatedDeltaNet runs the fused-recurrent kernel (the same recurrence) at every length."""
+    done = []
+    p = os.path.join(root, "fla/ops/lte/cache.py")
+    txt = open(p).read()
+    new, k = re.subn(r"(cache_(?:k|v|score)\[:, next_recent_pos: ?window_size\])(\s*$)", r"\1.clone()\2", txt, flags=re.M)
+    if k:
+        open(p, "w").write(new)
+        done.append(f"rotate_recent clones ({k})")
+    if float32:
+        p = os.path.join(root, "fla/layers/gated_deltanet.py")
+        txt = open(p).read()
+        new, k = re.subn(r"mode = 'fused_recurrent' if q_len <= 64 else self\.mode", "mode = 'fused_recurrent'  # parity: fp32", txt)
+        if k:
+            open(p, "w").write(new)
+            done.append("gdn fused_recurrent in fp32")
+    return done
+
+
 def install_stand_ins() -> list:
     import torch
     installed = []
@@ -464,6 +487,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="paper_fla_")
     extract_paper(args.paper, tmp)
     n_patched = 0 if args.keep_fp16_cast else patch_fp16_casts(tmp)
+    print("compatibility patches:", ", ".join(patch_for_this_stack(tmp, not args.keep_fp16_cast)) or "none")
     stand_ins = install_stand_ins()
     P = import_paper(tmp)
     print(f"torch {torch.__version__}, device {torch.cuda.get_device_name() if args.device == 'cuda' else args.device}")
