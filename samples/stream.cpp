@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
         ss << in.rdbuf();
         text = ss.str();
     } else {
-        for (int i = 0; i < 40; ++i)
+        for (int i = 0; i < 6; ++i)
             text += "Paragraph " + std::to_string(i) + ": a bounded state keeps a sink, a window and the tokens it learned to retain. ";
     }
     try {
@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
 
         const std::vector<int32_t> tokens = model.tokenize(text, true);
         std::printf("streaming %zu tokens through '%s' (%d layers)\n", tokens.size(), info.name, info.n_layers);
-        const size_t step = 512;
+        const size_t step = 128;
         for (size_t done = 0; done < tokens.size(); done += step) {
             const size_t n = std::min(step, tokens.size() - done);
             mnemo::check(mnemo_session_feed(session.get(), tokens.data() + done, n));

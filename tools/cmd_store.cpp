@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -36,8 +37,9 @@ const char* kIngestHelp =
     "Options:\n"
     "  --db DB                the store (required)\n"
     "  --title T              document title, unique in the store (default: FILE's name)\n"
-    "  --model M              GGUF model (default: $MNEMO_MODEL, the store's last model,\n"
-    "                         models/default.gguf, or the installed default model)\n"
+    "  --model M              GGUF model (default: $MNEMO_MODEL, else the store's last model,\n"
+    "                         else the bundled model: models/default.gguf or the first\n"
+    "                         models/**/*.gguf, also looked for in share/mnemo/models)\n"
     "  --threads N            CPU threads (default: all cores)\n"
     "  --max-context N        token limit for models whose state grows (attn, nsa)\n"
     "  --checkpoint-every N   save a resumable checkpoint every N tokens (default 65536; 0: never)\n"
@@ -67,6 +69,7 @@ const char* kAskHelp =
     "  --max-tokens N     answer length limit (default 128)\n"
     "  --temperature T    sampling temperature (default 0: greedy, deterministic)\n"
     "  --seed S           random seed for --temperature\n"
+    "  --repetition-penalty P  >1 penalises recently seen tokens (default 1: off)\n"
     "  --template T       prompt after the document; {question} is replaced\n"
     "                     (default \"\\n\\nQuestion: {question}\\nAnswer:\")\n"
     "  --threads N        CPU threads (default: all cores)\n"
@@ -118,8 +121,23 @@ std::string exe_dir() {
     return std::filesystem::path(buf).parent_path().string();
 }
 
+// The first model in a models directory: default.gguf, else the first *.gguf below it
+// (sorted by path), e.g. models/lalte-18m/lalte-18m-q8_0.gguf.
+std::string model_in(const std::filesystem::path& dir) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) return "";
+    if (std::filesystem::exists(dir / "default.gguf", ec)) return (dir / "default.gguf").lexically_normal().string();
+    std::vector<std::string> found;
+    for (auto it = std::filesystem::recursive_directory_iterator(dir, ec); !ec && it != std::filesystem::recursive_directory_iterator();
+         it.increment(ec))
+        if (it->is_regular_file(ec) && it->path().extension() == ".gguf") found.push_back(it->path().lexically_normal().string());
+    std::sort(found.begin(), found.end());
+    return found.empty() ? "" : found.front();
+}
+
 // The model to use when --model is not given: $MNEMO_MODEL, the model of the store's
-// most recently ingested document, models/default.gguf, the installed default.
+// most recently ingested document, the bundled model (models/ beside the working
+// directory or the build tree, or the installed share/mnemo/models).
 std::string default_model(mnemo_store* store, std::string* tried) {
     if (const char* env = std::getenv("MNEMO_MODEL"); env != nullptr && *env != '\0') return env;
     if (store != nullptr) {
@@ -134,15 +152,16 @@ std::string default_model(mnemo_store* store, std::string* tried) {
             }
         }
     }
-    std::vector<std::string> candidates = {"models/default.gguf"};
+    std::vector<std::string> dirs = {"models"};
     const std::string dir = exe_dir();
     if (!dir.empty()) {
-        candidates.push_back(dir + "/../share/mnemo/models/default.gguf");
-        candidates.push_back(dir + "/../../models/default.gguf");  // build tree: build/tools/mnemo
+        dirs.push_back(dir + "/../share/mnemo/models");  // installed: bin/mnemo
+        dirs.push_back(dir + "/../../models");           // build tree: build/tools/mnemo
     }
-    for (const auto& c : candidates) {
-        if (std::filesystem::exists(c)) return std::filesystem::path(c).lexically_normal().string();
-        *tried += (tried->empty() ? "" : ", ") + c;
+    for (const auto& d : dirs) {
+        const std::string m = model_in(d);
+        if (!m.empty()) return m;
+        *tried += (tried->empty() ? "" : ", ") + d + "/";
     }
     return "";
 }
@@ -387,7 +406,7 @@ int cmd_docs(int argc, char** argv) {
 int cmd_ask(int argc, char** argv) {
     Args args(argc, argv, 2);
     if (args.flag("--help") || args.flag("-h")) { std::fputs(kAskHelp, stdout); return kExitOk; }
-    std::string db, model_path, max_tokens = "128", threads = "0", tmpl, temperature = "0", seed = "0";
+    std::string db, model_path, max_tokens = "128", threads = "0", tmpl, temperature = "0", seed = "0", penalty = "1";
     args.option("--db", &db);
     args.option("--model", &model_path);
     args.option("--max-tokens", &max_tokens);
@@ -395,6 +414,7 @@ int cmd_ask(int argc, char** argv) {
     const bool has_template = args.option("--template", &tmpl);
     args.option("--temperature", &temperature);
     args.option("--seed", &seed);
+    args.option("--repetition-penalty", &penalty);
     const bool stream_flag = args.flag("--stream");
     const bool no_stream = args.flag("--no-stream");
     const bool no_record = args.flag("--no-record");
@@ -411,6 +431,9 @@ int cmd_ask(int argc, char** argv) {
     char* end = nullptr;
     const float temp = std::strtof(temperature.c_str(), &end);
     if (end == nullptr || *end != '\0' || !(temp >= 0.0f)) return usage_error("ask", "--temperature must be a number >= 0");
+    end = nullptr;
+    const float rep = std::strtof(penalty.c_str(), &end);
+    if (end == nullptr || *end != '\0' || !(rep > 0.0f)) return usage_error("ask", "--repetition-penalty must be a number > 0");
     const bool stream = stream_flag || (!no_stream && isatty(STDOUT_FILENO) != 0);
 
     int code = kExitOk;
@@ -445,6 +468,7 @@ int cmd_ask(int argc, char** argv) {
     ap.generate.max_tokens = static_cast<int32_t>(n_max);
     ap.generate.sampler.temperature = temp;
     ap.generate.sampler.seed = static_cast<uint64_t>(n_seed);
+    ap.generate.sampler.repetition_penalty = rep;
     ap.n_threads = static_cast<int32_t>(n_threads);
     ap.record = no_record ? 0 : 1;
     if (has_template) ap.prompt_template = tmpl.c_str();

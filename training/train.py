@@ -232,7 +232,8 @@ def plot_log(csv_path: str, png_path: str, title: str) -> bool:
         import matplotlib.pyplot as plt
     except Exception:
         return False
-    rows = list(csv.DictReader(open(csv_path)))
+    with open(csv_path) as f:
+        rows = list(csv.DictReader(f))
     if not rows:
         return False
     f = lambda r, k: float(r[k]) if r.get(k) not in (None, "", "nan") else float("nan")

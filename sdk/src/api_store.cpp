@@ -11,6 +11,7 @@
 #include "store.h"
 #include "util.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -117,10 +118,12 @@ mnemo_status ingest(mnemo_store& h, SessionImpl& s, int64_t id, const mnemo_inge
     model.path = p.model_path != nullptr && *p.model_path != '\0' ? std::string(p.model_path) : absolute_path(m.file.label());
     model.name = m.config.name;
 
-    // Tokens are fed in slices that end at fixed multiples of `slice`, so a resumed
+    // Tokens are fed in slices that end at fixed multiples of `slice` (about 2048
+    // tokens, fewer for frequent checkpoints, a whole number of chunks), so a resumed
     // ingest feeds exactly the slices an uninterrupted one would.
     const int64_t chunk = sp.chunk_tokens > 0 ? sp.chunk_tokens : 256;
-    const int64_t slice = chunk * ((2048 + chunk - 1) / chunk);
+    const int64_t target = p.checkpoint_tokens > 0 ? std::min<int64_t>(2048, p.checkpoint_tokens) : 2048;
+    const int64_t slice = chunk * ((target + chunk - 1) / chunk);
     int64_t checkpoint = 0;
     if (p.checkpoint_tokens > 0) checkpoint = (p.checkpoint_tokens + slice - 1) / slice * slice;
 
@@ -155,14 +158,21 @@ mnemo_status ingest(mnemo_store& h, SessionImpl& s, int64_t id, const mnemo_inge
 
     const double t0 = now_ms();
     const uint64_t state_bytes = s.state_bytes();
-    if (p.progress != nullptr && p.progress(start, total, state_bytes, p.user_data) != 0)
+    // State bytes holding live entries now (the layer probes' sum): grows while the
+    // windows fill, then stays put for bounded models.
+    const auto used_bytes = [&s]() {
+        uint64_t used = sizeof(int64_t);
+        for (int32_t i = 0; i < s.model().config.n_layers; ++i) used += s.mixer(i).state_bytes_used();
+        return used;
+    };
+    if (p.progress != nullptr && p.progress(start, total, used_bytes(), p.user_data) != 0)
         return failf(MNEMO_ERR_CANCELLED, "ingest of document #%lld cancelled before it started", static_cast<long long>(id));
     std::vector<uint8_t> blob;
     for (int64_t done = start; done < total;) {
         const int64_t end = std::min(total, (done / slice + 1) * slice);
         MNEMO_TRY(s.feed(tokens.data() + done, static_cast<size_t>(end - done)));
         done = end;
-        if (p.progress != nullptr && p.progress(done, total, state_bytes, p.user_data) != 0)
+        if (p.progress != nullptr && p.progress(done, total, used_bytes(), p.user_data) != 0)
             return failf(MNEMO_ERR_CANCELLED, "ingest of document #%lld cancelled at %lld of %lld tokens%s", static_cast<long long>(id),
                          static_cast<long long>(done), static_cast<long long>(total),
                          checkpoint > 0 ? "; its last checkpoint is kept, ingest again to resume" : "");
@@ -190,6 +200,22 @@ mnemo_status ingest(mnemo_store& h, SessionImpl& s, int64_t id, const mnemo_inge
         copy_out(result, r);
     }
     return MNEMO_OK;
+}
+
+// Replaces every byte that does not start a valid UTF-8 sequence with U+FFFD.
+std::string valid_utf8(const std::string& text) {
+    std::string out;
+    for (size_t i = 0; i < text.size();) {
+        const size_t bad = find_invalid_utf8(std::string_view(text).substr(i));
+        if (bad == std::string_view::npos) {
+            out.append(text, i, std::string::npos);
+            break;
+        }
+        out.append(text, i, bad);
+        out += "\xEF\xBF\xBD";
+        i += bad + 1;
+    }
+    return out;
 }
 
 std::string fill_template(const std::string& tmpl, const std::string& question) {
@@ -522,6 +548,9 @@ mnemo_status mnemo_store_ask(mnemo_store* store, const mnemo_model* model, int64
             }
         }
 
+        // A byte-level model may stop inside a UTF-8 sequence: keep the text valid.
+        answer = valid_utf8(answer);
+
         QuestionRecord qr;
         qr.document_id = id;
         qr.model_id = rec.model_id;
@@ -534,18 +563,6 @@ mnemo_status mnemo_store_ask(mnemo_store* store, const mnemo_model* model, int64
         qr.generate_ms = t3 - t2;
         int64_t qid = 0;
         if (p.record) {
-            if (find_invalid_utf8(answer) != std::string_view::npos) {
-                // A byte-level model may stop inside a UTF-8 sequence: store valid text.
-                std::string clean;
-                for (size_t i = 0; i < answer.size();) {
-                    const size_t bad = find_invalid_utf8(std::string_view(answer).substr(i));
-                    if (bad == std::string_view::npos) { clean.append(answer, i, std::string::npos); break; }
-                    clean.append(answer, i, bad);
-                    clean += "\xEF\xBF\xBD";
-                    i += bad + 1;
-                }
-                qr.answer = clean;
-            }
             MNEMO_TRY(st.add_question(qr, &qid));
         }
         store->strings.clear();

@@ -53,7 +53,8 @@ LayerConfig attention_layer(mnemo_mixer_kind kind) {
     l.n_kv_heads = 1;
     l.head_dim = l.head_v_dim = 4;
     l.rope_theta = 10000.0f;
-    l.window_size = kind == MNEMO_MIXER_ATTN ? 0 : 4;
+    // LTE's window must cover the scorer's receptive field − 1 (here 1 + 2·1 + 2·2 − 1 = 6).
+    l.window_size = kind == MNEMO_MIXER_ATTN ? 0 : kind == MNEMO_MIXER_LTE ? 8 : 4;
     if (kind == MNEMO_MIXER_LTE) {
         l.sink_size = 1;
         l.buffer_size = 3;
@@ -127,10 +128,16 @@ std::string tiny_spm_model(const fs::path& scratch) {
         for (int rep = 0; rep < 20; ++rep)
             out << "memory that does not grow " << rep << "\nla m\xC3\xA9moire ne grandit pas\nsink window buffer\n";
     }
+    // Relative paths (the trainer records them in the model): run in the scratch directory
+    // so the seed's bytes do not depend on where it was made.
+    const fs::path cwd = fs::current_path();
+    fs::current_path(scratch);
     const auto st = sentencepiece::SentencePieceTrainer::Train(
-        "--input=" + corpus.string() + " --model_prefix=" + (scratch / "spm").string() +
+        "--input=spm.txt --model_prefix=spm"
+        " --num_threads=1"
         " --model_type=bpe --vocab_size=40 --hard_vocab_limit=false --character_coverage=1.0 --byte_fallback=false"
         " --normalization_rule_name=identity --minloglevel=2");
+    fs::current_path(cwd);
     if (!st.ok()) die("sentencepiece training: " + st.ToString());
     const auto b = read_file(scratch / "spm.model");
     return std::string(b.begin(), b.end());

@@ -1,5 +1,7 @@
 // Snapshots through the public API: exact round trips for every mixer kind, the
 // constant size of a laLTE snapshot, and every refusal with its specific status.
+// Token counts stay small: the sanitizer build runs the tiny laLTE model at about
+// 70 tokens/s.
 #include "snapshot.h"
 #include "store_test_util.h"
 
@@ -52,8 +54,8 @@ TEST_P(SnapshotEveryMixer, RestoreContinuesBitExactly) {
     const std::string mixer = GetParam();
     mnemo::Model model(tiny_model(mixer));
     const mnemo_session_params p = params_for(mixer);
-    const auto doc = some_tokens(700);
-    const auto more = some_tokens(90, 11);
+    const auto doc = some_tokens(150);  // well past every window (16) and sparse block (8)
+    const auto more = some_tokens(30, 11);
 
     mnemo::Session a(model, p);
     mnemo::check(mnemo_session_feed(a.get(), doc.data(), doc.size()));
@@ -63,7 +65,7 @@ TEST_P(SnapshotEveryMixer, RestoreContinuesBitExactly) {
 
     mnemo::Session b(model, p);
     mnemo::Store::restore(b, blob);
-    EXPECT_EQ(b.position(), 700);
+    EXPECT_EQ(b.position(), 150);
     const float* none = nullptr;
     EXPECT_EQ(mnemo_session_logits(b.get(), &none, nullptr), MNEMO_ERR_STATE) << "no logits right after a restore";
     mnemo::check(mnemo_session_feed(b.get(), more.data(), more.size()));
@@ -91,7 +93,7 @@ TEST(Snapshot, LteSnapshotSizeEqualsThePlanWhateverTheLength) {
     plan.struct_size = sizeof plan;
     mnemo::check(mnemo_memory_plan_get(model.get(), &p, &plan));
     ASSERT_EQ(plan.bounded, 1);
-    for (size_t n : {1u, 20u, 600u, 5000u}) {
+    for (size_t n : {1u, 20u, 100u, 300u}) {
         mnemo::Session s(model, p);
         const auto toks = some_tokens(n);
         mnemo::check(mnemo_session_feed(s.get(), toks.data(), toks.size()));
@@ -148,7 +150,7 @@ TEST(Snapshot, RefusesAnotherModel) {
     mnemo::Model other(tiny_model("lte", 2));  // same shapes, other weights
     const mnemo_session_params p = params_for("lte");
     mnemo::Session a(model, p);
-    const auto toks = some_tokens(100);
+    const auto toks = some_tokens(60);
     mnemo::check(mnemo_session_feed(a.get(), toks.data(), toks.size()));
     const auto blob = snapshot_after(a);
 
@@ -185,7 +187,7 @@ TEST(Snapshot, RefusesAnotherFormatVersion) {
 TEST(Snapshot, RefusesCorruptTruncatedOrForeignBlobs) {
     mnemo::Model model(tiny_model("lte"));
     mnemo::Session a(model, params_for("lte"));
-    const auto toks = some_tokens(300);
+    const auto toks = some_tokens(80);
     mnemo::check(mnemo_session_feed(a.get(), toks.data(), toks.size()));
     const auto blob = snapshot_after(a);
     mnemo::Session b(model, params_for("lte"));
@@ -214,7 +216,7 @@ TEST(Snapshot, RefusesCorruptTruncatedOrForeignBlobs) {
 
     // The intact blob still restores.
     EXPECT_EQ(mnemo_session_restore(b.get(), blob.data(), blob.size()), MNEMO_OK) << mnemo_last_error();
-    EXPECT_EQ(b.position(), 300);
+    EXPECT_EQ(b.position(), 80);
 }
 
 TEST(Snapshot, RefusesSessionParametersThatShapeTheStateDifferently) {

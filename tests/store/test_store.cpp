@@ -2,13 +2,17 @@
 // input, locking, read-only and full disks, ingest (progress, cancel, resume,
 // eviction traces) and ask — including the acceptance tests: the same answer after a
 // process restart, and a SIGKILL in the middle of an ingest losing nothing.
+// Documents stay short: the sanitizer build runs the tiny models at 70 (lte) to 500
+// (swa) tokens/s.
 #include "store.h"
+#include "util.h"
 #include "store_test_util.h"
 
 #include "mnemo/mnemo.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -60,7 +64,19 @@ std::string answer_in_session(const mnemo::Model& model, mnemo::Session& session
     if (!out.empty() && out.back() == info.eos_token_id) out.pop_back();
     std::string text = model.detokenize(out);
     if (!text.empty() && text.back() == '\n') text.pop_back();
-    return text;
+    // As the store returns it: bytes that start no valid UTF-8 sequence become U+FFFD.
+    std::string valid;
+    for (size_t i = 0; i < text.size();) {
+        const size_t bad = mnemo::find_invalid_utf8(std::string_view(text).substr(i));
+        if (bad == std::string_view::npos) {
+            valid.append(text, i, std::string::npos);
+            break;
+        }
+        valid.append(text, i, bad);
+        valid += "\xEF\xBF\xBD";
+        i += bad + 1;
+    }
+    return valid;
 }
 
 struct Ingested {
@@ -75,14 +91,15 @@ protected:
     void SetUp() override {
         dir_ = scratch_dir();
         db_ = dir_ + "/store.db";
-        model_path_ = tiny_model("lte");
+        model_path_ = tiny_model("swa");  // the store does not care; swa is the fastest to run
+        lte_path_ = tiny_model("lte");
     }
     mnemo_store* open(mnemo_store_params p = mnemo_store_default_params()) {
         mnemo_store* s = nullptr;
         EXPECT_EQ(mnemo_store_open(db_.c_str(), &p, &s), MNEMO_OK) << mnemo_last_error();
         return s;
     }
-    std::string dir_, db_, model_path_;
+    std::string dir_, db_, model_path_, lte_path_;
 };
 
 TEST_F(StoreTest, CreatesAWalStoreWithForeignKeysAndTheCurrentSchema) {
@@ -310,24 +327,25 @@ TEST_F(StoreTest, AStoreLockedByAnotherProcessReportsItAndRecovers) {
 TEST_F(StoreTest, IngestReportsProgressAndAsksAreRecorded) {
     mnemo::Model model(model_path_);
     mnemo::Store store(db_);
-    const std::string text = words(9000);
+    const std::string text = words(1200);
     const int64_t id = store.add_document("words", text);
     mnemo::Session session(model, session_params());
 
     struct Seen {
         std::vector<int64_t> done;
+        std::vector<uint64_t> state;
         int64_t total = 0;
-        uint64_t state = 0;
     } seen;
     mnemo_ingest_params ip = mnemo_ingest_default_params();
     ip.progress = [](int64_t done, int64_t total, uint64_t state, void* user) -> int {
         auto* s = static_cast<Seen*>(user);
         s->done.push_back(done);
         s->total = total;
-        s->state = state;
+        s->state.push_back(state);
         return 0;
     };
     ip.user_data = &seen;
+    ip.checkpoint_tokens = 256;  // slices of 256 tokens: a progress call each
     const mnemo_ingest_result r = store.ingest(session, id, ip);
     EXPECT_EQ(r.n_tokens, static_cast<int64_t>(text.size()) + 1) << "byte tokens plus BOS";
     EXPECT_EQ(r.resumed_from, 0);
@@ -341,7 +359,10 @@ TEST_F(StoreTest, IngestReportsProgressAndAsksAreRecorded) {
     plan.struct_size = sizeof plan;
     const mnemo_session_params sp = session_params();
     mnemo::check(mnemo_memory_plan_get(model.get(), &sp, &plan));
-    EXPECT_EQ(seen.state, plan.state_bytes);
+    EXPECT_TRUE(std::is_sorted(seen.state.begin(), seen.state.end())) << "state in use only grows...";
+    EXPECT_GT(seen.state.front(), 0u);
+    EXPECT_LE(seen.state.back(), plan.state_bytes) << "...up to the plan";
+    EXPECT_EQ(seen.state[seen.state.size() - 1], seen.state[seen.state.size() - 2]) << "and stops growing (bounded model)";
     EXPECT_EQ(r.state_bytes, plan.state_bytes);
     EXPECT_EQ(r.snapshot_bytes, plan.state_bytes + MNEMO_SNAPSHOT_HEADER_BYTES);
     EXPECT_GT(r.tokens_per_second, 0.0);
@@ -351,6 +372,7 @@ TEST_F(StoreTest, IngestReportsProgressAndAsksAreRecorded) {
     EXPECT_EQ(d.n_tokens, r.n_tokens);
     EXPECT_EQ(d.snapshot_bytes, r.snapshot_bytes);
     EXPECT_EQ(d.checkpoint_tokens, 0) << "a complete ingest drops its checkpoints";
+    EXPECT_EQ(query_int(db_, "SELECT COUNT(*) FROM snapshots"), 1);
     EXPECT_EQ(std::filesystem::path(d.model_path), std::filesystem::absolute(model_path_).lexically_normal());
     uint64_t hash = 0;
     mnemo::check(mnemo_model_hash(model.get(), &hash));
@@ -384,9 +406,9 @@ TEST_F(StoreTest, IngestReportsProgressAndAsksAreRecorded) {
 
 TEST_F(StoreTest, AskRefusesWhatItCannotAnswer) {
     mnemo::Model model(model_path_);
-    mnemo::Model other(tiny_model("lte", 2));
+    mnemo::Model other(tiny_model("swa", 2));
     mnemo::Store store(db_);
-    const int64_t id = store.add_document("doc", words(3000));
+    const int64_t id = store.add_document("doc", words(300));
     const int64_t not_ingested = store.add_document("later", words(100, 9));
     mnemo::Session session(model, session_params());
     store.ingest(session, id);
@@ -423,9 +445,9 @@ TEST_F(StoreTest, SameAnswerAfterARestartAsInTheSessionThatIngested) {
     const std::string question = "Which tokens does the sink keep?";
     std::string live;
     {
-        mnemo::Model model(model_path_);
+        mnemo::Model model(lte_path_);  // the paper's laLTE hybrid
         mnemo::Store store(db_);
-        const int64_t id = store.add_document("long", words(20000));
+        const int64_t id = store.add_document("long", words(300));
         mnemo::Session session(model, session_params());
         store.ingest(session, id);
         live = answer_in_session(model, session, question);
@@ -436,14 +458,14 @@ TEST_F(StoreTest, SameAnswerAfterARestartAsInTheSessionThatIngested) {
     ASSERT_EQ(r.exit_code, 0);
     EXPECT_EQ(r.out, live + "\n");
     // And a fresh open of the store with a fresh model load in this process.
-    mnemo::Model model(model_path_);
+    mnemo::Model model(lte_path_);
     mnemo::Store store(db_);
     EXPECT_EQ(ask(store.get(), model.get(), 1, question), live);
     EXPECT_EQ(store.document(1).n_questions, 2);
 }
 
 TEST_F(StoreTest, ACancelledIngestResumesFromItsCheckpointToTheSameSnapshot) {
-    const std::string text = words(14000);
+    const std::string text = words(1200);
     mnemo::Model model(model_path_);
     // Reference: uninterrupted.
     const std::string ref_db = dir_ + "/ref.db";
@@ -455,10 +477,8 @@ TEST_F(StoreTest, ACancelledIngestResumesFromItsCheckpointToTheSameSnapshot) {
     mnemo::Store store(db_);
     const int64_t id = store.add_document("doc", text);
     mnemo_ingest_params ip = mnemo_ingest_default_params();
-    ip.checkpoint_tokens = 2048;
-    int calls = 0;
-    ip.user_data = &calls;
-    ip.progress = [](int64_t done, int64_t, uint64_t, void* user) -> int { return ++*static_cast<int*>(user) > 1 && done >= 6000 ? 1 : 0; };
+    ip.checkpoint_tokens = 256;
+    ip.progress = [](int64_t done, int64_t, uint64_t, void*) -> int { return done >= 700 ? 1 : 0; };
     {
         mnemo::Session s(model, session_params());
         mnemo_ingest_result r{};
@@ -468,13 +488,13 @@ TEST_F(StoreTest, ACancelledIngestResumesFromItsCheckpointToTheSameSnapshot) {
     }
     mnemo_document d = store.document(id);
     EXPECT_EQ(d.ingested, 0);
-    EXPECT_EQ(d.checkpoint_tokens, 4096);
+    EXPECT_EQ(d.checkpoint_tokens, 512) << "cancelled at 768, before that slice's checkpoint";
     EXPECT_EQ(d.total_tokens, static_cast<int64_t>(text.size()) + 1);
 
     ip.progress = nullptr;
     mnemo::Session s(model, session_params());
     const mnemo_ingest_result r = store.ingest(s, id, ip);
-    EXPECT_EQ(r.resumed_from, 4096);
+    EXPECT_EQ(r.resumed_from, 512);
     d = store.document(id);
     EXPECT_EQ(d.ingested, 1);
     EXPECT_EQ(d.checkpoint_tokens, 0);
@@ -485,7 +505,6 @@ TEST_F(StoreTest, ACancelledIngestResumesFromItsCheckpointToTheSameSnapshot) {
 
     // resume = 0 starts over.
     ip.resume = 0;
-    ip.checkpoint_tokens = 0;
     mnemo::Session t(model, session_params());
     EXPECT_EQ(store.ingest(t, id, ip).resumed_from, 0);
     EXPECT_EQ(query_blob(db_, "SELECT blob FROM snapshots WHERE complete = 1"), reference);
@@ -494,7 +513,7 @@ TEST_F(StoreTest, ACancelledIngestResumesFromItsCheckpointToTheSameSnapshot) {
 TEST_F(StoreTest, TheSessionCancelCallbackStopsAnIngest) {
     mnemo::Model model(model_path_);
     mnemo::Store store(db_);
-    const int64_t id = store.add_document("doc", words(5000));
+    const int64_t id = store.add_document("doc", words(500));
     mnemo_session_params p = session_params();
     p.cancel = [](void*) -> int { return 1; };
     mnemo::Session s(model, p);
@@ -505,14 +524,16 @@ TEST_F(StoreTest, TheSessionCancelCallbackStopsAnIngest) {
 TEST_F(StoreTest, RecordsEvictionTraces) {
     mnemo::Model model(model_path_);
     mnemo::Store store(db_);
-    const int64_t id = store.add_document("doc", words(3000));
+    const int64_t id = store.add_document("doc", words(300));
     mnemo::Session s(model, session_params());
     mnemo_ingest_params ip = mnemo_ingest_default_params();
     ip.record_evictions = 1;
     const mnemo_ingest_result r = store.ingest(s, id, ip);
     EXPECT_GT(r.n_eviction_events, 0);
     EXPECT_EQ(query_int(db_, "SELECT COUNT(*) FROM eviction_events WHERE document_id = 1"), r.n_eviction_events);
-    EXPECT_EQ(query_int(db_, "SELECT COUNT(*) FROM eviction_events WHERE layer % 2 = 0"), 0) << "only the lte layers evict";
+    EXPECT_EQ(query_int(db_, "SELECT COUNT(*) FROM eviction_events WHERE layer % 2 = 0"), 0) << "only the swa layers evict";
+    EXPECT_EQ(query_int(db_, "SELECT COUNT(*) FROM eviction_events WHERE reason = 3 AND position = 0"), 2 * 2)
+        << "token 0 leaves the window of each kv head of both swa layers";
     store.remove(id);
     EXPECT_EQ(query_int(db_, "SELECT COUNT(*) FROM eviction_events"), 0) << "deleting a document deletes its traces";
     EXPECT_EQ(query_int(db_, "SELECT COUNT(*) FROM snapshots"), 0);
@@ -521,11 +542,11 @@ TEST_F(StoreTest, RecordsEvictionTraces) {
 TEST_F(StoreTest, ADiskFullDuringASnapshotSaveKeepsEverythingAlreadyStored) {
     mnemo::Model model(model_path_);
     mnemo::Store store(db_);
-    const int64_t a = store.add_document("a", words(3000));
+    const int64_t a = store.add_document("a", words(300));
     mnemo::Session s(model, session_params());
     store.ingest(s, a);
     const std::string before = ask(store.get(), model.get(), a, "what?");
-    const int64_t b = store.add_document("b", words(3000, 99));
+    const int64_t b = store.add_document("b", words(300, 99));
     // Cap the database at its current size (SQLite's max_page_count): the snapshot
     // does not fit, as on a full disk.
     const int64_t pages = query_int(db_, "PRAGMA page_count");
@@ -546,10 +567,10 @@ TEST_F(StoreTest, ADiskFullDuringASnapshotSaveKeepsEverythingAlreadyStored) {
 // the earlier snapshots intact; the killed ingest resumes from its last checkpoint.
 TEST_F(StoreTest, SigkillMidIngestLosesNothing) {
     const std::string small = dir_ + "/small.txt", big = dir_ + "/big.txt";
-    write_text(small, words(4000, 1));
+    write_text(small, words(300, 1));
     write_text(big, words(600000, 2));
     auto ingest_cmd = [&](const std::string& file) {
-        return std::vector<std::string>{cli(), "ingest", "--db", db_, file, "--model", model_path_, "--checkpoint-every", "2048",
+        return std::vector<std::string>{cli(), "ingest", "--db", db_, file, "--model", model_path_, "--checkpoint-every", "256",
                                         "--threads", "2"};
     };
     ASSERT_EQ(run(ingest_cmd(small)).exit_code, 0);
@@ -584,7 +605,7 @@ TEST_F(StoreTest, SigkillMidIngestLosesNothing) {
         EXPECT_EQ(query_int(db_, "SELECT COUNT(*) FROM snapshots WHERE document_id = 2 AND complete = 1"), 0);
         const int64_t now = query_int(db_, "SELECT n_tokens FROM snapshots WHERE document_id = 2 AND complete = 0");
         EXPECT_GE(now, cp);
-        EXPECT_EQ(now % 2048, 0);
+        EXPECT_EQ(now % 256, 0);
         last_checkpoint = now;
     }
     // The earlier document still answers exactly as before, from another process.

@@ -59,7 +59,11 @@ def unpack(prefix: str, dst: str) -> str:
     parts = sorted(glob.glob(glob.escape(prefix) + ".mpk.*"), key=lambda p: int(p.rsplit(".", 1)[1]))
     if not parts:
         raise FileNotFoundError(prefix + ".mpk.*")
-    stream = b"".join(open(p, "rb").read() for p in parts)
+    chunks = []
+    for p in parts:
+        with open(p, "rb") as f:
+            chunks.append(f.read())
+    stream = b"".join(chunks)
     if not stream.startswith(MAGIC):
         raise ValueError("not a Mnemo transport stream")
     o = len(MAGIC)

@@ -474,8 +474,10 @@ MNEMO_API mnemo_status mnemo_store_document_text(mnemo_store* store, int64_t id,
 /* Deletes a document with its snapshots, questions and eviction traces. */
 MNEMO_API mnemo_status mnemo_store_delete_document(mnemo_store* store, int64_t id);
 
-/* Ingest progress: return nonzero to cancel (the ingest then returns
- * MNEMO_ERR_CANCELLED; checkpoints already saved stay, so a later ingest resumes). */
+/* Ingest progress: tokens fed so far, of total, and the state bytes in use (the sum
+ * of the layer probes' state_bytes_used: it stops growing for bounded models). Return
+ * nonzero to cancel (the ingest then returns MNEMO_ERR_CANCELLED; checkpoints already
+ * saved stay, so a later ingest resumes). */
 typedef int (*mnemo_progress_fn)(int64_t done_tokens, int64_t total_tokens, uint64_t state_bytes, void* user_data);
 
 typedef struct mnemo_ingest_params {
@@ -532,7 +534,8 @@ typedef struct mnemo_answer {
     size_t struct_size;
     int64_t question_id;    /* the stored record (0 if record = 0) */
     const char* text;       /* the answer, NUL-terminated, without a trailing stop string
-                             * or EOS; owned by the store until the next call on it */
+                             * or EOS, as valid UTF-8 (a byte that starts no valid sequence
+                             * becomes U+FFFD); owned by the store until the next call on it */
     size_t text_len;
     int64_t question_tokens;
     int64_t answer_tokens;
