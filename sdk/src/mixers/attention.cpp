@@ -65,25 +65,30 @@ void AttentionMixer::forward(const ForwardContext& ctx, const float* x, float* y
     apply_linear(k_proj_, x, T, k_, ctx.pool);
     apply_linear(v_proj_, x, T, v_, ctx.pool);
     if (config_.cache.keep_pre_rope_keys) std::memcpy(k_pre_, k_, static_cast<size_t>(T * kv_dim) * sizeof(float));
-    cpu::RopeArgs r;
-    r.token_stride = q_dim;
-    r.head_stride = hd;
-    r.n_tokens = T;
-    r.n_heads = layer_.n_heads;
-    r.rotary_dim = hd;
-    r.positions = ctx.positions;
-    r.theta = layer_.rope_theta;
-    r.x = q_;
-    cpu::rope(r, ctx.pool);
-    r.x = k_;
-    r.token_stride = kv_dim;
-    r.n_heads = layer_.n_kv_heads;
-    cpu::rope(r, ctx.pool);
+    rope_queries_and_keys(ctx, layer_, q_, k_);
     // Token by token over the cache: each query sees the cache as it is at its own step,
     // so any chunking gives the same result as decoding one token at a time.
     for (int64_t t = 0; t < T; ++t)
         step(ctx, ctx.positions[t], q_ + t * q_dim, k_pre_ + t * kv_dim, k_ + t * kv_dim, v_ + t * kv_dim, attn_out_ + t * q_dim);
     apply_linear(o_proj_, attn_out_, T, y, ctx.pool);
+}
+
+void rope_queries_and_keys(const ForwardContext& ctx, const LayerConfig& layer, float* q, float* k) {
+    const int64_t hd = layer.head_dim;
+    cpu::RopeArgs r;
+    r.token_stride = int64_t{layer.n_heads} * hd;
+    r.head_stride = hd;
+    r.n_tokens = ctx.n_tokens;
+    r.n_heads = layer.n_heads;
+    r.rotary_dim = hd;
+    r.positions = ctx.positions;
+    r.theta = layer.rope_theta;
+    r.x = q;
+    cpu::rope(r, ctx.pool);
+    r.x = k;
+    r.token_stride = int64_t{layer.n_kv_heads} * hd;
+    r.n_heads = layer.n_kv_heads;
+    cpu::rope(r, ctx.pool);
 }
 
 void AttentionMixer::step(const ForwardContext& ctx, int64_t pos, const float* q, const float* k_pre, const float* k,

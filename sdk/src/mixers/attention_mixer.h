@@ -68,4 +68,8 @@ private:
 
 mnemo_status check_max_context(const LayerConfig& layer, int32_t index, const SessionOptions& options);
 
+// Rotates the chunk's queries [T, n_q_heads, head_dim] and keys [T, n_kv_heads, head_dim]
+// in place at the chunk's positions (shared by the softmax-attention family).
+void rope_queries_and_keys(const ForwardContext& ctx, const LayerConfig& layer, float* q, float* k);
+
 }  // namespace mnemo

@@ -3,7 +3,7 @@
 // blocks, with the first, previous and current blocks forced in) and a sliding-window
 // branch, mixed by sigmoid gates (cmp, slc, swa) per query head. The state keeps every
 // key and value, so a session needs max_context (or it is refused).
-#include "mixer.h"
+#include "attention_mixer.h"
 
 #include "../error.h"
 #include "../model.h"
@@ -18,8 +18,6 @@
 #include <numeric>
 
 namespace mnemo {
-
-mnemo_status check_max_context(const LayerConfig& layer, int32_t index, const SessionOptions& options);
 
 namespace {
 
@@ -71,26 +69,13 @@ public:
     void reset() override { *count_ = 0; }
 
     void forward(const ForwardContext& ctx, const float* x, float* y) override {
-        const int64_t T = ctx.n_tokens, hd = layer_.head_dim, hq = layer_.n_heads, kv = layer_.n_kv_heads;
+        const int64_t T = ctx.n_tokens, hq = layer_.n_heads;
         apply_linear(q_proj_, x, T, q_, ctx.pool);
         apply_linear(k_proj_, x, T, k_, ctx.pool);
         apply_linear(v_proj_, x, T, v_, ctx.pool);
         apply_linear(g_proj_, x, T, gates_, ctx.pool);
         cpu::sigmoid(gates_, gates_, T * hq * 3);
-        cpu::RopeArgs r;
-        r.token_stride = hq * hd;
-        r.head_stride = hd;
-        r.n_tokens = T;
-        r.n_heads = hq;
-        r.rotary_dim = hd;
-        r.positions = ctx.positions;
-        r.theta = layer_.rope_theta;
-        r.x = q_;
-        cpu::rope(r, ctx.pool);
-        r.x = k_;
-        r.token_stride = kv * hd;
-        r.n_heads = kv;
-        cpu::rope(r, ctx.pool);
+        rope_queries_and_keys(ctx, layer_, q_, k_);
         for (int64_t t = 0; t < T; ++t) step(ctx.positions[t], t);
         apply_linear(o_proj_, out_, T, y, ctx.pool);
     }
@@ -131,18 +116,7 @@ private:
             // Compressed branch (gate 0), with its probabilities for block importance.
             std::fill(out, out + group * hd, 0.0f);
             if (complete > 0) {
-                cpu::IndexedAttentionArgs a;
-                a.q = q;
-                a.q_head_stride = hd;
-                a.n_q_heads = group;
-                a.kv = {block_keys_ + h * n_blocks_ * hd, hd, block_values_ + h * n_blocks_ * hd, hd, hd, hd};
-                a.n_keys = complete;
-                a.scale = scale;
-                a.out = branch_;
-                a.out_head_stride = hd;
-                a.probs = probs_;
-                a.probs_head_stride = complete;
-                cpu::attention_indexed(a);
+                attend(q, block_keys_ + h * n_blocks_ * hd, block_values_ + h * n_blocks_ * hd, nullptr, complete, scale, probs_);
                 accumulate(out, branch_, g, 0, group, hd);
             }
             // Block importance: summed compressed probabilities of earlier blocks; the
@@ -163,31 +137,36 @@ private:
             int64_t n_keys = 0;
             for (int64_t i = 0; i < chosen; ++i)
                 for (int64_t j = order_[i] * bs; j < std::min((order_[i] + 1) * bs, pos + 1); ++j) slots_[n_keys++] = static_cast<int32_t>(j);
-            attend(h, q, slots_, n_keys, scale);
+            attend(q, keys_ + h * capacity_ * hd, values_ + h * capacity_ * hd, slots_, n_keys, scale, nullptr);
             accumulate(out, branch_, g, 1, group, hd);
             // Sliding-window branch (gate 2).
             if (layer_.window_size > 0) {
                 const int64_t lo = std::max<int64_t>(0, pos - layer_.window_size + 1);
                 n_keys = 0;
                 for (int64_t j = lo; j <= pos; ++j) slots_[n_keys++] = static_cast<int32_t>(j);
-                attend(h, q, slots_, n_keys, scale);
+                attend(q, keys_ + h * capacity_ * hd, values_ + h * capacity_ * hd, slots_, n_keys, scale, nullptr);
                 accumulate(out, branch_, g, 2, group, hd);
             }
         }
     }
 
-    void attend(int64_t h, const float* q, const int32_t* slots, int64_t n_keys, float scale) {
+    // branch_ = attention of the KV head's query group over the listed rows of keys/values
+    // (all rows 0..n_keys-1 when slots is null); probabilities to `probs` when given.
+    void attend(const float* q, const float* keys, const float* values, const int32_t* slots, int64_t n_keys, float scale,
+                float* probs) {
         const int64_t hd = layer_.head_dim, group = layer_.n_heads / layer_.n_kv_heads;
         cpu::IndexedAttentionArgs a;
         a.q = q;
         a.q_head_stride = hd;
         a.n_q_heads = group;
-        a.kv = {keys_ + h * capacity_ * hd, hd, values_ + h * capacity_ * hd, hd, hd, hd};
+        a.kv = {keys, hd, values, hd, hd, hd};
         a.slots = slots;
         a.n_keys = n_keys;
         a.scale = scale;
         a.out = branch_;
         a.out_head_stride = hd;
+        a.probs = probs;
+        a.probs_head_stride = n_keys;
         cpu::attention_indexed(a);
     }
 
