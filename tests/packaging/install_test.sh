@@ -29,7 +29,9 @@ cmake -S "$src/tests/packaging/consumer" -B "$work/consumer" -DCMAKE_PREFIX_PATH
   -DMNEMO_SAMPLES_DIR="$src/samples" -DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="$flags" \
   -DCMAKE_BUILD_TYPE=Release >"$work/consumer.log"
 cmake --build "$work/consumer" >>"$work/consumer.log"
-if ldd "$work/consumer/embed" | grep -q 'libmnemo.so.0 => '"$prefix"; then :; else
+# (not `ldd | grep -q`: with pipefail, grep quitting early can SIGPIPE ldd and fail the pipe)
+ldd_out=$(ldd "$work/consumer/embed")
+if [[ $ldd_out == *"libmnemo.so.0 => $prefix"* ]]; then :; else
   echo "the find_package build does not use the installed library:"; ldd "$work/consumer/embed"; exit 1
 fi
 "$work/consumer/embed" "$model" "Hello" 8 | tee "$work/embed_cmake.out"
