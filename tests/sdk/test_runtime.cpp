@@ -41,6 +41,16 @@ void* operator new(size_t n, std::align_val_t a) {
     g_heap_bytes += static_cast<int64_t>(malloc_usable_size(p));
     return p;
 }
+void* operator new(size_t n, const std::nothrow_t&) noexcept {
+    void* p = std::malloc(n == 0 ? 1 : n);
+    if (p != nullptr) g_heap_bytes += static_cast<int64_t>(malloc_usable_size(p));
+    return p;
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept { operator delete(p); }
+void* operator new[](size_t n) { return operator new(n); }
+void* operator new[](size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
+void operator delete[](void* p) noexcept { operator delete(p); }
+void operator delete[](void* p, size_t) noexcept { operator delete(p); }
 void operator delete(void* p, std::align_val_t) noexcept { operator delete(p); }
 void operator delete(void* p, size_t, std::align_val_t) noexcept { operator delete(p); }
 

@@ -131,7 +131,10 @@ private:
             for (int64_t c : {int64_t{0}, current - 1, current})
                 if (c >= 0) importance_[c] = static_cast<float>(group);
             std::iota(order_, order_ + n_candidates, 0);
-            std::stable_sort(order_, order_ + n_candidates, [&](int32_t a, int32_t b) { return importance_[a] > importance_[b]; });
+            // Descending importance, lower block first on ties (a total order, so std::sort
+            // gives what a stable sort would, without a temporary buffer).
+            std::sort(order_, order_ + n_candidates,
+                      [&](int32_t a, int32_t b) { return importance_[a] > importance_[b] || (importance_[a] == importance_[b] && a < b); });
             const int64_t chosen = std::min<int64_t>(selected_, n_candidates);
             std::sort(order_, order_ + chosen);
             int64_t n_keys = 0;
