@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -56,5 +57,13 @@ private:
 };
 
 std::string human_bytes(uint64_t bytes);
+
+// Parses a whole option value as a number of type T (no trailing characters).
+template <typename T>
+bool parse_number(const std::string& s, T* out) {
+    std::istringstream in(s);
+    in >> *out;
+    return !in.fail() && in.eof();
+}
 
 }  // namespace mnemo::cli

@@ -61,13 +61,6 @@ bool parse_policy(const std::string& s, mnemo_policy* out) {
     return false;
 }
 
-template <typename T>
-bool parse_number(const std::string& s, T* out) {
-    std::istringstream in(s);
-    in >> *out;
-    return !in.fail() && in.eof();
-}
-
 struct StreamState {
     bool json;
     std::string text;

@@ -82,11 +82,8 @@ volatile std::sig_atomic_t g_interrupted = 0;
 void on_sigint(int) { g_interrupted = 1; }
 
 bool parse_int(const std::string& s, long long lo, long long hi, long long* out) {
-    if (s.empty()) return false;
-    char* end = nullptr;
-    errno = 0;
-    const long long v = std::strtoll(s.c_str(), &end, 10);
-    if (errno != 0 || end == nullptr || *end != '\0' || v < lo || v > hi) return false;
+    long long v = 0;
+    if (!parse_number(s, &v) || v < lo || v > hi) return false;
     *out = v;
     return true;
 }
