@@ -82,7 +82,7 @@ int cmd_run(int argc, char** argv) {
     Args args(argc, argv, 2);
     if (args.flag("--help") || args.flag("-h")) { std::fputs(kHelp, stdout); return kExitOk; }
     std::string model_path, prompt, file, max_tokens_s = "64", policy_s = "none", budget_s = "0", max_ctx_s = "0", mem_s = "0",
-                                          threads_s = "0", chunk_s = "0", temp_s = "0", topk_s = "0", topp_s = "1", rep_s = "1",
+                                          threads_s = "0", chunk_s = "256", temp_s = "0", topk_s = "0", topp_s = "1", rep_s = "1",
                                           seed_s = "0";
     const bool have_prompt = args.option("-p", "--prompt", &prompt);
     const bool have_file = args.option("-f", "--file", &file);
@@ -120,7 +120,7 @@ int cmd_run(int argc, char** argv) {
     if (!parse_number(mem_s, &mem_budget)) return usage_error("run", "--memory-budget needs a byte count");
     sp.budget_bytes = mem_budget;
     if (!parse_number(threads_s, &sp.n_threads) || sp.n_threads < 0) return usage_error("run", "--threads needs a count >= 0");
-    if (!parse_number(chunk_s, &sp.chunk_tokens) || sp.chunk_tokens < 0) return usage_error("run", "--chunk needs a count >= 0");
+    if (!parse_number(chunk_s, &sp.chunk_tokens) || sp.chunk_tokens < 1) return usage_error("run", "--chunk needs a count >= 1");
     if (!parse_number(temp_s, &gp.sampler.temperature) || !parse_number(topk_s, &gp.sampler.top_k) ||
         !parse_number(topp_s, &gp.sampler.top_p) || !parse_number(rep_s, &gp.sampler.repetition_penalty) ||
         !parse_number(seed_s, &gp.sampler.seed))

@@ -17,7 +17,7 @@ constexpr size_t kRecentTokens = 256;
 SessionOptions options_from(const mnemo_session_params& p) {
     SessionOptions o;
     o.max_context = p.max_context;
-    o.chunk_tokens = p.chunk_tokens > 0 ? p.chunk_tokens : 256;
+    o.chunk_tokens = p.chunk_tokens;
     o.policy = p.policy;
     o.policy_budget = p.policy_budget;
     o.policy_sink = p.policy_sink;
@@ -31,8 +31,9 @@ mnemo_status validate_params(const ModelImpl& model, const mnemo_session_params&
         return failf(MNEMO_ERR_INVALID_ARGUMENT, "unknown backend %d", static_cast<int>(p.backend));
     if (p.n_threads < 0 || p.n_threads > 1024) return failf(MNEMO_ERR_INVALID_ARGUMENT, "n_threads = %d is outside [0, 1024]", p.n_threads);
     if (p.max_context < 0) return failf(MNEMO_ERR_INVALID_ARGUMENT, "max_context = %lld is negative", static_cast<long long>(p.max_context));
-    if (p.chunk_tokens < 0 || p.chunk_tokens > (1 << 16))
-        return failf(MNEMO_ERR_INVALID_ARGUMENT, "chunk_tokens = %d is outside [0 (default), 65536]", p.chunk_tokens);
+    if (p.chunk_tokens < 1 || p.chunk_tokens > (1 << 16))
+        return failf(MNEMO_ERR_INVALID_ARGUMENT, "chunk_tokens = %d is outside [1, 65536] (mnemo_session_default_params gives 256)",
+                     p.chunk_tokens);
     if (p.policy < MNEMO_POLICY_NONE || p.policy > MNEMO_POLICY_SNAPKV)
         return failf(MNEMO_ERR_INVALID_ARGUMENT, "unknown eviction policy %d", static_cast<int>(p.policy));
     if (p.policy_budget < 0 || p.policy_sink < 0)

@@ -275,6 +275,9 @@ TEST(Runtime, BadInputGivesSpecificStatuses) {
     p.chunk_tokens = -1;
     SessionHandle bad;
     EXPECT_EQ(mnemo_session_create(model.m, &p, &bad.s), MNEMO_ERR_INVALID_ARGUMENT);
+    p.chunk_tokens = 0;
+    EXPECT_EQ(mnemo_session_create(model.m, &p, &bad.s), MNEMO_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(mnemo_last_error()).find("chunk_tokens = 0"), std::string::npos);
     p = mnemo_session_default_params();
     p.n_threads = -3;
     EXPECT_EQ(mnemo_session_create(model.m, &p, &bad.s), MNEMO_ERR_INVALID_ARGUMENT);
