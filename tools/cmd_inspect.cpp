@@ -31,8 +31,13 @@ std::string value_string(const GgufValue& v) {
         case GgufValueType::ARRAY: {
             std::string s = "[";
             const uint64_t shown = v.count < 8 ? v.count : 8;
-            if (v.element_type == GgufValueType::U8 || v.element_type == GgufValueType::I8)
-                return "[" + std::string(gguf_value_type_name(v.element_type)) + " x " + std::to_string(v.count) + "]";
+            if (v.element_type == GgufValueType::U8 || v.element_type == GgufValueType::I8) {
+                // Appended piece by piece: "[" + std::string(...) trips GCC 12's -Wrestrict at -O3.
+                s += gguf_value_type_name(v.element_type);
+                s += " x ";
+                s += std::to_string(v.count);
+                return s + "]";
+            }
             for (uint64_t i = 0; i < shown; ++i) {
                 if (i) s += ", ";
                 if (v.element_type == GgufValueType::STRING) s += "\"" + v.strings[i] + "\"";
