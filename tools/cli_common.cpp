@@ -4,6 +4,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
 #include <unistd.h>
 
 namespace mnemo::cli {
@@ -70,11 +73,30 @@ std::string Args::leftover_option() const {
     return "";
 }
 
-namespace {
 double now_seconds() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
+
+namespace {
+uint64_t proc_status_kib(const char* key) {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    const size_t n = std::strlen(key);
+    while (std::getline(in, line))
+        if (line.compare(0, n, key) == 0) return std::stoull(line.substr(n)) * 1024;
+    return 0;
+}
 }  // namespace
+
+uint64_t peak_rss_bytes() { return proc_status_kib("VmHWM:"); }
+uint64_t current_rss_bytes() { return proc_status_kib("VmRSS:"); }
+
+bool reset_peak_rss() {
+    std::ofstream out("/proc/self/clear_refs");
+    out << "5";
+    out.close();
+    return static_cast<bool>(out);
+}
 
 Progress::Progress(std::string label, uint64_t total)
     : label_(std::move(label)), total_(total), tty_(isatty(STDERR_FILENO) != 0), start_(now_seconds()) {}

@@ -58,6 +58,17 @@ private:
 
 std::string human_bytes(uint64_t bytes);
 
+// Monotonic clock in seconds.
+double now_seconds();
+
+// This process's resident set size from /proc/self/status: the peak (VmHWM) and the
+// current value (VmRSS), in bytes; 0 where unavailable.
+uint64_t peak_rss_bytes();
+uint64_t current_rss_bytes();
+// Resets the peak (VmHWM) to the current RSS (Linux: "5" into /proc/self/clear_refs), so a
+// later peak_rss_bytes() is the peak since this call. False where the kernel refuses.
+bool reset_peak_rss();
+
 // Parses a whole option value as a number of type T (no trailing characters).
 template <typename T>
 bool parse_number(const std::string& s, T* out) {

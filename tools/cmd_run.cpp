@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -40,17 +39,6 @@ const char* kHelp =
     "      --json              print one JSON object with the text and the measurements\n"
     "      --quiet             no progress bar\n"
     "  -h, --help              this text\n";
-
-double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
-// Peak resident set size of this process (VmHWM), in bytes.
-uint64_t peak_rss_bytes() {
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
-    return 0;
-}
 
 bool parse_policy(const std::string& s, mnemo_policy* out) {
     const std::pair<const char*, mnemo_policy> table[] = {{"none", MNEMO_POLICY_NONE}, {"streaming", MNEMO_POLICY_STREAMING},
@@ -188,7 +176,7 @@ int cmd_run(int argc, char** argv) {
     }
 
     Progress bar("reading", total_bytes);
-    const double t0 = now_s();
+    const double t0 = now_seconds();
     uint64_t bytes_done = 0;
     size_t n_fed = 0;
     std::string piece;
@@ -200,13 +188,13 @@ int cmd_run(int argc, char** argv) {
         bytes_done += piece.size();
         if (!quiet) {
             char detail[160];
-            const double el = now_s() - t0;
+            const double el = now_seconds() - t0;
             std::snprintf(detail, sizeof detail, "%zu tokens  %.0f tok/s  state %s", n_fed, el > 0 ? static_cast<double>(n_fed) / el : 0.0,
                           human_bytes(plan.state_bytes).c_str());
             bar.update(bytes_done, detail);
         }
     }
-    const double prefill_s = now_s() - t0;
+    const double prefill_s = now_seconds() - t0;
     if (st == MNEMO_OK && n_fed == 0) {
         mnemo_session_free(session);
         mnemo_model_free(model);
@@ -226,9 +214,9 @@ int cmd_run(int argc, char** argv) {
     gp.user_data = &stream;
     std::vector<int32_t> out(static_cast<size_t>(max_tokens));
     size_t n_out = 0;
-    const double t1 = now_s();
+    const double t1 = now_seconds();
     if (max_tokens > 0) st = mnemo_session_generate(session, &gp, out.data(), out.size(), &n_out);
-    const double decode_s = now_s() - t1;
+    const double decode_s = now_seconds() - t1;
     if (!as_json && max_tokens > 0) std::printf("\n");
     if (st != MNEMO_OK) {
         const int rc = report_failure("run", "generation failed");

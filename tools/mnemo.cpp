@@ -13,6 +13,7 @@ int cmd_ingest(int argc, char** argv);
 int cmd_docs(int argc, char** argv);
 int cmd_ask(int argc, char** argv);
 int cmd_run(int argc, char** argv);
+int cmd_bench(int argc, char** argv);
 }
 
 namespace {
@@ -30,6 +31,7 @@ const Command kCommands[] = {
     {"docs", "list (or delete) the documents of a store", mnemo::cli::cmd_docs},
     {"ask", "answer a question about an ingested document from its snapshot", mnemo::cli::cmd_ask},
     {"run", "stream a document through a model, then generate", mnemo::cli::cmd_run},
+    {"bench", "throughput, latency and memory against context length, with rooflines and peers", mnemo::cli::cmd_bench},
 };
 
 void print_help() {

@@ -1,0 +1,937 @@
+// mnemo bench: throughput, latency and memory against context length, beside rooflines
+// measured in the same run and, optionally, llama.cpp as the on-device peer
+// (docs/performance.md). The model runs through the public C API only; rooflines and the
+// synthetic models use the kernels and the GGUF writer directly.
+#include "bench_gpu.h"
+#include "bench_model.h"
+#include "bench_peers.h"
+#include "bench_roofline.h"
+#include "cli_common.h"
+
+#include "gguf.h"
+#include "mnemo/mnemo.h"
+
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace mnemo::cli {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+const char* kHelp =
+    "Usage: mnemo bench (-m MODEL.gguf | --shape NAME [--mixer LIST]) [options]\n\n"
+    "Measures, at each context length, prefill tokens/s, time to first token, decode ms/token\n"
+    "(p50, p99), the session's planned bytes and state in use, the process's peak RSS (and GPU\n"
+    "memory on CUDA), beside a roofline measured in the same run: memory bandwidth\n"
+    "(STREAM-like read/copy/triad), FMA peak and the best BLAS sgemm (OpenBLAS), with each\n"
+    "figure as a fraction of its roofline. Optionally runs llama.cpp's llama-bench on a\n"
+    "Transformer of the same shape and weights (docs/performance.md).\n\n"
+    "Model:\n"
+    "  -m, --model PATH          a GGUF model file\n"
+    "      --shape NAME          synthetic model with random weights: default (the bundled\n"
+    "                            laLTE 18M's shape), paper-0.4b, paper-1.4b\n"
+    "      --mixer LIST          layer layouts for --shape, comma-separated (default lte):\n"
+    "                            lte, gdn, swa, attn, nsa (GDN + that mixer on odd layers, as\n"
+    "                            the paper's hybrids), transformer (attn everywhere), nsa-only\n"
+    "      --type T              synthetic weight type: q8_0 (default), f16, bf16, f32\n"
+    "      --model-dir DIR       keep synthetic models there and reuse them (default: temporary)\n"
+    "      --seed N              seed of the random weights and tokens (default 1)\n"
+    "      --export-llama PATH   write the Transformer (-m, or --shape with --mixer transformer)\n"
+    "                            as a llama.cpp 'llama' GGUF with the same weights, then exit\n\n"
+    "Measurement:\n"
+    "      --contexts LIST       context lengths (K = 1024, M = 1048576; default\n"
+    "                            1K,4K,16K,64K,256K,1M)\n"
+    "      --decode-tokens N     decode steps timed at each context (default 64)\n"
+    "      --chunk N             prefill chunk in tokens (session chunk_tokens, default 256)\n"
+    "      --threads N           threads (default: all cores)\n"
+    "      --backend B           cpu, cuda or auto (default cpu); cuda without a usable device\n"
+    "                            fails with 'no CUDA device'\n"
+    "      --max-memory BYTES    skip contexts whose planned session + weights exceed this\n"
+    "                            (suffixes K, M, G; default 75% of the available memory)\n"
+    "      --max-seconds S       skip contexts whose prefill is estimated to take longer than\n"
+    "                            S seconds (from the points measured before; default 1800)\n"
+    "      --incremental         bounded models: one session reaches each context in turn\n"
+    "                            (prefill of the largest context only; TTFT then counts the\n"
+    "                            whole prefill from position 0)\n"
+    "      --policy P --budget N eviction policy for attn/swa/nsa layers (makes them bounded)\n"
+    "      --no-roofline         skip the rooflines and the matmul comparison\n"
+    "      --roofline-mib N      bandwidth arrays of N MiB each (default 256)\n"
+    "      --blas-coretype C     OpenBLAS kernels: auto (SkylakeX on AVX-512 CPUs, default),\n"
+    "                            env (OPENBLAS_CORETYPE as set), or a core name\n\n"
+    "Peers:\n"
+    "      --peer-llama-bench EXE   run llama.cpp's llama-bench (bench/peers/build_llama_cpp.sh)\n"
+    "                            on the Transformer of the same shape and weights\n"
+    "      --peer-model PATH     llama GGUF for the peer (default: exported from the Transformer)\n"
+    "      --peer-max-context N  largest context given to the peer (default 65536)\n"
+    "      --peer-reps N         llama-bench repetitions (default 3)\n\n"
+    "Output:\n"
+    "      --json FILE           write every measurement as JSON (bench/plot_bench.py plots it)\n"
+    "      --quiet               no progress on stderr\n"
+    "  -h, --help                this text\n";
+
+// ------------------------------------------------------------------------------------------
+// Small parsers.
+
+// "4096", "4K", "1M", "2G" (binary multiples).
+bool parse_size(std::string s, int64_t* out) {
+    if (s.empty()) return false;
+    int64_t mult = 1;
+    const char last = static_cast<char>(std::toupper(static_cast<unsigned char>(s.back())));
+    if (last == 'K' || last == 'M' || last == 'G' || last == 'T') {
+        mult = last == 'K' ? 1LL << 10 : last == 'M' ? 1LL << 20 : last == 'G' ? 1LL << 30 : 1LL << 40;
+        s.pop_back();
+    }
+    double v = 0;
+    if (!parse_number(s, &v) || v <= 0 || v * static_cast<double>(mult) > 9e18) return false;
+    *out = static_cast<int64_t>(std::llround(v * static_cast<double>(mult)));
+    return true;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start <= s.size()) {
+        const size_t end = s.find(sep, start);
+        out.push_back(s.substr(start, end == std::string::npos ? std::string::npos : end - start));
+        if (end == std::string::npos) break;
+        start = end + 1;
+    }
+    return out;
+}
+
+std::string context_label(int64_t n) {
+    if (n >= (1 << 20) && n % (1 << 20) == 0) return std::to_string(n >> 20) + "M";
+    if (n >= 1024 && n % 1024 == 0) return std::to_string(n >> 10) + "K";
+    return std::to_string(n);
+}
+
+uint64_t meminfo_bytes(const char* key) {
+    std::ifstream in("/proc/meminfo");
+    std::string line;
+    const std::string k = std::string(key) + ":";
+    while (std::getline(in, line))
+        if (line.rfind(k, 0) == 0) return std::stoull(line.substr(k.size())) * 1024;
+    return 0;
+}
+
+std::string cpu_model_name() {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+    return "unknown";
+}
+
+double load_average() {
+    std::ifstream in("/proc/loadavg");
+    double v = 0;
+    in >> v;
+    return v;
+}
+
+double percentile(std::vector<double> v, double p) {
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    const double idx = p * static_cast<double>(v.size() - 1);
+    const size_t lo = static_cast<size_t>(idx);
+    const size_t hi = std::min(lo + 1, v.size() - 1);
+    return v[lo] + (v[hi] - v[lo]) * (idx - static_cast<double>(lo));
+}
+
+bool parse_policy(const std::string& s, mnemo_policy* out) {
+    const std::pair<const char*, mnemo_policy> table[] = {{"none", MNEMO_POLICY_NONE}, {"streaming", MNEMO_POLICY_STREAMING},
+                                                          {"h2o", MNEMO_POLICY_H2O}, {"tova", MNEMO_POLICY_TOVA},
+                                                          {"snapkv", MNEMO_POLICY_SNAPKV}};
+    for (const auto& [name, p] : table)
+        if (s == name) { *out = p; return true; }
+    return false;
+}
+
+// ------------------------------------------------------------------------------------------
+// What a run needs to know about a model beyond the public API: bytes a decode step reads
+// and the shapes of its linear layers (from the GGUF tensor table).
+
+struct ModelFacts {
+    std::string weight_type;          // of the MLP matrices
+    uint64_t decode_weight_bytes = 0; // every tensor once, but one embedding row (+ the LM head)
+    std::vector<bench::LinearShape> linears;
+};
+
+bool read_model_facts(const std::string& path, ModelFacts* out, std::string* error) {
+    GgufFile f;
+    if (f.open(path, true) != MNEMO_OK) {
+        *error = mnemo_last_error();
+        return false;
+    }
+    const GgufValue* tied = f.find("mnemo.tie_word_embeddings");
+    const bool is_tied = tied != nullptr && tied->integer != 0;
+    std::map<std::tuple<std::string, int64_t, int64_t, int>, int> shapes;
+    for (const GgufTensor& t : f.tensors()) {
+        if (t.name == "model.embeddings.weight") {
+            const uint64_t rows = t.shape.empty() ? 1 : static_cast<uint64_t>(t.shape[0]);
+            out->decode_weight_bytes += t.n_bytes / std::max<uint64_t>(rows, 1) + (is_tied ? t.n_bytes : 0);
+            continue;
+        }
+        out->decode_weight_bytes += t.n_bytes;
+        if (t.name.find("mlp.gate_proj.weight") != std::string::npos && out->weight_type.empty())
+            out->weight_type = dtype_name(t.type);
+        const std::string prefix = "model.layers.";
+        const std::string suffix = "_proj.weight";
+        if (t.shape.size() != 2 || t.name.rfind(prefix, 0) != 0 || t.name.size() < suffix.size() ||
+            t.name.compare(t.name.size() - suffix.size(), suffix.size(), suffix) != 0)
+            continue;
+        std::string name = t.name.substr(t.name.find('.', prefix.size()) + 1);
+        name = name.substr(0, name.size() - std::string(".weight").size());
+        shapes[{name, t.shape[0], t.shape[1], static_cast<int>(t.type)}] += 1;
+    }
+    for (const auto& [key, count] : shapes) {
+        bench::LinearShape s;
+        s.name = std::get<0>(key);
+        s.n = std::get<1>(key);
+        s.k = std::get<2>(key);
+        cpu::dtype_from_id(std::get<3>(key), &s.type);
+        s.count = count;
+        out->linears.push_back(s);
+    }
+    return true;
+}
+
+// Attention-family and GDN FLOPs per token of one layer at position `pos` (an estimate from
+// the layer's shape: 4·heads·head_dim per visible key for QKᵀ and PV; the gated delta
+// rule's recurrent form ≈ 8·dk·dv per head). Linear layers are counted separately.
+double mixer_flops_at(const mnemo_layer_info& l, int64_t pos) {
+    const double keys_all = static_cast<double>(pos + 1);
+    double keys = 0;
+    switch (l.mixer) {
+        case MNEMO_MIXER_GDN: return 8.0 * l.n_heads * l.head_dim * l.head_v_dim;
+        case MNEMO_MIXER_ATTN: keys = keys_all; break;
+        case MNEMO_MIXER_SWA: keys = std::min<double>(keys_all, l.window_size); break;
+        case MNEMO_MIXER_LTE: keys = std::min<double>(keys_all, l.window_size + 1.0 + l.buffer_size); break;
+        case MNEMO_MIXER_NSA:
+            keys = std::min<double>(keys_all, l.window_size) + std::min<double>(keys_all, 1.0 * l.block_count * l.block_size) +
+                   std::floor(keys_all / std::max(1, l.block_size));
+            break;
+    }
+    return 4.0 * l.n_heads * l.head_dim * keys;
+}
+
+// ------------------------------------------------------------------------------------------
+
+struct Options {
+    std::string blas_coretype = "auto";
+    std::string model_path, shape, type = "q8_0", model_dir, export_llama, json_path, peer_exe, peer_model;
+    std::vector<std::string> mixers;
+    std::vector<int64_t> contexts;
+    int64_t decode_tokens = 64, max_memory = 0, peer_max_context = 65536, roofline_bytes = 256LL << 20;
+    int32_t chunk = 256, threads = 0, peer_reps = 3;
+    uint32_t seed = 1;
+    double max_seconds = 1800;
+    mnemo_backend backend = MNEMO_BACKEND_CPU;
+    mnemo_policy policy = MNEMO_POLICY_NONE;
+    int32_t budget = 0;
+    bool incremental = false, roofline = true, quiet = false;
+};
+
+void say(const Options& o, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+void say(const Options& o, const char* fmt, ...) {
+    if (o.quiet) return;
+    va_list ap;
+    va_start(ap, fmt);
+    std::vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    std::fflush(stderr);
+}
+
+// A model under test: a file given by the user or a synthetic one written for the run.
+struct Subject {
+    std::string label;   // "default/lte" or the file name
+    std::string path;
+    bool synthetic = false;
+    bool remove_after = false;
+    std::string shape, mixer;
+};
+
+class Bench {
+public:
+    explicit Bench(Options o) : o_(std::move(o)) {}
+    int run();
+
+private:
+    int prepare_subject(Subject* s);
+    json bench_model(const Subject& s, bool* no_device);
+    json run_peer(const json& runs);
+    json matmul_section(const json& run_model, const std::vector<bench::LinearShape>& linears);
+
+    Options o_;
+    int threads_ = 1;
+    bench::Bandwidth bandwidth_;
+    bench::FmaPeak fma_;
+    std::unique_ptr<bench::Blas> blas_;
+    bench::Stat blas_peak_;
+    std::string temp_dir_;
+    uint64_t baseline_rss_ = 0;
+    std::vector<std::string> cleanup_;
+    std::map<std::string, std::vector<bench::LinearShape>> linears_;  // per run label
+};
+
+int Bench::prepare_subject(Subject* s) {
+    if (!s->synthetic) return kExitOk;
+    ModelConfig config;
+    std::string error;
+    if (!bench::synthetic_config(s->shape, s->mixer, &config, &error)) return usage_error("bench", error);
+    DType type = DType::Q8_0;
+    if (o_.type == "f32") type = DType::F32;
+    else if (o_.type == "f16") type = DType::F16;
+    else if (o_.type == "bf16") type = DType::BF16;
+    const std::string file = "bench-" + s->shape + "-" + s->mixer + "-" + o_.type + "-seed" + std::to_string(o_.seed) + ".gguf";
+    if (!o_.model_dir.empty()) {
+        s->path = (fs::path(o_.model_dir) / file).string();
+        if (fs::exists(s->path)) {
+            say(o_, "bench: reusing %s\n", s->path.c_str());
+            return kExitOk;
+        }
+        std::error_code ec;
+        fs::create_directories(o_.model_dir, ec);
+    } else {
+        s->path = (fs::path(temp_dir_) / file).string();
+        s->remove_after = true;
+    }
+    Progress bar("writing " + s->label + " (" + o_.type + ", random weights)", 0);
+    size_t total_seen = 0;
+    const mnemo_status st = bench::write_random_model(s->path, config, type, o_.seed, [&](size_t done, size_t total) {
+        if (o_.quiet) return;
+        if (total != total_seen) { bar = Progress("writing " + s->label, total); total_seen = total; }
+        bar.update(done);
+    });
+    if (st != MNEMO_OK) return report_failure("bench", "cannot write the synthetic model " + s->path);
+    if (!o_.quiet) bar.finish();
+    if (s->remove_after) cleanup_.push_back(s->path);
+    return kExitOk;
+}
+
+json Bench::bench_model(const Subject& s, bool* no_device) {
+    json run = {{"label", s.label}, {"path", s.synthetic && s.remove_after ? "" : s.path}};
+    mnemo_model* model = nullptr;
+    if (mnemo_model_load(s.path.c_str(), nullptr, &model) != MNEMO_OK) {
+        run["error"] = std::string("cannot load the model: ") + mnemo_last_error();
+        return run;
+    }
+    std::unique_ptr<mnemo_model, void (*)(mnemo_model*)> model_guard(model, mnemo_model_free);
+    mnemo_model_info info{};
+    info.struct_size = sizeof info;
+    mnemo_model_get_info(model, &info);
+    std::vector<mnemo_layer_info> layers(static_cast<size_t>(info.n_layers));
+    json layers_j = json::array();
+    std::map<std::string, int> mixer_count;
+    for (int32_t i = 0; i < info.n_layers; ++i) {
+        mnemo_layer_info& l = layers[static_cast<size_t>(i)];
+        l.struct_size = sizeof l;
+        mnemo_model_get_layer_info(model, i, &l);
+        mixer_count[mnemo_mixer_kind_name(l.mixer)] += 1;
+        layers_j.push_back({{"mixer", mnemo_mixer_kind_name(l.mixer)}, {"heads", l.n_heads}, {"kv_heads", l.n_kv_heads},
+                            {"head_dim", l.head_dim}, {"head_v_dim", l.head_v_dim}, {"window", l.window_size},
+                            {"sink", l.sink_size}, {"buffer", l.buffer_size}, {"block_size", l.block_size},
+                            {"block_count", l.block_count}});
+    }
+    ModelFacts facts;
+    std::string error;
+    if (!read_model_facts(s.path, &facts, &error)) {
+        run["error"] = "cannot read the tensor table: " + error;
+        return run;
+    }
+    linears_[s.label] = facts.linears;
+    std::string layout;
+    for (const auto& [k, n] : mixer_count) {
+        if (!layout.empty()) layout += " + ";
+        layout += std::to_string(n);
+        layout += ' ';
+        layout += k;
+    }
+    run["model"] = {{"name", info.name}, {"source", s.synthetic ? "synthetic" : "file"}, {"shape", s.shape}, {"mixer", s.mixer},
+                    {"layout", layout}, {"weight_type", facts.weight_type}, {"n_params", info.n_params},
+                    {"weight_bytes", info.weight_bytes}, {"vocab_size", info.vocab_size}, {"hidden_size", info.hidden_size},
+                    {"intermediate_size", info.intermediate_size}, {"n_layers", info.n_layers}, {"bounded", info.bounded != 0},
+                    {"layers", layers_j}};
+    run["decode_weight_bytes_per_token"] = facts.decode_weight_bytes;
+    // Linear FLOPs per prefill token: every layer matrix once; the LM head once per chunk.
+    double linear_flops = 0;
+    for (const auto& l : facts.linears) linear_flops += 2.0 * static_cast<double>(l.n * l.k) * l.count;
+    const double lm_head_flops = 2.0 * info.vocab_size * static_cast<double>(info.hidden_size);
+
+    mnemo_session_params base = mnemo_session_default_params();
+    base.backend = o_.backend;
+    base.n_threads = threads_;
+    base.chunk_tokens = o_.chunk;
+    base.policy = o_.policy;
+    base.policy_budget = o_.budget;
+    // Does the backend exist? (A tiny session: the runtime answers MNEMO_ERR_NO_DEVICE.)
+    {
+        mnemo_session_params probe = base;
+        probe.max_context = 64;
+        mnemo_session* sess = nullptr;
+        const mnemo_status st = mnemo_session_create(model, &probe, &sess);
+        if (st == MNEMO_ERR_NO_DEVICE) {
+            *no_device = true;
+            run["error"] = std::string("no CUDA device: ") + mnemo_last_error();
+            return run;
+        }
+        if (sess != nullptr) mnemo_session_free(sess);
+    }
+    const bool bounded = info.bounded != 0 || o_.policy != MNEMO_POLICY_NONE;
+    const bool incremental = o_.incremental && bounded;
+    run["incremental"] = incremental;
+    const uint64_t max_memory = static_cast<uint64_t>(o_.max_memory);
+    const bool on_gpu = o_.backend != MNEMO_BACKEND_CPU && bench::gpu_info().available;
+
+    json contexts = json::array();
+    std::vector<std::pair<double, double>> measured;  // (context, prefill seconds) of fresh sessions
+    std::string stop_reason;
+    mnemo_session* shared = nullptr;  // incremental mode
+    double cumulative_prefill = 0;
+    uint64_t rng = o_.seed * 0x9E3779B97F4A7C15ull + 7;
+    auto next_token = [&] {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        return static_cast<int32_t>((rng >> 33) % static_cast<uint64_t>(info.vocab_size));
+    };
+    std::vector<int32_t> piece;
+    for (const int64_t n : o_.contexts) {
+        json c = {{"context", n}};
+        if (!stop_reason.empty()) {
+            c["status"] = "skipped";
+            c["reason"] = stop_reason;
+            contexts.push_back(c);
+            continue;
+        }
+        mnemo_session_params sp = base;
+        sp.max_context = bounded ? 0 : n + o_.decode_tokens + 1;
+        mnemo_memory_plan plan{};
+        plan.struct_size = sizeof plan;
+        if (mnemo_memory_plan_get(model, &sp, &plan) != MNEMO_OK) {
+            stop_reason = std::string("cannot plan: ") + mnemo_last_error();
+            c["status"] = "skipped";
+            c["reason"] = stop_reason;
+            contexts.push_back(c);
+            continue;
+        }
+        const uint64_t projected = baseline_rss_ + info.weight_bytes + plan.total_bytes;
+        if (projected > max_memory) {
+            stop_reason = "needs ~" + human_bytes(projected) + " (session " + human_bytes(plan.total_bytes) + " + weights), above --max-memory " +
+                          human_bytes(max_memory);
+            c["status"] = "skipped";
+            c["reason"] = stop_reason;
+            c["plan_total_bytes"] = plan.total_bytes;
+            contexts.push_back(c);
+            continue;
+        }
+        // Estimated prefill time from the points measured so far: a·N + b·N² through the
+        // last two (b = 0 for bounded models, whose cost per token is constant).
+        double estimate = 0;
+        if (!measured.empty()) {
+            const auto [n1, t1] = measured.back();
+            estimate = t1 * static_cast<double>(n) / n1;
+            if (!bounded && measured.size() >= 2) {
+                const auto [n0, t0] = measured[measured.size() - 2];
+                const double b = std::max(0.0, (t1 / n1 - t0 / n0) / (n1 - n0));
+                const double a = std::max(0.0, t1 / n1 - b * n1);
+                estimate = a * static_cast<double>(n) + b * static_cast<double>(n) * static_cast<double>(n);
+            }
+        }
+        if (estimate > o_.max_seconds) {
+            char buf[160];
+            std::snprintf(buf, sizeof buf, "prefill estimated at %.0f s, above --max-seconds %.0f", estimate, o_.max_seconds);
+            stop_reason = buf;
+            c["status"] = "skipped";
+            c["reason"] = stop_reason;
+            contexts.push_back(c);
+            continue;
+        }
+
+        // Fresh session per context (or the shared one in incremental mode).
+        if (!incremental || shared == nullptr) reset_peak_rss();
+        const uint64_t gpu_before = on_gpu ? bench::gpu_used_bytes() : 0;
+        uint64_t gpu_peak = 0;
+        mnemo_session* session = incremental ? shared : nullptr;
+        if (session == nullptr) {
+            const mnemo_status st = mnemo_session_create(model, &sp, &session);
+            if (st != MNEMO_OK) {
+                stop_reason = std::string("cannot create the session: ") + mnemo_last_error();
+                c["status"] = "failed";
+                c["reason"] = stop_reason;
+                contexts.push_back(c);
+                continue;
+            }
+            if (incremental) shared = session;
+        }
+        if (on_gpu) gpu_peak = std::max(gpu_peak, bench::gpu_used_bytes());
+        int64_t position = 0;
+        mnemo_session_position(session, &position);
+        const int64_t to_feed = n - position;
+        Progress bar("  " + s.label + " prefill " + context_label(n), static_cast<uint64_t>(std::max<int64_t>(to_feed, 1)));
+        const double t0 = now_seconds();
+        mnemo_status st = MNEMO_OK;
+        for (int64_t done = 0; done < to_feed && st == MNEMO_OK;) {
+            const int64_t m = std::min<int64_t>(to_feed - done, std::max<int64_t>(o_.chunk, 16384));
+            piece.resize(static_cast<size_t>(m));
+            for (auto& t : piece) t = next_token();
+            st = mnemo_session_feed(session, piece.data(), piece.size());
+            done += m;
+            if (!o_.quiet) {
+                const double el = now_seconds() - t0;
+                char detail[96];
+                std::snprintf(detail, sizeof detail, "%.0f tok/s", el > 0 ? static_cast<double>(done) / el : 0.0);
+                bar.update(static_cast<uint64_t>(done), detail);
+            }
+        }
+        const double prefill_s = now_seconds() - t0;
+        if (!o_.quiet && to_feed > 0) bar.finish();
+        int32_t token = 0;
+        mnemo_sampler_params greedy = mnemo_sampler_default_params();
+        const double ts = now_seconds();
+        if (st == MNEMO_OK) st = mnemo_session_sample(session, &greedy, &token);
+        const double first_sample_s = now_seconds() - ts;
+        if (on_gpu) gpu_peak = std::max(gpu_peak, bench::gpu_used_bytes());
+        std::vector<double> step_ms;
+        for (int64_t i = 0; i < o_.decode_tokens && st == MNEMO_OK; ++i) {
+            const double a = now_seconds();
+            st = mnemo_session_feed(session, &token, 1);
+            if (st == MNEMO_OK) st = mnemo_session_sample(session, &greedy, &token);
+            step_ms.push_back((now_seconds() - a) * 1000.0);
+        }
+        if (on_gpu) gpu_peak = std::max(gpu_peak, bench::gpu_used_bytes());
+        if (st != MNEMO_OK) {
+            stop_reason = std::string("the run failed: ") + mnemo_last_error();
+            c["status"] = "failed";
+            c["reason"] = stop_reason;
+            contexts.push_back(c);
+            if (!incremental) mnemo_session_free(session);
+            continue;
+        }
+        uint64_t state_used = 0;
+        for (int32_t i = 0; i < info.n_layers; ++i) {
+            mnemo_layer_probe p{};
+            p.struct_size = sizeof p;
+            if (mnemo_probe_layer(session, i, &p) == MNEMO_OK) state_used += p.state_bytes_used;
+        }
+        cumulative_prefill += prefill_s;
+        const double ttft_s = (incremental ? cumulative_prefill : prefill_s) + first_sample_s;
+        double sum_ms = 0;
+        for (double v : step_ms) sum_ms += v;
+        const double p50 = percentile(step_ms, 0.5), p99 = percentile(step_ms, 0.99);
+        // Prefill FLOPs over positions [position, n): linear layers, LM head per chunk, mixers.
+        double mixer_flops = 0;
+        const int64_t stride = std::max<int64_t>(1, to_feed / 4096);
+        for (int64_t p = position; p < n; p += stride)
+            for (const auto& l : layers) mixer_flops += mixer_flops_at(l, p) * static_cast<double>(std::min(stride, n - p));
+        const double chunks = std::ceil(static_cast<double>(to_feed) / o_.chunk);
+        const double prefill_flops = linear_flops * static_cast<double>(to_feed) + lm_head_flops * chunks + mixer_flops;
+        const double decode_bytes = static_cast<double>(facts.decode_weight_bytes + state_used);
+        c["status"] = "ok";
+        c["position_at_decode"] = n;
+        c["prefill_tokens"] = to_feed;
+        c["prefill_seconds"] = prefill_s;
+        c["prefill_tokens_per_second"] = prefill_s > 0 ? static_cast<double>(to_feed) / prefill_s : 0.0;
+        c["ttft_ms"] = ttft_s * 1000.0;
+        c["decode_tokens"] = step_ms.size();
+        c["decode_ms_p50"] = p50;
+        c["decode_ms_p99"] = p99;
+        c["decode_ms_mean"] = step_ms.empty() ? 0.0 : sum_ms / static_cast<double>(step_ms.size());
+        c["decode_tokens_per_second"] = p50 > 0 ? 1000.0 / p50 : 0.0;
+        c["plan_total_bytes"] = plan.total_bytes;
+        c["plan_state_bytes"] = plan.state_bytes;
+        c["plan_scratch_bytes"] = plan.scratch_bytes;
+        c["state_bytes_used"] = state_used;
+        c["peak_rss_bytes"] = peak_rss_bytes();
+        c["rss_bytes"] = current_rss_bytes();
+        c["gpu_memory_bytes"] = on_gpu ? json(gpu_peak - std::min(gpu_peak, gpu_before)) : json(nullptr);
+        c["decode_bytes_per_token"] = decode_bytes;
+        c["prefill_flops"] = prefill_flops;
+        c["prefill_linear_flops_share"] = prefill_flops > 0 ? linear_flops * static_cast<double>(to_feed) / prefill_flops : 0.0;
+        c["load_average"] = load_average();
+        say(o_, "  %s @ %s: prefill %.1f s (%.0f tok/s), TTFT %.0f ms, decode p50 %.2f ms p99 %.2f ms, session %s, peak RSS %s\n",
+            s.label.c_str(), context_label(n).c_str(), prefill_s, c["prefill_tokens_per_second"].get<double>(), ttft_s * 1000.0, p50,
+            p99, human_bytes(plan.total_bytes).c_str(), human_bytes(peak_rss_bytes()).c_str());
+        if (!incremental) {
+            mnemo_session_free(session);
+            measured.emplace_back(static_cast<double>(n), prefill_s);
+        } else {
+            // Per-context estimate for the next segment: its own length at this segment's rate.
+            measured.clear();
+            measured.emplace_back(static_cast<double>(std::max<int64_t>(to_feed, 1)), prefill_s);
+        }
+        contexts.push_back(c);
+    }
+    if (shared != nullptr) mnemo_session_free(shared);
+    run["contexts"] = contexts;
+    return run;
+}
+
+json Bench::run_peer(const json& runs) {
+    json peer = {{"tool", "llama.cpp llama-bench"}, {"executable", o_.peer_exe}};
+    std::string gguf = o_.peer_model;
+    std::vector<int64_t> contexts;
+    const json* transformer = nullptr;
+    for (const auto& r : runs)
+        if (r.contains("model") && r["model"]["layout"].get<std::string>().find("attn") != std::string::npos &&
+            r["model"]["layout"].get<std::string>().find('+') == std::string::npos)
+            transformer = &r;
+    if (transformer != nullptr)
+        for (const auto& c : (*transformer)["contexts"])
+            if (c["status"] == "ok" && c["context"].get<int64_t>() <= o_.peer_max_context) contexts.push_back(c["context"]);
+    if (contexts.empty())
+        for (int64_t n : o_.contexts)
+            if (n <= o_.peer_max_context) contexts.push_back(n);
+    if (gguf.empty()) {
+        std::string source = transformer != nullptr ? transformer->value("source_path", std::string()) : std::string();
+        if (source.empty()) {
+            // Write the Transformer of this shape (not benchmarked by Mnemo in this run).
+            if (o_.shape.empty()) {
+                peer["error"] = "no Transformer to export: give --peer-model LLAMA.gguf, or a --shape with --mixer transformer";
+                return peer;
+            }
+            Subject t{o_.shape + "/transformer", "", true, false, o_.shape, "transformer"};
+            if (prepare_subject(&t) != kExitOk) {
+                peer["error"] = "cannot write the Transformer to export";
+                return peer;
+            }
+            source = t.path;
+        }
+        gguf = (fs::path(temp_dir_) / "llama-peer.gguf").string();
+        if (!o_.model_dir.empty()) gguf = (fs::path(o_.model_dir) / (fs::path(source).stem().string() + "-llama.gguf")).string();
+        if (bench::export_llama_gguf(source, gguf) != MNEMO_OK) {
+            peer["error"] = std::string("cannot export the llama GGUF: ") + mnemo_last_error();
+            return peer;
+        }
+        if (o_.model_dir.empty()) cleanup_.push_back(gguf);
+    }
+    say(o_, "bench: peer llama-bench on %s (contexts up to %s, %d reps)\n", gguf.c_str(),
+        context_label(contexts.empty() ? 0 : contexts.back()).c_str(), o_.peer_reps);
+    const std::string log = (fs::path(temp_dir_) / "llama-bench.log").string();
+    const bench::PeerResult r = bench::run_llama_bench(o_.peer_exe, gguf, threads_, contexts, static_cast<int>(o_.decode_tokens),
+                                                       o_.peer_reps, log);
+    peer["model_path"] = o_.model_dir.empty() && o_.peer_model.empty() ? "" : gguf;
+    peer["command"] = r.command;
+    peer["build"] = r.build;
+    if (!r.ran) {
+        std::ifstream in(log);
+        std::string tail((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (tail.size() > 2000) tail = tail.substr(tail.size() - 2000);
+        peer["error"] = r.error;
+        peer["log_tail"] = tail;
+        say(o_, "bench: peer failed: %s\n", r.error.c_str());
+        return peer;
+    }
+    json pts = json::array();
+    for (const auto& p : r.points)
+        pts.push_back({{"context", p.context}, {"prefill_tokens_per_second", p.prefill_tokens_per_second},
+                       {"decode_tokens_per_second", p.decode_tokens_per_second}, {"decode_ms_per_token", p.decode_ms_per_token}});
+    peer["points"] = pts;
+    peer["raw"] = r.raw;
+    return peer;
+}
+
+json Bench::matmul_section(const json& run_model, const std::vector<bench::LinearShape>& linears) {
+    (void)run_model;
+    const auto results = bench::measure_matmuls(linears, o_.chunk, threads_, blas_.get());
+    json shapes = json::array();
+    double flops = 0, t_mnemo = 0, t_f32 = 0, t_blas = 0;
+    for (const auto& r : results) {
+        const double f = 2.0 * static_cast<double>(r.rows * r.shape.n * r.shape.k) * r.shape.count;
+        flops += f;
+        t_mnemo += f / std::max(r.mnemo_gflops.best, 1e-9);
+        t_f32 += f / std::max(r.mnemo_f32_gflops.best, 1e-9);
+        if (r.blas_gflops.best > 0) t_blas += f / r.blas_gflops.best;
+        shapes.push_back({{"name", r.shape.name}, {"n", r.shape.n}, {"k", r.shape.k}, {"type", cpu::dtype_name(r.shape.type)},
+                          {"per_layer_count", r.shape.count}, {"rows", r.rows}, {"mnemo_gflops", r.mnemo_gflops.best},
+                          {"mnemo_gflops_median", r.mnemo_gflops.median}, {"mnemo_f32_gflops", r.mnemo_f32_gflops.best},
+                          {"blas_gflops", r.blas_gflops.best}, {"blas_gflops_median", r.blas_gflops.median}});
+    }
+    json m = {{"rows", o_.chunk}, {"shapes", shapes}};
+    if (flops > 0) {
+        m["mnemo_gflops"] = flops / t_mnemo;
+        m["mnemo_f32_gflops"] = flops / t_f32;
+        m["blas_gflops"] = t_blas > 0 ? json(flops / t_blas) : json(nullptr);
+        if (blas_peak_.best > 0) m["mnemo_fraction_of_blas_peak"] = flops / t_mnemo / blas_peak_.best;
+    }
+    return m;
+}
+
+void print_tables(const json& out) {
+    for (const auto& r : out["runs"]) {
+        if (!r.contains("model")) {
+            std::printf("\n%s: %s\n", r["label"].get<std::string>().c_str(), r.value("error", std::string("failed")).c_str());
+            continue;
+        }
+        const auto& m = r["model"];
+        std::printf("\n%s — %s, %s, %.1fM params, %s weights%s\n", r["label"].get<std::string>().c_str(),
+                    m["layout"].get<std::string>().c_str(), m["weight_type"].get<std::string>().c_str(),
+                    m["n_params"].get<double>() / 1e6, human_bytes(m["weight_bytes"].get<uint64_t>()).c_str(),
+                    r.value("incremental", false) ? " (incremental)" : "");
+        if (r.contains("error")) std::printf("  %s\n", r["error"].get<std::string>().c_str());
+        std::printf("  %8s %12s %10s %9s %9s %11s %11s %11s %8s %8s\n", "context", "prefill t/s", "TTFT ms", "dec p50", "dec p99",
+                    "session", "state used", "peak RSS", "dec %bw", "pre %pk");
+        for (const auto& c : r["contexts"]) {
+            const std::string ctx = context_label(c["context"].get<int64_t>());
+            if (c["status"] != "ok") {
+                std::printf("  %8s %s: %s\n", ctx.c_str(), c["status"].get<std::string>().c_str(), c["reason"].get<std::string>().c_str());
+                continue;
+            }
+            auto pct = [&](const char* k) { return c.contains(k) && !c[k].is_null() ? 100.0 * c[k].get<double>() : -1.0; };
+            std::printf("  %8s %12.0f %10.1f %9.3f %9.3f %11s %11s %11s %7.0f%% %7.0f%%\n", ctx.c_str(),
+                        c["prefill_tokens_per_second"].get<double>(), c["ttft_ms"].get<double>(), c["decode_ms_p50"].get<double>(),
+                        c["decode_ms_p99"].get<double>(), human_bytes(c["plan_total_bytes"].get<uint64_t>()).c_str(),
+                        human_bytes(c["state_bytes_used"].get<uint64_t>()).c_str(),
+                        human_bytes(c["peak_rss_bytes"].get<uint64_t>()).c_str(), pct("decode_fraction_of_bandwidth"),
+                        pct("prefill_fraction_of_blas_peak"));
+        }
+        if (r.contains("matmul") && r["matmul"].contains("mnemo_gflops"))
+            std::printf("  prefill matmuls (T=%d, model mix): mnemo %.1f GFLOP/s (f32 weights %.1f), BLAS %s GFLOP/s\n",
+                        r["matmul"]["rows"].get<int>(), r["matmul"]["mnemo_gflops"].get<double>(),
+                        r["matmul"]["mnemo_f32_gflops"].get<double>(),
+                        r["matmul"]["blas_gflops"].is_null() ? "n/a" : std::to_string(static_cast<int>(r["matmul"]["blas_gflops"].get<double>())).c_str());
+    }
+    if (out.contains("peer")) {
+        const auto& p = out["peer"];
+        std::printf("\npeer: %s %s\n", p["tool"].get<std::string>().c_str(), p.value("build", std::string()).c_str());
+        if (p.contains("error")) std::printf("  %s\n", p["error"].get<std::string>().c_str());
+        if (p.contains("points")) {
+            std::printf("  %8s %12s %12s %12s\n", "context", "prefill t/s", "decode t/s", "decode ms");
+            for (const auto& q : p["points"])
+                std::printf("  %8s %12.0f %12.1f %12.3f\n", context_label(q["context"].get<int64_t>()).c_str(),
+                            q["prefill_tokens_per_second"].get<double>(), q["decode_tokens_per_second"].get<double>(),
+                            q["decode_ms_per_token"].get<double>());
+        }
+    }
+    if (out.contains("roofline")) {
+        const auto& rf = out["roofline"];
+        std::printf("\nroofline (%d threads): bandwidth %.1f GB/s (read %.1f, copy %.1f, triad %.1f); FMA peak AVX2 %.0f, AVX-512 %.0f GFLOP/s; "
+                    "BLAS sgemm %s GFLOP/s [%s]\n",
+                    rf["threads"].get<int>(), rf["bandwidth_gbs"].get<double>(), rf["read_gbs"].get<double>(),
+                    rf["copy_gbs"].get<double>(), rf["triad_gbs"].get<double>(), rf["fma_avx2_gflops"].get<double>(),
+                    rf["fma_avx512_gflops"].get<double>(),
+                    rf["blas_gflops"].is_null() ? "n/a" : std::to_string(static_cast<int>(rf["blas_gflops"].get<double>())).c_str(),
+                    rf["blas"].get<std::string>().c_str());
+    }
+}
+
+int Bench::run() {
+    threads_ = o_.threads > 0 ? o_.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/mnemo-bench-XXXXXX";
+    if (mkdtemp(pattern.data()) == nullptr) return report_failure("bench", "cannot create a temporary directory under " + pattern);
+    temp_dir_ = pattern;
+    baseline_rss_ = current_rss_bytes();
+    if (o_.max_memory <= 0) o_.max_memory = static_cast<int64_t>(0.75 * static_cast<double>(meminfo_bytes("MemAvailable")) + baseline_rss_);
+
+    std::vector<Subject> subjects;
+    if (!o_.model_path.empty()) subjects.push_back({fs::path(o_.model_path).filename().string(), o_.model_path, false, false, "", ""});
+    for (const auto& mx : o_.mixers) subjects.push_back({o_.shape + "/" + mx, "", true, false, o_.shape, mx});
+
+    int rc = kExitOk;
+    auto finish = [&](int code) {
+        for (const auto& p : cleanup_) std::remove(p.c_str());
+        std::error_code ec;
+        fs::remove_all(temp_dir_, ec);
+        return code;
+    };
+
+    if (!o_.export_llama.empty()) {
+        Subject& s = subjects.front();
+        if ((rc = prepare_subject(&s)) != kExitOk) return finish(rc);
+        if (bench::export_llama_gguf(s.path, o_.export_llama) != MNEMO_OK)
+            return finish(report_failure("bench", "cannot export '" + s.path + "'"));
+        std::printf("wrote %s (llama architecture, weights of %s)\n", o_.export_llama.c_str(), s.label.c_str());
+        return finish(kExitOk);
+    }
+
+    json out = {{"schema", "mnemo-bench/1"}, {"mnemo_version", mnemo_version_string()}};
+    {
+        char date[64];
+        const std::time_t t = std::time(nullptr);
+        std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+        out["date"] = date;
+    }
+    out["machine"] = {{"cpu", cpu_model_name()}, {"hardware_threads", std::thread::hardware_concurrency()},
+                      {"memory_total_bytes", meminfo_bytes("MemTotal")}, {"memory_available_bytes", meminfo_bytes("MemAvailable")},
+                      {"load_average_start", load_average()}};
+    const char* backend_names[] = {"auto", "cpu", "cuda"};
+    out["settings"] = {{"threads", threads_}, {"chunk_tokens", o_.chunk}, {"decode_tokens", o_.decode_tokens},
+                       {"backend", backend_names[o_.backend]}, {"max_memory_bytes", o_.max_memory}, {"max_seconds", o_.max_seconds},
+                       {"incremental", o_.incremental}, {"seed", o_.seed}, {"contexts", o_.contexts}};
+    const bench::GpuInfo gpu = bench::gpu_info();
+    out["gpu"] = gpu.available ? json{{"name", gpu.name}, {"total_bytes", gpu.total_bytes}} : json{{"error", gpu.error}};
+    if (o_.backend == MNEMO_BACKEND_CUDA && !gpu.available) {
+        std::fprintf(stderr, "mnemo bench: no CUDA device: %s\n", gpu.error.c_str());
+        return finish(kExitFailure);
+    }
+
+    json roof;
+    if (o_.roofline) {
+        say(o_, "bench: roofline — bandwidth (3 x %s arrays) and FMA peak on %d threads\n",
+            human_bytes(static_cast<uint64_t>(o_.roofline_bytes)).c_str(), threads_);
+        bandwidth_ = bench::measure_bandwidth(threads_, static_cast<uint64_t>(o_.roofline_bytes));
+        fma_ = bench::measure_fma_peak(threads_);
+        roof = {{"threads", threads_}, {"array_bytes", bandwidth_.array_bytes},
+                {"read_gbs", bandwidth_.read_gbs.best}, {"copy_gbs", bandwidth_.copy_gbs.best},
+                {"triad_gbs", bandwidth_.triad_gbs.best}, {"read_gbs_median", bandwidth_.read_gbs.median},
+                {"copy_gbs_median", bandwidth_.copy_gbs.median}, {"triad_gbs_median", bandwidth_.triad_gbs.median},
+                {"bandwidth_gbs", bandwidth_.roofline_gbs()}, {"fma_avx2_gflops", fma_.avx2_gflops},
+                {"fma_avx512_gflops", fma_.avx512_gflops}};
+        if (o_.backend != MNEMO_BACKEND_CPU && gpu.available) {
+            say(o_, "bench: GPU roofline (device copy, cuBLAS)\n");
+            const bench::GpuRoofline g = bench::measure_gpu_roofline();
+            out["gpu_roofline"] = {{"copy_gbs", g.copy_gbs}, {"sgemm_gflops", g.sgemm_gflops}, {"tf32_gflops", g.tf32_gflops},
+                                   {"bf16_gflops", g.bf16_gflops}, {"error", g.error}};
+        }
+    }
+
+    json runs = json::array();
+    for (auto& s : subjects) {
+        if ((rc = prepare_subject(&s)) != kExitOk) return finish(rc);
+        say(o_, "bench: %s (%s)\n", s.label.c_str(), s.path.c_str());
+        bool no_device = false;
+        json r = bench_model(s, &no_device);
+        if (no_device) {
+            std::fprintf(stderr, "mnemo bench: %s\n", r["error"].get<std::string>().c_str());
+            return finish(kExitFailure);
+        }
+        r["source_path"] = s.path;
+        runs.push_back(r);
+    }
+
+    if (!o_.peer_exe.empty()) out["peer"] = run_peer(runs);
+
+    if (o_.roofline) {
+        blas_ = std::make_unique<bench::Blas>(o_.blas_coretype);
+        say(o_, "bench: BLAS peak and prefill matmuls at T=%d (%s)\n", o_.chunk, blas_->description().c_str());
+        if (blas_->available()) blas_peak_ = blas_->sgemm_gflops(1024, 2048, 2048, threads_);
+        roof["blas"] = blas_->description();
+        roof["blas_gflops"] = blas_peak_.best > 0 ? json(blas_peak_.best) : json(nullptr);
+        roof["blas_gflops_median"] = blas_peak_.median > 0 ? json(blas_peak_.median) : json(nullptr);
+        roof["blas_shape"] = {1024, 2048, 2048};
+        for (auto& r : runs) {
+            if (!r.contains("model")) continue;
+            r["matmul"] = matmul_section(r["model"], linears_[r["label"].get<std::string>()]);
+            for (auto& c : r["contexts"]) {
+                if (c["status"] != "ok") continue;
+                const double p50_s = c["decode_ms_p50"].get<double>() / 1000.0;
+                const double bw = bandwidth_.roofline_gbs() * 1e9;
+                if (p50_s > 0 && bw > 0) c["decode_fraction_of_bandwidth"] = c["decode_bytes_per_token"].get<double>() / bw / p50_s;
+                const double ps = c["prefill_seconds"].get<double>();
+                if (ps > 0 && blas_peak_.best > 0) c["prefill_fraction_of_blas_peak"] = c["prefill_flops"].get<double>() / ps / (blas_peak_.best * 1e9);
+            }
+        }
+        out["roofline"] = roof;
+    }
+    for (auto& r : runs) r.erase("source_path");
+    out["runs"] = runs;
+    out["machine"]["load_average_end"] = load_average();
+    print_tables(out);
+    if (!o_.json_path.empty()) {
+        std::ofstream f(o_.json_path);
+        f << out.dump(2) << "\n";
+        if (!f) return finish(report_failure("bench", "cannot write " + o_.json_path));
+        say(o_, "bench: wrote %s\n", o_.json_path.c_str());
+    }
+    return finish(kExitOk);
+}
+
+}  // namespace
+
+int cmd_bench(int argc, char** argv) {
+    Args args(argc, argv, 2);
+    if (args.flag("--help") || args.flag("-h")) { std::fputs(kHelp, stdout); return kExitOk; }
+    Options o;
+    std::string mixers = "lte", contexts = "1K,4K,16K,64K,256K,1M", decode = "64", chunk = "256", threads = "0", backend = "cpu",
+                max_mem, max_s = "1800", policy = "none", budget = "0", roof_mib = "256", seed = "1", peer_max = "65536", peer_reps = "3";
+    args.option("-m", "--model", &o.model_path);
+    args.option("--shape", &o.shape);
+    const bool have_mixer = args.option("--mixer", &mixers);
+    args.option("--type", &o.type);
+    args.option("--model-dir", &o.model_dir);
+    args.option("--seed", &seed);
+    args.option("--export-llama", &o.export_llama);
+    args.option("--contexts", &contexts);
+    args.option("--decode-tokens", &decode);
+    args.option("--chunk", &chunk);
+    args.option("--threads", &threads);
+    args.option("--backend", &backend);
+    args.option("--max-memory", &max_mem);
+    args.option("--max-seconds", &max_s);
+    args.option("--policy", &policy);
+    args.option("--budget", &budget);
+    args.option("--roofline-mib", &roof_mib);
+    args.option("--blas-coretype", &o.blas_coretype);
+    args.option("--peer-llama-bench", &o.peer_exe);
+    args.option("--peer-model", &o.peer_model);
+    args.option("--peer-max-context", &peer_max);
+    args.option("--peer-reps", &peer_reps);
+    args.option("--json", &o.json_path);
+    o.incremental = args.flag("--incremental");
+    o.roofline = !args.flag("--no-roofline");
+    o.quiet = args.flag("--quiet");
+    if (args.missing_value()) return usage_error("bench", "option " + args.missing_value_name() + " needs a value");
+    const std::string bad = args.leftover_option();
+    if (!bad.empty()) return usage_error("bench", "unknown option '" + bad + "'");
+    if (!args.positionals().empty()) return usage_error("bench", "unexpected argument '" + args.positionals()[0] + "'");
+    if (o.model_path.empty() == o.shape.empty()) return usage_error("bench", "give exactly one of -m MODEL.gguf or --shape NAME");
+    if (!o.model_path.empty() && have_mixer) return usage_error("bench", "--mixer goes with --shape, not with -m");
+    if (!o.shape.empty()) {
+        const auto& shapes = bench::shape_names();
+        if (std::find(shapes.begin(), shapes.end(), o.shape) == shapes.end())
+            return usage_error("bench", "--shape must be default, paper-0.4b or paper-1.4b (got '" + o.shape + "')");
+        for (const auto& m : split(mixers, ',')) {
+            const auto& names = bench::mixer_names();
+            if (std::find(names.begin(), names.end(), m) == names.end())
+                return usage_error("bench", "unknown --mixer '" + m + "' (lte, gdn, swa, attn, nsa, transformer, nsa-only)");
+            o.mixers.push_back(m);
+        }
+    }
+    if (o.type != "q8_0" && o.type != "f16" && o.type != "bf16" && o.type != "f32")
+        return usage_error("bench", "--type must be q8_0, f16, bf16 or f32");
+    for (const auto& c : split(contexts, ',')) {
+        int64_t n = 0;
+        if (!parse_size(c, &n) || n < 1) return usage_error("bench", "--contexts needs sizes like 1K,4K,64K,1M (got '" + c + "')");
+        o.contexts.push_back(n);
+    }
+    std::sort(o.contexts.begin(), o.contexts.end());
+    o.contexts.erase(std::unique(o.contexts.begin(), o.contexts.end()), o.contexts.end());
+    int64_t roof = 0;
+    if (!parse_number(decode, &o.decode_tokens) || o.decode_tokens < 1) return usage_error("bench", "--decode-tokens needs a count >= 1");
+    if (!parse_number(chunk, &o.chunk) || o.chunk < 1 || o.chunk > 65536) return usage_error("bench", "--chunk needs a count in [1, 65536]");
+    if (!parse_number(threads, &o.threads) || o.threads < 0) return usage_error("bench", "--threads needs a count >= 0");
+    if (!max_mem.empty() && !parse_size(max_mem, &o.max_memory)) return usage_error("bench", "--max-memory needs a size like 8G");
+    if (!parse_number(max_s, &o.max_seconds) || o.max_seconds <= 0) return usage_error("bench", "--max-seconds needs a positive number");
+    if (!parse_policy(policy, &o.policy)) return usage_error("bench", "--policy must be none, streaming, h2o, tova or snapkv");
+    if (!parse_number(budget, &o.budget) || o.budget < 0) return usage_error("bench", "--budget needs a count >= 0");
+    if (o.policy != MNEMO_POLICY_NONE && o.budget == 0) return usage_error("bench", "--policy needs --budget N");
+    if (!parse_number(roof_mib, &roof) || roof < 1) return usage_error("bench", "--roofline-mib needs a count >= 1");
+    o.roofline_bytes = roof << 20;
+    if (!parse_number(seed, &o.seed)) return usage_error("bench", "--seed needs a number");
+    if (!parse_size(peer_max, &o.peer_max_context)) return usage_error("bench", "--peer-max-context needs a size");
+    if (!parse_number(peer_reps, &o.peer_reps) || o.peer_reps < 1) return usage_error("bench", "--peer-reps needs a count >= 1");
+    if (backend == "cpu") o.backend = MNEMO_BACKEND_CPU;
+    else if (backend == "cuda") o.backend = MNEMO_BACKEND_CUDA;
+    else if (backend == "auto") o.backend = MNEMO_BACKEND_AUTO;
+    else return usage_error("bench", "--backend must be cpu, cuda or auto");
+    if (!o.export_llama.empty() && o.mixers.size() > 1) return usage_error("bench", "--export-llama takes one model");
+    return Bench(std::move(o)).run();
+}
+
+}  // namespace mnemo::cli
