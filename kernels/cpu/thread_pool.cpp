@@ -1,10 +1,33 @@
 #include "cpu/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 
 namespace mnemo::cpu {
 namespace {
 thread_local bool t_on_worker = false;
+
+// How long a waiting thread spins before it sleeps (see the header).
+constexpr double kSpinSeconds = 200e-6;
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+// Spins until done() or kSpinSeconds have passed; true if done() became true.
+template <class Done>
+bool spin_until(Done done) {
+    const auto start = std::chrono::steady_clock::now();
+    for (;;) {
+        for (int i = 0; i < 64; ++i) {
+            if (done()) return true;
+            cpu_relax();
+        }
+        if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > kSpinSeconds) return done();
+    }
+}
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) {
@@ -17,7 +40,7 @@ ThreadPool::ThreadPool(int n_threads) {
 ThreadPool::~ThreadPool() {
     {
         std::lock_guard<std::mutex> lock(state_mutex_);
-        stopping_ = true;
+        stopping_.store(true);
     }
     start_cv_.notify_all();
     for (auto& worker : workers_) worker.join();
@@ -56,38 +79,40 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, RangeFn fn) {
         job_n_ = n;
         job_grain_ = grain;
         job_chunks_ = n_chunks;
-        pending_ = static_cast<int>(workers_.size());
-        ++generation_;
+        pending_.store(static_cast<int>(workers_.size()));
+        generation_.fetch_add(1, std::memory_order_release);
     }
-    start_cv_.notify_all();
+    start_cv_.notify_all();  // cheap when every worker is spinning (no waiter)
 
     // The caller does chunk 0 like a worker would, so nested calls inside it run inline too.
     t_on_worker = true;
     run_chunk(0);
     t_on_worker = false;
 
-    std::unique_lock<std::mutex> lock(state_mutex_);
-    done_cv_.wait(lock, [this] { return pending_ == 0; });
+    if (!spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; })) {
+        std::unique_lock<std::mutex> lock(state_mutex_);
+        done_cv_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+    }
     job_fn_ = nullptr;
 }
 
 void ThreadPool::worker_main(int worker_index) {
     t_on_worker = true;
     uint64_t seen = 0;
+    auto ready = [&] { return stopping_.load(std::memory_order_acquire) || generation_.load(std::memory_order_acquire) != seen; };
     for (;;) {
-        {
+        if (!spin_until(ready)) {
             std::unique_lock<std::mutex> lock(state_mutex_);
-            start_cv_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-            if (stopping_) return;
-            seen = generation_;
+            start_cv_.wait(lock, ready);
         }
+        if (stopping_.load(std::memory_order_acquire)) return;
+        seen = generation_.load(std::memory_order_acquire);
         run_chunk(worker_index);
-        bool last = false;
-        {
+        if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            // Taking the mutex orders this with a caller that is about to sleep on done_cv_.
             std::lock_guard<std::mutex> lock(state_mutex_);
-            last = --pending_ == 0;
+            done_cv_.notify_one();
         }
-        if (last) done_cv_.notify_one();
     }
 }
 

@@ -1,0 +1,156 @@
+// The CUDA backend's device operations, callable from plain C++ (no CUDA headers
+// needed by callers). Every pointer is a device pointer; every launch goes on `stream`
+// and none synchronises, so a whole decode step can be captured in a CUDA graph.
+// Positions are read from device memory (the session's position counter), never
+// passed from the host, for the same reason.
+//
+// Each op mirrors a CPU kernel in kernels/cpu/ (the specification): the same formulas
+// and the same state layouts, so a session's state block means the same bytes on
+// both backends (snapshots and probes copy it to the host unchanged).
+#pragma once
+
+#include <cstdint>
+
+struct CUstream_st;
+
+namespace mnemo::cuda {
+
+using Stream = CUstream_st*;
+
+enum class WeightType : int32_t { f32 = 0, bf16 = 1 };
+
+// A matrix W [rows = out, cols = in], row-major, with an optional f32 bias [out].
+struct DeviceMatrix {
+    const void* data = nullptr;
+    WeightType type = WeightType::f32;
+    int64_t rows = 0;
+    int64_t cols = 0;
+    const float* bias = nullptr;
+};
+
+// Tokens up to which linear() uses its own GEMV kernel (weights read once for all
+// rows); above it, cuBLAS.
+inline constexpr int64_t kGemvMaxTokens = 8;
+
+// cuBLAS is loaded at run time (dlopen), so libmnemo runs on machines without it.
+// Returns false with a message if it cannot be loaded; linear() then uses the GEMV
+// kernel for every size.
+bool blas_init(Stream stream, const char** why);
+void blas_shutdown();
+
+// y[T, out] = x[T, in] · Wᵀ (+ bias). x, y f32. `x_bf16` is scratch of T·in bf16
+// values, used when cuBLAS multiplies bf16 weights.
+void linear(const DeviceMatrix& w, const float* x, int64_t n_tokens, float* y, void* x_bf16, Stream stream);
+
+// x[t] = table[tokens[t]] as f32 (table rows of `dim` in `type`).
+void embed(const int32_t* tokens, int64_t n_tokens, const void* table, WeightType type, int64_t dim, float* x, Stream stream);
+
+// If `residual` is not null: x += residual first. Then y = x / sqrt(mean(x²) + eps) · w.
+void add_rms_norm(float* x, const float* residual, const float* weight, float* y, int64_t n_rows, int64_t dim, float eps,
+                  Stream stream);
+// y = rms_norm(x) · w · silu(gate) in place on x (rows of `dim`, gate rows alike).
+void rms_norm_gated(float* x, const float* gate, const float* weight, int64_t n_rows, int64_t dim, float eps, Stream stream);
+// x = x / sqrt(sum(x²) + eps), in place.
+void l2_norm(float* x, int64_t n_rows, int64_t dim, float eps, Stream stream);
+// gate = silu(gate) · up
+void swiglu(float* gate, const float* up, int64_t n, Stream stream);
+
+// Causal depthwise conv with carried tail (cpu/short_conv.h), SiLU after; or SiLU only
+// when weight is null. x, y [T, C]; weight [C, K]; tail [K−1, C].
+void short_conv_silu(const float* x, float* y, const float* weight, float* tail, int64_t n_tokens, int64_t channels,
+                     int64_t kernel_size, Stream stream);
+
+// beta = sigmoid(b); g = −exp(A_log[h]) · softplus(a + dt_bias[h]), [T, H] in place.
+void gdn_gates(float* a, float* b, const float* a_log, const float* dt_bias, int64_t n_tokens, int64_t n_heads, Stream stream);
+
+// Gated delta rule, token by token (cpu/gated_delta_rule.h), state [H, dk, dv] in place.
+// q, k [T, H, dk] (L2-normalised), v [T, H, dv], g/beta [T, H]; out [T, H, dv].
+bool gated_delta_rule(const float* q, const float* k, const float* v, const float* g, const float* beta, float* state,
+                      float* out, int64_t n_tokens, int64_t n_heads, int64_t dk, int64_t dv, float scale, Stream stream);
+
+// RoPE (cpu/rope.h) in place on x [T, n_heads, head_dim] at positions *position + t.
+void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int64_t* position, float theta, Stream stream);
+
+// ---------------------------------------------------------------- bounded KV cache
+// The cache of runtime/kv_cache.h, same layout: per KV head `slots` entries = sink,
+// retained, window ring; window_meta = {ring start, ring count}; sink_meta = {count}.
+struct DeviceKvCache {
+    float* keys = nullptr;       // [H][slots][hd]
+    float* values = nullptr;     // [H][slots][hd]
+    int64_t* positions = nullptr;  // [H][slots]
+    float* scores = nullptr;       // [H][slots]
+    float* pre_rope = nullptr;     // [window][H·hd] or null
+    int64_t* window_meta = nullptr;
+    int32_t* sink_meta = nullptr;
+    int32_t n_kv_heads = 0;
+    int32_t head_dim = 0;
+    int32_t sink_capacity = 0;
+    int32_t retained_capacity = 0;
+    int64_t window_capacity = 0;
+    int64_t slots = 0;
+    bool learned = false;  // retained by LTE score (else leaving the window evicts)
+};
+
+// The chunk being added: its keys after and before RoPE and its values, [T, H·hd].
+struct KvChunk {
+    const float* k = nullptr;
+    const float* k_pre = nullptr;
+    const float* v = nullptr;
+    int64_t n_tokens = 0;
+    const int64_t* position = nullptr;  // device: position of the chunk's first token
+};
+
+// Scratch for one chunk (sizes from kv_scratch_floats()).
+struct KvScratch {
+    int64_t* meta = nullptr;     // [16] chunk-start and final bookkeeping
+    int32_t* lists = nullptr;    // [T][H][sink + retained] visible sink/retained entries per token
+    int32_t* counts = nullptr;   // [T][H] entries in each list
+    int32_t* window_counts = nullptr;  // [T] window entries visible to each token
+    int32_t* sources = nullptr;  // [H][sink + retained] new content of each slot (or kUnchanged)
+    float* new_scores = nullptr;  // [T + window][H] LTE scores computed this chunk
+    float* partial = nullptr;     // [T][n_q_heads][splits][hd + 2] split attention partials
+    int32_t splits = 1;
+};
+
+struct LteScorerDevice {
+    int32_t n_layers = 0;
+    const float* weight[4] = {};  // layer l: [out_channels][in_per_group][k]
+    const float* bias[4] = {};
+    int32_t kernel_size[4] = {};
+    int32_t dilation[4] = {};
+    int32_t in_per_group[4] = {};
+    int32_t out_per_group[4] = {};
+    const float* proj_weight = nullptr;  // [groups][last_out_per_group]
+    const float* proj_bias = nullptr;
+    bool per_head_groups = false;  // routing_shared == "head": group h runs head h
+    bool relu = false;             // routing: relu, else sigmoid − 0.5
+    int32_t left = 0, right = 0;   // receptive-field contexts
+    int64_t* next_unscored = nullptr;  // state
+};
+
+// Largest number of LTE stack layers supported (the paper uses 2).
+inline constexpr int32_t kMaxLteLayers = 4;
+
+// Scores every token that becomes final in this chunk (positions next_unscored ..
+// end − right − 1) into scratch.new_scores.
+void lte_score(const DeviceKvCache& cache, const KvChunk& chunk, const LteScorerDevice& scorer, const KvScratch& scratch,
+               Stream stream);
+// Plans the chunk token by token (window → sink / retained / evicted, replace-min),
+// writing each token's visible entries; then attention over them; then commits the new
+// cache contents. q [T, n_q_heads, hd] after RoPE; out [T, n_q_heads, hd].
+void kv_plan(const DeviceKvCache& cache, const KvChunk& chunk, const LteScorerDevice* scorer, const KvScratch& scratch,
+             Stream stream);
+void kv_attend(const DeviceKvCache& cache, const KvChunk& chunk, const float* q, int32_t n_q_heads, float* out,
+               const KvScratch& scratch, Stream stream);
+void kv_commit(const DeviceKvCache& cache, const KvChunk& chunk, const LteScorerDevice* scorer, const KvScratch& scratch,
+               Stream stream);
+
+// ---------------------------------------------------------------- sampling, position
+// out_token = argmax(logits) (lowest index among ties, like the CPU sampler).
+void argmax(const float* logits, int64_t n, int32_t* out_token, Stream stream);
+void advance_position(int64_t* position, int64_t n, Stream stream);
+
+// Last CUDA error as text (empty if none), clearing it.
+const char* last_error();
+
+}  // namespace mnemo::cuda

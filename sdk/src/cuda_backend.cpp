@@ -1,0 +1,505 @@
+// The CUDA backend: the session's forward pass on an NVIDIA GPU (kernels/cuda/ops.h).
+// The state block lives on the device at the same offsets as the host mirror, so the
+// CPU's code reads snapshots and probes of it unchanged. Weights are uploaded once per
+// model and shared by its sessions (f32 weights stay f32; f16, bf16 and q8_0 become
+// bf16). Greedy decoding replays one CUDA graph per token.
+#include "device_backend.h"
+
+#include "error.h"
+#include "mixers/attention_mixer.h"
+#include "runtime/weights.h"
+#include "cpu/dtype.h"
+#include "ops.h"
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+namespace mnemo {
+namespace {
+
+using cuda::DeviceMatrix;
+using cuda::WeightType;
+
+#define MNEMO_CUDA_TRY(call)                                                                                   \
+    do {                                                                                                       \
+        const cudaError_t e_ = (call);                                                                         \
+        if (e_ != cudaSuccess) return failf(MNEMO_ERR_NO_DEVICE, "CUDA: %s failed: %s", #call, cudaGetErrorString(e_)); \
+    } while (0)
+
+uint16_t to_bf16(float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40u);  // NaN stays NaN
+    u += 0x7fffu + ((u >> 16) & 1u);  // round to nearest even
+    return static_cast<uint16_t>(u >> 16);
+}
+
+// Device copies of a model's tensors, shared by every CUDA session of the model.
+class DeviceWeights {
+public:
+    explicit DeviceWeights(const ModelImpl& model) : model_(model) {}
+    ~DeviceWeights() {
+        for (void* p : allocations_) cudaFree(p);
+    }
+    mnemo_status matrix(const std::string& name, const std::string& bias_name, DeviceMatrix* out) {
+        const Linear lin = linear_weight(model_, name, bias_name);
+        auto it = matrices_.find(name);
+        if (it == matrices_.end()) {
+            DeviceMatrix m;
+            m.rows = lin.out;
+            m.cols = lin.in;
+            const bool keep_f32 = lin.type == cpu::DType::f32;
+            m.type = keep_f32 ? WeightType::f32 : WeightType::bf16;
+            const size_t n = static_cast<size_t>(lin.out * lin.in);
+            std::vector<float> row(static_cast<size_t>(lin.in));
+            std::vector<uint16_t> packed;
+            std::vector<float> full;
+            const int64_t rb = cpu::row_bytes(lin.type, lin.in);
+            if (keep_f32) full.resize(n); else packed.resize(n);
+            for (int64_t r = 0; r < lin.out; ++r) {
+                cpu::row_to_f32(lin.type, static_cast<const uint8_t*>(lin.weight) + r * rb, row.data(), lin.in);
+                for (int64_t c = 0; c < lin.in; ++c) {
+                    if (keep_f32) full[static_cast<size_t>(r * lin.in + c)] = row[static_cast<size_t>(c)];
+                    else packed[static_cast<size_t>(r * lin.in + c)] = to_bf16(row[static_cast<size_t>(c)]);
+                }
+            }
+            void* d = nullptr;
+            MNEMO_TRY(upload(keep_f32 ? static_cast<const void*>(full.data()) : packed.data(), n * (keep_f32 ? 4 : 2), &d));
+            m.data = d;
+            it = matrices_.emplace(name, m).first;
+        }
+        *out = it->second;
+        out->bias = nullptr;
+        if (lin.bias != nullptr) MNEMO_TRY(vector(bias_name, &out->bias));
+        return MNEMO_OK;
+    }
+    mnemo_status vector(const std::string& name, const float** out) {
+        auto it = vectors_.find(name);
+        if (it == vectors_.end()) {
+            const GgufTensor* t = model_.tensor(name);
+            if (t == nullptr) return failf(MNEMO_ERR_MODEL_INVALID, "tensor %s is missing", name.c_str());
+            const float* host = f32_tensor(model_, name);
+            void* d = nullptr;
+            MNEMO_TRY(upload(host, static_cast<size_t>(t->n_elements) * sizeof(float), &d));
+            it = vectors_.emplace(name, static_cast<const float*>(d)).first;
+        }
+        *out = it->second;
+        return MNEMO_OK;
+    }
+    uint64_t bytes() const { return bytes_; }
+
+private:
+    mnemo_status upload(const void* host, size_t bytes, void** out) {
+        MNEMO_CUDA_TRY(cudaMalloc(out, std::max<size_t>(bytes, 16)));
+        allocations_.push_back(*out);
+        MNEMO_CUDA_TRY(cudaMemcpy(*out, host, bytes, cudaMemcpyHostToDevice));
+        bytes_ += bytes;
+        return MNEMO_OK;
+    }
+    const ModelImpl& model_;
+    std::map<std::string, DeviceMatrix> matrices_;
+    std::map<std::string, const float*> vectors_;
+    std::vector<void*> allocations_;
+    uint64_t bytes_ = 0;
+};
+
+std::mutex g_weights_mutex;
+std::map<const ModelImpl*, std::weak_ptr<DeviceWeights>> g_weights;
+
+// What can run on the device: every mixer but nsa; for attn/swa the policies that only
+// change capacities (none, StreamingLLM); head sizes the kernels are built for.
+mnemo_status check_layer(const LayerConfig& l, int32_t i, const SessionOptions& o) {
+    const char* kind = mnemo_mixer_kind_name(l.mixer);
+    if (l.mixer == MNEMO_MIXER_NSA) return failf(MNEMO_ERR_UNSUPPORTED, "layer %d (nsa) has no CUDA implementation yet; use the CPU backend", i);
+    if (l.mixer == MNEMO_MIXER_GDN) {
+        if (l.head_dim != 16 && l.head_dim != 32 && l.head_dim != 64 && l.head_dim != 128 && l.head_dim != 256)
+            return failf(MNEMO_ERR_UNSUPPORTED, "layer %d (gdn): key head size %d is not one of 16, 32, 64, 128, 256 on CUDA", i, l.head_dim);
+        if (l.use_short_conv && (l.conv_size < 1 || l.conv_size > 8))
+            return failf(MNEMO_ERR_UNSUPPORTED, "layer %d (gdn): conv_size %d is outside [1, 8] on CUDA", i, l.conv_size);
+        return MNEMO_OK;
+    }
+    if (l.head_dim > 256 || l.head_dim % 2 != 0)
+        return failf(MNEMO_ERR_UNSUPPORTED, "layer %d (%s): head size %d is not even and <= 256 on CUDA", i, kind, l.head_dim);
+    if (l.n_heads / l.n_kv_heads > 8)
+        return failf(MNEMO_ERR_UNSUPPORTED, "layer %d (%s): more than 8 query heads per KV head on CUDA", i, kind);
+    if (l.mixer != MNEMO_MIXER_LTE && o.policy != MNEMO_POLICY_NONE && o.policy != MNEMO_POLICY_STREAMING)
+        return failf(MNEMO_ERR_UNSUPPORTED, "layer %d (%s): policy %d scores by attention and runs on the CPU only", i, kind,
+                     static_cast<int>(o.policy));
+    if (l.mixer == MNEMO_MIXER_LTE && l.lte_conv_sizes.size() > static_cast<size_t>(cuda::kMaxLteLayers))
+        return failf(MNEMO_ERR_UNSUPPORTED, "layer %d (lte): more than %d scorer layers on CUDA", i, cuda::kMaxLteLayers);
+    return MNEMO_OK;
+}
+
+struct DeviceLayer {
+    mnemo_mixer_kind kind = MNEMO_MIXER_GDN;
+    const LayerConfig* config = nullptr;
+    const float *attn_norm = nullptr, *mlp_norm = nullptr;
+    DeviceMatrix gate, up, down;
+    // gdn
+    DeviceMatrix q, k, v, a, b, g, o;
+    const float *a_log = nullptr, *dt_bias = nullptr, *o_norm = nullptr, *conv[3] = {};
+    float *state = nullptr, *tails[3] = {};
+    // attention family (q, k, v, o above)
+    cuda::DeviceKvCache cache;
+    cuda::LteScorerDevice scorer;
+    bool learned = false;
+    int32_t splits = 1;
+};
+
+class CudaBackend final : public DeviceBackend {
+public:
+    ~CudaBackend() override {
+        if (graph_exec_ != nullptr) cudaGraphExecDestroy(graph_exec_);
+        if (blas_) cuda::blas_shutdown();
+        for (void* p : allocations_) cudaFree(p);
+        if (pinned_token_ != nullptr) cudaFreeHost(pinned_token_);
+        if (stream_ != nullptr) cudaStreamDestroy(stream_);
+    }
+    const char* name() const override { return "cuda"; }
+
+    mnemo_status init(const ModelImpl& model, const SessionOptions& options, const std::vector<std::unique_ptr<Mixer>>& mixers,
+                      const std::byte* host_state, uint64_t state_bytes) {
+        model_ = &model;
+        chunk_ = options.chunk_tokens;
+        state_bytes_ = state_bytes;
+        MNEMO_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+        const char* why = nullptr;
+        blas_ = cuda::blas_init(stream_, &why);
+        {
+            std::lock_guard<std::mutex> lock(g_weights_mutex);
+            weights_ = g_weights[&model].lock();
+            if (!weights_) {
+                weights_ = std::make_shared<DeviceWeights>(model);
+                g_weights[&model] = weights_;
+            }
+        }
+        std::lock_guard<std::mutex> lock(g_weights_mutex);  // uploads are serialised per process
+        MNEMO_TRY(alloc(state_bytes, reinterpret_cast<void**>(&state_)));
+        MNEMO_CUDA_TRY(cudaMemcpy(state_, host_state, state_bytes, cudaMemcpyHostToDevice));
+        const auto dev = [&](const void* host_ptr) -> std::byte* {
+            return host_ptr == nullptr ? nullptr : state_ + (static_cast<const std::byte*>(host_ptr) - host_state);
+        };
+        position_ = reinterpret_cast<int64_t*>(state_);
+        const ModelConfig& c = model.config;
+        int64_t width = std::max<int64_t>(c.hidden_size, c.intermediate_size), heads = 1, kv_width = 1, list_width = 1, score_rows = 1;
+        int64_t partial = 1;
+        for (int32_t i = 0; i < c.n_layers; ++i) {
+            const LayerConfig& l = c.layers[static_cast<size_t>(i)];
+            MNEMO_TRY(check_layer(l, i, options));
+            DeviceLayer d;
+            d.kind = l.mixer;
+            d.config = &l;
+            const std::string p = "model.layers." + std::to_string(i) + ".";
+            const std::string a = layer_prefix(i);
+            MNEMO_TRY(weights_->vector(p + "attn_norm.weight", &d.attn_norm));
+            MNEMO_TRY(weights_->vector(p + "mlp_norm.weight", &d.mlp_norm));
+            MNEMO_TRY(weights_->matrix(p + "mlp.gate_proj.weight", "", &d.gate));
+            MNEMO_TRY(weights_->matrix(p + "mlp.up_proj.weight", "", &d.up));
+            MNEMO_TRY(weights_->matrix(p + "mlp.down_proj.weight", "", &d.down));
+            const MixerStateMap map = mixers[static_cast<size_t>(i)]->state_map();
+            heads = std::max<int64_t>(heads, l.n_heads);
+            if (l.mixer == MNEMO_MIXER_GDN) {
+                MNEMO_TRY(weights_->matrix(a + "q_proj.weight", "", &d.q));
+                MNEMO_TRY(weights_->matrix(a + "k_proj.weight", "", &d.k));
+                MNEMO_TRY(weights_->matrix(a + "v_proj.weight", "", &d.v));
+                MNEMO_TRY(weights_->matrix(a + "a_proj.weight", "", &d.a));
+                MNEMO_TRY(weights_->matrix(a + "b_proj.weight", "", &d.b));
+                MNEMO_TRY(weights_->matrix(a + "o_proj.weight", "", &d.o));
+                if (l.use_gate) MNEMO_TRY(weights_->matrix(a + "g_proj.weight", "", &d.g));
+                MNEMO_TRY(weights_->vector(a + "A_log", &d.a_log));
+                MNEMO_TRY(weights_->vector(a + "dt_bias", &d.dt_bias));
+                MNEMO_TRY(weights_->vector(a + "o_norm.weight", &d.o_norm));
+                if (l.use_short_conv) {
+                    MNEMO_TRY(weights_->vector(a + "q_conv1d.weight", &d.conv[0]));
+                    MNEMO_TRY(weights_->vector(a + "k_conv1d.weight", &d.conv[1]));
+                    MNEMO_TRY(weights_->vector(a + "v_conv1d.weight", &d.conv[2]));
+                }
+                d.state = reinterpret_cast<float*>(dev(map.recurrent));
+                for (int j = 0; j < 3; ++j) d.tails[j] = reinterpret_cast<float*>(dev(map.conv_tails[j]));
+                width = std::max<int64_t>({width, int64_t{l.n_heads} * l.head_dim, int64_t{l.n_heads} * l.head_v_dim});
+            } else {
+                MNEMO_TRY(weights_->matrix(a + "q_proj.weight", a + "q_proj.bias", &d.q));
+                MNEMO_TRY(weights_->matrix(a + "k_proj.weight", a + "k_proj.bias", &d.k));
+                MNEMO_TRY(weights_->matrix(a + "v_proj.weight", a + "v_proj.bias", &d.v));
+                MNEMO_TRY(weights_->matrix(a + "o_proj.weight", "", &d.o));
+                const KvCache& kc = *map.cache;
+                const KvCache::Raw raw = kc.raw();
+                cuda::DeviceKvCache& dc = d.cache;
+                dc.keys = reinterpret_cast<float*>(dev(raw.keys));
+                dc.values = reinterpret_cast<float*>(dev(raw.values));
+                dc.positions = reinterpret_cast<int64_t*>(dev(raw.positions));
+                dc.scores = reinterpret_cast<float*>(dev(raw.scores));
+                dc.pre_rope = reinterpret_cast<float*>(dev(raw.pre_rope));
+                dc.window_meta = reinterpret_cast<int64_t*>(dev(raw.window_meta));
+                dc.sink_meta = reinterpret_cast<int32_t*>(dev(raw.sink_meta));
+                dc.n_kv_heads = kc.shape().n_kv_heads;
+                dc.head_dim = kc.shape().head_dim;
+                dc.sink_capacity = kc.shape().sink_capacity;
+                dc.retained_capacity = kc.shape().retained_capacity;
+                dc.window_capacity = kc.shape().window_capacity;
+                dc.slots = kc.slots_per_head();
+                d.learned = l.mixer == MNEMO_MIXER_LTE;
+                dc.learned = d.learned;
+                if (d.learned) MNEMO_TRY(load_scorer(l, a, map, dev, &d.scorer));
+                const int64_t visible = dc.slots;
+                d.splits = static_cast<int32_t>(std::clamp<int64_t>((visible + 1023) / 1024, 1, 64));
+                const int64_t per_split = int64_t{chunk_} * l.n_heads * (l.head_dim + 2) * 4;
+                while (d.splits > 1 && per_split * d.splits > (int64_t{256} << 20)) d.splits /= 2;
+                partial = std::max<int64_t>(partial, per_split / 4 * d.splits);
+                width = std::max<int64_t>(width, int64_t{l.n_heads} * l.head_dim);
+                kv_width = std::max<int64_t>(kv_width, int64_t{l.n_kv_heads} * l.head_dim);
+                list_width = std::max<int64_t>(list_width, int64_t{l.n_kv_heads} * (dc.sink_capacity + dc.retained_capacity));
+                if (d.learned) score_rows = std::max<int64_t>(score_rows, (chunk_ + dc.window_capacity) * dc.n_kv_heads);
+            }
+            layers_.push_back(d);
+        }
+        MNEMO_TRY(weights_->vector("model.norm.weight", &final_norm_));
+        MNEMO_TRY(weights_->matrix(c.tie_word_embeddings ? "model.embeddings.weight" : "lm_head.weight", "", &lm_head_));
+        MNEMO_TRY(weights_->matrix("model.embeddings.weight", "", &embeddings_));
+        // Scratch for one chunk.
+        const int64_t T = chunk_;
+        for (float** buf : {&x_, &h_, &y_, &b1_, &b2_, &b3_, &b4_, &b5_, &b6_, &b7_})
+            MNEMO_TRY(alloc(static_cast<uint64_t>(T * width) * 4, reinterpret_cast<void**>(buf)));
+        MNEMO_TRY(alloc(static_cast<uint64_t>(T * heads) * 4, reinterpret_cast<void**>(&ga_)));
+        MNEMO_TRY(alloc(static_cast<uint64_t>(T * heads) * 4, reinterpret_cast<void**>(&gb_)));
+        MNEMO_TRY(alloc(static_cast<uint64_t>(T * width) * 2, &x_bf16_));
+        MNEMO_TRY(alloc(static_cast<uint64_t>(c.vocab_size) * 4, reinterpret_cast<void**>(&logits_)));
+        MNEMO_TRY(alloc(static_cast<uint64_t>(T) * 4, reinterpret_cast<void**>(&tokens_)));
+        MNEMO_TRY(alloc(16 * 8, reinterpret_cast<void**>(&kv_.meta)));
+        MNEMO_TRY(alloc(static_cast<uint64_t>(T * list_width) * 4, reinterpret_cast<void**>(&kv_.lists)));
+        MNEMO_TRY(alloc(static_cast<uint64_t>(T * std::max<int64_t>(1, kv_width)) * 4, reinterpret_cast<void**>(&kv_.counts)));
+        MNEMO_TRY(alloc(static_cast<uint64_t>(T) * 4, reinterpret_cast<void**>(&kv_.window_counts)));
+        MNEMO_TRY(alloc(static_cast<uint64_t>(list_width) * 4, reinterpret_cast<void**>(&kv_.sources)));
+        MNEMO_TRY(alloc(static_cast<uint64_t>(score_rows) * 4, reinterpret_cast<void**>(&kv_.new_scores)));
+        MNEMO_TRY(alloc(static_cast<uint64_t>(partial) * 4, reinterpret_cast<void**>(&kv_.partial)));
+        MNEMO_CUDA_TRY(cudaMallocHost(reinterpret_cast<void**>(&pinned_token_), sizeof(int32_t)));
+        MNEMO_CUDA_TRY(cudaStreamSynchronize(stream_));
+        return MNEMO_OK;
+    }
+
+    mnemo_status feed_chunk(const int32_t* tokens, int64_t n) override {
+        MNEMO_CUDA_TRY(cudaMemcpyAsync(tokens_, tokens, static_cast<size_t>(n) * sizeof(int32_t), cudaMemcpyHostToDevice, stream_));
+        MNEMO_TRY(forward(n));
+        MNEMO_CUDA_TRY(cudaStreamSynchronize(stream_));  // the host's tokens buffer may go away
+        return MNEMO_OK;
+    }
+    mnemo_status download_logits(float* host) override {
+        MNEMO_CUDA_TRY(cudaMemcpyAsync(host, logits_, static_cast<size_t>(model_->config.vocab_size) * 4, cudaMemcpyDeviceToHost, stream_));
+        MNEMO_CUDA_TRY(cudaStreamSynchronize(stream_));
+        return MNEMO_OK;
+    }
+    mnemo_status download_state(std::byte* host) override {
+        MNEMO_CUDA_TRY(cudaMemcpyAsync(host, state_, state_bytes_, cudaMemcpyDeviceToHost, stream_));
+        MNEMO_CUDA_TRY(cudaStreamSynchronize(stream_));
+        return MNEMO_OK;
+    }
+    mnemo_status upload_state(const std::byte* host) override {
+        MNEMO_CUDA_TRY(cudaMemcpyAsync(state_, host, state_bytes_, cudaMemcpyHostToDevice, stream_));
+        MNEMO_CUDA_TRY(cudaStreamSynchronize(stream_));
+        return MNEMO_OK;
+    }
+    mnemo_status argmax(int32_t* token) override {
+        cuda::argmax(logits_, model_->config.vocab_size, tokens_, stream_);
+        return read_token(token);
+    }
+    mnemo_status feed_argmax(int32_t token, int32_t* next) override {
+        // tokens_[0] already holds `token` when it came from argmax(); else upload it.
+        if (token != last_sampled_) MNEMO_CUDA_TRY(cudaMemcpyAsync(tokens_, &token, 4, cudaMemcpyHostToDevice, stream_));
+        if (graph_exec_ == nullptr) MNEMO_TRY(capture_decode_graph());
+        MNEMO_CUDA_TRY(cudaGraphLaunch(graph_exec_, stream_));
+        return read_token(next);
+    }
+    uint64_t device_bytes() const override { return weights_->bytes() + own_bytes_; }
+
+private:
+    mnemo_status alloc(uint64_t bytes, void** out) {
+        MNEMO_CUDA_TRY(cudaMalloc(out, std::max<uint64_t>(bytes, 16)));
+        allocations_.push_back(*out);
+        own_bytes_ += bytes;
+        return MNEMO_OK;
+    }
+    template <typename Dev>
+    mnemo_status load_scorer(const LayerConfig& l, const std::string& a, const MixerStateMap& map, const Dev& dev,
+                             cuda::LteScorerDevice* s) {
+        const std::string p = a + "router.conv_stack.";
+        const int64_t groups = l.routing_shared == "head" ? l.n_kv_heads : 1;
+        s->per_head_groups = groups > 1;
+        s->relu = l.routing_method == "relu";
+        s->n_layers = static_cast<int32_t>(l.lte_conv_sizes.size());
+        int64_t per_group = 2 * int64_t{l.head_dim};
+        for (int32_t j = 0; j < s->n_layers; ++j) {
+            MNEMO_TRY(weights_->vector(p + "convs." + std::to_string(j) + ".weight", &s->weight[j]));
+            if (model_->tensor(p + "convs." + std::to_string(j) + ".bias") != nullptr)
+                MNEMO_TRY(weights_->vector(p + "convs." + std::to_string(j) + ".bias", &s->bias[j]));
+            s->kernel_size[j] = l.lte_conv_sizes[static_cast<size_t>(j)];
+            s->dilation[j] = l.lte_conv_dilations[static_cast<size_t>(j)];
+            s->in_per_group[j] = static_cast<int32_t>(per_group);
+            s->out_per_group[j] = static_cast<int32_t>(per_group / 2);
+            const int32_t total = s->dilation[j] * (s->kernel_size[j] - 1);
+            s->left += total / 2;
+            s->right += total - total / 2;
+            per_group /= 2;
+        }
+        MNEMO_TRY(weights_->vector(p + "proj.weight", &s->proj_weight));
+        if (model_->tensor(p + "proj.bias") != nullptr) MNEMO_TRY(weights_->vector(p + "proj.bias", &s->proj_bias));
+        s->next_unscored = reinterpret_cast<int64_t*>(dev(map.next_unscored));
+        return MNEMO_OK;
+    }
+
+    mnemo_status read_token(int32_t* token) {
+        MNEMO_CUDA_TRY(cudaMemcpyAsync(pinned_token_, tokens_, 4, cudaMemcpyDeviceToHost, stream_));
+        MNEMO_CUDA_TRY(cudaStreamSynchronize(stream_));
+        *token = *pinned_token_;
+        last_sampled_ = *token;
+        return MNEMO_OK;
+    }
+
+    mnemo_status capture_decode_graph() {
+        cudaGraph_t graph = nullptr;
+        MNEMO_CUDA_TRY(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+        const mnemo_status s = forward(1);
+        cuda::argmax(logits_, model_->config.vocab_size, tokens_, stream_);
+        const cudaError_t end = cudaStreamEndCapture(stream_, &graph);
+        MNEMO_TRY(s);
+        if (end != cudaSuccess) return failf(MNEMO_ERR_NO_DEVICE, "CUDA: capturing the decode step failed: %s", cudaGetErrorString(end));
+        const cudaError_t inst = cudaGraphInstantiate(&graph_exec_, graph, 0);
+        cudaGraphDestroy(graph);
+        if (inst != cudaSuccess) return failf(MNEMO_ERR_NO_DEVICE, "CUDA: instantiating the decode graph failed: %s", cudaGetErrorString(inst));
+        return MNEMO_OK;
+    }
+
+    // Enqueues the forward pass of n tokens held in tokens_ (no host synchronisation).
+    mnemo_status forward(int64_t T) {
+        last_sampled_ = -1;
+        const ModelConfig& c = model_->config;
+        const int64_t d = c.hidden_size, f = c.intermediate_size;
+        cuda::embed(tokens_, T, embeddings_.data, embeddings_.type, d, x_, stream_);
+        for (size_t i = 0; i < layers_.size(); ++i) {
+            const DeviceLayer& L = layers_[i];
+            cuda::add_rms_norm(x_, i == 0 ? nullptr : y_, L.attn_norm, h_, T, d, c.norm_eps, stream_);
+            if (L.kind == MNEMO_MIXER_GDN) MNEMO_TRY(gdn(L, T));
+            else attention(L, T);
+            cuda::add_rms_norm(x_, y_, L.mlp_norm, h_, T, d, c.norm_eps, stream_);
+            cuda::linear(L.gate, h_, T, b1_, x_bf16_, stream_);
+            cuda::linear(L.up, h_, T, b2_, x_bf16_, stream_);
+            cuda::swiglu(b1_, b2_, T * f, stream_);
+            cuda::linear(L.down, b1_, T, y_, x_bf16_, stream_);
+        }
+        cuda::add_rms_norm(x_, y_, final_norm_, h_, T, d, c.norm_eps, stream_);
+        cuda::linear(lm_head_, h_ + (T - 1) * d, 1, logits_, x_bf16_, stream_);
+        cuda::advance_position(position_, T, stream_);
+        const char* e = cuda::last_error();
+        if (*e != '\0') return failf(MNEMO_ERR_NO_DEVICE, "CUDA: a kernel launch failed: %s", e);
+        return MNEMO_OK;
+    }
+
+    mnemo_status gdn(const DeviceLayer& L, int64_t T) {
+        const LayerConfig& l = *L.config;
+        const int64_t H = l.n_heads, dk = l.head_dim, dv = l.head_v_dim, kd = H * dk, vd = H * dv;
+        float *q = b1_, *k = b2_, *v = b3_, *raw = b4_, *gate = b5_, *o = b6_;
+        const int64_t K = l.use_short_conv ? l.conv_size : 1;
+        const DeviceMatrix* proj[3] = {&L.q, &L.k, &L.v};
+        float* outs[3] = {q, k, v};
+        const int64_t widths[3] = {kd, kd, vd};
+        for (int j = 0; j < 3; ++j) {
+            cuda::linear(*proj[j], h_, T, raw, x_bf16_, stream_);
+            cuda::short_conv_silu(raw, outs[j], l.use_short_conv ? L.conv[j] : nullptr, L.tails[j], T, widths[j], K, stream_);
+        }
+        cuda::l2_norm(q, T * H, dk, 1e-6f, stream_);
+        cuda::l2_norm(k, T * H, dk, 1e-6f, stream_);
+        cuda::linear(L.b, h_, T, gb_, x_bf16_, stream_);
+        cuda::linear(L.a, h_, T, ga_, x_bf16_, stream_);
+        cuda::gdn_gates(ga_, gb_, L.a_log, L.dt_bias, T, H, stream_);
+        if (!cuda::gated_delta_rule(q, k, v, ga_, gb_, L.state, o, T, H, dk, dv, 1.0f / std::sqrt(static_cast<float>(dk)), stream_))
+            return failf(MNEMO_ERR_UNSUPPORTED, "gated delta rule: key head size %lld", static_cast<long long>(dk));
+        if (l.use_gate) {
+            cuda::linear(L.g, h_, T, gate, x_bf16_, stream_);
+            cuda::rms_norm_gated(o, gate, L.o_norm, T * H, dv, model_->config.norm_eps, stream_);
+        } else {
+            cuda::add_rms_norm(o, nullptr, L.o_norm, o, T * H, dv, model_->config.norm_eps, stream_);
+        }
+        cuda::linear(L.o, o, T, y_, x_bf16_, stream_);
+        return MNEMO_OK;
+    }
+
+    void attention(const DeviceLayer& L, int64_t T) {
+        const LayerConfig& l = *L.config;
+        const int64_t hd = l.head_dim, kvw = int64_t{l.n_kv_heads} * hd;
+        float *q = b1_, *k = b2_, *v = b3_, *k_pre = b4_, *out = b5_;
+        cuda::linear(L.q, h_, T, q, x_bf16_, stream_);
+        cuda::linear(L.k, h_, T, k, x_bf16_, stream_);
+        cuda::linear(L.v, h_, T, v, x_bf16_, stream_);
+        if (L.cache.pre_rope != nullptr) cudaMemcpyAsync(k_pre, k, static_cast<size_t>(T * kvw) * 4, cudaMemcpyDeviceToDevice, stream_);
+        cuda::rope(q, T, l.n_heads, hd, position_, l.rope_theta, stream_);
+        cuda::rope(k, T, l.n_kv_heads, hd, position_, l.rope_theta, stream_);
+        cuda::KvChunk ch;
+        ch.k = k;
+        ch.k_pre = k_pre;
+        ch.v = v;
+        ch.n_tokens = T;
+        ch.position = position_;
+        cuda::KvScratch s = kv_;
+        s.splits = L.splits;
+        const cuda::LteScorerDevice* scorer = L.learned ? &L.scorer : nullptr;
+        if (scorer != nullptr) cuda::lte_score(L.cache, ch, *scorer, s, stream_);
+        cuda::kv_plan(L.cache, ch, scorer, s, stream_);
+        cuda::kv_attend(L.cache, ch, q, l.n_heads, out, s, stream_);
+        cuda::kv_commit(L.cache, ch, scorer, s, stream_);
+        cuda::linear(L.o, out, T, y_, x_bf16_, stream_);
+    }
+
+    const ModelImpl* model_ = nullptr;
+    int32_t chunk_ = 0;
+    uint64_t state_bytes_ = 0;
+    cudaStream_t stream_ = nullptr;
+    bool blas_ = false;
+    std::shared_ptr<DeviceWeights> weights_;
+    std::vector<void*> allocations_;
+    uint64_t own_bytes_ = 0;
+    std::byte* state_ = nullptr;
+    int64_t* position_ = nullptr;
+    std::vector<DeviceLayer> layers_;
+    const float* final_norm_ = nullptr;
+    DeviceMatrix lm_head_, embeddings_;
+    float *x_ = nullptr, *h_ = nullptr, *y_ = nullptr;
+    float *b1_ = nullptr, *b2_ = nullptr, *b3_ = nullptr, *b4_ = nullptr, *b5_ = nullptr, *b6_ = nullptr, *b7_ = nullptr;
+    float *ga_ = nullptr, *gb_ = nullptr, *logits_ = nullptr;
+    void* x_bf16_ = nullptr;
+    int32_t* tokens_ = nullptr;
+    int32_t* pinned_token_ = nullptr;
+    int32_t last_sampled_ = -1;
+    cuda::KvScratch kv_;
+    cudaGraphExec_t graph_exec_ = nullptr;
+};
+
+}  // namespace
+
+int cuda_device_count() {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+        cudaGetLastError();
+        return 0;
+    }
+    return n;
+}
+
+mnemo_status cuda_supports(const ModelImpl& model, const SessionOptions& options) {
+    for (int32_t i = 0; i < model.config.n_layers; ++i) MNEMO_TRY(check_layer(model.config.layers[static_cast<size_t>(i)], i, options));
+    return MNEMO_OK;
+}
+
+mnemo_status create_cuda_backend(const ModelImpl& model, const SessionOptions& options, const std::vector<std::unique_ptr<Mixer>>& mixers,
+                                 const std::byte* host_state, uint64_t state_bytes, std::unique_ptr<DeviceBackend>* out) {
+    if (cuda_device_count() == 0) return fail(MNEMO_ERR_NO_DEVICE, "no CUDA device is available; use MNEMO_BACKEND_CPU or AUTO");
+    auto backend = std::make_unique<CudaBackend>();
+    MNEMO_TRY(backend->init(model, options, mixers, host_state, state_bytes));
+    *out = std::move(backend);
+    return MNEMO_OK;
+}
+
+}  // namespace mnemo

@@ -1,0 +1,45 @@
+// A device backend runs a session's forward pass on an accelerator while the session
+// keeps its host-side state block as a mirror (same bytes, same layout): snapshots,
+// probes and restores go through the mirror, copied from or to the device only when
+// asked (SessionImpl::sync_host_state / state_restored).
+#pragma once
+
+#include "mixers/mixer.h"
+#include "model.h"
+#include "mnemo/mnemo.h"
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mnemo {
+
+class DeviceBackend {
+public:
+    virtual ~DeviceBackend() = default;
+    virtual const char* name() const = 0;
+    // Feeds n <= chunk_tokens tokens (ids already validated); the state advances on
+    // the device and the last token's logits stay there.
+    virtual mnemo_status feed_chunk(const int32_t* tokens, int64_t n) = 0;
+    virtual mnemo_status download_logits(float* host) = 0;
+    virtual mnemo_status download_state(std::byte* host) = 0;
+    virtual mnemo_status upload_state(const std::byte* host) = 0;
+    // Greedy decoding on the device: the argmax of the current logits, then (one CUDA
+    // graph replay per token) feed it and take the argmax of the next logits.
+    virtual mnemo_status argmax(int32_t* token) = 0;
+    virtual mnemo_status feed_argmax(int32_t token, int32_t* next) = 0;
+    virtual uint64_t device_bytes() const = 0;  // weights + state + scratch held on the device
+};
+
+// Number of usable CUDA devices in this build (0 without MNEMO_CUDA or a device).
+int cuda_device_count();
+// Checks that every layer of `model` can run on CUDA under `options`; the reason
+// otherwise (MNEMO_ERR_UNSUPPORTED).
+mnemo_status cuda_supports(const ModelImpl& model, const SessionOptions& options);
+// Creates the CUDA backend for a session whose state block is `host_state`
+// (`state_bytes` long, laid out by `mixers`). The block is uploaded as it is.
+mnemo_status create_cuda_backend(const ModelImpl& model, const SessionOptions& options, const std::vector<std::unique_ptr<Mixer>>& mixers,
+                                 const std::byte* host_state, uint64_t state_bytes, std::unique_ptr<DeviceBackend>* out);
+
+}  // namespace mnemo

@@ -1,0 +1,217 @@
+// The CUDA backend against the CPU backend (the specification) on every golden model
+// (tests/data/golden): prefill logits in several chunkings, token-by-token decode,
+// retained sets of every bounded cache, greedy decoding through the captured graph,
+// and a CPU snapshot continued on the device. Without a device every test reports
+// SKIPPED ("no CUDA device").
+//
+// Tolerance: the golden models are f32 and stay f32 on the device; the GPU sums in
+// other orders (and runs the gated delta rule token by token where the CPU uses the
+// chunked form), so logits agree to kLogitTolerance, not bit for bit.
+#include "convert.h"
+#include "device_backend.h"
+#include "model.h"
+#include "session.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <unistd.h>
+
+using namespace mnemo;
+namespace fs = std::filesystem;
+
+#define MNEMO_REQUIRE_CUDA_DEVICE() \
+    do { if (mnemo::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device"; } while (0)
+
+namespace {
+
+const fs::path kGoldenDir = fs::path(MNEMO_SOURCE_DIR) / "tests" / "data" / "golden";
+constexpr double kLogitTolerance = 2e-3;
+
+std::unique_ptr<ModelImpl> load_golden_model(const std::string& name) {
+    const std::string gguf = ::testing::TempDir() + "/cuda_golden_" + name + "_" + std::to_string(::getpid()) + ".gguf";
+    ConvertOptions o;
+    o.tokenizer = "byte";
+    ConvertReport report;
+    std::unique_ptr<ModelImpl> model;
+    if (convert_hf_directory((kGoldenDir / name).string(), gguf, o, &report) != MNEMO_OK) return nullptr;
+    if (load_model(gguf, true, &model) != MNEMO_OK) return nullptr;
+    return model;
+}
+
+// A long token stream (longer than every window, so tokens leave windows and compete
+// for retained slots): the byte values of a fixed text, repeated with variation.
+std::vector<int32_t> stream_tokens(int32_t vocab, size_t n) {
+    const char* text = "The quick brown fox jumps over the lazy dog while the keeper counts sheep; ";
+    std::vector<int32_t> ids(n);
+    const size_t len = std::strlen(text);
+    for (size_t i = 0; i < n; ++i) ids[i] = (static_cast<unsigned char>(text[i % len]) + static_cast<int32_t>(i / len)) % vocab;
+    return ids;
+}
+
+mnemo_session_params params_for(const ModelImpl& m, mnemo_backend backend, int32_t chunk) {
+    mnemo_session_params p = mnemo_session_default_params();
+    p.backend = backend;
+    p.n_threads = 2;
+    p.chunk_tokens = chunk;
+    if (!m.config.bounded()) p.max_context = 4096;
+    return p;
+}
+
+double max_abs_diff(const float* a, const float* b, size_t n) {
+    double worst = 0;
+    for (size_t i = 0; i < n; ++i) worst = std::max(worst, std::fabs(static_cast<double>(a[i]) - b[i]));
+    return worst;
+}
+
+// Every held token of every head of every cached layer: same positions and kinds, scores close.
+void expect_same_caches(const SessionImpl& cpu, const SessionImpl& gpu, const std::string& what) {
+    for (int32_t i = 0; i < cpu.model().config.n_layers; ++i) {
+        const KvCache* a = cpu.mixer(i).kv_cache();
+        const KvCache* b = gpu.mixer(i).kv_cache();
+        if (a == nullptr) continue;
+        ASSERT_NE(b, nullptr);
+        std::vector<mnemo_probe_token> ta, tb;
+        for (int32_t h = 0; h < a->shape().n_kv_heads; ++h) {
+            a->held_tokens(h, &ta);
+            b->held_tokens(h, &tb);
+            ASSERT_EQ(ta.size(), tb.size()) << what << " layer " << i << " head " << h;
+            for (size_t j = 0; j < ta.size(); ++j) {
+                EXPECT_EQ(ta[j].position, tb[j].position) << what << " layer " << i << " head " << h << " entry " << j;
+                EXPECT_EQ(ta[j].kind, tb[j].kind) << what << " layer " << i << " head " << h << " entry " << j;
+                if (ta[j].kind != MNEMO_TOKEN_WINDOW) {
+                    EXPECT_NEAR(ta[j].score, tb[j].score, 1e-3) << what << " layer " << i;
+                }
+            }
+        }
+    }
+}
+
+class CudaGolden : public ::testing::TestWithParam<std::string> {};
+
+}  // namespace
+
+TEST_P(CudaGolden, PrefillDecodeAndCachesMatchTheCpu) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    auto model = load_golden_model(GetParam());
+    ASSERT_NE(model, nullptr) << mnemo_last_error();
+    const int32_t vocab = model->config.vocab_size;
+    if (cuda_supports(*model, SessionOptions{}) != MNEMO_OK) {
+        std::unique_ptr<SessionImpl> s;
+        EXPECT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CUDA, 64), &s), MNEMO_ERR_UNSUPPORTED);
+        ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_AUTO, 64), &s), MNEMO_OK) << mnemo_last_error();
+        EXPECT_STREQ(s->backend_name(), "cpu");
+        std::printf("%s: not supported on CUDA (%s); AUTO runs it on the CPU\n", GetParam().c_str(), mnemo_last_error());
+        return;
+    }
+    const std::vector<int32_t> ids = stream_tokens(vocab, 700);
+    const size_t prefill = 500;
+    for (int32_t chunk : {256, 64, 7}) {
+        std::unique_ptr<SessionImpl> cpu, gpu;
+        ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CPU, chunk), &cpu), MNEMO_OK) << mnemo_last_error();
+        ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CUDA, chunk), &gpu), MNEMO_OK) << mnemo_last_error();
+        ASSERT_STREQ(gpu->backend_name(), "cuda");
+        ASSERT_EQ(cpu->feed(ids.data(), prefill), MNEMO_OK) << mnemo_last_error();
+        ASSERT_EQ(gpu->feed(ids.data(), prefill), MNEMO_OK) << mnemo_last_error();
+        double worst = max_abs_diff(cpu->logits(), gpu->logits(), static_cast<size_t>(vocab));
+        EXPECT_LE(worst, kLogitTolerance) << GetParam() << " prefill chunk " << chunk;
+        expect_same_caches(*cpu, *gpu, GetParam() + " after prefill, chunk " + std::to_string(chunk));
+        double worst_decode = 0;
+        for (size_t t = prefill; t < ids.size(); ++t) {
+            ASSERT_EQ(cpu->feed(&ids[t], 1), MNEMO_OK);
+            ASSERT_EQ(gpu->feed(&ids[t], 1), MNEMO_OK) << mnemo_last_error();
+            worst_decode = std::max(worst_decode, max_abs_diff(cpu->logits(), gpu->logits(), static_cast<size_t>(vocab)));
+        }
+        EXPECT_LE(worst_decode, kLogitTolerance) << GetParam() << " decode, chunk " << chunk;
+        expect_same_caches(*cpu, *gpu, GetParam() + " after decode, chunk " + std::to_string(chunk));
+        int64_t pos = 0;
+        EXPECT_EQ(gpu->position(), static_cast<int64_t>(ids.size()));
+        std::memcpy(&pos, gpu->state_data(), sizeof pos);
+        EXPECT_EQ(pos, static_cast<int64_t>(ids.size())) << "the device's position counter";
+        std::printf("%s chunk %3d: prefill max |dlogit| %.3g, decode max |dlogit| %.3g over %zu steps\n", GetParam().c_str(), chunk, worst,
+                    worst_decode, ids.size() - prefill);
+    }
+}
+
+TEST_P(CudaGolden, GreedyDecodingOnTheDeviceMatchesTheCpu) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    auto model = load_golden_model(GetParam());
+    ASSERT_NE(model, nullptr) << mnemo_last_error();
+    if (cuda_supports(*model, SessionOptions{}) != MNEMO_OK) GTEST_SKIP() << "not supported on CUDA";
+    const int32_t vocab = model->config.vocab_size;
+    const std::vector<int32_t> ids = stream_tokens(vocab, 300);
+    std::unique_ptr<SessionImpl> cpu, gpu;
+    ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CPU, 64), &cpu), MNEMO_OK);
+    ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CUDA, 64), &gpu), MNEMO_OK) << mnemo_last_error();
+    ASSERT_EQ(cpu->feed(ids.data(), ids.size()), MNEMO_OK);
+    ASSERT_EQ(gpu->feed(ids.data(), ids.size()), MNEMO_OK);
+    mnemo_sampler_params greedy = mnemo_sampler_default_params();
+    ASSERT_TRUE(gpu->greedy_on_device(greedy));
+    int32_t next = -1;
+    ASSERT_EQ(gpu->device_argmax(&next), MNEMO_OK) << mnemo_last_error();
+    int agree = 0;
+    const int steps = 64;
+    for (int i = 0; i < steps; ++i) {
+        const float* l = cpu->logits();
+        const int32_t want = static_cast<int32_t>(std::max_element(l, l + vocab) - l);
+        if (want != next) {
+            // A near tie may flip; then both continue with the CPU's token.
+            std::printf("%s step %d: cpu %d, gpu %d (logits %.6g vs %.6g)\n", GetParam().c_str(), i, want, next, l[want], l[next]);
+            EXPECT_NEAR(l[want], l[next], 1e-3) << "the GPU's argmax is not a near tie of the CPU's";
+        } else {
+            ++agree;
+        }
+        ASSERT_EQ(cpu->feed(&want, 1), MNEMO_OK);
+        ASSERT_EQ(gpu->feed_device_argmax(want, &next), MNEMO_OK) << mnemo_last_error();
+    }
+    EXPECT_EQ(gpu->position(), cpu->position());
+    expect_same_caches(*cpu, *gpu, GetParam() + " after graph decoding");
+    std::printf("%s: greedy on the device agreed with the CPU on %d of %d steps\n", GetParam().c_str(), agree, steps);
+}
+
+TEST_P(CudaGolden, ACpuSnapshotContinuesOnTheDeviceAndBack) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    auto model = load_golden_model(GetParam());
+    ASSERT_NE(model, nullptr) << mnemo_last_error();
+    if (cuda_supports(*model, SessionOptions{}) != MNEMO_OK) GTEST_SKIP() << "not supported on CUDA";
+    const int32_t vocab = model->config.vocab_size;
+    const std::vector<int32_t> ids = stream_tokens(vocab, 600);
+    std::unique_ptr<SessionImpl> cpu, gpu, back;
+    ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CPU, 64), &cpu), MNEMO_OK);
+    ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CUDA, 64), &gpu), MNEMO_OK) << mnemo_last_error();
+    ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CPU, 64), &back), MNEMO_OK);
+    ASSERT_EQ(cpu->feed(ids.data(), 333), MNEMO_OK);
+    // CPU state → device (what restoring a snapshot does), then both continue.
+    std::memcpy(gpu->state_data(), cpu->state_data(), cpu->state_bytes());
+    gpu->state_restored();
+    ASSERT_EQ(gpu->check_state(), MNEMO_OK) << mnemo_last_error();
+    ASSERT_EQ(cpu->feed(ids.data() + 333, 200), MNEMO_OK);
+    ASSERT_EQ(gpu->feed(ids.data() + 333, 200), MNEMO_OK) << mnemo_last_error();
+    EXPECT_LE(max_abs_diff(cpu->logits(), gpu->logits(), static_cast<size_t>(vocab)), kLogitTolerance);
+    expect_same_caches(*cpu, *gpu, GetParam() + " cpu -> gpu");
+    // Device state → CPU: the state block the device wrote is one the CPU accepts and continues.
+    std::memcpy(back->state_data(), gpu->state_data(), gpu->state_bytes());
+    back->state_restored();
+    ASSERT_EQ(back->check_state(), MNEMO_OK) << mnemo_last_error();
+    ASSERT_EQ(cpu->feed(ids.data() + 533, 67), MNEMO_OK);
+    ASSERT_EQ(back->feed(ids.data() + 533, 67), MNEMO_OK);
+    EXPECT_LE(max_abs_diff(cpu->logits(), back->logits(), static_cast<size_t>(vocab)), kLogitTolerance);
+    expect_same_caches(*cpu, *back, GetParam() + " gpu -> cpu");
+}
+
+INSTANTIATE_TEST_SUITE_P(Golden, CudaGolden,
+                         ::testing::Values("gdn", "gdn_swa", "lalte", "gdn_attn", "transformer", "lansa", "nsa"),
+                         [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
+
+TEST(CudaBackend, WithoutADeviceCudaIsRefusedAndAutoIsTheCpu) {
+    if (cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
+    auto model = load_golden_model("lalte");
+    ASSERT_NE(model, nullptr);
+    std::unique_ptr<SessionImpl> s;
+    EXPECT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CUDA, 64), &s), MNEMO_ERR_NO_DEVICE);
+    EXPECT_NE(std::string(mnemo_last_error()).find("CUDA"), std::string::npos);
+    ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_AUTO, 64), &s), MNEMO_OK);
+    EXPECT_STREQ(s->backend_name(), "cpu");
+}
