@@ -21,7 +21,8 @@ using namespace mnemo::api;
 
 extern "C" {
 
-const char* mnemo_status_name(mnemo_status s) {
+const char* mnemo_status_name(mnemo_status status) {
+    const int32_t s = enum_value(status);  // any int may come from C
     switch (s) {
         case MNEMO_OK: return "MNEMO_OK";
         case MNEMO_ERR_INVALID_ARGUMENT: return "MNEMO_ERR_INVALID_ARGUMENT";
@@ -52,7 +53,8 @@ const char* mnemo_last_error(void) { return last_error_cstr(); }
 int mnemo_version(void) { return MNEMO_VERSION; }
 const char* mnemo_version_string(void) { return MNEMO_VERSION_STRING; }
 
-const char* mnemo_mixer_kind_name(mnemo_mixer_kind kind) {
+const char* mnemo_mixer_kind_name(mnemo_mixer_kind mixer) {
+    const int32_t kind = enum_value(mixer);  // any int may come from C
     switch (kind) {
         case MNEMO_MIXER_GDN: return "gdn";
         case MNEMO_MIXER_SWA: return "swa";
@@ -330,14 +332,21 @@ mnemo_status mnemo_session_generate(mnemo_session* session, const mnemo_generate
         if (p.max_tokens < 0) return failf(MNEMO_ERR_INVALID_ARGUMENT, "max_tokens = %d is negative", p.max_tokens);
         if ((p.stop_tokens == nullptr && p.n_stop_tokens > 0) || (p.stop_strings == nullptr && p.n_stop_strings > 0))
             return fail(MNEMO_ERR_INVALID_ARGUMENT, "stop_tokens / stop_strings is NULL with a nonzero count");
+        for (size_t j = 0; j < p.n_stop_strings; ++j)
+            if (p.stop_strings[j] == nullptr) return failf(MNEMO_ERR_INVALID_ARGUMENT, "stop_strings[%zu] is NULL", j);
         SessionImpl& s = *session->session;
         if (s.logits() == nullptr) return fail(MNEMO_ERR_STATE, "mnemo_session_generate: feed a prompt first");
         const ModelImpl& m = s.model();
         Sampler sampler(p.sampler);
         std::string text;
         std::string piece;
+        // Greedy on a device backend: the argmax is taken there and each step is one
+        // graph replay; only the chosen token comes back to the host.
+        const bool on_device = s.greedy_on_device(p.sampler);
+        int32_t next = 0;
+        if (on_device && p.max_tokens > 0) MNEMO_TRY(s.device_argmax(&next));
         for (int32_t i = 0; i < p.max_tokens; ++i) {
-            const int32_t tok = sampler.sample(s.logits(), m.config.vocab_size, s.recent_tokens());
+            const int32_t tok = on_device ? next : sampler.sample(s.logits(), m.config.vocab_size, s.recent_tokens());
             if (*out_count < capacity) out_tokens[*out_count] = tok;
             ++*out_count;
             bool stop = tok == m.config.eos_token_id;
@@ -351,7 +360,8 @@ mnemo_status mnemo_session_generate(mnemo_session* session, const mnemo_generate
             }
             if (p.on_token != nullptr && p.on_token(tok, piece.data(), piece.size(), p.user_data) != 0) stop = true;
             if (stop) break;
-            MNEMO_TRY(s.feed(&tok, 1));
+            if (on_device) MNEMO_TRY(s.feed_device_argmax(tok, &next));
+            else MNEMO_TRY(s.feed(&tok, 1));
         }
         if (*out_count > capacity)
             return failf(MNEMO_ERR_BUFFER_TOO_SMALL, "generated %zu tokens but out_tokens holds %zu", *out_count, capacity);
@@ -411,8 +421,7 @@ mnemo_status mnemo_probe_head_tokens(const mnemo_session* session, int32_t layer
 mnemo_status mnemo_session_set_eviction_callback(mnemo_session* session, mnemo_eviction_fn fn, void* user_data) {
     return guarded("mnemo_session_set_eviction_callback", [&]() -> mnemo_status {
         if (session == nullptr) return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_session_set_eviction_callback: session is NULL");
-        session->session->set_eviction_callback(fn, user_data);
-        return MNEMO_OK;
+        return session->session->set_eviction_callback(fn, user_data);
     });
 }
 

@@ -152,7 +152,7 @@ mnemo_status ingest(mnemo_store& h, SessionImpl& s, int64_t id, const mnemo_inge
         }
     } guard;
     if (p.record_evictions) {
-        s.set_eviction_callback(&EvictionSink::on_event, &sink);
+        MNEMO_TRY(s.set_eviction_callback(&EvictionSink::on_event, &sink));
         guard.s = &s;
     }
 

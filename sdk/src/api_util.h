@@ -38,6 +38,17 @@ mnemo_status guarded(const char* where, F&& body) {
     }
 }
 
+// The integer a C caller passed for an enum. C lets any int travel in an enum type;
+// in C++ a value outside the enumerators' range must not be read as the enum (UBSan's
+// -fsanitize=enum), so the library reads the bytes.
+template <typename E>
+int32_t enum_value(const E& e) {
+    static_assert(sizeof(E) == sizeof(int32_t), "the C enums are int-sized");
+    int32_t v;
+    std::memcpy(&v, &e, sizeof v);
+    return v;
+}
+
 // Checks the caller's struct_size so older callers' smaller structs are not overrun.
 template <typename T>
 mnemo_status check_struct(const T* s, const char* what) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace mnemo {
 
@@ -24,7 +25,10 @@ Sampler::Sampler(const mnemo_sampler_params& params) : params_(params), rng_(par
 
 int32_t Sampler::sample(const float* logits, int32_t n_vocab, const std::vector<int32_t>& recent) {
     candidates_.resize(static_cast<size_t>(n_vocab));
-    for (int32_t i = 0; i < n_vocab; ++i) candidates_[static_cast<size_t>(i)] = {logits[i], i};
+    // A NaN logit (from a state restored with NaN values, say) ranks lowest: sorting
+    // with NaN keys would break std::sort's ordering contract (undefined behaviour).
+    const auto ranked = [](float l) { return std::isnan(l) ? -std::numeric_limits<float>::infinity() : l; };
+    for (int32_t i = 0; i < n_vocab; ++i) candidates_[static_cast<size_t>(i)] = {ranked(logits[i]), i};
     // Repetition penalty (CTRL-style): divide positive logits, multiply negative ones.
     if (params_.repetition_penalty != 1.0f && params_.repetition_window > 0) {
         const size_t window = std::min(recent.size(), static_cast<size_t>(params_.repetition_window));
@@ -33,7 +37,7 @@ int32_t Sampler::sample(const float* logits, int32_t n_vocab, const std::vector<
         for (size_t j = recent.size() - window; j < recent.size(); ++j)
             if (recent[j] >= 0 && recent[j] < n_vocab) seen[static_cast<size_t>(recent[j])] = 1;
         for (int32_t i = 0; i < n_vocab; ++i) {
-            const float l = logits[i];
+            const float l = candidates_[static_cast<size_t>(i)].first;
             candidates_[static_cast<size_t>(i)].first =
                 seen[static_cast<size_t>(i)] ? (l > 0 ? l / params_.repetition_penalty : l * params_.repetition_penalty) : l;
         }
@@ -48,6 +52,8 @@ int32_t Sampler::sample(const float* logits, int32_t n_vocab, const std::vector<
     size_t n = candidates_.size();
     if (params_.top_k > 0) n = std::min(n, static_cast<size_t>(params_.top_k));
     const float top = candidates_[0].first;
+    // No finite scale to sample from (every logit −inf/NaN, or +inf ones): the best.
+    if (!std::isfinite(top)) return candidates_[0].second;
     std::vector<double> probs(n);
     double total = 0;
     for (size_t i = 0; i < n; ++i) {

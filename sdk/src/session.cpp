@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 #include <thread>
 
 namespace mnemo {
@@ -24,18 +25,37 @@ SessionOptions options_from(const mnemo_session_params& p) {
     return o;
 }
 
+// The int a C caller stored in an enum field: read as bytes, since a value outside
+// the enumerators must not be loaded as the C++ enum (UBSan's -fsanitize=enum).
+template <typename E>
+int32_t enum_int(const E& e) {
+    static_assert(sizeof(E) == sizeof(int32_t));
+    int32_t v;
+    std::memcpy(&v, &e, sizeof v);
+    return v;
+}
+
 mnemo_status validate_params(const ModelImpl& model, const mnemo_session_params& p) {
-    if (p.backend == MNEMO_BACKEND_CUDA)
-        return fail(MNEMO_ERR_NO_DEVICE, "the CUDA backend is not available in this build; use MNEMO_BACKEND_CPU or AUTO");
-    if (p.backend != MNEMO_BACKEND_AUTO && p.backend != MNEMO_BACKEND_CPU)
-        return failf(MNEMO_ERR_INVALID_ARGUMENT, "unknown backend %d", static_cast<int>(p.backend));
+    const int32_t backend = enum_int(p.backend), policy = enum_int(p.policy);
+    if (backend == MNEMO_BACKEND_CUDA && cuda_device_count() == 0)
+        return fail(MNEMO_ERR_NO_DEVICE,
+#if MNEMO_HAVE_CUDA
+                    "no CUDA device is available; use MNEMO_BACKEND_CPU or AUTO"
+#else
+                    "the CUDA backend is not available in this build (configure with -DMNEMO_CUDA=ON); use MNEMO_BACKEND_CPU or AUTO"
+#endif
+        );
+    if (backend != MNEMO_BACKEND_AUTO && backend != MNEMO_BACKEND_CPU && backend != MNEMO_BACKEND_CUDA)
+        return failf(MNEMO_ERR_INVALID_ARGUMENT, "unknown backend %d", backend);
+    if (policy < MNEMO_POLICY_NONE || policy > MNEMO_POLICY_SNAPKV)
+        return failf(MNEMO_ERR_INVALID_ARGUMENT, "unknown eviction policy %d", policy);
     if (p.n_threads < 0 || p.n_threads > 1024) return failf(MNEMO_ERR_INVALID_ARGUMENT, "n_threads = %d is outside [0, 1024]", p.n_threads);
-    if (p.max_context < 0) return failf(MNEMO_ERR_INVALID_ARGUMENT, "max_context = %lld is negative", static_cast<long long>(p.max_context));
+    if (p.max_context < 0 || p.max_context > kMaxContextLimit)
+        return failf(MNEMO_ERR_INVALID_ARGUMENT, "max_context = %lld is outside [0 (unlimited), %lld]", static_cast<long long>(p.max_context),
+                     static_cast<long long>(kMaxContextLimit));
     if (p.chunk_tokens < 1 || p.chunk_tokens > (1 << 16))
         return failf(MNEMO_ERR_INVALID_ARGUMENT, "chunk_tokens = %d is outside [1, 65536] (mnemo_session_default_params gives 256)",
                      p.chunk_tokens);
-    if (p.policy < MNEMO_POLICY_NONE || p.policy > MNEMO_POLICY_SNAPKV)
-        return failf(MNEMO_ERR_INVALID_ARGUMENT, "unknown eviction policy %d", static_cast<int>(p.policy));
     if (p.policy_budget < 0 || p.policy_sink < 0)
         return fail(MNEMO_ERR_INVALID_ARGUMENT, "policy_budget and policy_sink must not be negative");
     const SessionOptions o = options_from(p);
@@ -78,16 +98,19 @@ mnemo_status build_mixers(const ModelImpl& model, const SessionOptions& o, std::
         ArenaLayout st, sc;
         m->layout(st, sc, o.chunk_tokens);
         plan->layer_state_bytes.push_back(st.bytes());
-        state += st.bytes();
+        state = ArenaLayout::add(state, st.bytes());
         mixer_scratch = std::max(mixer_scratch, sc.bytes());
         mixers->push_back(std::move(m));
     }
     ArenaLayout session_scratch;
     layout_session_scratch(model.config, o.chunk_tokens, session_scratch);
-    plan->state_bytes = (state + 63) / 64 * 64;
-    plan->scratch_bytes = session_scratch.bytes() + mixer_scratch;
-    plan->total_bytes = plan->state_bytes + plan->scratch_bytes;
+    // Sizes saturate rather than wrap (arena.h): a plan past 2^64 bytes is refused.
+    plan->state_bytes = ArenaLayout::round_up(state);
+    plan->scratch_bytes = ArenaLayout::add(session_scratch.bytes(), mixer_scratch);
+    plan->total_bytes = ArenaLayout::add(plan->state_bytes, plan->scratch_bytes);
     plan->bounded = model.config.bounded() || o.policy != MNEMO_POLICY_NONE;
+    if (plan->total_bytes == ArenaLayout::kOverflow)
+        return fail(MNEMO_ERR_TOO_LARGE, "the session's memory plan overflows 64 bits; lower max_context, policy_budget or policy_sink");
     return MNEMO_OK;
 }
 
@@ -111,12 +134,24 @@ mnemo_status create_session(const ModelImpl& model, const mnemo_session_params& 
                      "lower max_context / chunk_tokens, or use an eviction policy",
                      static_cast<unsigned long long>(plan.total_bytes), static_cast<unsigned long long>(plan.state_bytes),
                      static_cast<unsigned long long>(plan.scratch_bytes), static_cast<unsigned long long>(params.budget_bytes));
+    std::unique_ptr<SessionImpl> session;
     try {
-        *out = std::make_unique<SessionImpl>(model, params, o, std::move(mixers), std::move(plan));
+        session = std::make_unique<SessionImpl>(model, params, o, std::move(mixers), std::move(plan));
     } catch (const std::bad_alloc&) {
         return failf(MNEMO_ERR_OUT_OF_MEMORY, "cannot allocate the session's %llu planned bytes",
                      static_cast<unsigned long long>(plan.total_bytes));
     }
+    // AUTO runs on CUDA when a device exists and every layer can run there; CUDA
+    // insists (and says why not).
+    const bool want_cuda = params.backend == MNEMO_BACKEND_CUDA ||
+                           (params.backend == MNEMO_BACKEND_AUTO && cuda_device_count() > 0 && cuda_supports(model, o) == MNEMO_OK);
+    if (want_cuda) {
+        std::unique_ptr<DeviceBackend> device;
+        const mnemo_status s = create_cuda_backend(model, o, session->mixers(), session->state_data(), session->state_bytes(), &device);
+        if (s != MNEMO_OK && params.backend == MNEMO_BACKEND_CUDA) return s;
+        if (s == MNEMO_OK) session->attach_device(std::move(device));
+    }
+    *out = std::move(session);
     return MNEMO_OK;
 }
 
@@ -155,15 +190,31 @@ SessionImpl::SessionImpl(const ModelImpl& model, const mnemo_session_params& par
     *position_ = 0;
 }
 
+mnemo_status SessionImpl::check_state() const {
+    const int64_t pos = *position_;
+    const int64_t limit = options_.max_context > 0 ? options_.max_context : kMaxPosition;
+    if (pos < 0 || pos > limit)
+        return failf(MNEMO_ERR_CORRUPT, "the state's position %lld is outside [0, %lld]", static_cast<long long>(pos),
+                     static_cast<long long>(limit));
+    std::string why;
+    for (size_t i = 0; i < mixers_.size(); ++i)
+        if (!mixers_[i]->state_consistent(pos, &why))
+            return failf(MNEMO_ERR_CORRUPT, "layer %zu (%s) state is inconsistent at position %lld: %s", i,
+                         mnemo_mixer_kind_name(model_.config.layers[i].mixer), static_cast<long long>(pos), why.c_str());
+    return MNEMO_OK;
+}
+
 void SessionImpl::reset() {
+    host_state_stale_ = false;  // the mirror is rewritten whole and uploaded
     for (auto& m : mixers_) m->reset();
     *position_ = 0;
     has_logits_ = false;
     failed_ = false;
     recent_.clear();
+    if (device_ && device_->upload_state(arena_.data()) != MNEMO_OK) failed_ = true;
 }
 
-mnemo_status SessionImpl::feed(const int32_t* tokens, size_t n, float* all_logits, const BlockObserver& observe) {
+mnemo_status SessionImpl::check_feed(const int32_t* tokens, size_t n) const {
     if (failed_) return fail(MNEMO_ERR_STATE, "the session failed earlier; call mnemo_session_reset before feeding it again");
     if (n == 0) return fail(MNEMO_ERR_INVALID_ARGUMENT, "no tokens to feed (n_tokens = 0)");
     if (tokens == nullptr) return fail(MNEMO_ERR_INVALID_ARGUMENT, "tokens is NULL");
@@ -174,6 +225,17 @@ mnemo_status SessionImpl::feed(const int32_t* tokens, size_t n, float* all_logit
     if (options_.max_context > 0 && *position_ + static_cast<int64_t>(n) > options_.max_context)
         return failf(MNEMO_ERR_OUT_OF_RANGE, "feeding %zu tokens at position %lld would exceed max_context = %lld", n,
                      static_cast<long long>(*position_), static_cast<long long>(options_.max_context));
+    if (n > static_cast<uint64_t>(kMaxPosition - *position_))
+        return failf(MNEMO_ERR_OUT_OF_RANGE, "feeding %zu tokens at position %lld would exceed the largest position 2^53", n,
+                     static_cast<long long>(*position_));
+    return MNEMO_OK;
+}
+
+mnemo_status SessionImpl::feed(const int32_t* tokens, size_t n, float* all_logits, const BlockObserver& observe) {
+    MNEMO_TRY(check_feed(tokens, n));
+    if (device_ && (all_logits != nullptr || observe))
+        return fail(MNEMO_ERR_UNSUPPORTED, "per-token logits and block observers need the CPU backend (MNEMO_BACKEND_CPU)");
+    const int32_t vocab = model_.config.vocab_size;
     const int64_t chunk = options_.chunk_tokens;
     for (size_t done = 0; done < n;) {
         if (params_.cancel != nullptr && params_.cancel(params_.cancel_user_data) != 0)
@@ -192,6 +254,13 @@ mnemo_status SessionImpl::feed(const int32_t* tokens, size_t n, float* all_logit
 }
 
 mnemo_status SessionImpl::feed_chunk(const int32_t* tokens, int64_t T, float* all_logits, const BlockObserver& observe) {
+    if (device_) {
+        MNEMO_TRY(device_->feed_chunk(tokens, T));
+        host_state_stale_ = true;
+        host_logits_stale_ = true;
+        advanced(tokens, T);
+        return MNEMO_OK;
+    }
     const ModelConfig& c = model_.config;
     const int64_t d = c.hidden_size, f = c.intermediate_size;
     const GgufTensor* emb = model_.tensor("model.embeddings.weight");
@@ -230,12 +299,72 @@ mnemo_status SessionImpl::feed_chunk(const int32_t* tokens, int64_t T, float* al
         cpu::rms_norm({x_ + (T - 1) * d, d, h_, d, 1, d}, final_norm_, c.norm_eps, &pool_);
         apply_linear(lm_head_, h_, 1, logits_, &pool_);
     }
+    advanced(tokens, T);
+    return MNEMO_OK;
+}
+
+void SessionImpl::advanced(const int32_t* tokens, int64_t T) {
     has_logits_ = true;
-    *position_ += T;
+    *position_ += T;  // on a device backend the mirror's counter follows the device's
     for (int64_t t = 0; t < T; ++t) {
         if (recent_.size() == kRecentTokens) recent_.erase(recent_.begin());
         recent_.push_back(tokens[t]);
     }
+}
+
+const float* SessionImpl::logits() const {
+    if (!has_logits_) return nullptr;
+    if (device_ && host_logits_stale_) {
+        if (device_->download_logits(logits_) != MNEMO_OK) return nullptr;
+        host_logits_stale_ = false;
+    }
+    return logits_;
+}
+
+void SessionImpl::sync_host_state() const {
+    if (!device_ || !host_state_stale_) return;
+    // A failed copy leaves the mirror as it was; the device error is the thread's last error.
+    if (device_->download_state(const_cast<Arena&>(arena_).data()) == MNEMO_OK) host_state_stale_ = false;
+}
+
+void SessionImpl::state_restored() {
+    has_logits_ = false;
+    failed_ = false;
+    recent_.clear();
+    if (device_ && device_->upload_state(arena_.data()) != MNEMO_OK) failed_ = true;
+    host_state_stale_ = false;
+}
+
+mnemo_status SessionImpl::set_eviction_callback(mnemo_eviction_fn fn, void* user_data) {
+    if (device_ && fn != nullptr)
+        return fail(MNEMO_ERR_UNSUPPORTED,
+                    "eviction events are reported by the CPU backend only; create the session with MNEMO_BACKEND_CPU to receive them");
+    eviction_fn_ = fn;
+    eviction_user_ = user_data;
+    return MNEMO_OK;
+}
+
+bool SessionImpl::greedy_on_device(const mnemo_sampler_params& p) const {
+    return device_ && p.temperature == 0.0f && (p.repetition_penalty == 1.0f || p.repetition_window <= 0);
+}
+
+mnemo_status SessionImpl::device_argmax(int32_t* token) {
+    if (!device_ || !has_logits_) return fail(MNEMO_ERR_STATE, "no logits on the device");
+    return device_->argmax(token);
+}
+
+mnemo_status SessionImpl::feed_device_argmax(int32_t token, int32_t* next) {
+    MNEMO_TRY(check_feed(&token, 1));
+    if (params_.cancel != nullptr && params_.cancel(params_.cancel_user_data) != 0)
+        return failf(MNEMO_ERR_CANCELLED, "cancelled at position %lld; the session stays usable", static_cast<long long>(*position_));
+    const mnemo_status s = device_->feed_argmax(token, next);
+    if (s != MNEMO_OK) {
+        failed_ = true;
+        return s;
+    }
+    host_state_stale_ = true;
+    host_logits_stale_ = true;
+    advanced(&token, 1);
     return MNEMO_OK;
 }
 

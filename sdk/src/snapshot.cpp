@@ -275,6 +275,9 @@ mnemo_status parse_snapshot(const uint8_t* blob, size_t size, SnapshotHeader* ou
                      static_cast<unsigned long long>(available - h.state_bytes), static_cast<unsigned long long>(h.state_bytes));
     if (hash64(blob + kSnapshotHeaderBytes, h.state_bytes) != h.payload_checksum)
         return fail(MNEMO_ERR_CORRUPT, "snapshot state checksum mismatch: the state bytes are damaged");
+    // Fields the checksums cannot vouch for (a crafted header): values no session has.
+    if (h.policy < MNEMO_POLICY_NONE || h.policy > MNEMO_POLICY_SNAPKV)
+        return failf(MNEMO_ERR_CORRUPT, "snapshot names eviction policy %d, which does not exist", h.policy);
     if (out != nullptr) *out = h;
     return MNEMO_OK;
 }
@@ -298,12 +301,20 @@ mnemo_status restore_snapshot(SessionImpl& session, uint64_t hash, const uint8_t
         return failf(MNEMO_ERR_MISMATCH, "the snapshot's state layout (%llu bytes, %d layers) differs from the session's (%llu bytes, %d layers)",
                      static_cast<unsigned long long>(h.state_bytes), h.n_layers, static_cast<unsigned long long>(session.state_bytes()),
                      session.model().config.n_layers);
+    // Checksums catch damage, not lies: a blob with valid checksums may still hold a
+    // state no feed produces (crafted, or from a buggy writer). Its bookkeeping is
+    // checked in place; on refusal the session's own state is put back.
+    std::vector<std::byte> previous(session.state_data(), session.state_data() + h.state_bytes);
     std::memcpy(session.state_data(), blob + kSnapshotHeaderBytes, h.state_bytes);
-    if (session.position() != h.position) {
-        // The header and the state disagree although both checksums held: refuse and
-        // leave a clean session behind.
-        session.reset();
-        return fail(MNEMO_ERR_CORRUPT, "snapshot position disagrees with its state");
+    mnemo_status s = MNEMO_OK;
+    if (session.position() != h.position)
+        s = failf(MNEMO_ERR_CORRUPT, "snapshot position %lld disagrees with its state's %lld", static_cast<long long>(h.position),
+                  static_cast<long long>(session.position()));
+    else
+        s = session.check_state();
+    if (s != MNEMO_OK) {
+        std::memcpy(session.state_data(), previous.data(), h.state_bytes);
+        return s;
     }
     session.state_restored();
     return MNEMO_OK;

@@ -8,9 +8,25 @@
  *  - Parameter and info structs begin with `struct_size`; obtain them from the
  *    matching mnemo_*_default_params() / fill `struct_size = sizeof(...)` so the ABI
  *    can grow.
- *  - Thread safety: a mnemo_model is immutable after load and may be shared by any
- *    number of threads; a mnemo_session must be used by one thread at a time.
- *    mnemo_last_error() is per thread.
+ *  - Thread safety (tests/concurrency, run under ThreadSanitizer in CI):
+ *    - A mnemo_model is immutable after load. Every function taking a
+ *      `const mnemo_model*` (info, tokenize, detokenize, memory plans, hash, session
+ *      creation, mnemo_store_ask) may run on any number of threads at once.
+ *    - A mnemo_session is used by one thread at a time (no internal lock): calls on
+ *      one session from two threads at once are a data race. Sessions are
+ *      independent of each other, also on one model; a session may move between
+ *      threads if the caller orders the hand-over (mutex, join). Results do not
+ *      depend on the thread: N threads with a session each compute bit for bit what
+ *      one thread computes. Each session owns a pool of n_threads - 1 worker threads.
+ *    - A mnemo_store handle is used by one thread at a time; several handles (in one
+ *      process or several) may use one database file concurrently. A session passed
+ *      to a store call belongs to that call until it returns.
+ *    - Callbacks (cancel, on_token, eviction, progress) run synchronously on the
+ *      thread that made the call.
+ *    - mnemo_last_error() is per thread.
+ *  - Handles: the free functions accept NULL (no-op). A model must outlive every
+ *    session created from it. Using a handle after its free function, or freeing it
+ *    twice, is undefined behaviour, as with free(): handles are not validated.
  *
  * This header is C11 and exposes nothing from C++.
  */
@@ -191,10 +207,10 @@ typedef int (*mnemo_cancel_fn)(void* user_data);
 
 typedef struct mnemo_session_params {
     size_t struct_size;
-    mnemo_backend backend;   /* default AUTO */
+    mnemo_backend backend;   /* default AUTO: CUDA when a device exists and every layer runs there, else CPU */
     int32_t n_threads;       /* 0 (default): all cores */
     uint64_t budget_bytes;   /* 0 (default): no budget; else creation fails with MNEMO_ERR_BUDGET above it */
-    int64_t max_context;     /* 0 (default): unlimited, allowed only if every layer is bounded */
+    int64_t max_context;     /* 0 (default): unlimited, allowed only if every layer is bounded; at most 2^32 */
     int32_t chunk_tokens;    /* prefill chunk size in [1, 65536]; default 256 */
     mnemo_policy policy;     /* for attn/swa/nsa layers; default NONE */
     int32_t policy_budget;   /* tokens kept per KV head beyond the sink (policies other than NONE) */
@@ -333,7 +349,8 @@ typedef struct mnemo_eviction_event {
 
 typedef void (*mnemo_eviction_fn)(const mnemo_eviction_event* event, void* user_data);
 
-/* Registers (or clears, with NULL) a callback called synchronously for every eviction. */
+/* Registers (or clears, with NULL) a callback called synchronously for every eviction.
+ * Sessions on the CUDA backend do not report evictions: MNEMO_ERR_UNSUPPORTED. */
 MNEMO_API mnemo_status mnemo_session_set_eviction_callback(mnemo_session* session, mnemo_eviction_fn fn,
                                                            void* user_data);
 
@@ -350,6 +367,9 @@ MNEMO_API mnemo_status mnemo_session_set_eviction_callback(mnemo_session* sessio
  *   - another snapshot format version                  MNEMO_ERR_UNSUPPORTED
  *   - a blob shorter than it declares                  MNEMO_ERR_TRUNCATED
  *   - a damaged header or state (checksum)             MNEMO_ERR_CORRUPT
+ *   - a state no feed produces, although the checksums MNEMO_ERR_CORRUPT
+ *     hold (a crafted blob; counters, ring indices or positions that contradict
+ *     the position), or an unknown policy
  *   - another model, or session parameters that shape  MNEMO_ERR_MISMATCH
  *     the state differently (max_context, policy, policy_budget, policy_sink)
  * Snapshots hold the state in host byte order (every supported host is little-endian). */

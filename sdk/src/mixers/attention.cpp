@@ -44,7 +44,7 @@ void AttentionMixer::layout(ArenaLayout& state, ArenaLayout& scratch, int64_t ma
     k_pre_ = scratch.take<float>(static_cast<uint64_t>(max_tokens * kv_dim));
     v_ = scratch.take<float>(static_cast<uint64_t>(max_tokens * kv_dim));
     attn_out_ = scratch.take<float>(static_cast<uint64_t>(max_tokens * q_dim));
-    const int64_t visible = config_.cache.sink_capacity + config_.cache.retained_capacity + config_.cache.window_capacity;
+    const int64_t visible = int64_t{config_.cache.sink_capacity} + config_.cache.retained_capacity + config_.cache.window_capacity;
     slots_ = scratch.take<int32_t>(static_cast<uint64_t>(visible));
     const bool attention_scored = config_.rule == RetentionRule::accumulated || config_.rule == RetentionRule::current ||
                                   config_.rule == RetentionRule::observation;

@@ -18,6 +18,9 @@ public:
     virtual void reset() = 0;
     // The newest token is at `position`; update scores in `cache`.
     virtual void finalize(KvCache& cache, int64_t position, cpu::ThreadPool* pool) = 0;
+    // Its state after `position` tokens is consistent (see Mixer::state_consistent).
+    virtual bool state_consistent(int64_t position, std::string* why) const = 0;
+    virtual const int64_t* next_unscored() const { return nullptr; }
 };
 
 // Who scores a token before it leaves the window (and so whether it may be retained).
@@ -42,9 +45,18 @@ public:
     void layout(ArenaLayout& state, ArenaLayout& scratch, int64_t max_tokens) override;
     void reset() override;
     void forward(const ForwardContext& ctx, const float* x, float* y) override;
+    bool state_consistent(int64_t position, std::string* why) const override {
+        return cache_.state_consistent(position, why) && (!scorer_ || scorer_->state_consistent(position, why));
+    }
     uint64_t state_bytes_used() const override { return cache_.bytes_used(); }
     int32_t probe_kv_heads() const override { return layer_.n_kv_heads; }
     const KvCache* kv_cache() const override { return &cache_; }
+    MixerStateMap state_map() const override {
+        MixerStateMap m;
+        m.cache = &cache_;
+        m.next_unscored = scorer_ ? scorer_->next_unscored() : nullptr;
+        return m;
+    }
 
 private:
     void step(const ForwardContext& ctx, int64_t t, const float* q, const float* k_pre, const float* k, const float* v,

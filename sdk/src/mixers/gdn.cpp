@@ -134,7 +134,17 @@ public:
         apply_linear(o_proj_, o_, T, y, ctx.pool);
     }
 
+    // Matrices and conv tails only: no bookkeeping to contradict the position.
+    bool state_consistent(int64_t, std::string*) const override { return true; }
     uint64_t state_bytes_used() const override { return state_bytes_; }
+    MixerStateMap state_map() const override {
+        MixerStateMap m;
+        m.recurrent = state_;
+        m.conv_tails[0] = tail_q_;
+        m.conv_tails[1] = tail_k_;
+        m.conv_tails[2] = tail_v_;
+        return m;
+    }
 
 private:
     // out = silu(conv(proj(x))) with the carried tail, or silu(proj(x)) without conv.

@@ -8,7 +8,9 @@
 #include "../model.h"
 #include "cpu/lte_conv.h"
 
+#include <algorithm>
 #include <cstring>
+#include <string>
 
 namespace mnemo {
 namespace {
@@ -117,6 +119,22 @@ public:
         }
         *next_unscored_ = last_target + 1;
     }
+
+    // finalize() moves next_unscored_ to newest − right + 1 when it runs, and runs once
+    // newest reaches next_unscored_ + w − left (the window covers the receptive field:
+    // w >= left + right, lte_check). So after n tokens next_unscored_ is 0 or in
+    // [n − w + left, n − right]; within that range every row finalize reads is in the
+    // window.
+    bool state_consistent(int64_t n_fed, std::string* why) const override {
+        const int64_t next = *next_unscored_;
+        const int64_t lo = std::max<int64_t>(0, n_fed - layer_.window_size + scorer_.left_context());
+        const int64_t hi = std::max<int64_t>(0, n_fed - scorer_.right_context());
+        if (next >= lo && next <= hi) return true;
+        *why = "first unscored position " + std::to_string(next) + " outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+        return false;
+    }
+
+    const int64_t* next_unscored() const override { return next_unscored_; }
 
 private:
     const LayerConfig& layer_;

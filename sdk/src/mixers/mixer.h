@@ -37,6 +37,15 @@ struct ForwardContext {
     EvictionListener events;
 };
 
+// Where a mixer's state lives in the session's state block, for a device backend that
+// mirrors the block at the same offsets (device_backend.h). Null fields: not used.
+struct MixerStateMap {
+    const float* recurrent = nullptr;        // gdn: [H, dk, dv]
+    const float* conv_tails[3] = {};         // gdn: q, k, v tails [K-1, C]
+    const KvCache* cache = nullptr;          // the softmax-attention family
+    const int64_t* next_unscored = nullptr;  // lte: the scorer's first unscored position
+};
+
 // One layer's token mixer bound to a session: its state and its scratch.
 class Mixer {
 public:
@@ -48,10 +57,15 @@ public:
     virtual void reset() = 0;
     // y[T, d] = mixer(x[T, d]); x is the normed block input, continuing the state.
     virtual void forward(const ForwardContext& ctx, const float* x, float* y) = 0;
+    // After a restore: whether the bookkeeping in this layer's state (counters, ring
+    // indices, positions) is what feeding `position` tokens produces; *why says what is
+    // not. Values (keys, scores, matrices) are not judged: any float is memory-safe.
+    virtual bool state_consistent(int64_t position, std::string* why) const = 0;
     // Probes (read-only).
     virtual uint64_t state_bytes_used() const = 0;
     virtual int32_t probe_kv_heads() const { return 0; }
     virtual const KvCache* kv_cache() const { return nullptr; }
+    virtual MixerStateMap state_map() const = 0;
 };
 
 struct MixerModule {

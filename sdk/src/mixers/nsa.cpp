@@ -80,10 +80,20 @@ public:
         apply_linear(o_proj_, out_, T, y, ctx.pool);
     }
 
+    // Every token is appended in order: the count is the position (<= max_context,
+    // checked by the session).
+    bool state_consistent(int64_t position, std::string* why) const override {
+        if (*count_ == position) return true;
+        *why = "it holds " + std::to_string(*count_) + " tokens";
+        return false;
+    }
+
     uint64_t state_bytes_used() const override {
         const int64_t kv = layer_.n_kv_heads, hd = layer_.head_dim, n = *count_;
         return static_cast<uint64_t>(2 * kv * (n + n / layer_.block_size) * hd) * sizeof(float) + sizeof(int64_t);
     }
+    // NSA has no device implementation yet (cuda_supports refuses it): nothing to map.
+    MixerStateMap state_map() const override { return {}; }
 
 private:
     void step(int64_t pos, int64_t t) {

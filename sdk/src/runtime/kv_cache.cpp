@@ -2,12 +2,13 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 namespace mnemo {
 
 void KvCache::layout(const KvCacheShape& shape, ArenaLayout& state) {
     shape_ = shape;
-    slots_ = shape.sink_capacity + shape.retained_capacity + shape.window_capacity;
+    slots_ = int64_t{shape.sink_capacity} + shape.retained_capacity + shape.window_capacity;  // int64: policy sizes reach INT32_MAX
     const int64_t h = shape.n_kv_heads, d = shape.head_dim;
     keys_ = state.take<float>(static_cast<uint64_t>(h * slots_ * d));
     values_ = state.take<float>(static_cast<uint64_t>(h * slots_ * d));
@@ -128,6 +129,45 @@ uint64_t KvCache::bytes_used() const {
         entries += static_cast<uint64_t>(sink_meta_[0] + retained_count(h) + window_meta_[1]);
     // key + value + position + score per entry
     return entries * (2ull * shape_.head_dim * sizeof(float) + sizeof(int64_t) + sizeof(float));
+}
+
+bool KvCache::state_consistent(int64_t n_fed, std::string* why) const {
+    const int64_t capacity = shape_.window_capacity;
+    const int64_t count = std::min(n_fed, capacity);
+    if (window_meta_[1] != count || window_meta_[0] < 0 || (capacity > 0 && window_meta_[0] >= capacity) ||
+        (capacity == 0 && window_meta_[0] != 0)) {
+        *why = "window ring start " + std::to_string(window_meta_[0]) + ", count " + std::to_string(window_meta_[1]) + " (expected count " +
+               std::to_string(count) + " of capacity " + std::to_string(capacity) + ")";
+        return false;
+    }
+    const int64_t sink = std::min<int64_t>(shape_.sink_capacity, std::max<int64_t>(0, n_fed - capacity));
+    if (sink_meta_[0] != sink) {
+        *why = "sink count " + std::to_string(sink_meta_[0]) + " (expected " + std::to_string(sink) + ")";
+        return false;
+    }
+    const int64_t left = n_fed - count;  // positions [0, left) have left the window
+    for (int32_t h = 0; h < shape_.n_kv_heads; ++h) {
+        for (int64_t i = 0; i < count; ++i)
+            if (position(h, window_slot(i)) != left + i) {
+                *why = "head " + std::to_string(h) + " window entry " + std::to_string(i) + " holds position " +
+                       std::to_string(position(h, window_slot(i))) + " (expected " + std::to_string(left + i) + ")";
+                return false;
+            }
+        for (int32_t i = 0; i < sink; ++i)
+            if (position(h, sink_slot(i)) != i) {
+                *why = "head " + std::to_string(h) + " sink entry " + std::to_string(i) + " holds position " +
+                       std::to_string(position(h, sink_slot(i)));
+                return false;
+            }
+        for (int32_t i = 0; i < shape_.retained_capacity; ++i) {
+            const int64_t p = position(h, retained_slot(i));
+            if (p != -1 && (p < shape_.sink_capacity || p >= left)) {
+                *why = "head " + std::to_string(h) + " retained entry " + std::to_string(i) + " holds position " + std::to_string(p);
+                return false;
+            }
+        }
+    }
+    return true;
 }
 
 void KvCache::held_tokens(int32_t head, std::vector<mnemo_probe_token>* out) const {

@@ -12,6 +12,7 @@
 #include "mnemo/mnemo.h"
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace mnemo {
@@ -84,8 +85,24 @@ public:
     // Bytes holding live entries now (probes).
     uint64_t bytes_used() const;
 
+    // Whether the bookkeeping is what `n_fed` tokens produce (see
+    // Mixer::state_consistent): the window holds the last min(n_fed, capacity)
+    // positions in ring order, the sink the first tokens that left it, retained slots
+    // are empty or hold positions that left the window past the sink.
+    bool state_consistent(int64_t n_fed, std::string* why) const;
+
     // Probe: every held token of `head` with its kind and score, by position.
     void held_tokens(int32_t head, std::vector<mnemo_probe_token>* out) const;
+
+    // The arrays themselves (a device backend mirrors them at the same offsets).
+    struct Raw {
+        const float *keys, *values;
+        const int64_t* positions;
+        const float *scores, *pre_rope;
+        const int64_t* window_meta;
+        const int32_t* sink_meta;
+    };
+    Raw raw() const { return {keys_, values_, positions_, scores_, pre_rope_, window_meta_, sink_meta_}; }
 
 private:
     int32_t sink_slot(int32_t i) const { return i; }
