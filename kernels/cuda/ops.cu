@@ -637,17 +637,17 @@ __global__ void kv_plan_kernel(DeviceKvCache c, KvChunk ch, const int64_t* next_
 constexpr int kAttnWarps = 4;
 constexpr int kMaxGroup = 8;
 constexpr int kMaxHeadDim = 256;
-constexpr int kPerLane = kMaxHeadDim / kWarp;
 
 // Attention of token t's query group (KV head h) over split `blockIdx.z` of its
-// visible entries: sink/retained list, then the window (oldest first).
+// visible entries: sink/retained list, then the window (oldest first). PL = head_dim
+// / 32 values per lane, a compile-time constant so the accumulators stay in registers.
+template <int PL>
 __global__ void kv_attend_kernel(DeviceKvCache c, KvChunk ch, const float* q, int32_t n_q_heads, float* out, KvScratch s) {
     const int64_t t = blockIdx.x;
     const int32_t h = blockIdx.y;
     const int32_t split = blockIdx.z;
     const int32_t G = n_q_heads / c.n_kv_heads;
     const int64_t hd = c.head_dim;
-    const int per_lane = static_cast<int>((hd + kWarp - 1) / kWarp);
     const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
     const float scale = rsqrtf(static_cast<float>(hd));
     int64_t meta[8];
@@ -663,49 +663,57 @@ __global__ void kv_attend_kernel(DeviceKvCache c, KvChunk ch, const float* q, in
     const int64_t per_split = (n_vis + s.splits - 1) / s.splits;
     const int64_t begin = split * per_split, end = begin + per_split < n_vis ? begin + per_split : n_vis;
 
-    float qr[kMaxGroup][kPerLane];
-    for (int g = 0; g < G; ++g)
-        for (int e = 0; e < per_lane; ++e) {
-            const int64_t d = lane + e * kWarp;
-            qr[g][e] = d < hd ? q[(t * n_q_heads + h * G + g) * hd + d] * scale : 0.0f;
-        }
-    float m[kMaxGroup], l[kMaxGroup], acc[kMaxGroup][kPerLane];
-    for (int g = 0; g < G; ++g) {
+    float qr[kMaxGroup][PL], m[kMaxGroup], l[kMaxGroup], acc[kMaxGroup][PL];
+#pragma unroll
+    for (int g = 0; g < kMaxGroup; ++g) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
-        for (int e = 0; e < per_lane; ++e) acc[g][e] = 0.0f;
+#pragma unroll
+        for (int e = 0; e < PL; ++e) {
+            const int64_t d = lane + e * kWarp;
+            qr[g][e] = g < G && d < hd ? q[(t * n_q_heads + h * G + g) * hd + d] * scale : 0.0f;
+            acc[g][e] = 0.0f;
+        }
     }
     for (int64_t i = begin + warp; i < end; i += kAttnWarps) {
         const int32_t ref = i < n_list ? list[i] : ref_of_position(now - n_window + 1 + (i - n_list), meta, c);
         const float* kp = key_of(ref, h, c, ch);
         const float* vp = value_of(ref, h, c, ch);
-        float kr[kPerLane], vr[kPerLane];
-        for (int e = 0; e < per_lane; ++e) {
+        float kr[PL], vr[PL];
+#pragma unroll
+        for (int e = 0; e < PL; ++e) {
             const int64_t d = lane + e * kWarp;
             kr[e] = d < hd ? kp[d] : 0.0f;
             vr[e] = d < hd ? vp[d] : 0.0f;
         }
-        for (int g = 0; g < G; ++g) {
+#pragma unroll
+        for (int g = 0; g < kMaxGroup; ++g) {
+            if (g >= G) break;
             float dot = 0.0f;
-            for (int e = 0; e < per_lane; ++e) dot += qr[g][e] * kr[e];
+#pragma unroll
+            for (int e = 0; e < PL; ++e) dot += qr[g][e] * kr[e];
             dot = warp_sum(dot);
             const float m_new = fmaxf(m[g], dot);
             const float correction = expf(m[g] - m_new);
             const float p = expf(dot - m_new);
             l[g] = l[g] * correction + p;
-            for (int e = 0; e < per_lane; ++e) acc[g][e] = acc[g][e] * correction + p * vr[e];
+#pragma unroll
+            for (int e = 0; e < PL; ++e) acc[g][e] = acc[g][e] * correction + p * vr[e];
             m[g] = m_new;
         }
     }
     // Combine the warps: partial (m, l, acc) per warp in shared memory.
     __shared__ float sm_m[kAttnWarps][kMaxGroup], sm_l[kAttnWarps][kMaxGroup];
     __shared__ float sm_acc[kAttnWarps][kMaxGroup][kMaxHeadDim];
-    for (int g = 0; g < G; ++g) {
+#pragma unroll
+    for (int g = 0; g < kMaxGroup; ++g) {
+        if (g >= G) break;
         if (lane == 0) {
             sm_m[warp][g] = m[g];
             sm_l[warp][g] = l[g];
         }
-        for (int e = 0; e < per_lane; ++e) {
+#pragma unroll
+        for (int e = 0; e < PL; ++e) {
             const int64_t d = lane + e * kWarp;
             if (d < hd) sm_acc[warp][g][d] = acc[g][e];
         }
@@ -835,7 +843,11 @@ void kv_plan(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice* s
 void kv_attend(const DeviceKvCache& c, const KvChunk& ch, const float* q, int32_t n_q_heads, float* out, const KvScratch& s,
                Stream stream) {
     const dim3 grid(static_cast<unsigned>(ch.n_tokens), static_cast<unsigned>(c.n_kv_heads), static_cast<unsigned>(s.splits));
-    kv_attend_kernel<<<grid, kAttnWarps * kWarp, 0, stream>>>(c, ch, q, n_q_heads, out, s);
+    const int per_lane = (c.head_dim + kWarp - 1) / kWarp;
+    if (per_lane <= 1) kv_attend_kernel<1><<<grid, kAttnWarps * kWarp, 0, stream>>>(c, ch, q, n_q_heads, out, s);
+    else if (per_lane <= 2) kv_attend_kernel<2><<<grid, kAttnWarps * kWarp, 0, stream>>>(c, ch, q, n_q_heads, out, s);
+    else if (per_lane <= 4) kv_attend_kernel<4><<<grid, kAttnWarps * kWarp, 0, stream>>>(c, ch, q, n_q_heads, out, s);
+    else kv_attend_kernel<8><<<grid, kAttnWarps * kWarp, 0, stream>>>(c, ch, q, n_q_heads, out, s);
     if (s.splits > 1)
         kv_combine_kernel<<<static_cast<unsigned>(ch.n_tokens * n_q_heads), 128, 0, stream>>>(s.partial, out, s.splits, c.head_dim);
 }

@@ -247,7 +247,7 @@ public:
                 dc.learned = d.learned;
                 if (d.learned) MNEMO_TRY(load_scorer(l, a, map, dev, &d.scorer));
                 const int64_t visible = dc.slots;
-                d.splits = static_cast<int32_t>(std::clamp<int64_t>((visible + 1023) / 1024, 1, 64));
+                d.splits = static_cast<int32_t>(std::clamp<int64_t>((visible + 255) / 256, 1, 64));  // ~256 keys per block
                 const int64_t per_split = int64_t{chunk_} * l.n_heads * (l.head_dim + 2) * 4;
                 while (d.splits > 1 && per_split * d.splits > (int64_t{256} << 20)) d.splits /= 2;
                 partial = std::max<int64_t>(partial, per_split / 4 * d.splits);
