@@ -7,8 +7,9 @@ namespace mnemo::cpu {
 namespace {
 thread_local bool t_on_worker = false;
 
-// How long a waiting thread spins before it sleeps (see the header).
-constexpr double kSpinSeconds = 200e-6;
+// How long a waiting thread spins before it sleeps. Long enough to bridge the gaps between
+// the small jobs of one decode step, short enough not to burn a busy machine's time slices.
+constexpr double kSpinSeconds = 100e-6;
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -28,13 +29,17 @@ bool spin_until(Done done) {
         if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > kSpinSeconds) return done();
     }
 }
+
+constexpr uint64_t generation_of(uint64_t claim) { return claim >> 32; }
+constexpr uint64_t chunks_of(uint64_t claim) { return (claim >> 16) & 0xFFFF; }
+constexpr uint64_t next_of(uint64_t claim) { return claim & 0xFFFF; }
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) {
     if (n_threads <= 0) n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    n_threads_ = n_threads;
+    n_threads_ = std::min(n_threads, 0xFFFF);
     workers_.reserve(static_cast<size_t>(n_threads_ - 1));
-    for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_main(i); });
+    for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this] { worker_main(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -56,10 +61,24 @@ std::pair<int64_t, int64_t> ThreadPool::chunk_range(int64_t n, int64_t grain, in
     return {std::min(n, first * grain), std::min(n, last * grain)};
 }
 
-void ThreadPool::run_chunk(int64_t index) {
-    if (index >= job_chunks_) return;
-    const auto [begin, end] = chunk_range(job_n_, job_grain_, job_chunks_, index);
-    if (begin < end) (*job_fn_)(begin, end);
+void ThreadPool::run_claimed(uint64_t generation) {
+    uint64_t c = claim_.load(std::memory_order_acquire);
+    for (;;) {
+        if (generation_of(c) != generation || next_of(c) >= chunks_of(c)) return;
+        if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+        // Range next_of(c) is ours; the job cannot finish (nor its fields change) before it is done.
+        const auto [begin, end] = chunk_range(job_n_, job_grain_, job_chunks_, static_cast<int64_t>(next_of(c)));
+        const bool nested = t_on_worker;
+        t_on_worker = true;
+        if (begin < end) (*job_fn_)(begin, end);
+        t_on_worker = nested;
+        if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == static_cast<int64_t>(chunks_of(c))) {
+            // Taking the mutex orders this with a caller that is about to sleep on done_cv_.
+            std::lock_guard<std::mutex> lock(state_mutex_);
+            done_cv_.notify_one();
+        }
+        c = claim_.load(std::memory_order_acquire);
+    }
 }
 
 void ThreadPool::parallel_for(int64_t n, int64_t grain, RangeFn fn) {
@@ -73,46 +92,41 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, RangeFn fn) {
     }
 
     std::lock_guard<std::mutex> call_lock(call_mutex_);
+    uint64_t generation = 0;
     {
         std::lock_guard<std::mutex> lock(state_mutex_);
         job_fn_ = &fn;
         job_n_ = n;
         job_grain_ = grain;
         job_chunks_ = n_chunks;
-        pending_.store(static_cast<int>(workers_.size()));
-        generation_.fetch_add(1, std::memory_order_release);
+        done_.store(0, std::memory_order_relaxed);
+        generation = (generation_of(claim_.load(std::memory_order_relaxed)) + 1) & 0xFFFFFFFFu;
+        claim_.store(generation << 32 | static_cast<uint64_t>(n_chunks) << 16, std::memory_order_release);
     }
     start_cv_.notify_all();  // cheap when every worker is spinning (no waiter)
 
-    // The caller does chunk 0 like a worker would, so nested calls inside it run inline too.
-    t_on_worker = true;
-    run_chunk(0);
-    t_on_worker = false;
-
-    if (!spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; })) {
+    // The caller claims ranges like a worker, so a late worker's range does not wait for it.
+    run_claimed(generation);
+    auto all_done = [&] { return done_.load(std::memory_order_acquire) == n_chunks; };
+    if (!spin_until(all_done)) {
         std::unique_lock<std::mutex> lock(state_mutex_);
-        done_cv_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+        done_cv_.wait(lock, all_done);
     }
-    job_fn_ = nullptr;
 }
 
-void ThreadPool::worker_main(int worker_index) {
-    t_on_worker = true;
+void ThreadPool::worker_main() {
     uint64_t seen = 0;
-    auto ready = [&] { return stopping_.load(std::memory_order_acquire) || generation_.load(std::memory_order_acquire) != seen; };
+    auto ready = [&] {
+        return stopping_.load(std::memory_order_acquire) || generation_of(claim_.load(std::memory_order_acquire)) != seen;
+    };
     for (;;) {
         if (!spin_until(ready)) {
             std::unique_lock<std::mutex> lock(state_mutex_);
             start_cv_.wait(lock, ready);
         }
         if (stopping_.load(std::memory_order_acquire)) return;
-        seen = generation_.load(std::memory_order_acquire);
-        run_chunk(worker_index);
-        if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-            // Taking the mutex orders this with a caller that is about to sleep on done_cv_.
-            std::lock_guard<std::mutex> lock(state_mutex_);
-            done_cv_.notify_one();
-        }
+        seen = generation_of(claim_.load(std::memory_order_acquire));
+        run_claimed(seen);
     }
 }
 

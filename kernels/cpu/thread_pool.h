@@ -1,18 +1,20 @@
 // A fixed-size pool of worker threads with a deterministic parallel_for.
 //
 // parallel_for(n, grain, fn) splits [0, n) into at most n_threads() contiguous ranges whose
-// boundaries are multiples of `grain` and calls fn(begin, end) once per range, the calling
-// thread taking the first. The split depends only on n, grain and n_threads(), never on
-// timing. Kernels keep every output element's arithmetic inside one range (no reduction
-// across ranges), so their results are bit-identical for any thread count.
+// boundaries are multiples of `grain` and calls fn(begin, end) once per range. The split
+// depends only on n, grain and n_threads(), never on timing. Kernels keep every output
+// element's arithmetic inside one range (no reduction across ranges), so their results are
+// bit-identical for any thread count.
 //
-// A parallel_for issued from inside a worker (nested) runs serially on that worker.
+// Which thread runs which range is not fixed: the caller and the workers claim ranges from
+// a shared counter, so when a worker is late (asleep, or descheduled on a busy machine) the
+// caller runs its range instead of waiting for it. Between jobs, workers (and the caller,
+// waiting for ranges claimed by workers) spin for a short while before sleeping on a
+// condition variable: decode issues hundreds of small jobs per token, and waking sleeping
+// threads through the kernel for each cost more than the jobs (docs/kernels-cpu.md).
+//
+// A parallel_for issued from inside a range (nested) runs serially on that thread.
 // Calls from several outside threads on one pool are serialised.
-//
-// Waiting: between jobs, workers (and the caller, for the last worker) spin for a short
-// while (kSpinSeconds) before sleeping on a condition variable. Decode issues hundreds of
-// small jobs per token; waking sleeping threads through the kernel for each one cost more
-// than the jobs themselves (measured: ~20% of a decode step in futex calls on a 2-core VM).
 #pragma once
 
 #include <atomic>
@@ -63,8 +65,10 @@ public:
     static bool on_worker_thread();
 
 private:
-    void worker_main(int worker_index);
-    void run_chunk(int64_t index);
+    void worker_main();
+    // Claims and runs ranges of job `generation` until none is left; false if that job is
+    // no longer the current one.
+    void run_claimed(uint64_t generation);
 
     int n_threads_;
     std::vector<std::thread> workers_;
@@ -74,15 +78,19 @@ private:
     std::mutex state_mutex_;
     std::condition_variable start_cv_;
     std::condition_variable done_cv_;
-    std::atomic<uint64_t> generation_{0};  // bumped (under state_mutex_) for each job
     std::atomic<bool> stopping_{false};
 
-    // Current job (valid while a generation is running; written before generation_ moves).
+    // The current job: its ranges are claimed from `claim_`, which packs the job's
+    // generation (high 32 bits), its number of ranges (16 bits) and the next unclaimed range
+    // (low 16 bits), so a claim succeeds only for the job it was meant for. The fields below
+    // are written before claim_ publishes a new generation and stay valid until every range
+    // of it is done.
+    std::atomic<uint64_t> claim_{0};
+    std::atomic<int64_t> done_{0};  // ranges of the current job finished
     const RangeFn* job_fn_ = nullptr;
     int64_t job_n_ = 0;
     int64_t job_grain_ = 1;
     int64_t job_chunks_ = 0;
-    std::atomic<int> pending_{0};  // workers still running the current job
 };
 
 // Runs fn over [0, n) on `pool`, or serially when pool is null or has one thread.

@@ -1,8 +1,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "cpu/thread_pool.h"
@@ -49,11 +51,17 @@ TEST(ThreadPool, UsesSeveralThreadsAndRunsNestedCallsInline) {
     std::mutex mutex;
     std::set<std::thread::id> ids;
     std::atomic<int64_t> nested_total{0};
+    std::atomic<int> started{0};
     pool.parallel_for(3, [&](int64_t begin, int64_t end) {
         {
             std::lock_guard<std::mutex> lock(mutex);
             ids.insert(std::this_thread::get_id());
         }
+        // Ranges are claimed by whichever thread is free; holding each range until all three
+        // have started means three threads must have claimed one each (10 s at most).
+        started.fetch_add(1);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (started.load() < 3 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
         for (int64_t i = begin; i < end; ++i) {
             // A nested call must not deadlock; it runs serially on this thread.
             pool.parallel_for(10, [&](int64_t b, int64_t e) { nested_total.fetch_add(e - b); });
