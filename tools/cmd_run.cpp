@@ -33,6 +33,7 @@ const char* kHelp =
     "      --memory-budget B   refuse to start if the session would need more than B bytes\n"
     "      --threads N         worker threads (default: all cores)\n"
     "      --chunk N           prefill chunk in tokens (default 256)\n"
+    "      --backend B         auto (default: CUDA when a device can run the model), cpu or cuda\n"
     "      --temp T            sampling temperature (default 0 = greedy)\n"
     "      --top-k K, --top-p P, --repeat-penalty R, --seed S\n"
     "      --bos               prepend the model's BOS token\n"
@@ -82,6 +83,8 @@ int cmd_run(int argc, char** argv) {
     args.option("--memory-budget", &mem_s);
     args.option("--threads", &threads_s);
     args.option("--chunk", &chunk_s);
+    std::string backend_s = "auto";
+    args.option("--backend", &backend_s);
     args.option("--temp", &temp_s);
     args.option("--top-k", &topk_s);
     args.option("--top-p", &topp_s);
@@ -109,6 +112,10 @@ int cmd_run(int argc, char** argv) {
     sp.budget_bytes = mem_budget;
     if (!parse_number(threads_s, &sp.n_threads) || sp.n_threads < 0) return usage_error("run", "--threads needs a count >= 0");
     if (!parse_number(chunk_s, &sp.chunk_tokens) || sp.chunk_tokens < 1) return usage_error("run", "--chunk needs a count >= 1");
+    if (backend_s == "auto") sp.backend = MNEMO_BACKEND_AUTO;
+    else if (backend_s == "cpu") sp.backend = MNEMO_BACKEND_CPU;
+    else if (backend_s == "cuda") sp.backend = MNEMO_BACKEND_CUDA;
+    else return usage_error("run", "--backend must be auto, cpu or cuda");
     if (!parse_number(temp_s, &gp.sampler.temperature) || !parse_number(topk_s, &gp.sampler.top_k) ||
         !parse_number(topp_s, &gp.sampler.top_p) || !parse_number(rep_s, &gp.sampler.repetition_penalty) ||
         !parse_number(seed_s, &gp.sampler.seed))

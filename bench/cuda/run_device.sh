@@ -32,6 +32,24 @@ for step in ${steps[@]}; do
           --decode-tokens 64 --chunk 1024 --max-seconds 240 --no-roofline --json "$out/bench_cuda_$mixer.json" 2>&1 | tail -25
       done
       ;;
+    graph)
+      # Greedy generation through the public API: one CUDA graph replay per token.
+      "$bin/mnemo" bench --shape paper-0.4b --mixer lte --type bf16 --backend cuda --contexts 1K --decode-tokens 8 \
+        --no-roofline --model-dir /tmp/mnemo-models >/dev/null 2>&1
+      model=$(ls /tmp/mnemo-models/*lte*.gguf | head -n1)
+      head -c 60000 "$(dirname "$0")/../../training/SEMANTICS.md" >/tmp/prompt.txt
+      for n in 1024 16384; do
+        head -c $n /tmp/prompt.txt >/tmp/p.txt
+        "$bin/mnemo" run -m "$model" -f /tmp/p.txt -n 256 --backend cuda --chunk 1024 --json --quiet >"$out/graph_decode_$n.json"
+        python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print(sys.argv[2], 'prompt', j['prompt_tokens'], 'decode ms/token', round(j['decode_ms_per_token'],3), 'prefill tok/s', round(j['prefill_tokens_per_second']))" "$out/graph_decode_$n.json" $n
+      done
+      ;;
+    reference)
+      for mixer in lte attn; do
+        PYTHONUNBUFFERED=1 python3 "$(dirname "$0")/reference_bench.py" --mixer $mixer --contexts 1024,16384,131072 \
+          --max-seconds 120 --json "$out/reference_$mixer.json" 2>&1 | tail -5
+      done
+      ;;
   esac
 done
 exit $status
