@@ -692,13 +692,17 @@ void print_tables(const json& out) {
                 std::printf("  %8s %s: %s\n", ctx.c_str(), c["status"].get<std::string>().c_str(), c["reason"].get<std::string>().c_str());
                 continue;
             }
-            auto pct = [&](const char* k) { return c.contains(k) && !c[k].is_null() ? 100.0 * c[k].get<double>() : -1.0; };
-            std::printf("  %8s %12.0f %10.1f %9.3f %9.3f %11s %11s %11s %7.0f%% %7.0f%%\n", ctx.c_str(),
+            auto pct = [&](const char* k) {
+                char b[16] = "n/a";
+                if (c.contains(k) && !c[k].is_null()) std::snprintf(b, sizeof b, "%.0f%%", 100.0 * c[k].get<double>());
+                return std::string(b);
+            };
+            std::printf("  %8s %12.0f %10.1f %9.3f %9.3f %11s %11s %11s %8s %8s\n", ctx.c_str(),
                         c["prefill_tokens_per_second"].get<double>(), c["ttft_ms"].get<double>(), c["decode_ms_p50"].get<double>(),
                         c["decode_ms_p99"].get<double>(), human_bytes(c["plan_total_bytes"].get<uint64_t>()).c_str(),
                         human_bytes(c["state_bytes_used"].get<uint64_t>()).c_str(),
-                        human_bytes(c["peak_rss_bytes"].get<uint64_t>()).c_str(), pct("decode_fraction_of_bandwidth"),
-                        pct("prefill_fraction_of_blas_peak"));
+                        human_bytes(c["peak_rss_bytes"].get<uint64_t>()).c_str(), pct("decode_fraction_of_bandwidth").c_str(),
+                        pct("prefill_fraction_of_blas_peak").c_str());
         }
         if (r.contains("matmul") && r["matmul"].contains("mnemo_gflops"))
             std::printf("  prefill matmuls (T=%d, model mix): mnemo %.1f GFLOP/s (f32 weights %.1f), BLAS %s GFLOP/s\n",

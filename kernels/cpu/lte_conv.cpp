@@ -119,8 +119,11 @@ void LteScorer::scores(const LteSegment& s, const LteOutput& out, ThreadPool* po
     const int64_t n_tiles = (n_out + kRowTile - 1) / kRowTile;
     const int64_t n_layers = static_cast<int64_t>(layers_.size());
     parallel_for(pool, groups_ * n_tiles, 1, [&](int64_t begin, int64_t end) {
-        std::vector<float> act, next, col;
-        std::vector<int64_t> lo(static_cast<size_t>(n_layers + 1)), hi(static_cast<size_t>(n_layers + 1));
+        // Per-thread buffers kept across calls (decode rescores the window every few tokens).
+        thread_local std::vector<float> act, next, col;
+        thread_local std::vector<int64_t> lo, hi;
+        lo.resize(static_cast<size_t>(n_layers + 1));
+        hi.resize(static_cast<size_t>(n_layers + 1));
         for (int64_t task = begin; task < end; ++task) {
             const int64_t g = task / n_tiles;
             const int64_t tile_begin = out.out_begin + (task % n_tiles) * kRowTile;
@@ -148,13 +151,16 @@ void LteScorer::scores(const LteSegment& s, const LteOutput& out, ThreadPool* po
                 const int64_t prev_lo = lo[static_cast<size_t>(l)], prev_hi = hi[static_cast<size_t>(l)];
                 const int64_t row_lo = lo[static_cast<size_t>(l + 1)], rows = hi[static_cast<size_t>(l + 1)] - row_lo;
                 const int64_t width = layer.kernel_size * channels;
-                col.assign(static_cast<size_t>(rows * width), 0.0f);
+                if (col.size() < static_cast<size_t>(rows * width)) col.resize(static_cast<size_t>(rows * width));
                 for (int64_t r = 0; r < rows; ++r) {
                     for (int64_t j = 0; j < layer.kernel_size; ++j) {
                         const int64_t src = row_lo + r - layer.pad_left + j * layer.dilation;
-                        if (src < prev_lo || src >= prev_hi) continue;  // outside the segment: zero
-                        std::copy(act.begin() + (src - prev_lo) * channels, act.begin() + (src - prev_lo + 1) * channels,
-                                  col.begin() + r * width + j * channels);
+                        const auto dst = col.begin() + r * width + j * channels;
+                        if (src < prev_lo || src >= prev_hi) {
+                            std::fill(dst, dst + channels, 0.0f);  // outside the segment: zero
+                            continue;
+                        }
+                        std::copy(act.begin() + (src - prev_lo) * channels, act.begin() + (src - prev_lo + 1) * channels, dst);
                     }
                 }
                 const int64_t cout = layer.out_per_group;
