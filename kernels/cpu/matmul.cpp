@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "cpu/gemm_avx512.h"
 #include "cpu/isa.h"
 #include "cpu/simd.h"
 
@@ -311,6 +312,7 @@ MNEMO_AVX2 void gemm_avx2(const MatmulArgs& a, ThreadPool* pool) {
     // whatever the task split, so the result does not depend on the thread count.
     constexpr int64_t kRowBlock = 96;    // MC: rows of X packed together (L2)
     constexpr int64_t kPassPanels = 32;  // NC/16: panels packed per pass
+    const bool avx512 = detail::gemm_avx512_enabled();
     const int64_t n_panels = (a.n_cols + kPanelCols - 1) / kPanelCols;
     const int64_t n_threads = pool != nullptr ? pool->n_threads() : 1;
     int64_t panel_chunks = std::min(n_panels, n_threads);
@@ -342,6 +344,17 @@ MNEMO_AVX2 void gemm_avx2(const MatmulArgs& a, ThreadPool* pool) {
                         for (int64_t p = pass; p < pass_end; ++p) {
                             const float* panel = wbuf + (p - pass) * kBlockK * kPanelCols;
                             const int64_t n0 = p * kPanelCols;
+                            if (avx512 && p + 1 < pass_end) {
+                                // Two panels at once in zmm registers: the same result, twice as wide.
+                                const int64_t n_cols2 = std::min(2 * kPanelCols, a.n_cols - n0);
+                                for (int64_t t = t0; t < t1; t += kMicroRows)
+                                    detail::gemm_tile_avx512(std::min(kMicroRows, t1 - t),
+                                                             xbuf + ((t - t0) / kMicroRows) * kc * kMicroRows, panel,
+                                                             panel + kBlockK * kPanelCols, kc, a.y + t * a.y_stride + n0,
+                                                             a.y_stride, n_cols2, accumulate);
+                                ++p;
+                                continue;
+                            }
                             const int64_t n_cols = std::min(kPanelCols, a.n_cols - n0);
                             for (int64_t t = t0; t < t1; t += kMicroRows) {
                                 const float* xp = xbuf + ((t - t0) / kMicroRows) * kc * kMicroRows;

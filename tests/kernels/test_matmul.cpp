@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cpu/dtype.h"
+#include "cpu/gemm_avx512.h"
 #include "cpu/matmul.h"
 #include "cpu/thread_pool.h"
 #include "test_util.h"
@@ -130,6 +131,35 @@ TEST(Matmul, ScalarAndAvx2Agree) {
         }
         EXPECT_TRUE(test::close_rel(a.y, b.y, 1e-5)) << dtype_name(type);
     }
+}
+
+// The AVX-512 register tile (two 16-column panels at once, cpu/gemm_avx512.h) applies the
+// AVX2 tile's operations in the same order to every element: bit-identical results, with
+// pairs and single panels mixed (N = 33, 47, 200), row tails and several K blocks.
+TEST(Matmul, Avx512TileEqualsAvx2TileBitForBit) {
+    if (best_supported_isa() != Isa::avx2) GTEST_SKIP() << "no AVX2";
+    const bool previous = detail::gemm_avx512_enabled();
+    if (!detail::set_gemm_avx512(true)) GTEST_SKIP() << "no AVX-512F";
+    ScopedIsa scoped(Isa::avx2);
+    for (const MatmulCase& c : matmul_cases()) {
+        if (c.t < 2) continue;  // GEMV: no tile
+        MatmulData wide = make_data(c, 21), narrow = make_data(c, 21);
+        ThreadPool pool(2);
+        detail::set_gemm_avx512(true);
+        matmul(wide.args, &pool);
+        detail::set_gemm_avx512(false);
+        matmul(narrow.args, &pool);
+        EXPECT_TRUE(test::bit_equal(wide.y, narrow.y)) << case_name(c);
+    }
+    for (int64_t n : {32, 64, 200}) {
+        MatmulData wide = make_data({37, 1100, n, DType::f32, true}, 3), narrow = make_data({37, 1100, n, DType::f32, true}, 3);
+        detail::set_gemm_avx512(true);
+        matmul(wide.args);
+        detail::set_gemm_avx512(false);
+        matmul(narrow.args);
+        EXPECT_TRUE(test::bit_equal(wide.y, narrow.y)) << "N = " << n;
+    }
+    detail::set_gemm_avx512(previous);
 }
 
 }  // namespace
