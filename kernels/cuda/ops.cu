@@ -238,25 +238,33 @@ __global__ void swiglu_kernel(float* gate, const float* up, int64_t n) {
 
 constexpr int kMaxConv = 8;
 
-__global__ void short_conv_kernel(const float* x, float* y, const float* weight, float* tail, int64_t T, int64_t C, int K) {
-    const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-    if (c >= C) return;
+// y[t, c] depends only on the K inputs ending at t (tail rows before x[0]): every
+// (t, c) is independent. The tail is updated by short_conv_tail_kernel afterwards.
+__global__ void short_conv_kernel(const float* x, float* y, const float* weight, const float* tail, int64_t T, int64_t C, int K) {
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i >= T * C) return;
+    const int64_t t = i / C, c = i % C;
     if (weight == nullptr) {
-        for (int64_t t = 0; t < T; ++t) y[t * C + c] = silu(x[t * C + c]);
+        y[i] = silu(x[i]);
         return;
     }
-    float hist[kMaxConv];  // the K−1 inputs before the current one, oldest first
-    float w[kMaxConv];
-    for (int j = 0; j < K; ++j) w[j] = weight[c * K + j];
-    for (int j = 0; j < K - 1; ++j) hist[j] = tail[j * C + c];
-    for (int64_t t = 0; t < T; ++t) {
-        const float cur = x[t * C + c];
-        float acc = 0.0f;
-        for (int j = 0; j < K - 1; ++j) acc += w[j] * hist[j];
-        acc += w[K - 1] * cur;
-        for (int j = 0; j + 1 < K - 1; ++j) hist[j] = hist[j + 1];
-        if (K > 1) hist[K - 2] = cur;
-        y[t * C + c] = silu(acc);
+    float acc = 0.0f;
+    for (int j = 0; j < K; ++j) {
+        const int64_t u = t - (K - 1) + j;  // input time index; < 0: from the tail
+        const float in = u < 0 ? tail[(K - 1 + u) * C + c] : x[u * C + c];
+        acc += weight[c * K + j] * in;
+    }
+    y[i] = silu(acc);
+}
+
+// New tail: the last K−1 rows of (old tail ++ x).
+__global__ void short_conv_tail_kernel(const float* x, float* tail, int64_t T, int64_t C, int K) {
+    const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    float hist[kMaxConv];
+    for (int j = 0; j < K - 1; ++j) {
+        const int64_t u = T - (K - 1) + j;
+        hist[j] = u < 0 ? tail[(K - 1 + u) * C + c] : x[u * C + c];
     }
     for (int j = 0; j < K - 1; ++j) tail[j * C + c] = hist[j];
 }
@@ -376,7 +384,8 @@ void swiglu(float* gate, const float* up, int64_t n, Stream stream) {
     swiglu_kernel<<<blocks_for(n, 256), 256, 0, stream>>>(gate, up, n);
 }
 void short_conv_silu(const float* x, float* y, const float* weight, float* tail, int64_t T, int64_t C, int64_t K, Stream stream) {
-    short_conv_kernel<<<blocks_for(C, 128), 128, 0, stream>>>(x, y, weight, tail, T, C, static_cast<int>(K));
+    short_conv_kernel<<<blocks_for(T * C, 256), 256, 0, stream>>>(x, y, weight, tail, T, C, static_cast<int>(K));
+    if (weight != nullptr && K > 1) short_conv_tail_kernel<<<blocks_for(C, 128), 128, 0, stream>>>(x, tail, T, C, static_cast<int>(K));
 }
 void gdn_gates(float* a, float* b, const float* a_log, const float* dt_bias, int64_t T, int64_t H, Stream stream) {
     gdn_gates_kernel<<<blocks_for(T * H, 128), 128, 0, stream>>>(a, b, a_log, dt_bias, T * H, H);
@@ -491,7 +500,7 @@ __global__ void lte_score_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
             const int32_t pl = d * (K - 1) / 2, pr = d * (K - 1) - pl;
             const int64_t cout = sc.out_per_group[l];
             const int64_t out_rows = rows - pl - pr, out_lo = lo + pl;
-            const float* w = sc.weight[l] + static_cast<int64_t>(g) * cout * cin * K;
+            const float* w = sc.weight[l] + static_cast<int64_t>(g) * K * cin * cout;  // [K][cin][cout]
             const float* bias = sc.bias[l] != nullptr ? sc.bias[l] + g * cout : nullptr;
             for (int64_t idx = threadIdx.x; idx < out_rows * cout; idx += blockDim.x) {
                 const int64_t r = idx / cout, o = idx % cout;
@@ -503,8 +512,8 @@ __global__ void lte_score_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
                         const int64_t src = pos - pl + j * d;  // absolute position
                         if (src < 0) continue;
                         const float* in = a + (src - lo) * cin;
-                        const float* wr = w + o * cin * K + j;
-                        for (int64_t c_i = 0; c_i < cin; ++c_i) acc += wr[c_i * K] * in[c_i];
+                        const float* wr = w + j * cin * cout + o;
+                        for (int64_t c_i = 0; c_i < cin; ++c_i) acc += wr[c_i * cout] * in[c_i];
                     }
                     acc = silu(acc);
                 }
@@ -775,40 +784,43 @@ __global__ void kv_commit_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
     int64_t meta[8];
     for (int i = 0; i < 8; ++i) meta[i] = s.meta[i];
     const int64_t pos0 = meta[kPos0], end = pos0 + ch.n_tokens;
-    for (int32_t i = 0; i < SR; ++i) {
+    for (int64_t idx = threadIdx.x; idx < SR * hd; idx += blockDim.x) {
+        const int64_t i = idx / hd, d = idx % hd;
         const int32_t ref = s.sources[h * SR + i];
         if (ref == kUnchanged) continue;
-        const float* kp = key_of(ref, h, c, ch);
-        const float* vp = value_of(ref, h, c, ch);
-        for (int64_t d = threadIdx.x; d < hd; d += blockDim.x) {
-            c.keys[(h * c.slots + i) * hd + d] = kp[d];
-            c.values[(h * c.slots + i) * hd + d] = vp[d];
-        }
+        c.keys[(h * c.slots + i) * hd + d] = key_of(ref, h, c, ch)[d];
+        c.values[(h * c.slots + i) * hd + d] = value_of(ref, h, c, ch)[d];
     }
     __syncthreads();
     const int64_t base = SR;
     const int64_t ring_start = meta[kRingStart1], ring_count = meta[kRingCount1];
     const int64_t next_old = learned ? *sc.next_unscored : 0;
     const int64_t scored_end = learned ? end - sc.right : 0;  // positions < scored_end have final scores now
-    for (int64_t i = 0; i < ring_count; ++i) {
+    // Only entries that entered during the chunk move (chunk rows); older ones may get a score.
+    const int64_t first_new = ring_count - (end - pos0 < ring_count ? end - pos0 : ring_count);
+    for (int64_t idx = threadIdx.x; idx < (ring_count - first_new) * hd; idx += blockDim.x) {
+        const int64_t i = first_new + idx / hd, d = idx % hd;
+        const int64_t p = end - ring_count + i, row = p - pos0;
+        const int64_t slot = base + (ring_start + i) % c.window_capacity;
+        c.keys[(h * c.slots + slot) * hd + d] = ch.k[row * width + h * hd + d];
+        c.values[(h * c.slots + slot) * hd + d] = ch.v[row * width + h * hd + d];
+        if (c.pre_rope != nullptr) c.pre_rope[(slot - base) * width + h * hd + d] = ch.k_pre[row * width + h * hd + d];
+    }
+    // Scores change only for entries new in this chunk and (LTE) entries scored now.
+    int64_t first_scored = first_new;
+    if (learned) {
+        const int64_t from = next_old - (end - ring_count);
+        first_scored = from < 0 ? 0 : (from < first_new ? from : first_new);
+    }
+    for (int64_t i = first_scored + threadIdx.x; i < ring_count; i += blockDim.x) {
         const int64_t p = end - ring_count + i;
         const int64_t slot = base + (ring_start + i) % c.window_capacity;
         if (p >= pos0) {
-            const int64_t row = p - pos0;
-            for (int64_t d = threadIdx.x; d < hd; d += blockDim.x) {
-                c.keys[(h * c.slots + slot) * hd + d] = ch.k[row * width + h * hd + d];
-                c.values[(h * c.slots + slot) * hd + d] = ch.v[row * width + h * hd + d];
-                if (c.pre_rope != nullptr) c.pre_rope[(slot - base) * width + h * hd + d] = ch.k_pre[row * width + h * hd + d];
-            }
+            c.positions[h * c.slots + slot] = p;
+            c.scores[h * c.slots + slot] = 0.0f;
         }
-        if (threadIdx.x == 0) {
-            if (p >= pos0) {
-                c.positions[h * c.slots + slot] = p;
-                c.scores[h * c.slots + slot] = 0.0f;
-            }
-            if (learned && p >= next_old && p < scored_end)
-                c.scores[h * c.slots + slot] = s.new_scores[(p - (pos0 - c.window_capacity)) * c.n_kv_heads + h];
-        }
+        if (learned && p >= next_old && p < scored_end)
+            c.scores[h * c.slots + slot] = s.new_scores[(p - (pos0 - c.window_capacity)) * c.n_kv_heads + h];
     }
     __syncthreads();
     if (h == 0 && threadIdx.x == 0) {

@@ -91,6 +91,26 @@ public:
         *out = it->second;
         return MNEMO_OK;
     }
+    // An LTE conv weight [groups·cout][cin][K] repacked as [groups][K][cin][cout], so the
+    // scorer kernel's neighbouring threads (output channels) read neighbouring words.
+    mnemo_status lte_conv_weight(const std::string& name, int64_t groups, int64_t cout, int64_t cin, int64_t K, const float** out) {
+        const std::string key = name + "#tap-major";
+        auto it = vectors_.find(key);
+        if (it == vectors_.end()) {
+            const float* src = f32_tensor(model_, name);
+            std::vector<float> packed(static_cast<size_t>(groups * cout * cin * K));
+            for (int64_t g = 0; g < groups; ++g)
+                for (int64_t o = 0; o < cout; ++o)
+                    for (int64_t c = 0; c < cin; ++c)
+                        for (int64_t j = 0; j < K; ++j)
+                            packed[static_cast<size_t>(((g * K + j) * cin + c) * cout + o)] = src[((g * cout + o) * cin + c) * K + j];
+            void* d = nullptr;
+            MNEMO_TRY(upload(packed.data(), packed.size() * sizeof(float), &d));
+            it = vectors_.emplace(key, static_cast<const float*>(d)).first;
+        }
+        *out = it->second;
+        return MNEMO_OK;
+    }
     uint64_t bytes() const { return bytes_; }
 
 private:
@@ -333,7 +353,8 @@ private:
         s->n_layers = static_cast<int32_t>(l.lte_conv_sizes.size());
         int64_t per_group = 2 * int64_t{l.head_dim};
         for (int32_t j = 0; j < s->n_layers; ++j) {
-            MNEMO_TRY(weights_->vector(p + "convs." + std::to_string(j) + ".weight", &s->weight[j]));
+            MNEMO_TRY(weights_->lte_conv_weight(p + "convs." + std::to_string(j) + ".weight", groups, per_group / 2, per_group,
+                                                l.lte_conv_sizes[static_cast<size_t>(j)], &s->weight[j]));
             if (model_->tensor(p + "convs." + std::to_string(j) + ".bias") != nullptr)
                 MNEMO_TRY(weights_->vector(p + "convs." + std::to_string(j) + ".bias", &s->bias[j]));
             s->kernel_size[j] = l.lte_conv_sizes[static_cast<size_t>(j)];
