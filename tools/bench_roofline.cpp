@@ -145,8 +145,6 @@ std::vector<float> pseudo_random(size_t n, uint32_t seed) {
 
 }  // namespace
 
-double Bandwidth::roofline_gbs() const { return std::max({read_gbs.best, copy_gbs.best, triad_gbs.best}); }
-
 Bandwidth measure_bandwidth(int threads, uint64_t array_bytes) {
     Bandwidth r;
     r.threads = threads;

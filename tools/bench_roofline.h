@@ -25,9 +25,6 @@ struct Bandwidth {
     Stat read_gbs;   // sum of one array: bytes read
     Stat copy_gbs;   // c = a: 2 x bytes (STREAM counting, write-allocate not counted)
     Stat triad_gbs;  // a = b + s c: 3 x bytes
-    // The decode roofline: the highest of the three (bests), i.e. the most favourable
-    // bandwidth this machine showed, so fractions of it are not flattered.
-    double roofline_gbs() const;
 };
 Bandwidth measure_bandwidth(int threads, uint64_t array_bytes);
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
@@ -281,10 +282,10 @@ private:
 
     Options o_;
     int threads_ = 1;
-    bench::Bandwidth bandwidth_;
-    bench::FmaPeak fma_;
+    json measure_rooflines(const char* when);
+
     std::unique_ptr<bench::Blas> blas_;
-    bench::Stat blas_peak_;
+    double bandwidth_gbs_ = 0, blas_peak_gflops_ = 0;  // best of the start and end measurements
     std::string temp_dir_;
     uint64_t baseline_rss_ = 0;
     std::vector<std::string> cleanup_;
@@ -582,6 +583,29 @@ json Bench::bench_model(const Subject& s, bool* no_device) {
     return run;
 }
 
+json Bench::measure_rooflines(const char* when) {
+    say(o_, "bench: roofline (%s) — bandwidth (3 x %s arrays), FMA peak, BLAS sgemm on %d threads\n", when,
+        human_bytes(static_cast<uint64_t>(o_.roofline_bytes)).c_str(), threads_);
+    const bench::Bandwidth bw = bench::measure_bandwidth(threads_, static_cast<uint64_t>(o_.roofline_bytes));
+    const bench::FmaPeak fma = bench::measure_fma_peak(threads_);
+    if (!blas_) blas_ = std::make_unique<bench::Blas>(o_.blas_coretype);
+    const bench::Stat blas = blas_->available() ? blas_->sgemm_gflops(1024, 2048, 2048, threads_) : bench::Stat{};
+    // Give OpenBLAS's worker threads time to stop spinning before anything else is timed.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    return {{"when", when},
+            {"load_average", load_average()},
+            {"read_gbs", bw.read_gbs.best},
+            {"copy_gbs", bw.copy_gbs.best},
+            {"triad_gbs", bw.triad_gbs.best},
+            {"read_gbs_median", bw.read_gbs.median},
+            {"copy_gbs_median", bw.copy_gbs.median},
+            {"triad_gbs_median", bw.triad_gbs.median},
+            {"fma_avx2_gflops", fma.avx2_gflops},
+            {"fma_avx512_gflops", fma.avx512_gflops},
+            {"blas_gflops", blas.best > 0 ? json(blas.best) : json(nullptr)},
+            {"blas_gflops_median", blas.median > 0 ? json(blas.median) : json(nullptr)}};
+}
+
 json Bench::run_peer(const json& runs) {
     json peer = {{"tool", "llama.cpp llama-bench"}, {"executable", o_.peer_exe}};
     std::string gguf = o_.peer_model;
@@ -667,7 +691,7 @@ json Bench::matmul_section(const json& run_model, const std::vector<bench::Linea
         m["mnemo_gflops"] = flops / t_mnemo;
         m["mnemo_f32_gflops"] = flops / t_f32;
         m["blas_gflops"] = t_blas > 0 ? json(flops / t_blas) : json(nullptr);
-        if (blas_peak_.best > 0) m["mnemo_fraction_of_blas_peak"] = flops / t_mnemo / blas_peak_.best;
+        if (blas_peak_gflops_ > 0) m["mnemo_fraction_of_blas_peak"] = flops / t_mnemo / blas_peak_gflops_;
     }
     return m;
 }
@@ -785,18 +809,9 @@ int Bench::run() {
         return finish(kExitFailure);
     }
 
-    json roof;
+    json roof_start;
     if (o_.roofline) {
-        say(o_, "bench: roofline — bandwidth (3 x %s arrays) and FMA peak on %d threads\n",
-            human_bytes(static_cast<uint64_t>(o_.roofline_bytes)).c_str(), threads_);
-        bandwidth_ = bench::measure_bandwidth(threads_, static_cast<uint64_t>(o_.roofline_bytes));
-        fma_ = bench::measure_fma_peak(threads_);
-        roof = {{"threads", threads_}, {"array_bytes", bandwidth_.array_bytes},
-                {"read_gbs", bandwidth_.read_gbs.best}, {"copy_gbs", bandwidth_.copy_gbs.best},
-                {"triad_gbs", bandwidth_.triad_gbs.best}, {"read_gbs_median", bandwidth_.read_gbs.median},
-                {"copy_gbs_median", bandwidth_.copy_gbs.median}, {"triad_gbs_median", bandwidth_.triad_gbs.median},
-                {"bandwidth_gbs", bandwidth_.roofline_gbs()}, {"fma_avx2_gflops", fma_.avx2_gflops},
-                {"fma_avx512_gflops", fma_.avx512_gflops}};
+        roof_start = measure_rooflines("start");
         if (o_.backend != MNEMO_BACKEND_CPU && gpu.available) {
             say(o_, "bench: GPU roofline (device copy, cuBLAS)\n");
             const bench::GpuRoofline g = bench::measure_gpu_roofline();
@@ -822,23 +837,29 @@ int Bench::run() {
     if (!o_.peer_exe.empty()) out["peer"] = run_peer(runs);
 
     if (o_.roofline) {
-        blas_ = std::make_unique<bench::Blas>(o_.blas_coretype);
-        say(o_, "bench: BLAS peak and prefill matmuls at T=%d (%s)\n", o_.chunk, blas_->description().c_str());
-        if (blas_->available()) blas_peak_ = blas_->sgemm_gflops(1024, 2048, 2048, threads_);
-        roof["blas"] = blas_->description();
-        roof["blas_gflops"] = blas_peak_.best > 0 ? json(blas_peak_.best) : json(nullptr);
-        roof["blas_gflops_median"] = blas_peak_.median > 0 ? json(blas_peak_.median) : json(nullptr);
-        roof["blas_shape"] = {1024, 2048, 2048};
+        // Rooflines again after the models: the machine's load can change during a long run;
+        // the best of the two is the roofline (so fractions of it are never flattered).
+        const json roof_end = measure_rooflines("end");
+        json roof = {{"threads", threads_}, {"array_bytes", o_.roofline_bytes}, {"blas", blas_->description()},
+                     {"blas_shape", {1024, 2048, 2048}}, {"measurements", {roof_start, roof_end}}};
+        for (const char* k : {"read_gbs", "copy_gbs", "triad_gbs", "fma_avx2_gflops", "fma_avx512_gflops", "blas_gflops"})
+            roof[k] = std::max(roof_start[k].is_null() ? 0.0 : roof_start[k].get<double>(), roof_end[k].is_null() ? 0.0 : roof_end[k].get<double>());
+        roof["bandwidth_gbs"] = std::max({roof["read_gbs"].get<double>(), roof["copy_gbs"].get<double>(), roof["triad_gbs"].get<double>()});
+        if (roof["blas_gflops"].get<double>() <= 0) roof["blas_gflops"] = nullptr;
+        bandwidth_gbs_ = roof["bandwidth_gbs"].get<double>();
+        blas_peak_gflops_ = roof["blas_gflops"].is_null() ? 0.0 : roof["blas_gflops"].get<double>();
+        say(o_, "bench: prefill matmuls at T=%d, Mnemo and BLAS\n", o_.chunk);
         for (auto& r : runs) {
             if (!r.contains("model")) continue;
             r["matmul"] = matmul_section(r["model"], linears_[r["label"].get<std::string>()]);
             for (auto& c : r["contexts"]) {
                 if (c["status"] != "ok") continue;
                 const double p50_s = c["decode_ms_p50"].get<double>() / 1000.0;
-                const double bw = bandwidth_.roofline_gbs() * 1e9;
+                const double bw = bandwidth_gbs_ * 1e9;
                 if (p50_s > 0 && bw > 0) c["decode_fraction_of_bandwidth"] = c["decode_bytes_per_token"].get<double>() / bw / p50_s;
                 const double ps = c["prefill_seconds"].get<double>();
-                if (ps > 0 && blas_peak_.best > 0) c["prefill_fraction_of_blas_peak"] = c["prefill_flops"].get<double>() / ps / (blas_peak_.best * 1e9);
+                if (ps > 0 && blas_peak_gflops_ > 0)
+                    c["prefill_fraction_of_blas_peak"] = c["prefill_flops"].get<double>() / ps / (blas_peak_gflops_ * 1e9);
             }
         }
         out["roofline"] = roof;
