@@ -322,9 +322,14 @@ MNEMO_AVX2 void gemm_avx2(const MatmulArgs& a, ThreadPool* pool) {
         panel_chunks = 1;
     }
     parallel_for(pool, panel_chunks * row_chunks, 1, [&](int64_t begin, int64_t end) {
-        std::vector<float> rows(static_cast<size_t>(kBlockK * kPanelCols));
-        std::vector<float> wpack(static_cast<size_t>(kPassPanels * kBlockK * kPanelCols + 16));
-        std::vector<float> xpack(static_cast<size_t>(kRowBlock * kBlockK + 16));
+        // Per-thread packing buffers, grown once: a fresh 0.5 MB vector per call cost more
+        // than the multiply itself for small chunks (every used element is written by
+        // the packing before it is read, so they need no clearing).
+        thread_local std::vector<float> rows, wpack, xpack;
+        if (rows.size() < static_cast<size_t>(kBlockK * kPanelCols)) rows.resize(static_cast<size_t>(kBlockK * kPanelCols));
+        if (wpack.size() < static_cast<size_t>(kPassPanels * kBlockK * kPanelCols + 16))
+            wpack.resize(static_cast<size_t>(kPassPanels * kBlockK * kPanelCols + 16));
+        if (xpack.size() < static_cast<size_t>(kRowBlock * kBlockK + 16)) xpack.resize(static_cast<size_t>(kRowBlock * kBlockK + 16));
         float* wbuf = wpack.data() + (16 - reinterpret_cast<uintptr_t>(wpack.data()) / 4 % 16) % 16;  // 64-byte aligned
         float* xbuf = xpack.data();
         for (int64_t task = begin; task < end; ++task) {

@@ -1,11 +1,12 @@
-// Writes the seed corpora of tests/fuzz/corpus/ for fuzz_gguf and fuzz_safetensors
-// with the project's own writers, plus hand-made malformed images (one lie each).
-// Deterministic: the same build writes the same bytes.
+// Writes the seed corpora of tests/fuzz/corpus/ for fuzz_gguf, fuzz_safetensors,
+// fuzz_snapshot and fuzz_api_sequence with the project's own writers, plus hand-made
+// malformed images (one lie each). Deterministic: the same build writes the same bytes.
 //
 //   build-fuzz/tests/fuzz/fuzz_make_seeds tests/fuzz/corpus
 //
 // fuzz_hf_config's and fuzz_tokenizer's seeds are plain text files kept in git as they are.
 #include "cpu/dtype.h"
+#include "fuzz_models.h"
 #include "gguf.h"
 #include "mixers/mixer.h"
 #include "model.h"
@@ -261,11 +262,72 @@ void safetensors_seeds(const fs::path& dir) {
                safetensors_image(R"({"w":{"dtype":"F64","shape":[4611686018427387904,8],"data_offsets":[0,8]}})", 8));
 }
 
+// Real snapshots of the tiny models (fuzz_models.h) after 3 and 30 tokens (30 is past
+// every window), each behind a mode byte (fuzz_snapshot.cpp): restored into a session
+// with the seed's parameters (bit 4), and for 30 tokens also through
+// create_from_snapshot, plain and with recomputed checksums (bit 2).
+void snapshot_seeds(const fs::path& dir) {
+    fs::create_directories(dir);
+    for (size_t kind = 0; kind < fuzz::kTinyKinds.size(); ++kind) {
+        for (int v = 0; v < fuzz::seed_variants(kind); ++v) {
+            const mnemo_session_params p = fuzz::seed_session_params(kind, v);
+            mnemo_session* s = nullptr;
+            if (mnemo_session_create(fuzz::tiny_models().model[kind], &p, &s) != MNEMO_OK) die("seed session");
+            std::vector<int32_t> tokens(30);
+            for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<int32_t>(4 + (i * 37 + kind * 11) % 256);
+            for (size_t n : {size_t{3}, size_t{30}}) {
+                if (mnemo_session_reset(s) != MNEMO_OK || mnemo_session_feed(s, tokens.data(), n) != MNEMO_OK) die("seed feed");
+                size_t size = 0;
+                if (mnemo_session_snapshot_size(s, &size) != MNEMO_OK) die("seed snapshot size");
+                std::vector<uint8_t> blob(1 + size);
+                if (mnemo_session_snapshot(s, blob.data() + 1, size, &size) != MNEMO_OK) die("seed snapshot");
+                const std::string name = std::string(fuzz::kTinyKinds[kind]) + (fuzz::seed_variants(kind) > 1 ? "_v" + std::to_string(v) : "") +
+                                         "_" + std::to_string(n) + "tok";
+                blob[0] = static_cast<uint8_t>(kind | 16u | (static_cast<unsigned>(v) << 5));
+                write_file(dir / (name + "_restore.snap"), blob);
+                if (n == 30) {
+                    blob[0] = static_cast<uint8_t>(kind);
+                    write_file(dir / (name + "_create.snap"), blob);
+                    blob[0] = static_cast<uint8_t>(kind | 4u);
+                    write_file(dir / (name + "_fixsum.snap"), blob);
+                }
+            }
+            mnemo_session_free(s);
+        }
+    }
+    // Malformed, one lie each (on the laLTE snapshot after 30 tokens).
+    const auto good = read_file(dir / "lte_30tok_create.snap");
+    write_file(dir / "bad_truncated_header.snap", good.data(), 1 + 100);
+    write_file(dir / "bad_truncated_state.snap", good.data(), good.size() - 8);
+    auto flipped = good;
+    flipped[1 + 128 + 40] ^= 0x10;
+    write_file(dir / "bad_state_checksum.snap", flipped);
+    auto magic = good;
+    magic[1] = 'X';
+    write_file(dir / "bad_magic.snap", magic);
+    auto version = good;
+    version[1 + 8] = 2;
+    write_file(dir / "bad_version.snap", version);
+}
+
+// The API-sequence target decodes its input with FuzzedDataProvider (integers from the
+// end, byte strings from the front), so hand-written programs would be opaque: its
+// seeds are pseudo-random inputs of a few lengths, from which coverage grows.
+void api_sequence_seeds(const fs::path& dir) {
+    fs::create_directories(dir);
+    std::mt19937 rng(10);
+    for (size_t len : {16, 64, 128, 256, 512, 1024, 2048, 4096}) {
+        std::vector<uint8_t> b(len);
+        for (auto& x : b) x = static_cast<uint8_t>(rng());
+        write_file(dir / ("random_" + std::to_string(len) + ".bin"), b);
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     if (argc != 2) {
-        std::fprintf(stderr, "usage: %s CORPUS_DIR   (writes CORPUS_DIR/fuzz_gguf and CORPUS_DIR/fuzz_safetensors)\n", argv[0]);
+        std::fprintf(stderr, "usage: %s CORPUS_DIR   (writes CORPUS_DIR/fuzz_{gguf,safetensors,snapshot,api_sequence})\n", argv[0]);
         return 2;
     }
     const fs::path root(argv[1]);
@@ -273,6 +335,8 @@ int main(int argc, char** argv) {
     fs::create_directories(scratch);
     gguf_seeds(root / "fuzz_gguf", scratch);
     safetensors_seeds(root / "fuzz_safetensors");
+    snapshot_seeds(root / "fuzz_snapshot");
+    api_sequence_seeds(root / "fuzz_api_sequence");
     fs::remove_all(scratch);
     return 0;
 }

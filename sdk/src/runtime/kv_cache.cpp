@@ -159,12 +159,19 @@ bool KvCache::state_consistent(int64_t n_fed, std::string* why) const {
                        std::to_string(position(h, sink_slot(i)));
                 return false;
             }
+        std::vector<int64_t> retained;
         for (int32_t i = 0; i < shape_.retained_capacity; ++i) {
             const int64_t p = position(h, retained_slot(i));
             if (p != -1 && (p < shape_.sink_capacity || p >= left)) {
                 *why = "head " + std::to_string(h) + " retained entry " + std::to_string(i) + " holds position " + std::to_string(p);
                 return false;
             }
+            if (p != -1) retained.push_back(p);
+        }
+        std::sort(retained.begin(), retained.end());
+        if (std::adjacent_find(retained.begin(), retained.end()) != retained.end()) {
+            *why = "head " + std::to_string(h) + " retains a position twice";
+            return false;
         }
     }
     return true;
