@@ -202,7 +202,10 @@ mnemo_status ProbeCapture::attach(const mnemo_model* model, mnemo_session* sessi
         if ((st = mnemo_memory_plan_layer(model, &params, l, &reserved)) != MNEMO_OK) return st;
         ls.state_bytes_reserved = reserved;
     }
-    if ((st = mnemo_session_set_eviction_callback(session, on_eviction, out)) != MNEMO_OK) return st;
+    // Sessions on the CUDA backend report no eviction events (MNEMO_ERR_UNSUPPORTED): the
+    // views still show what every head holds; the eviction log stays empty.
+    st = mnemo_session_set_eviction_callback(session, on_eviction, out);
+    if (st != MNEMO_OK && st != MNEMO_ERR_UNSUPPORTED) return st;
     model_ = model;
     session_ = session;
     out_ = out;
