@@ -296,6 +296,7 @@ int cmd_ingest(int argc, char** argv) {
     mnemo_session_params sp = mnemo_session_default_params();
     sp.n_threads = static_cast<int32_t>(n_threads);
     sp.max_context = max_ctx;
+    if (record) sp.backend = MNEMO_BACKEND_CPU;  // eviction events are reported by the CPU backend only
     mnemo_session* session = nullptr;
     if (mnemo_session_create(model, &sp, &session) != MNEMO_OK) return report_failure("ingest", "cannot create a session");
     SessionFree free_session{session};
