@@ -871,3 +871,226 @@ void kv_commit(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice*
 }
 
 }  // namespace mnemo::cuda
+
+// ---------------------------------------------------------------- native sparse attention
+namespace mnemo::cuda {
+namespace {
+
+__global__ void sigmoid_kernel(float* x, int64_t n) {
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i < n) x[i] = 1.0f / (1.0f + expf(-x[i]));
+}
+
+__global__ void nsa_append_kernel(DeviceNsa n, const float* k, const float* v, int64_t T, const int64_t* position) {
+    const int64_t t = blockIdx.x;
+    const int32_t h = blockIdx.y;
+    const int64_t p = *position + t, hd = n.head_dim;
+    for (int64_t d = threadIdx.x; d < hd; d += blockDim.x) {
+        n.keys[(h * n.capacity + p) * hd + d] = k[(t * n.n_kv_heads + h) * hd + d];
+        n.values[(h * n.capacity + p) * hd + d] = v[(t * n.n_kv_heads + h) * hd + d];
+    }
+    if (t == T - 1 && h == 0 && threadIdx.x == 0) *n.count = p + 1;
+}
+
+// Means of the blocks that complete in this chunk, accumulated in double like the CPU.
+__global__ void nsa_compress_kernel(DeviceNsa n, int64_t T, const int64_t* position) {
+    const int64_t pos0 = *position, bs = n.block_size, hd = n.head_dim;
+    const int64_t c = pos0 / bs + blockIdx.x;
+    const int32_t h = blockIdx.y;
+    if ((c + 1) * bs > pos0 + T) return;
+    for (int64_t d = threadIdx.x; d < hd; d += blockDim.x) {
+        double sk = 0, sv = 0;
+        for (int64_t j = c * bs; j < (c + 1) * bs; ++j) {
+            sk += n.keys[(h * n.capacity + j) * hd + d];
+            sv += n.values[(h * n.capacity + j) * hd + d];
+        }
+        n.block_keys[(h * n.n_blocks + c) * hd + d] = static_cast<float>(sk / static_cast<double>(bs));
+        n.block_values[(h * n.n_blocks + c) * hd + d] = static_cast<float>(sv / static_cast<double>(bs));
+    }
+}
+
+// One warp's attention of query `qv` (PL values per lane, pre-scaled) over rows row(i),
+// i < n, of `keys`/`values` (row stride hd): online softmax; returns the output in o.
+template <int PL, typename RowOf>
+__device__ void warp_attend(const float (&qv)[PL], const float* keys, const float* values, int64_t hd, int64_t n, RowOf row_of,
+                            float (&o)[PL], float* m_out, float* l_out) {
+    const int lane = threadIdx.x % kWarp;
+    float m = -INFINITY, l = 0.0f, acc[PL];
+#pragma unroll
+    for (int e = 0; e < PL; ++e) acc[e] = 0.0f;
+    for (int64_t i = 0; i < n; ++i) {
+        const int64_t r = row_of(i);
+        float dot = 0.0f;
+#pragma unroll
+        for (int e = 0; e < PL; ++e) {
+            const int64_t d = lane + e * kWarp;
+            dot += d < hd ? qv[e] * keys[r * hd + d] : 0.0f;
+        }
+        dot = warp_sum(dot);
+        const float m_new = fmaxf(m, dot), corr = expf(m - m_new), p = expf(dot - m_new);
+        l = l * corr + p;
+#pragma unroll
+        for (int e = 0; e < PL; ++e) {
+            const int64_t d = lane + e * kWarp;
+            acc[e] = acc[e] * corr + p * (d < hd ? values[r * hd + d] : 0.0f);
+        }
+        m = m_new;
+    }
+#pragma unroll
+    for (int e = 0; e < PL; ++e) o[e] = l > 0.0f ? acc[e] / l : 0.0f;
+    *m_out = m;
+    *l_out = l;
+}
+
+// Token t, KV head h: compressed, selected and window branches for every query head of
+// the group (one warp per query head at a time), mixed by the gates (cmp, slc, swa).
+template <int PL>
+__global__ void nsa_attend_kernel(DeviceNsa n, const float* q, const float* gates, float* out, NsaScratch s, int64_t T,
+                                  const int64_t* position) {
+    extern __shared__ unsigned char nsa_smem[];
+    const int64_t t = blockIdx.x;
+    const int32_t h = blockIdx.y;
+    const int32_t G = n.n_q_heads / n.n_kv_heads;
+    const int64_t hd = n.head_dim, bs = n.block_size;
+    const int64_t p = *position + t;
+    const int64_t complete = (p + 1) / bs, current = p / bs;
+    const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp, n_warps = blockDim.x / kWarp;
+    const float scale = rsqrtf(static_cast<float>(hd));
+    float* probs = s.probs + (t * n.n_kv_heads + h) * G * n.n_blocks;  // [G][n_blocks]
+    float* importance = s.importance + (t * n.n_kv_heads + h) * n.n_blocks;
+    int32_t* chosen = reinterpret_cast<int32_t*>(nsa_smem);  // [n_select] sorted block ids
+    unsigned char* taken = nsa_smem + sizeof(int32_t) * n.n_select;  // [n_blocks]
+    const float* keys = n.keys + static_cast<int64_t>(h) * n.capacity * hd;
+    const float* values = n.values + static_cast<int64_t>(h) * n.capacity * hd;
+    const float* bkeys = n.block_keys + static_cast<int64_t>(h) * n.n_blocks * hd;
+    const float* bvalues = n.block_values + static_cast<int64_t>(h) * n.n_blocks * hd;
+    // 1. Compressed branch; its probabilities go to `probs`.
+    for (int32_t g = warp; g < G; g += n_warps) {
+        const int64_t head = static_cast<int64_t>(h) * G + g;
+        float qv[PL], o[PL], m, l;
+#pragma unroll
+        for (int e = 0; e < PL; ++e) {
+            const int64_t d = lane + e * kWarp;
+            qv[e] = d < hd ? q[(t * n.n_q_heads + head) * hd + d] * scale : 0.0f;
+        }
+        warp_attend<PL>(qv, bkeys, bvalues, hd, complete, [](int64_t i) { return i; }, o, &m, &l);
+        const float gate = gates[(t * n.n_q_heads + head) * 3 + 0];
+#pragma unroll
+        for (int e = 0; e < PL; ++e) {
+            const int64_t d = lane + e * kWarp;
+            if (d < hd) out[(t * n.n_q_heads + head) * hd + d] = complete > 0 ? gate * o[e] : 0.0f;
+        }
+        for (int64_t c = lane; c < complete; c += kWarp) {
+            float dot = 0.0f;
+            for (int64_t d = 0; d < hd; ++d) dot += q[(t * n.n_q_heads + head) * hd + d] * scale * bkeys[c * hd + d];
+            probs[g * n.n_blocks + c] = expf(dot - m) / l;
+        }
+    }
+    __syncthreads();
+    // 2. Block importance (group sum in head order), forced blocks, top n_select.
+    for (int64_t c = threadIdx.x; c <= current; c += blockDim.x) {
+        float sum = 0.0f;
+        if (c < current && c < complete)
+            for (int32_t g = 0; g < G; ++g) sum += probs[g * n.n_blocks + c];
+        if (c == 0 || c == current - 1 || c == current) sum = static_cast<float>(G);
+        importance[c] = sum;
+        taken[c] = 0;
+    }
+    __syncthreads();
+    const int64_t n_choose = n.n_select < current + 1 ? n.n_select : current + 1;
+    __shared__ float best_v[32];
+    __shared__ int32_t best_i[32];
+    for (int64_t k = 0; k < n_choose; ++k) {
+        float bv = -INFINITY;
+        int32_t bi = INT32_MAX;
+        for (int64_t c = threadIdx.x; c <= current; c += blockDim.x) {
+            if (taken[c]) continue;
+            const float v = importance[c];
+            if (v > bv || (v == bv && c < bi)) { bv = v; bi = static_cast<int32_t>(c); }
+        }
+        for (int o = kWarp / 2; o > 0; o >>= 1) {
+            const float ov = __shfl_xor_sync(0xffffffffu, bv, o);
+            const int32_t oi = __shfl_xor_sync(0xffffffffu, bi, o);
+            if (ov > bv || (ov == bv && oi < bi)) { bv = ov; bi = oi; }
+        }
+        if (lane == 0) { best_v[warp] = bv; best_i[warp] = bi; }
+        __syncthreads();
+        if (threadIdx.x == 0) {
+            float v = best_v[0];
+            int32_t i = best_i[0];
+            for (int w = 1; w < n_warps; ++w)
+                if (best_v[w] > v || (best_v[w] == v && best_i[w] < i)) { v = best_v[w]; i = best_i[w]; }
+            chosen[k] = i;
+            taken[i] = 1;
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) {  // ascending block order (insertion sort of a handful)
+        for (int64_t a = 1; a < n_choose; ++a) {
+            const int32_t v = chosen[a];
+            int64_t b = a - 1;
+            while (b >= 0 && chosen[b] > v) { chosen[b + 1] = chosen[b]; --b; }
+            chosen[b + 1] = v;
+        }
+    }
+    __syncthreads();
+    // 3. Selected blocks (rows <= p) and 4. the window (p − w, p].
+    int64_t n_sel = 0;
+    for (int64_t k = 0; k < n_choose; ++k) {
+        const int64_t hi = (chosen[k] + 1) * bs < p + 1 ? (chosen[k] + 1) * bs : p + 1;
+        n_sel += hi - chosen[k] * bs;
+    }
+    const int64_t w_lo = n.window > 0 ? (p - n.window + 1 > 0 ? p - n.window + 1 : 0) : 0;
+    for (int32_t g = warp; g < G; g += n_warps) {
+        const int64_t head = static_cast<int64_t>(h) * G + g;
+        float qv[PL], o[PL], m, l;
+#pragma unroll
+        for (int e = 0; e < PL; ++e) {
+            const int64_t d = lane + e * kWarp;
+            qv[e] = d < hd ? q[(t * n.n_q_heads + head) * hd + d] * scale : 0.0f;
+        }
+        const int32_t* ch = chosen;
+        const int64_t nc = n_choose;
+        warp_attend<PL>(qv, keys, values, hd, n_sel, [ch, nc, bs, p](int64_t i) {
+            for (int64_t k = 0; k < nc; ++k) {
+                const int64_t lo = ch[k] * bs, hi = (ch[k] + 1) * bs < p + 1 ? (ch[k] + 1) * bs : p + 1;
+                if (i < hi - lo) return lo + i;
+                i -= hi - lo;
+            }
+            return int64_t{0};
+        }, o, &m, &l);
+        float o_swa[PL];
+        if (n.window > 0) warp_attend<PL>(qv, keys, values, hd, p - w_lo + 1, [w_lo](int64_t i) { return w_lo + i; }, o_swa, &m, &l);
+        const float g_slc = gates[(t * n.n_q_heads + head) * 3 + 1], g_swa = gates[(t * n.n_q_heads + head) * 3 + 2];
+#pragma unroll
+        for (int e = 0; e < PL; ++e) {
+            const int64_t d = lane + e * kWarp;
+            if (d < hd) {
+                float r = out[(t * n.n_q_heads + head) * hd + d] + g_slc * o[e];
+                if (n.window > 0) r += g_swa * o_swa[e];
+                out[(t * n.n_q_heads + head) * hd + d] = r;
+            }
+        }
+    }
+}
+
+}  // namespace
+
+void nsa_forward(const DeviceNsa& n, const float* q, const float* k, const float* v, float* gates, float* out, const NsaScratch& s,
+                 int64_t T, const int64_t* position, Stream stream) {
+    sigmoid_kernel<<<blocks_for(T * n.n_q_heads * 3, 256), 256, 0, stream>>>(gates, T * n.n_q_heads * 3);
+    nsa_append_kernel<<<dim3(static_cast<unsigned>(T), static_cast<unsigned>(n.n_kv_heads)), 64, 0, stream>>>(n, k, v, T, position);
+    const unsigned blocks = static_cast<unsigned>(T / n.block_size + 2);
+    nsa_compress_kernel<<<dim3(blocks, static_cast<unsigned>(n.n_kv_heads)), 64, 0, stream>>>(n, T, position);
+    const int32_t G = n.n_q_heads / n.n_kv_heads;
+    const int threads = kWarp * (G < 8 ? G : 8);
+    const size_t smem = sizeof(int32_t) * static_cast<size_t>(n.n_select) + static_cast<size_t>(n.n_blocks);
+    const dim3 grid(static_cast<unsigned>(T), static_cast<unsigned>(n.n_kv_heads));
+    const int per_lane = (n.head_dim + kWarp - 1) / kWarp;
+    if (per_lane <= 1) nsa_attend_kernel<1><<<grid, threads, smem, stream>>>(n, q, gates, out, s, T, position);
+    else if (per_lane <= 2) nsa_attend_kernel<2><<<grid, threads, smem, stream>>>(n, q, gates, out, s, T, position);
+    else if (per_lane <= 4) nsa_attend_kernel<4><<<grid, threads, smem, stream>>>(n, q, gates, out, s, T, position);
+    else nsa_attend_kernel<8><<<grid, threads, smem, stream>>>(n, q, gates, out, s, T, position);
+}
+
+}  // namespace mnemo::cuda

@@ -145,6 +145,27 @@ void kv_attend(const DeviceKvCache& cache, const KvChunk& chunk, const float* q,
 void kv_commit(const DeviceKvCache& cache, const KvChunk& chunk, const LteScorerDevice* scorer, const KvScratch& scratch,
                Stream stream);
 
+// ---------------------------------------------------------------- native sparse attention
+// The NSA layer's state (mixers/nsa.cpp): every key/value row by position, the means of
+// complete blocks, the count.
+struct DeviceNsa {
+    float* keys = nullptr;          // [H][capacity][hd]
+    float* values = nullptr;
+    float* block_keys = nullptr;    // [H][n_blocks][hd]
+    float* block_values = nullptr;
+    int64_t* count = nullptr;
+    int32_t n_kv_heads = 0, n_q_heads = 0, head_dim = 0;
+    int64_t capacity = 0, n_blocks = 0, block_size = 0, n_select = 0, window = 0;
+};
+struct NsaScratch {
+    float* probs = nullptr;       // [T][H][G][n_blocks]
+    float* importance = nullptr;  // [T][H][n_blocks]
+};
+// q [T, HQ, hd], k/v [T, H, hd] after RoPE; gates [T, HQ, 3] before the sigmoid (applied
+// here, in place); out [T, HQ, hd].
+void nsa_forward(const DeviceNsa& n, const float* q, const float* k, const float* v, float* gates, float* out, const NsaScratch& s,
+                 int64_t n_tokens, const int64_t* position, Stream stream);
+
 // ---------------------------------------------------------------- sampling, position
 // out_token = argmax(logits) (lowest index among ties, like the CPU sampler).
 void argmax(const float* logits, int64_t n, int32_t* out_token, Stream stream);

@@ -135,7 +135,6 @@ std::map<const ModelImpl*, std::weak_ptr<DeviceWeights>> g_weights;
 // change capacities (none, StreamingLLM); head sizes the kernels are built for.
 mnemo_status check_layer(const LayerConfig& l, int32_t i, const SessionOptions& o) {
     const char* kind = mnemo_mixer_kind_name(l.mixer);
-    if (l.mixer == MNEMO_MIXER_NSA) return failf(MNEMO_ERR_UNSUPPORTED, "layer %d (nsa) has no CUDA implementation yet; use the CPU backend", i);
     if (l.mixer == MNEMO_MIXER_GDN) {
         if (l.head_dim != 16 && l.head_dim != 32 && l.head_dim != 64 && l.head_dim != 128 && l.head_dim != 256)
             return failf(MNEMO_ERR_UNSUPPORTED, "layer %d (gdn): key head size %d is not one of 16, 32, 64, 128, 256 on CUDA", i, l.head_dim);
@@ -145,9 +144,9 @@ mnemo_status check_layer(const LayerConfig& l, int32_t i, const SessionOptions& 
     }
     if (l.head_dim > 256 || l.head_dim % 2 != 0)
         return failf(MNEMO_ERR_UNSUPPORTED, "layer %d (%s): head size %d is not even and <= 256 on CUDA", i, kind, l.head_dim);
-    if (l.n_heads / l.n_kv_heads > 8)
+    if (l.mixer != MNEMO_MIXER_NSA && l.n_heads / l.n_kv_heads > 8)
         return failf(MNEMO_ERR_UNSUPPORTED, "layer %d (%s): more than 8 query heads per KV head on CUDA", i, kind);
-    if (l.mixer != MNEMO_MIXER_LTE && o.policy != MNEMO_POLICY_NONE && o.policy != MNEMO_POLICY_STREAMING)
+    if (l.mixer != MNEMO_MIXER_LTE && l.mixer != MNEMO_MIXER_NSA && o.policy != MNEMO_POLICY_NONE && o.policy != MNEMO_POLICY_STREAMING)
         return failf(MNEMO_ERR_UNSUPPORTED, "layer %d (%s): policy %d scores by attention and runs on the CPU only", i, kind,
                      static_cast<int>(o.policy));
     if (l.mixer == MNEMO_MIXER_LTE && l.lte_conv_sizes.size() > static_cast<size_t>(cuda::kMaxLteLayers))
@@ -168,6 +167,8 @@ struct DeviceLayer {
     cuda::DeviceKvCache cache;
     cuda::LteScorerDevice scorer;
     bool learned = false;
+    // nsa (q, k, v, o above; g = gates)
+    cuda::DeviceNsa nsa;
     int32_t splits = 1;
 };
 
@@ -207,7 +208,7 @@ public:
         position_ = reinterpret_cast<int64_t*>(state_);
         const ModelConfig& c = model.config;
         int64_t width = std::max<int64_t>(c.hidden_size, c.intermediate_size), heads = 1, kv_width = 1, list_width = 1, score_rows = 1;
-        int64_t partial = 1;
+        int64_t partial = 1, nsa_probs = 1, nsa_importance = 1;
         for (int32_t i = 0; i < c.n_layers; ++i) {
             const LayerConfig& l = c.layers[static_cast<size_t>(i)];
             MNEMO_TRY(check_layer(l, i, options));
@@ -242,6 +243,30 @@ public:
                 d.state = reinterpret_cast<float*>(dev(map.recurrent));
                 for (int j = 0; j < 3; ++j) d.tails[j] = reinterpret_cast<float*>(dev(map.conv_tails[j]));
                 width = std::max<int64_t>({width, int64_t{l.n_heads} * l.head_dim, int64_t{l.n_heads} * l.head_v_dim});
+            } else if (l.mixer == MNEMO_MIXER_NSA) {
+                MNEMO_TRY(weights_->matrix(a + "q_proj.weight", a + "q_proj.bias", &d.q));
+                MNEMO_TRY(weights_->matrix(a + "k_proj.weight", a + "k_proj.bias", &d.k));
+                MNEMO_TRY(weights_->matrix(a + "v_proj.weight", a + "v_proj.bias", &d.v));
+                MNEMO_TRY(weights_->matrix(a + "g_proj.weight", "", &d.g));
+                MNEMO_TRY(weights_->matrix(a + "o_proj.weight", "", &d.o));
+                cuda::DeviceNsa& n = d.nsa;
+                n.keys = reinterpret_cast<float*>(dev(map.nsa_keys));
+                n.values = reinterpret_cast<float*>(dev(map.nsa_values));
+                n.block_keys = reinterpret_cast<float*>(dev(map.nsa_block_keys));
+                n.block_values = reinterpret_cast<float*>(dev(map.nsa_block_values));
+                n.count = reinterpret_cast<int64_t*>(dev(map.nsa_count));
+                n.n_kv_heads = l.n_kv_heads;
+                n.n_q_heads = l.n_heads;
+                n.head_dim = l.head_dim;
+                n.capacity = options.max_context;
+                n.block_size = l.block_size;
+                n.n_blocks = (n.capacity + l.block_size - 1) / l.block_size;
+                n.n_select = 1;
+                while (n.n_select < l.block_count) n.n_select *= 2;  // the reference pads to a power of two (mixers/nsa.cpp)
+                n.window = l.window_size;
+                width = std::max<int64_t>({width, int64_t{l.n_heads} * l.head_dim, int64_t{l.n_heads} * 3});
+                nsa_probs = std::max<int64_t>(nsa_probs, int64_t{chunk_} * l.n_heads * n.n_blocks);
+                nsa_importance = std::max<int64_t>(nsa_importance, int64_t{chunk_} * l.n_kv_heads * n.n_blocks);
             } else {
                 MNEMO_TRY(weights_->matrix(a + "q_proj.weight", a + "q_proj.bias", &d.q));
                 MNEMO_TRY(weights_->matrix(a + "k_proj.weight", a + "k_proj.bias", &d.k));
@@ -297,6 +322,8 @@ public:
         MNEMO_TRY(alloc(static_cast<uint64_t>(list_width) * 4, reinterpret_cast<void**>(&kv_.sources)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(score_rows) * 4, reinterpret_cast<void**>(&kv_.new_scores)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(partial) * 4, reinterpret_cast<void**>(&kv_.partial)));
+        MNEMO_TRY(alloc(static_cast<uint64_t>(nsa_probs) * 4, reinterpret_cast<void**>(&nsa_.probs)));
+        MNEMO_TRY(alloc(static_cast<uint64_t>(nsa_importance) * 4, reinterpret_cast<void**>(&nsa_.importance)));
         MNEMO_CUDA_TRY(cudaMallocHost(reinterpret_cast<void**>(&pinned_token_), sizeof(int32_t)));
         MNEMO_CUDA_TRY(cudaStreamSynchronize(stream_));
         return MNEMO_OK;
@@ -404,6 +431,7 @@ private:
             const DeviceLayer& L = layers_[i];
             cuda::add_rms_norm(x_, i == 0 ? nullptr : y_, L.attn_norm, h_, T, d, c.norm_eps, stream_);
             if (L.kind == MNEMO_MIXER_GDN) MNEMO_TRY(gdn(L, T));
+            else if (L.kind == MNEMO_MIXER_NSA) nsa(L, T);
             else attention(L, T);
             cuda::add_rms_norm(x_, y_, L.mlp_norm, h_, T, d, c.norm_eps, stream_);
             cuda::linear(L.gate, h_, T, b1_, x_bf16_, stream_);
@@ -446,6 +474,19 @@ private:
         }
         cuda::linear(L.o, o, T, y_, x_bf16_, stream_);
         return MNEMO_OK;
+    }
+
+    void nsa(const DeviceLayer& L, int64_t T) {
+        const LayerConfig& l = *L.config;
+        float *q = b1_, *k = b2_, *v = b3_, *gates = b4_, *out = b5_;
+        cuda::linear(L.q, h_, T, q, x_bf16_, stream_);
+        cuda::linear(L.k, h_, T, k, x_bf16_, stream_);
+        cuda::linear(L.v, h_, T, v, x_bf16_, stream_);
+        cuda::linear(L.g, h_, T, gates, x_bf16_, stream_);
+        cuda::rope(q, T, l.n_heads, l.head_dim, position_, l.rope_theta, stream_);
+        cuda::rope(k, T, l.n_kv_heads, l.head_dim, position_, l.rope_theta, stream_);
+        cuda::nsa_forward(L.nsa, q, k, v, gates, out, nsa_, T, position_, stream_);
+        cuda::linear(L.o, out, T, y_, x_bf16_, stream_);
     }
 
     void attention(const DeviceLayer& L, int64_t T) {
@@ -495,6 +536,7 @@ private:
     int32_t* pinned_token_ = nullptr;
     int32_t last_sampled_ = -1;
     cuda::KvScratch kv_;
+    cuda::NsaScratch nsa_;
     cudaGraphExec_t graph_exec_ = nullptr;
 };
 

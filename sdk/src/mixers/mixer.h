@@ -44,6 +44,9 @@ struct MixerStateMap {
     const float* conv_tails[3] = {};         // gdn: q, k, v tails [K-1, C]
     const KvCache* cache = nullptr;          // the softmax-attention family
     const int64_t* next_unscored = nullptr;  // lte: the scorer's first unscored position
+    // nsa: keys/values by position [H][max_context][hd], block means [H][blocks][hd], count
+    const float *nsa_keys = nullptr, *nsa_values = nullptr, *nsa_block_keys = nullptr, *nsa_block_values = nullptr;
+    const int64_t* nsa_count = nullptr;
 };
 
 // One layer's token mixer bound to a session: its state and its scratch.

@@ -92,8 +92,15 @@ public:
         const int64_t kv = layer_.n_kv_heads, hd = layer_.head_dim, n = *count_;
         return static_cast<uint64_t>(2 * kv * (n + n / layer_.block_size) * hd) * sizeof(float) + sizeof(int64_t);
     }
-    // NSA has no device implementation yet (cuda_supports refuses it): nothing to map.
-    MixerStateMap state_map() const override { return {}; }
+    MixerStateMap state_map() const override {
+        MixerStateMap m;
+        m.nsa_keys = keys_;
+        m.nsa_values = values_;
+        m.nsa_block_keys = block_keys_;
+        m.nsa_block_values = block_values_;
+        m.nsa_count = count_;
+        return m;
+    }
 
 private:
     void step(int64_t pos, int64_t t) {
