@@ -239,7 +239,7 @@ TEST(Hardening, EveryReachableStateRestores) {
     }
 }
 
-// Found by review of the sampler for fuzz_snapshot: NaN logits (a restored state may
+// Found by review of the sampler while writing fuzz_snapshot: NaN logits (a restored state may
 // hold NaN) made std::sort's comparator inconsistent — undefined behaviour, out-of-
 // bounds reads in practice. NaN now ranks lowest; with no finite logit the best
 // candidate is returned.
@@ -301,8 +301,9 @@ TEST(Hardening, NaNStateGivesNaNLogitsButSamplingStaysInRange) {
     }
 }
 
-// Found by fuzz_api_sequence: a stop_strings array with a NULL entry crashed generate
-// (strlen(NULL)); it is now MNEMO_ERR_INVALID_ARGUMENT.
+// Found while writing fuzz_api_sequence (which passes such arrays): a stop_strings
+// array with a NULL entry crashed generate (strlen(NULL)); it is now
+// MNEMO_ERR_INVALID_ARGUMENT.
 TEST(Hardening, GenerateRefusesANullStopString) {
     Model model(tiny_config("lte", 2), "lte2gen");
     mnemo_session_params p = mnemo_session_default_params();
@@ -321,9 +322,11 @@ TEST(Hardening, GenerateRefusesANullStopString) {
     EXPECT_EQ(s.position(), 1);
 }
 
-// Found by fuzz_api_sequence: a huge max_context overflowed the NSA/attention plan's
-// int64 products (undefined behaviour; a wrapped plan would under-allocate). max_context
-// is now capped at 2^32 and every plan sum saturates instead of wrapping.
+// A huge max_context overflowed the NSA/attention plan's int64 products (undefined
+// behaviour; a wrapped plan would under-allocate): found while writing
+// fuzz_api_sequence. max_context is now capped at 2^32 and every plan sum saturates
+// instead of wrapping. fuzz_api_sequence found the int overflow of the slot count with
+// policy_sink = INT32_MAX (now int64).
 TEST(Hardening, HugeSessionParametersAreRefusedNotOverflowed) {
     Model model(tiny_config("nsa", 2), "nsa2");
     mnemo_session_params p = mnemo_session_default_params();
@@ -368,15 +371,15 @@ TEST(Hardening, ArenaLayoutSaturatesInsteadOfWrapping) {
 }
 
 // Empty and 10M-token documents. An empty feed is MNEMO_ERR_INVALID_ARGUMENT
-// (Runtime.BadInputGivesSpecificStatuses). Streaming 10M tokens takes ~2.5 minutes even
-// on the smallest laLTE model (68K tokens/s on one core), too long for every run: this
-// test runs when MNEMO_LONG_TESTS=1 (docs/robustness.md records its result). Every run
+// (Runtime.BadInputGivesSpecificStatuses). Streaming 10M tokens takes about a minute
+// even on the smallest laLTE model (40 s of CPU on the CI machine), too long for every
+// run: this test runs when MNEMO_LONG_TESTS=1 (docs/robustness.md records its result). Every run
 // proves the bound otherwise: the plan is the allocation and the heap stays flat over
 // 200K tokens (Runtime.LaLteMemoryEqualsThePlanAndStaysFlatOverALongStream), the
 // snapshot size is constant (Snapshot.LteSnapshotSizeEqualsThePlanWhateverTheLength).
 TEST(Hardening, TenMillionTokenDocumentOnLaLteKeepsItsMemory) {
     const char* long_tests = std::getenv("MNEMO_LONG_TESTS");
-    if (long_tests == nullptr || std::string(long_tests) != "1") GTEST_SKIP() << "set MNEMO_LONG_TESTS=1 (about 2.5 minutes)";
+    if (long_tests == nullptr || std::string(long_tests) != "1") GTEST_SKIP() << "set MNEMO_LONG_TESTS=1 (about a minute)";
     mnemo::ModelConfig c = tiny_config("lte", 1, true);
     c.hidden_size = 16;
     c.intermediate_size = 32;
