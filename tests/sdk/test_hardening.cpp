@@ -54,6 +54,7 @@ struct Session {
         if (mnemo_session_logits(s, &l, &n) != MNEMO_OK) return {};
         return std::vector<float>(l, l + n);
     }
+    void feed(const std::vector<int32_t>& t) const { EXPECT_EQ(mnemo_session_feed(s, t.data(), t.size()), MNEMO_OK) << mnemo_last_error(); }
     std::vector<uint8_t> snapshot() const {
         size_t size = 0;
         EXPECT_EQ(mnemo_session_snapshot_size(s, &size), MNEMO_OK);
@@ -62,6 +63,12 @@ struct Session {
         return b;
     }
 };
+
+mnemo_session_params one_thread() {
+    mnemo_session_params p = mnemo_session_default_params();
+    p.n_threads = 1;
+    return p;
+}
 
 std::vector<int32_t> tokens(size_t n, uint32_t seed = 5) {
     std::vector<int32_t> t(n);
@@ -118,11 +125,9 @@ TEST(Hardening, FreeFunctionsAcceptNull) {
 // bookkeeping is now checked: MNEMO_ERR_CORRUPT, and the session keeps its own state.
 TEST(Hardening, SnapshotWithValidChecksumsButAnImpossibleStateIsCorrupt) {
     Model model(tiny_config("lte", 2), "lte2");
-    mnemo_session_params p = mnemo_session_default_params();
-    p.n_threads = 1;
+    const mnemo_session_params p = one_thread();
     Session donor(model.m, p);
-    const auto doc = tokens(30);
-    ASSERT_EQ(mnemo_session_feed(donor.s, doc.data(), doc.size()), MNEMO_OK);
+    donor.feed(tokens(30));
     const std::vector<uint8_t> good = donor.snapshot();
 
     Session target(model.m, p);
@@ -275,11 +280,8 @@ TEST(Hardening, SamplerRanksNaNLowestAndNeverLeavesTheVocabulary) {
 // gives NaN logits, and sampling still answers with an id in the vocabulary.
 TEST(Hardening, NaNStateGivesNaNLogitsButSamplingStaysInRange) {
     Model model(tiny_config("lte", 2), "lte2nan");
-    mnemo_session_params p = mnemo_session_default_params();
-    p.n_threads = 1;
-    Session s(model.m, p);
-    const auto doc = tokens(10);
-    ASSERT_EQ(mnemo_session_feed(s.s, doc.data(), doc.size()), MNEMO_OK);
+    Session s(model.m, one_thread());
+    s.feed(tokens(10));
     std::vector<uint8_t> blob = s.snapshot();
     // Layer 0 (gdn) starts 64 bytes into the state: its 2 × 32 × 32 float matrix.
     const float nan = std::numeric_limits<float>::quiet_NaN();
@@ -306,9 +308,7 @@ TEST(Hardening, NaNStateGivesNaNLogitsButSamplingStaysInRange) {
 // MNEMO_ERR_INVALID_ARGUMENT.
 TEST(Hardening, GenerateRefusesANullStopString) {
     Model model(tiny_config("lte", 2), "lte2gen");
-    mnemo_session_params p = mnemo_session_default_params();
-    p.n_threads = 1;
-    Session s(model.m, p);
+    Session s(model.m, one_thread());
     const int32_t t = 7;
     ASSERT_EQ(mnemo_session_feed(s.s, &t, 1), MNEMO_OK);
     const char* const stops[2] = {"x", nullptr};
