@@ -71,6 +71,10 @@ const char* kHelp =
     "      --incremental         bounded models: one session reaches each context in turn\n"
     "                            (prefill of the largest context only; TTFT then counts the\n"
     "                            whole prefill from position 0)\n"
+    "      --interleave          bounded models: keep each context's session and, after the\n"
+    "                            last, decode one token on each in turn for --decode-tokens\n"
+    "                            rounds (decode_interleaved: load drift hits every context\n"
+    "                            alike). The kept sessions count in later contexts' RSS\n"
     "      --policy P --budget N eviction policy for attn/swa/nsa layers (makes them bounded)\n"
     "      --no-roofline         skip the rooflines and the matmul comparison\n"
     "      --roofline-mib N      bandwidth arrays of N MiB each (default 256)\n"
@@ -247,7 +251,7 @@ struct Options {
     mnemo_backend backend = MNEMO_BACKEND_CPU;
     mnemo_policy policy = MNEMO_POLICY_NONE;
     int32_t budget = 0;
-    bool incremental = false, roofline = true, quiet = false;
+    bool incremental = false, roofline = true, quiet = false, interleave = false;
 };
 
 void say(const Options& o, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -283,6 +287,7 @@ private:
     Options o_;
     int threads_ = 1;
     json measure_rooflines(const char* when);
+    json interleaved_decode(const std::vector<std::pair<int64_t, mnemo_session*>>& sessions);
 
     std::unique_ptr<bench::Blas> blas_;
     double bandwidth_gbs_ = 0, blas_peak_gflops_ = 0;  // best of the start and end measurements
@@ -412,6 +417,8 @@ json Bench::bench_model(const Subject& s, bool* no_device) {
         return static_cast<int32_t>((rng >> 33) % static_cast<uint64_t>(info.vocab_size));
     };
     std::vector<int32_t> piece;
+    std::vector<std::pair<int64_t, mnemo_session*>> kept;  // bounded sessions kept for the interleaved decode
+    uint64_t kept_bytes = 0;
     for (const int64_t n : o_.contexts) {
         json c = {{"context", n}};
         if (!stop_reason.empty()) {
@@ -565,11 +572,18 @@ json Bench::bench_model(const Subject& s, bool* no_device) {
         c["prefill_flops"] = prefill_flops;
         c["prefill_linear_flops_share"] = prefill_flops > 0 ? linear_flops * static_cast<double>(to_feed) / prefill_flops : 0.0;
         c["load_average"] = load_average();
+        c["kept_sessions_bytes"] = kept_bytes;  // --interleave: earlier contexts' sessions, alive (in the RSS)
         say(o_, "  %s @ %s: prefill %.1f s (%.0f tok/s), TTFT %.0f ms, decode p50 %.2f ms p99 %.2f ms, session %s, peak RSS %s\n",
             s.label.c_str(), context_label(n).c_str(), prefill_s, c["prefill_tokens_per_second"].get<double>(), ttft_s * 1000.0, p50,
             p99, human_bytes(plan.total_bytes).c_str(), human_bytes(peak_rss_bytes()).c_str());
         if (!incremental) {
-            mnemo_session_free(session);
+            // Bounded sessions are small: keep them for the interleaved decode below.
+            if (bounded && o_.interleave && kept_bytes + plan.total_bytes < max_memory / 4) {
+                kept.emplace_back(n, session);
+                kept_bytes += plan.total_bytes;
+            } else {
+                mnemo_session_free(session);
+            }
             measured.emplace_back(static_cast<double>(n), prefill_s);
         } else {
             // Per-context estimate for the next segment: its own length at this segment's rate.
@@ -580,7 +594,41 @@ json Bench::bench_model(const Subject& s, bool* no_device) {
     }
     if (shared != nullptr) mnemo_session_free(shared);
     run["contexts"] = contexts;
+    if (kept.size() >= 2) run["decode_interleaved"] = interleaved_decode(kept);
+    for (auto& [n, sess] : kept) mnemo_session_free(sess);
     return run;
+}
+
+// Decode steps taken in turn on sessions that sit at different contexts (one token on each,
+// round after round), so that a change in the machine's load hits every context alike: the
+// fair way to compare decode at 1K and at 1M on a shared machine.
+json Bench::interleaved_decode(const std::vector<std::pair<int64_t, mnemo_session*>>& sessions) {
+    say(o_, "  interleaved decode: %lld rounds over %zu contexts\n", static_cast<long long>(o_.decode_tokens), sessions.size());
+    mnemo_sampler_params greedy = mnemo_sampler_default_params();
+    std::vector<std::vector<double>> ms(sessions.size());
+    std::vector<int32_t> token(sessions.size(), 0);
+    for (size_t i = 0; i < sessions.size(); ++i) mnemo_session_sample(sessions[i].second, &greedy, &token[i]);
+    for (int64_t r = 0; r < o_.decode_tokens; ++r) {
+        for (size_t i = 0; i < sessions.size(); ++i) {
+            const double a = now_seconds();
+            if (mnemo_session_feed(sessions[i].second, &token[i], 1) != MNEMO_OK ||
+                mnemo_session_sample(sessions[i].second, &greedy, &token[i]) != MNEMO_OK)
+                return {{"error", mnemo_last_error()}};
+            ms[i].push_back((now_seconds() - a) * 1000.0);
+        }
+    }
+    json ctx = json::array(), p50 = json::array(), p99 = json::array(), mean = json::array();
+    for (size_t i = 0; i < sessions.size(); ++i) {
+        double sum = 0;
+        for (double v : ms[i]) sum += v;
+        ctx.push_back(sessions[i].first);
+        p50.push_back(percentile(ms[i], 0.5));
+        p99.push_back(percentile(ms[i], 0.99));
+        mean.push_back(sum / static_cast<double>(ms[i].size()));
+    }
+    const double first = p50.front().get<double>(), last = p50.back().get<double>();
+    return {{"rounds", o_.decode_tokens}, {"contexts", ctx}, {"decode_ms_p50", p50}, {"decode_ms_p99", p99},
+            {"decode_ms_mean", mean}, {"p50_last_over_first", first > 0 ? last / first : 0.0}};
 }
 
 json Bench::measure_rooflines(const char* when) {
@@ -727,6 +775,13 @@ void print_tables(const json& out) {
                         human_bytes(c["state_bytes_used"].get<uint64_t>()).c_str(),
                         human_bytes(c["peak_rss_bytes"].get<uint64_t>()).c_str(), pct("decode_fraction_of_bandwidth").c_str(),
                         pct("prefill_fraction_of_blas_peak").c_str());
+        }
+        if (r.contains("decode_interleaved") && r["decode_interleaved"].contains("contexts")) {
+            const auto& d = r["decode_interleaved"];
+            std::printf("  interleaved decode p50 (ms):");
+            for (size_t i = 0; i < d["contexts"].size(); ++i)
+                std::printf(" %s %.3f", context_label(d["contexts"][i].get<int64_t>()).c_str(), d["decode_ms_p50"][i].get<double>());
+            std::printf("  (last/first %.3f)\n", d["p50_last_over_first"].get<double>());
         }
         if (r.contains("matmul") && r["matmul"].contains("mnemo_gflops"))
             std::printf("  prefill matmuls (T=%d, model mix): mnemo %.1f GFLOP/s (f32 weights %.1f), BLAS %s GFLOP/s\n",
@@ -909,6 +964,7 @@ int cmd_bench(int argc, char** argv) {
     args.option("--peer-reps", &peer_reps);
     args.option("--json", &o.json_path);
     o.incremental = args.flag("--incremental");
+    o.interleave = args.flag("--interleave");
     o.roofline = !args.flag("--no-roofline");
     o.quiet = args.flag("--quiet");
     if (args.missing_value()) return usage_error("bench", "option " + args.missing_value_name() + " needs a value");
