@@ -1,6 +1,6 @@
 // fuzz_api_sequence: the input is a program of C API calls on the tiny models.
 //
-// Each input decodes (FuzzedDataProvider) into up to 24 operations on up to four live
+// Each input decodes (FuzzedDataProvider) into up to 16 operations on up to four live
 // sessions and two saved snapshots: create (odd parameters and struct sizes, small
 // budgets, a cancel callback), free, reset, feed (out-of-range ids, NULL, 0 tokens,
 // past max_context), logits, sample and generate (odd sampler parameters, stop tokens
@@ -35,7 +35,7 @@ using namespace mnemo::fuzz;
 
 namespace {
 
-constexpr int kMaxOps = 24;  // calls per input: longer programs cost more per run than they add
+constexpr int kMaxOps = 16;  // calls per input: longer programs cost more per run than they add
 constexpr size_t kMaxFedTokens = 400;  // per input, keeps each input under ~10 ms
 constexpr uint64_t kBudget = 1ull << 20;  // larger sessions spend a run zeroing their arena
 
@@ -225,7 +225,7 @@ private:
 
     mnemo_session_params session_params(size_t model, Slot* slot) {
         mnemo_session_params p = mnemo_session_default_params();
-        p.n_threads = in_.PickValueInArray<int32_t>({1, 1, 1, 1, 1, 1, 1, 2, 0, -1, 2000});  // a worker thread costs a clone
+        p.n_threads = in_.PickValueInArray<int32_t>({1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 0, -1, 2000});  // a worker thread costs a clone
         p.max_context = in_.PickValueInArray<int64_t>({0, 0, 1, 5, 48, 200, 1 << 20, int64_t{1} << 40, INT64_MAX, -1});
         // Mostly one-token chunks (the decode path): multi-token chunks take the GEMM path,
         // whose per-call packing buffers cost milliseconds under ASan.
@@ -824,10 +824,10 @@ private:
 
 }  // namespace
 
-// A small ASan quarantine: runs create and free many session arenas, and a large one
+// A small ASan quarantine (1 MiB): runs create and free many session arenas, and a large one
 // keeps handing out fresh pages (page faults were a third of a run). Use-after-free
 // within a run is still caught; ASAN_OPTIONS in the environment adds to this.
-extern "C" const char* __asan_default_options() { return "quarantine_size_mb=4"; }
+extern "C" const char* __asan_default_options() { return "quarantine_size_mb=1"; }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FuzzedDataProvider in(data, size);
