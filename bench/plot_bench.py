@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Plots `mnemo bench --json` results: time and memory against context length.
 
-    python3 bench/plot_bench.py RESULT.json [MORE.json ...] -o OUT.png [--title TEXT]
+    python3 bench/plot_bench.py RESULT.json [MORE.json ...] -o OUT.png [--title TEXT] [--markdown OUT.md]
 
 One figure, four panels (log-scaled context on x): prefill tokens/s, decode ms/token
 (p50 line, p50..p99 band), time to first token, and memory (peak process RSS solid,
@@ -27,11 +27,83 @@ def label_context(n):
     return str(n)
 
 
+def mib(b):
+    return f"{b / 2**20:.2f} MiB"
+
+
+def pct(c, key):
+    v = c.get(key)
+    return f"{100 * v:.0f}%" if isinstance(v, (int, float)) else "n/a"
+
+
+def markdown(docs):
+    """The tables of docs/performance.md, from the JSON files."""
+    out = []
+    for doc in docs:
+        roof = doc.get("roofline")
+        if roof:
+            out.append(f"Roofline ({roof['threads']} threads, best of the start and end of the run): bandwidth "
+                       f"{roof['bandwidth_gbs']:.1f} GB/s (read {roof['read_gbs']:.1f}, copy {roof['copy_gbs']:.1f}, "
+                       f"triad {roof['triad_gbs']:.1f}); FMA peak AVX2 {roof['fma_avx2_gflops']:.0f}, AVX-512 "
+                       f"{roof['fma_avx512_gflops']:.0f} GFLOP/s; BLAS sgemm {(roof.get('blas_gflops') or 0):.0f} GFLOP/s "
+                       f"({roof['blas']}).")
+            out.append("")
+        for run in doc.get("runs", []):
+            m = run.get("model")
+            if not m:
+                continue
+            out.append(f"**{run['label']}** — {m['layout']}, {m['weight_type']}, {m['n_params'] / 1e6:.1f}M parameters, "
+                       f"{mib(m['weight_bytes'])} of weights; decode reads {mib(run['decode_weight_bytes_per_token'])} "
+                       f"of weights per token.")
+            out.append("")
+            out.append("| context | prefill tok/s | TTFT | decode p50 | decode p99 | session (planned) | state in use | "
+                       "peak RSS | decode % of bandwidth | prefill % of BLAS peak | load avg |")
+            out.append("|---|---|---|---|---|---|---|---|---|---|---|")
+            for c in run["contexts"]:
+                if c["status"] != "ok":
+                    out.append(f"| {label_context(c['context'])} | {c['status']}: {c.get('reason', '')} |||||||||")
+                    continue
+                out.append(f"| {label_context(c['context'])} | {c['prefill_tokens_per_second']:.0f} | "
+                           f"{c['ttft_ms'] / 1000:.2f} s | {c['decode_ms_p50']:.2f} ms | {c['decode_ms_p99']:.2f} ms | "
+                           f"{mib(c['plan_total_bytes'])} | {mib(c['state_bytes_used'])} | {mib(c['peak_rss_bytes'])} | "
+                           f"{pct(c, 'decode_fraction_of_bandwidth')} | {pct(c, 'prefill_fraction_of_blas_peak')} | "
+                           f"{c.get('load_average', 0):.1f} |")
+            d = run.get("decode_interleaved")
+            if d and d.get("contexts"):
+                out.append("")
+                cells = ", ".join(f"{label_context(n)} {v:.3f} ms" for n, v in zip(d["contexts"], d["decode_ms_p50"]))
+                out.append(f"Interleaved decode ({d['rounds']} rounds, one token per context in turn), p50: {cells}; "
+                           f"last / first = {d['p50_last_over_first']:.3f}.")
+            mm = run.get("matmul")
+            if mm and mm.get("mnemo_gflops"):
+                out.append("")
+                out.append(f"Prefill matmuls at T = {mm['rows']} (the model's linear layers, FLOP-weighted): Mnemo "
+                           f"{mm['mnemo_gflops']:.0f} GFLOP/s ({m['weight_type']} weights; f32 weights "
+                           f"{mm['mnemo_f32_gflops']:.0f}), BLAS sgemm on the same shapes "
+                           f"{(mm.get('blas_gflops') or 0):.0f} GFLOP/s (Mnemo / BLAS on the same shapes = "
+                           f"{(mm.get('mnemo_over_blas_same_shapes') or 0):.2f}); Mnemo = "
+                           f"{100 * (mm.get('mnemo_fraction_of_blas_peak') or 0):.0f}% of the run's BLAS peak.")
+            out.append("")
+        peer = doc.get("peer")
+        if peer and peer.get("points"):
+            out.append(f"**Peer: llama.cpp** `llama-bench` {peer.get('build', '')} on the same Transformer weights "
+                       f"(llama architecture GGUF):")
+            out.append("")
+            out.append("| context | prefill tok/s (pp N) | decode tok/s (tg at depth N) | decode ms/token |")
+            out.append("|---|---|---|---|")
+            for p in peer["points"]:
+                out.append(f"| {label_context(p['context'])} | {p['prefill_tokens_per_second']:.0f} | "
+                           f"{p['decode_tokens_per_second']:.1f} | {p['decode_ms_per_token']:.2f} |")
+            out.append("")
+    return "\n".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("results", nargs="+", help="JSON files written by mnemo bench --json")
     ap.add_argument("-o", "--output", required=True, help="PNG to write")
     ap.add_argument("--title", default=None)
+    ap.add_argument("--markdown", default=None, help="also write the results as Markdown tables")
     args = ap.parse_args()
 
     docs = []
@@ -107,6 +179,10 @@ def main():
     fig.tight_layout()
     fig.savefig(args.output, dpi=110)
     print(f"wrote {args.output}")
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(markdown(docs) + "\n")
+        print(f"wrote {args.markdown}")
     return 0
 
 
