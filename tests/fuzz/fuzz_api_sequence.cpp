@@ -216,7 +216,10 @@ private:
         switch (in_.ConsumeIntegralInRange<int>(0, 9)) {
             case 0: return 0;
             case 1: return sizeof(size_t);
-            case 2: return in_.ConsumeIntegralInRange<size_t>(0, full);
+            // Whole 8-byte units only: an older caller's struct ends at a field boundary,
+            // and a size inside a pointer would hand the library half a pointer (the
+            // caller's undefined behaviour, not the library's).
+            case 2: return in_.ConsumeIntegralInRange<size_t>(0, full) / 8 * 8;
             case 3: return full + 8;
             case 4: return size_t{1} << 17;
             default: return full;
