@@ -36,6 +36,12 @@ def pct(c, key):
     return f"{100 * v:.0f}%" if isinstance(v, (int, float)) else "n/a"
 
 
+def rss(c):
+    kept = c.get("kept_sessions_bytes", 0)
+    text = mib(c["peak_rss_bytes"])
+    return text + (f" ({mib(c['peak_rss_bytes'] - kept)} without the sessions kept for --interleave)" if kept else "")
+
+
 def markdown(docs):
     """The tables of docs/performance.md, from the JSON files."""
     out = []
@@ -65,14 +71,16 @@ def markdown(docs):
                     continue
                 out.append(f"| {label_context(c['context'])} | {c['prefill_tokens_per_second']:.0f} | "
                            f"{c['ttft_ms'] / 1000:.2f} s | {c['decode_ms_p50']:.2f} ms | {c['decode_ms_p99']:.2f} ms | "
-                           f"{mib(c['plan_total_bytes'])} | {mib(c['state_bytes_used'])} | {mib(c['peak_rss_bytes'])} | "
+                           f"{mib(c['plan_total_bytes'])} | {mib(c['state_bytes_used'])} | {rss(c)} | "
                            f"{pct(c, 'decode_fraction_of_bandwidth')} | {pct(c, 'prefill_fraction_of_blas_peak')} | "
                            f"{c.get('load_average', 0):.1f} |")
             d = run.get("decode_interleaved")
             if d and d.get("contexts"):
                 out.append("")
                 cells = ", ".join(f"{label_context(n)} {v:.3f} ms" for n, v in zip(d["contexts"], d["decode_ms_p50"]))
-                out.append(f"Interleaved decode ({d['rounds']} rounds, one token per context in turn), p50: {cells}; "
+                block = d.get("block", 1)
+                turn = f"{block} tokens per context in turn, the first of each turn not counted" if block > 1 else "one token per context in turn"
+                out.append(f"Interleaved decode ({d['rounds']} tokens per context, {turn}), p50: {cells}; "
                            f"last / first = {d['p50_last_over_first']:.3f}.")
             mm = run.get("matmul")
             if mm and mm.get("mnemo_gflops"):
