@@ -123,6 +123,15 @@ void Progress::finish(const std::string& detail) {
     std::fprintf(stderr, "%s done in %.2f s %s\n", label_.c_str(), now_seconds() - start_, detail.c_str());
 }
 
+bool parse_policy(const std::string& s, mnemo_policy* out) {
+    const std::pair<const char*, mnemo_policy> table[] = {{"none", MNEMO_POLICY_NONE}, {"streaming", MNEMO_POLICY_STREAMING},
+                                                          {"h2o", MNEMO_POLICY_H2O}, {"tova", MNEMO_POLICY_TOVA},
+                                                          {"snapkv", MNEMO_POLICY_SNAPKV}};
+    for (const auto& [name, p] : table)
+        if (s == name) { *out = p; return true; }
+    return false;
+}
+
 std::string human_bytes(uint64_t bytes) {
     const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     double v = static_cast<double>(bytes);

@@ -2,6 +2,8 @@
 // progress bars.
 #pragma once
 
+#include "mnemo/mnemo.h"
+
 #include <cstdint>
 #include <sstream>
 #include <string>
@@ -57,6 +59,9 @@ private:
 };
 
 std::string human_bytes(uint64_t bytes);
+
+// "none", "streaming", "h2o", "tova", "snapkv" -> the eviction policy; false otherwise.
+bool parse_policy(const std::string& s, mnemo_policy* out);
 
 // Monotonic clock in seconds.
 double now_seconds();

@@ -160,15 +160,6 @@ double percentile(std::vector<double> v, double p) {
     return v[lo] + (v[hi] - v[lo]) * (idx - static_cast<double>(lo));
 }
 
-bool parse_policy(const std::string& s, mnemo_policy* out) {
-    const std::pair<const char*, mnemo_policy> table[] = {{"none", MNEMO_POLICY_NONE}, {"streaming", MNEMO_POLICY_STREAMING},
-                                                          {"h2o", MNEMO_POLICY_H2O}, {"tova", MNEMO_POLICY_TOVA},
-                                                          {"snapkv", MNEMO_POLICY_SNAPKV}};
-    for (const auto& [name, p] : table)
-        if (s == name) { *out = p; return true; }
-    return false;
-}
-
 // ------------------------------------------------------------------------------------------
 // What a run needs to know about a model beyond the public API: bytes a decode step reads
 // and the shapes of its linear layers (from the GGUF tensor table).

@@ -41,15 +41,6 @@ const char* kHelp =
     "      --quiet             no progress bar\n"
     "  -h, --help              this text\n";
 
-bool parse_policy(const std::string& s, mnemo_policy* out) {
-    const std::pair<const char*, mnemo_policy> table[] = {{"none", MNEMO_POLICY_NONE}, {"streaming", MNEMO_POLICY_STREAMING},
-                                                          {"h2o", MNEMO_POLICY_H2O}, {"tova", MNEMO_POLICY_TOVA},
-                                                          {"snapkv", MNEMO_POLICY_SNAPKV}};
-    for (const auto& [name, p] : table)
-        if (s == name) { *out = p; return true; }
-    return false;
-}
-
 struct StreamState {
     bool json;
     std::string text;
