@@ -350,8 +350,10 @@ TEST(ThreadPoolConcurrency, OutsideThreadsShareOnePoolAndPoolsComeAndGo) {
                 std::fill(out.begin(), out.end(), -1);
                 shared.parallel_for(n, 1 + call % 5, [&](int64_t begin, int64_t end) {
                     for (int64_t i = begin; i < end; ++i) {
-                        // A nested call runs inline on the calling thread.
-                        int64_t inner = 0;
+                        // A nested call runs inline on the calling thread; when the outer
+                        // call itself ran inline on this outside thread (one chunk), the
+                        // nested one is a real job on the pool: hence the atomic.
+                        std::atomic<int64_t> inner{0};
                         mnemo::cpu::parallel_for(&shared, 4, 1, [&](int64_t b, int64_t e) { inner += e - b; });
                         out[static_cast<size_t>(i)] = i * 3 + c + (inner == 4 ? 0 : 1000000);
                     }
