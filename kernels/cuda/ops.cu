@@ -909,6 +909,17 @@ __global__ void nsa_compress_kernel(DeviceNsa n, int64_t T, const int64_t* posit
     }
 }
 
+// This lane's values of a query row (PL per lane, zero past hd), times `scale`.
+template <int PL>
+__device__ __forceinline__ void load_scaled_query(const float* row, int64_t hd, float scale, float (&qv)[PL]) {
+    const int lane = threadIdx.x % kWarp;
+#pragma unroll
+    for (int e = 0; e < PL; ++e) {
+        const int64_t d = lane + e * kWarp;
+        qv[e] = d < hd ? row[d] * scale : 0.0f;
+    }
+}
+
 // One warp's attention of query `qv` (PL values per lane, pre-scaled) over rows row(i),
 // i < n, of `keys`/`values` (row stride hd): online softmax; returns the output in o.
 template <int PL, typename RowOf>
@@ -968,11 +979,7 @@ __global__ void nsa_attend_kernel(DeviceNsa n, const float* q, const float* gate
     for (int32_t g = warp; g < G; g += n_warps) {
         const int64_t head = static_cast<int64_t>(h) * G + g;
         float qv[PL], o[PL], m, l;
-#pragma unroll
-        for (int e = 0; e < PL; ++e) {
-            const int64_t d = lane + e * kWarp;
-            qv[e] = d < hd ? q[(t * n.n_q_heads + head) * hd + d] * scale : 0.0f;
-        }
+        load_scaled_query<PL>(q + (t * n.n_q_heads + head) * hd, hd, scale, qv);
         warp_attend<PL>(qv, bkeys, bvalues, hd, complete, [](int64_t i) { return i; }, o, &m, &l);
         const float gate = gates[(t * n.n_q_heads + head) * 3 + 0];
 #pragma unroll
@@ -1044,11 +1051,7 @@ __global__ void nsa_attend_kernel(DeviceNsa n, const float* q, const float* gate
     for (int32_t g = warp; g < G; g += n_warps) {
         const int64_t head = static_cast<int64_t>(h) * G + g;
         float qv[PL], o[PL], m, l;
-#pragma unroll
-        for (int e = 0; e < PL; ++e) {
-            const int64_t d = lane + e * kWarp;
-            qv[e] = d < hd ? q[(t * n.n_q_heads + head) * hd + d] * scale : 0.0f;
-        }
+        load_scaled_query<PL>(q + (t * n.n_q_heads + head) * hd, hd, scale, qv);
         const int32_t* ch = chosen;
         const int64_t nc = n_choose;
         warp_attend<PL>(qv, keys, values, hd, n_sel, [ch, nc, bs, p](int64_t i) {
