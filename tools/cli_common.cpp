@@ -2,7 +2,9 @@
 
 #include "mnemo/mnemo.h"
 
+#include <cctype>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -130,6 +132,46 @@ bool parse_policy(const std::string& s, mnemo_policy* out) {
     for (const auto& [name, p] : table)
         if (s == name) { *out = p; return true; }
     return false;
+}
+
+bool parse_backend(const std::string& s, mnemo_backend* out) {
+    const std::pair<const char*, mnemo_backend> table[] = {
+        {"auto", MNEMO_BACKEND_AUTO}, {"cpu", MNEMO_BACKEND_CPU}, {"cuda", MNEMO_BACKEND_CUDA}};
+    for (const auto& [name, b] : table)
+        if (s == name) { *out = b; return true; }
+    return false;
+}
+
+bool parse_size(std::string s, int64_t* out) {
+    if (s.empty()) return false;
+    int64_t mult = 1;
+    const char last = static_cast<char>(std::toupper(static_cast<unsigned char>(s.back())));
+    if (last == 'K' || last == 'M' || last == 'G' || last == 'T') {
+        mult = last == 'K' ? 1LL << 10 : last == 'M' ? 1LL << 20 : last == 'G' ? 1LL << 30 : 1LL << 40;
+        s.pop_back();
+    }
+    double v = 0;
+    if (!parse_number(s, &v) || v <= 0 || v * static_cast<double>(mult) > 9e18) return false;
+    *out = static_cast<int64_t>(std::llround(v * static_cast<double>(mult)));
+    return true;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start <= s.size()) {
+        const size_t end = s.find(sep, start);
+        out.push_back(s.substr(start, end == std::string::npos ? std::string::npos : end - start));
+        if (end == std::string::npos) break;
+        start = end + 1;
+    }
+    return out;
+}
+
+std::string context_label(int64_t n) {
+    if (n >= (1 << 20) && n % (1 << 20) == 0) return std::to_string(n >> 20) + "M";
+    if (n >= 1024 && n % 1024 == 0) return std::to_string(n >> 10) + "K";
+    return std::to_string(n);
 }
 
 std::string human_bytes(uint64_t bytes) {

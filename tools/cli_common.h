@@ -63,6 +63,16 @@ std::string human_bytes(uint64_t bytes);
 // "none", "streaming", "h2o", "tova", "snapkv" -> the eviction policy; false otherwise.
 bool parse_policy(const std::string& s, mnemo_policy* out);
 
+// "auto", "cpu", "cuda" -> the backend; false otherwise.
+bool parse_backend(const std::string& s, mnemo_backend* out);
+
+// "4096", "4K", "1M", "2G" (binary multiples) -> a positive count; false otherwise.
+bool parse_size(std::string s, int64_t* out);
+// "a,b,,c" -> {"a", "b", "", "c"}.
+std::vector<std::string> split(const std::string& s, char sep);
+// 4096 -> "4K", 1048576 -> "1M", 1000 -> "1000".
+std::string context_label(int64_t n);
+
 // Monotonic clock in seconds.
 double now_seconds();
 

@@ -94,39 +94,6 @@ const char* kHelp =
 // ------------------------------------------------------------------------------------------
 // Small parsers.
 
-// "4096", "4K", "1M", "2G" (binary multiples).
-bool parse_size(std::string s, int64_t* out) {
-    if (s.empty()) return false;
-    int64_t mult = 1;
-    const char last = static_cast<char>(std::toupper(static_cast<unsigned char>(s.back())));
-    if (last == 'K' || last == 'M' || last == 'G' || last == 'T') {
-        mult = last == 'K' ? 1LL << 10 : last == 'M' ? 1LL << 20 : last == 'G' ? 1LL << 30 : 1LL << 40;
-        s.pop_back();
-    }
-    double v = 0;
-    if (!parse_number(s, &v) || v <= 0 || v * static_cast<double>(mult) > 9e18) return false;
-    *out = static_cast<int64_t>(std::llround(v * static_cast<double>(mult)));
-    return true;
-}
-
-std::vector<std::string> split(const std::string& s, char sep) {
-    std::vector<std::string> out;
-    size_t start = 0;
-    while (start <= s.size()) {
-        const size_t end = s.find(sep, start);
-        out.push_back(s.substr(start, end == std::string::npos ? std::string::npos : end - start));
-        if (end == std::string::npos) break;
-        start = end + 1;
-    }
-    return out;
-}
-
-std::string context_label(int64_t n) {
-    if (n >= (1 << 20) && n % (1 << 20) == 0) return std::to_string(n >> 20) + "M";
-    if (n >= 1024 && n % 1024 == 0) return std::to_string(n >> 10) + "K";
-    return std::to_string(n);
-}
-
 uint64_t meminfo_bytes(const char* key) {
     std::ifstream in("/proc/meminfo");
     std::string line;
@@ -1014,10 +981,7 @@ int cmd_bench(int argc, char** argv) {
     if (!parse_number(seed, &o.seed)) return usage_error("bench", "--seed needs a number");
     if (!parse_size(peer_max, &o.peer_max_context)) return usage_error("bench", "--peer-max-context needs a size");
     if (!parse_number(peer_reps, &o.peer_reps) || o.peer_reps < 1) return usage_error("bench", "--peer-reps needs a count >= 1");
-    if (backend == "cpu") o.backend = MNEMO_BACKEND_CPU;
-    else if (backend == "cuda") o.backend = MNEMO_BACKEND_CUDA;
-    else if (backend == "auto") o.backend = MNEMO_BACKEND_AUTO;
-    else return usage_error("bench", "--backend must be cpu, cuda or auto");
+    if (!parse_backend(backend, &o.backend)) return usage_error("bench", "--backend must be cpu, cuda or auto");
     if (!o.export_llama.empty() && o.mixers.size() > 1) return usage_error("bench", "--export-llama takes one model");
     return Bench(std::move(o)).run();
 }

@@ -103,10 +103,7 @@ int cmd_run(int argc, char** argv) {
     sp.budget_bytes = mem_budget;
     if (!parse_number(threads_s, &sp.n_threads) || sp.n_threads < 0) return usage_error("run", "--threads needs a count >= 0");
     if (!parse_number(chunk_s, &sp.chunk_tokens) || sp.chunk_tokens < 1) return usage_error("run", "--chunk needs a count >= 1");
-    if (backend_s == "auto") sp.backend = MNEMO_BACKEND_AUTO;
-    else if (backend_s == "cpu") sp.backend = MNEMO_BACKEND_CPU;
-    else if (backend_s == "cuda") sp.backend = MNEMO_BACKEND_CUDA;
-    else return usage_error("run", "--backend must be auto, cpu or cuda");
+    if (!parse_backend(backend_s, &sp.backend)) return usage_error("run", "--backend must be auto, cpu or cuda");
     if (!parse_number(temp_s, &gp.sampler.temperature) || !parse_number(topk_s, &gp.sampler.top_k) ||
         !parse_number(topp_s, &gp.sampler.top_p) || !parse_number(rep_s, &gp.sampler.repetition_penalty) ||
         !parse_number(seed_s, &gp.sampler.seed))
