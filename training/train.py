@@ -38,6 +38,7 @@ from typing import Dict, List, Optional
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -77,6 +78,8 @@ def parse_args(argv=None):
     ap.add_argument("--device", default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--retrieval-fraction", type=float, default=0.10)
+    ap.add_argument("--answer-weight", type=float, default=1.0,
+                    help="loss weight of the answer tokens of retrieval rows (1 = plain LM loss)")
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--val-windows", type=int, default=16)
@@ -197,6 +200,20 @@ def val_loss(model, windows: np.ndarray, device, amp, batch: int = 4) -> float:
         n += len(x)
     model.train()
     return tot / n
+
+
+def answer_weighted_loss(logits, x, spans, weight: float):
+    """Next-token cross entropy where the answer tokens of retrieval rows weigh `weight`
+    and every other token 1, normalised by the total weight (so the plain LM loss is the
+    weight-1 case). Answers are a few tokens in 2048; weighting them makes the copy signal
+    visible to the optimiser without changing what is learned from the text."""
+    ce = F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1),
+                         reduction="none").view(x.shape[0], -1)
+    w = torch.ones_like(ce)
+    for b, sp in enumerate(spans):
+        for a_, e_ in sp:
+            w[b, a_ - 1:e_ - 1] = weight     # logits at p-1 predict token p
+    return (ce * w).sum() / w.sum()
 
 
 @torch.no_grad()
@@ -412,6 +429,8 @@ def main(argv=None) -> int:
                     out = ddp_model(x, labels=x, mode="fast", lte_mode="train")
                     loss = out["loss"]
                     lm = loss.detach()
+                    if args.answer_weight != 1.0 and any(spans):
+                        loss = answer_weighted_loss(out["logits"], x, spans, args.answer_weight)
                     if reg is not None:
                         l1 = reg.loss(out["lte"])
                         if step >= l1_warmup:

@@ -357,24 +357,44 @@ def train_mixture(n: int, seed: int, tok, length: int, text_hay,
                   weights: Dict[str, float] = TRAIN_TASK_WEIGHTS) -> List[Sample]:
     """n training samples of `length` tokens, tasks drawn from `weights`; each sample uses
     several queries (so that one sequence carries several answers)."""
+    return train_mixture_range(0, n, seed, tok, length, text_hay, weights)
+
+
+def train_mixture_range(lo: int, hi: int, seed: int, tok, length: int, text_hay,
+                        weights: Dict[str, float] = TRAIN_TASK_WEIGHTS) -> List[Sample]:
+    """Training samples lo .. hi-1; sample i is a pure function of (seed, i), so ranges can
+    be built in parallel (`pack --jobs`) and give the same file."""
     tasks = sorted(weights)
+    cum = _cumulative(weights, tasks)
+    return [train_sample(i, seed, tok, length, text_hay, tasks, cum) for i in range(lo, hi)]
+
+
+def train_sample(i: int, seed: int, tok, length: int, text_hay, tasks: List[str], cum: List[float]) -> Sample:
+    rng = random.Random(f"{seed}:train:{i}")
+    u = rng.random() * cum[-1]
+    task = tasks[next(j for j, c in enumerate(cum) if u <= c)]
+    kw = {}
+    if task == "niah-multikey":
+        kw = dict(n_keys=rng.randint(2, 8), n_queries=rng.randint(1, 4))
+    elif task == "mqar":
+        kw = dict(n_pairs=rng.randint(4, max(5, length // 64)))
+        kw["n_queries"] = rng.randint(2, kw["n_pairs"])
+    return make_sample(task, rng, tok, length, text_hay, **kw)
+
+
+def _pack_worker(job):
+    lo, hi, seed, length, model, corpus = job
+    tok = _load_tok(model)
+    hay = _hay(tok, os.path.join(corpus, "train.bin"))
+    return train_mixture_range(lo, hi, seed, tok, length, hay)
+
+
+def _cumulative(weights: Dict[str, float], tasks: List[str]) -> List[float]:
     cum, acc = [], 0.0
     for t in tasks:
         acc += weights[t]
         cum.append(acc)
-    out = []
-    for i in range(n):
-        rng = random.Random(f"{seed}:train:{i}")
-        u = rng.random() * acc
-        task = tasks[next(j for j, c in enumerate(cum) if u <= c)]
-        kw = {}
-        if task == "niah-multikey":
-            kw = dict(n_keys=rng.randint(2, 8), n_queries=rng.randint(1, 4))
-        elif task == "mqar":
-            kw = dict(n_pairs=rng.randint(4, max(5, length // 64)))
-            kw["n_queries"] = rng.randint(2, kw["n_pairs"])
-        out.append(make_sample(task, rng, tok, length, text_hay, **kw))
-    return out
+    return cum
 
 
 def eval_set(task: str, n: int, seed: int, tok, length: int, text_hay) -> List[Sample]:
@@ -409,9 +429,17 @@ def _hay(tok, path: str) -> TextHaystack:
 
 def cmd_pack(args) -> int:
     import numpy as np
-    tok = _load_tok(args.model)
-    hay = _hay(tok, os.path.join(args.corpus, "train.bin"))
-    samples = train_mixture(args.n, args.seed, tok, args.length, hay)
+    if args.jobs > 1:
+        import multiprocessing
+        step = -(-args.n // args.jobs)
+        jobs = [(lo, min(args.n, lo + step), args.seed, args.length, args.model, args.corpus)
+                for lo in range(0, args.n, step)]
+        with multiprocessing.Pool(len(jobs)) as pool:
+            samples = [s for part in pool.map(_pack_worker, jobs) for s in part]
+    else:
+        tok = _load_tok(args.model)
+        hay = _hay(tok, os.path.join(args.corpus, "train.bin"))
+        samples = train_mixture(args.n, args.seed, tok, args.length, hay)
     arr = np.asarray([s.ids for s in samples], dtype="<u2")
     out = os.path.join(args.corpus, "retrieval_train.bin")
     arr.tofile(out)
@@ -419,7 +447,7 @@ def cmd_pack(args) -> int:
     for s in samples:
         counts[s.task] = counts.get(s.task, 0) + 1
     meta = {"n": args.n, "length": args.length, "seed": args.seed, "dtype": "uint16",
-            "fraction": RETRIEVAL_FRACTION, "task_counts": counts,
+            "fraction": RETRIEVAL_FRACTION,  # the default mix; train.py --retrieval-fraction rules "task_counts": counts,
             "answers": [[list(a) for a in s.answers] for s in samples],
             "tasks": [s.task for s in samples]}
     with open(out[:-4] + ".json", "w") as f:
@@ -470,6 +498,7 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=4000)
     p.add_argument("--length", type=int, default=2049)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (same file for any number)")
     e = sub.add_parser("pack-eval")
     e.add_argument("--n", type=int, default=8)
     e.add_argument("--lengths", default="1024,2048,4096,8192")

@@ -66,6 +66,8 @@ def main(argv=None) -> int:
     ap.add_argument("--parallel", action="store_true")
     ap.add_argument("--seq-len", default="2048")
     ap.add_argument("--eval-max-len", default="8192")
+    ap.add_argument("--retrieval-fraction", default="0.1", help="share of synthetic retrieval rows")
+    ap.add_argument("--answer-weight", default="1", help="loss weight of retrieval answer tokens")
     args = ap.parse_args(argv)
     t0 = time.time()
     os.makedirs(args.results, exist_ok=True)
@@ -83,7 +85,8 @@ def main(argv=None) -> int:
                "--micro-batch", str(o["mb"]), "--grad-accum", str(o["accum"]), "--lr", args.lr,
                "--warmup", args.warmup, "--export-dtype", "bf16", "--log-every", "10",
                "--eval-every", "100", "--ckpt-every", "100000", "--seq-len", args.seq_len,
-               "--eval-max-len", args.eval_max_len]
+               "--eval-max-len", args.eval_max_len, "--retrieval-fraction", args.retrieval_fraction,
+               "--answer-weight", args.answer_weight]
         if not args.no_eval:
             cmd += ["--eval-retrieval"]
         # time this run may take: what is left, minus what the later runs need at least
