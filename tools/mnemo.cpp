@@ -14,6 +14,7 @@ int cmd_docs(int argc, char** argv);
 int cmd_ask(int argc, char** argv);
 int cmd_run(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
+int cmd_eval(int argc, char** argv);
 }
 
 namespace {
@@ -32,6 +33,7 @@ const Command kCommands[] = {
     {"ask", "answer a question about an ingested document from its snapshot", mnemo::cli::cmd_ask},
     {"run", "stream a document through a model, then generate", mnemo::cli::cmd_run},
     {"bench", "throughput, latency and memory against context length, with rooflines and peers", mnemo::cli::cmd_bench},
+    {"eval", "retrieval accuracy (needle, multi-key, mqar, pass key) against context length", mnemo::cli::cmd_eval},
 };
 
 void print_help() {
