@@ -1,0 +1,56 @@
+# `mnemo eval` (included from tests/CMakeLists.txt after bench_tests.cmake, which defines the
+# tiny attention model). The sample builder and scorer are unit-tested in test_eval_tasks;
+# here the command runs as a user would, and its JSON is checked (no timings).
+add_executable(test_eval_tasks cli/test_eval_tasks.cpp)
+target_link_libraries(test_eval_tasks PRIVATE mnemo_eval_tasks mnemo_internal mnemo_kernels_cpu mnemo_warnings GTest::gtest_main)
+target_compile_definitions(test_eval_tasks PRIVATE MNEMO_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+gtest_discover_tests(test_eval_tasks DISCOVERY_TIMEOUT 60 NO_PRETTY_VALUES)
+
+set(_eval_check ${CMAKE_CURRENT_SOURCE_DIR}/cli/check_eval.cmake)
+set(_bundled ${PROJECT_SOURCE_DIR}/models/lalte-18m/lalte-18m-q8_0.gguf)
+set(_all_suites "niah-single-repeat|niah-single|niah-single-uuid|niah-multikey|mqar|passkey")
+
+add_test(NAME cli.eval_help COMMAND mnemo_cli eval --help)
+set_tests_properties(cli.eval_help PROPERTIES PASS_REGULAR_EXPRESSION "Usage: mnemo eval.*--suites.*--lengths.*--json")
+
+# The tiny laLTE model (byte tokenizer): every suite, two samples at 1K.
+add_test(NAME cli.eval_tiny_json
+  COMMAND ${CMAKE_COMMAND} -DMNEMO=$<TARGET_FILE:mnemo_cli> "-DARGS=${TINY_MODEL}|--lengths|1K|--samples|2|--threads|2|--json"
+          -DMODE=json -DLENGTHS=1024 "-DSUITES=${_all_suites}" -P ${_eval_check})
+set_tests_properties(cli.eval_tiny_json PROPERTIES FIXTURES_REQUIRED tiny_model)
+
+# The bundled model (the real SentencePiece tokenizer): every suite at 512 tokens, the
+# committed held-out haystack.
+if(EXISTS ${_bundled})
+  add_test(NAME cli.eval_bundled_json
+    COMMAND ${CMAKE_COMMAND} -DMNEMO=$<TARGET_FILE:mnemo_cli>
+            "-DARGS=${_bundled}|--lengths|512|--samples|2|--threads|2|--backend|cpu|--json|--haystack|${PROJECT_SOURCE_DIR}/models/eval/haystack.txt"
+            -DMODE=json -DLENGTHS=512 "-DSUITES=${_all_suites}" -P ${_eval_check})
+endif()
+
+# A full-attention model over the memory limit: every length skipped with the reason, exit 0.
+add_test(NAME cli.eval_skips_lengths_over_memory
+  COMMAND ${CMAKE_COMMAND} -DMNEMO=$<TARGET_FILE:mnemo_cli>
+          "-DARGS=-m|${_bench_dir}/tiny_attn.gguf|--suites|passkey,mqar|--lengths|1K,2K|--samples|2|--max-memory|1K|--json"
+          -DMODE=json "-DLENGTHS=1024|2048" "-DSUITES=passkey|mqar" -DSKIPPED=ON -P ${_eval_check})
+set_tests_properties(cli.eval_skips_lengths_over_memory PROPERTIES FIXTURES_REQUIRED tiny_attn)
+
+# Errors: nonzero exit and a message that says what to do.
+foreach(case
+    "unknown_suite|${TINY_MODEL}|--suites|niah-single,bogus@unknown suite 'bogus'"
+    "bad_length|${TINY_MODEL}|--lengths|1K,abc@--lengths needs token counts"
+    "too_short|${TINY_MODEL}|--lengths|100@length 100 is too short for"
+    "missing_model|/nonexistent/model.gguf@cannot open the model '/nonexistent/model.gguf'"
+    "missing_haystack|${TINY_MODEL}|--haystack|/nonexistent/hay.txt@cannot open the haystack"
+    "no_model|--lengths|1K@give the model"
+    "bad_samples|${TINY_MODEL}|--samples|0@--samples needs a count")
+  string(REPLACE "@" ";" parts "${case}")
+  list(GET parts 0 argv)
+  list(GET parts 1 expect)
+  string(REPLACE "|" ";" argv "${argv}")
+  list(POP_FRONT argv name)
+  string(REPLACE ";" "|" argv "${argv}")
+  add_test(NAME cli.eval_error_${name}
+    COMMAND ${CMAKE_COMMAND} -DMNEMO=$<TARGET_FILE:mnemo_cli> "-DARGS=${argv}" -DMODE=error "-DEXPECT=${expect}" -P ${_eval_check})
+  set_tests_properties(cli.eval_error_${name} PROPERTIES FIXTURES_REQUIRED tiny_model)
+endforeach()
