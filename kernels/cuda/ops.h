@@ -169,6 +169,36 @@ void nsa_forward(const DeviceNsa& n, const float* q, const float* k, const float
 // ---------------------------------------------------------------- sampling, position
 // out_token = argmax(logits) (lowest index among ties, like the CPU sampler).
 void argmax(const float* logits, int64_t n, int32_t* out_token, Stream stream);
+
+// Sampling on the device with the CPU sampler's rules (sdk/src/sampler.cpp, the
+// specification): repetition penalty over the recent tokens (each once), then greedy, or
+// temperature + top-k + top-p over the candidates sorted by logit (ties: lower id first)
+// and one draw r = uniform · total, with the probabilities summed in the CPU's order.
+struct SamplerConfig {        // device memory, written before a generate call
+    float temperature;
+    int32_t top_k;
+    float top_p;
+    float repetition_penalty;
+    int32_t repetition_window;
+    int32_t pad;
+    double uniform;           // this step's draw in [0, 1), from the host's generator
+};
+// The recent tokens (repetition penalty): ring[kRecentCapacity], meta = {start, count}.
+inline constexpr int32_t kRecentCapacity = 256;
+struct SampleScratch {
+    float* keys = nullptr;         // [2][n_vocab]
+    int32_t* ids = nullptr;        // [2][n_vocab]
+    int32_t* seen = nullptr;       // [n_vocab], zero between calls
+    double* probs = nullptr;       // [n_vocab]
+    void* sort_temp = nullptr;
+    size_t sort_temp_bytes = 0;
+};
+// Bytes of SampleScratch::sort_temp for a vocabulary of n.
+size_t sample_sort_temp_bytes(int64_t n);
+// Appends *token to the recent ring (the token being fed).
+void recent_push(int32_t* ring, int32_t* meta, const int32_t* token, Stream stream);
+void sample(const float* logits, int64_t n_vocab, const SamplerConfig* config, const int32_t* ring, const int32_t* ring_meta,
+            const SampleScratch& scratch, int32_t* out_token, Stream stream);
 void advance_position(int64_t* position, int64_t n, Stream stream);
 
 // Last CUDA error as text (empty if none), clearing it.

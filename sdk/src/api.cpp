@@ -340,11 +340,16 @@ mnemo_status mnemo_session_generate(mnemo_session* session, const mnemo_generate
         Sampler sampler(p.sampler);
         std::string text;
         std::string piece;
-        // Greedy on a device backend: the argmax is taken there and each step is one
-        // graph replay; only the chosen token comes back to the host.
-        const bool on_device = s.greedy_on_device(p.sampler);
+        // On a device backend the sampler runs there and each step is one graph replay;
+        // only the chosen token comes back. The host's generator still makes the draws,
+        // so a seed gives the same tokens on every backend.
+        const bool on_device = s.on_device();
+        const bool draws = p.sampler.temperature > 0.0f;
         int32_t next = 0;
-        if (on_device && p.max_tokens > 0) MNEMO_TRY(s.device_argmax(&next));
+        if (on_device && p.max_tokens > 0) {
+            MNEMO_TRY(s.begin_device_sampling(p.sampler));
+            MNEMO_TRY(s.device_sample(draws ? sampler.draw() : 0.0, &next));
+        }
         for (int32_t i = 0; i < p.max_tokens; ++i) {
             const int32_t tok = on_device ? next : sampler.sample(s.logits(), m.config.vocab_size, s.recent_tokens());
             if (*out_count < capacity) out_tokens[*out_count] = tok;
@@ -360,7 +365,7 @@ mnemo_status mnemo_session_generate(mnemo_session* session, const mnemo_generate
             }
             if (p.on_token != nullptr && p.on_token(tok, piece.data(), piece.size(), p.user_data) != 0) stop = true;
             if (stop) break;
-            if (on_device) MNEMO_TRY(s.feed_device_argmax(tok, &next));
+            if (on_device) MNEMO_TRY(s.feed_device_sample(tok, draws ? sampler.draw() : 0.0, &next));
             else MNEMO_TRY(s.feed(&tok, 1));
         }
         if (*out_count > capacity)

@@ -2,7 +2,7 @@
 // The state block lives on the device at the same offsets as the host mirror, so the
 // CPU's code reads snapshots and probes of it unchanged. Weights are uploaded once per
 // model and shared by its sessions (f32 weights stay f32; f16, bf16 and q8_0 become
-// bf16). Greedy decoding replays one CUDA graph per token.
+// bf16). Generation replays one CUDA graph per token, the sampler included.
 #include "device_backend.h"
 
 #include "error.h"
@@ -175,10 +175,12 @@ struct DeviceLayer {
 class CudaBackend final : public DeviceBackend {
 public:
     ~CudaBackend() override {
-        if (graph_exec_ != nullptr) cudaGraphExecDestroy(graph_exec_);
+        for (cudaGraphExec_t g : {greedy_graph_, sample_graph_})
+            if (g != nullptr) cudaGraphExecDestroy(g);
         if (blas_) cuda::blas_shutdown();
         for (void* p : allocations_) cudaFree(p);
         if (pinned_token_ != nullptr) cudaFreeHost(pinned_token_);
+        if (pinned_config_ != nullptr) cudaFreeHost(pinned_config_);
         if (stream_ != nullptr) cudaStreamDestroy(stream_);
     }
     const char* name() const override { return "cuda"; }
@@ -325,6 +327,7 @@ public:
         MNEMO_TRY(alloc(static_cast<uint64_t>(nsa_probs) * 4, reinterpret_cast<void**>(&nsa_.probs)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(nsa_importance) * 4, reinterpret_cast<void**>(&nsa_.importance)));
         MNEMO_CUDA_TRY(cudaMallocHost(reinterpret_cast<void**>(&pinned_token_), sizeof(int32_t)));
+        MNEMO_TRY(alloc_sampler(c.vocab_size));
         MNEMO_CUDA_TRY(cudaStreamSynchronize(stream_));
         return MNEMO_OK;
     }
@@ -350,15 +353,34 @@ public:
         MNEMO_CUDA_TRY(cudaStreamSynchronize(stream_));
         return MNEMO_OK;
     }
-    mnemo_status argmax(int32_t* token) override {
-        cuda::argmax(logits_, model_->config.vocab_size, tokens_, stream_);
+    mnemo_status begin_sampling(const mnemo_sampler_params& p, const std::vector<int32_t>& recent) override {
+        greedy_ = p.temperature == 0.0f && (p.repetition_penalty == 1.0f || p.repetition_window <= 0);
+        *pinned_config_ = cuda::SamplerConfig{p.temperature, p.top_k, p.top_p, p.repetition_penalty, p.repetition_window, 0, 0.0};
+        MNEMO_CUDA_TRY(cudaMemcpyAsync(sampler_config_, pinned_config_, sizeof(cuda::SamplerConfig), cudaMemcpyHostToDevice, stream_));
+        // The recent tokens as the ring's first entries (the last kRecentCapacity of them).
+        const size_t n = std::min(recent.size(), static_cast<size_t>(cuda::kRecentCapacity));
+        int32_t meta[2] = {0, static_cast<int32_t>(n)};
+        MNEMO_CUDA_TRY(cudaMemcpyAsync(recent_, recent.data() + (recent.size() - n), n * 4, cudaMemcpyHostToDevice, stream_));
+        MNEMO_CUDA_TRY(cudaMemcpyAsync(recent_meta_, meta, sizeof meta, cudaMemcpyHostToDevice, stream_));
+        MNEMO_CUDA_TRY(cudaStreamSynchronize(stream_));  // `recent` and `meta` are pageable host memory
+        return MNEMO_OK;
+    }
+    mnemo_status sample(double uniform, int32_t* token) override {
+        if (greedy_) {
+            cuda::argmax(logits_, model_->config.vocab_size, tokens_, stream_);
+        } else {
+            MNEMO_TRY(set_uniform(uniform));
+            cuda::sample(logits_, model_->config.vocab_size, sampler_config_, recent_, recent_meta_, sample_, tokens_, stream_);
+        }
         return read_token(token);
     }
-    mnemo_status feed_argmax(int32_t token, int32_t* next) override {
-        // tokens_[0] already holds `token` when it came from argmax(); else upload it.
+    mnemo_status feed_sample(int32_t token, double uniform, int32_t* next) override {
+        // tokens_[0] already holds `token` when it was sampled here; else upload it.
         if (token != last_sampled_) MNEMO_CUDA_TRY(cudaMemcpyAsync(tokens_, &token, 4, cudaMemcpyHostToDevice, stream_));
-        if (graph_exec_ == nullptr) MNEMO_TRY(capture_decode_graph());
-        MNEMO_CUDA_TRY(cudaGraphLaunch(graph_exec_, stream_));
+        if (!greedy_) MNEMO_TRY(set_uniform(uniform));
+        cudaGraphExec_t& graph = greedy_ ? greedy_graph_ : sample_graph_;
+        if (graph == nullptr) MNEMO_TRY(capture_decode_graph(greedy_, &graph));
+        MNEMO_CUDA_TRY(cudaGraphLaunch(graph, stream_));
         return read_token(next);
     }
     uint64_t device_bytes() const override { return weights_->bytes() + own_bytes_; }
@@ -407,15 +429,45 @@ private:
         return MNEMO_OK;
     }
 
-    mnemo_status capture_decode_graph() {
+    // The sampler's scratch: sort buffers over the vocabulary, the recent-token ring, the
+    // configuration (device and pinned host copies).
+    mnemo_status alloc_sampler(int64_t V) {
+        MNEMO_TRY(alloc(static_cast<uint64_t>(2 * V) * 4, reinterpret_cast<void**>(&sample_.keys)));
+        MNEMO_TRY(alloc(static_cast<uint64_t>(2 * V) * 4, reinterpret_cast<void**>(&sample_.ids)));
+        MNEMO_TRY(alloc(static_cast<uint64_t>(V) * 4, reinterpret_cast<void**>(&sample_.seen)));
+        MNEMO_CUDA_TRY(cudaMemset(sample_.seen, 0, static_cast<size_t>(V) * 4));
+        MNEMO_TRY(alloc(static_cast<uint64_t>(V) * 8, reinterpret_cast<void**>(&sample_.probs)));
+        sample_.sort_temp_bytes = cuda::sample_sort_temp_bytes(V);
+        MNEMO_TRY(alloc(sample_.sort_temp_bytes, &sample_.sort_temp));
+        MNEMO_TRY(alloc(cuda::kRecentCapacity * 4, reinterpret_cast<void**>(&recent_)));
+        MNEMO_TRY(alloc(2 * 4, reinterpret_cast<void**>(&recent_meta_)));
+        MNEMO_TRY(alloc(sizeof(cuda::SamplerConfig), reinterpret_cast<void**>(&sampler_config_)));
+        MNEMO_CUDA_TRY(cudaMallocHost(reinterpret_cast<void**>(&pinned_config_), sizeof(cuda::SamplerConfig)));
+        return MNEMO_OK;
+    }
+
+    // The step's draw goes to the device ahead of the kernels that read it (no host
+    // synchronisation; the previous step's read_token has finished with the pinned copy).
+    mnemo_status set_uniform(double uniform) {
+        pinned_config_->uniform = uniform;
+        MNEMO_CUDA_TRY(cudaMemcpyAsync(&sampler_config_->uniform, &pinned_config_->uniform, sizeof(double), cudaMemcpyHostToDevice,
+                                       stream_));
+        return MNEMO_OK;
+    }
+
+    // One decode step as a graph: (sampling: the fed token joins the recent ring) forward
+    // pass of tokens_[0], then the next token into tokens_[0].
+    mnemo_status capture_decode_graph(bool greedy, cudaGraphExec_t* out) {
         cudaGraph_t graph = nullptr;
         MNEMO_CUDA_TRY(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+        if (!greedy) cuda::recent_push(recent_, recent_meta_, tokens_, stream_);
         const mnemo_status s = forward(1);
-        cuda::argmax(logits_, model_->config.vocab_size, tokens_, stream_);
+        if (greedy) cuda::argmax(logits_, model_->config.vocab_size, tokens_, stream_);
+        else cuda::sample(logits_, model_->config.vocab_size, sampler_config_, recent_, recent_meta_, sample_, tokens_, stream_);
         const cudaError_t end = cudaStreamEndCapture(stream_, &graph);
         MNEMO_TRY(s);
         if (end != cudaSuccess) return failf(MNEMO_ERR_NO_DEVICE, "CUDA: capturing the decode step failed: %s", cudaGetErrorString(end));
-        const cudaError_t inst = cudaGraphInstantiate(&graph_exec_, graph, 0);
+        const cudaError_t inst = cudaGraphInstantiate(out, graph, 0);
         cudaGraphDestroy(graph);
         if (inst != cudaSuccess) return failf(MNEMO_ERR_NO_DEVICE, "CUDA: instantiating the decode graph failed: %s", cudaGetErrorString(inst));
         return MNEMO_OK;
@@ -537,7 +589,12 @@ private:
     int32_t last_sampled_ = -1;
     cuda::KvScratch kv_;
     cuda::NsaScratch nsa_;
-    cudaGraphExec_t graph_exec_ = nullptr;
+    cudaGraphExec_t greedy_graph_ = nullptr, sample_graph_ = nullptr;
+    bool greedy_ = true;
+    cuda::SampleScratch sample_;
+    cuda::SamplerConfig* sampler_config_ = nullptr;
+    cuda::SamplerConfig* pinned_config_ = nullptr;
+    int32_t *recent_ = nullptr, *recent_meta_ = nullptr;
 };
 
 }  // namespace

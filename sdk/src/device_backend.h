@@ -25,10 +25,14 @@ public:
     virtual mnemo_status download_logits(float* host) = 0;
     virtual mnemo_status download_state(std::byte* host) = 0;
     virtual mnemo_status upload_state(const std::byte* host) = 0;
-    // Greedy decoding on the device: the argmax of the current logits, then (one CUDA
-    // graph replay per token) feed it and take the argmax of the next logits.
-    virtual mnemo_status argmax(int32_t* token) = 0;
-    virtual mnemo_status feed_argmax(int32_t token, int32_t* next) = 0;
+    // Sampling on the device (any sampler; only the chosen token comes back): set the
+    // sampler and the recent tokens (repetition penalty) once per generate call, then
+    // sample the current logits, or feed a token and sample the next logits (one CUDA
+    // graph replay per token). `uniform` is the step's draw from the host's generator
+    // (Sampler::draw; unused when greedy).
+    virtual mnemo_status begin_sampling(const mnemo_sampler_params& params, const std::vector<int32_t>& recent) = 0;
+    virtual mnemo_status sample(double uniform, int32_t* token) = 0;
+    virtual mnemo_status feed_sample(int32_t token, double uniform, int32_t* next) = 0;
     virtual uint64_t device_bytes() const = 0;  // weights + state + scratch held on the device
 };
 

@@ -72,8 +72,7 @@ int32_t Sampler::sample(const float* logits, int32_t n_vocab, const std::vector<
         total = 0;
         for (double p : probs) total += p;
     }
-    std::uniform_real_distribution<double> uniform(0.0, total);
-    double r = uniform(rng_);
+    double r = draw() * total;
     for (size_t i = 0; i < n; ++i) {
         r -= probs[i];
         if (r <= 0) return candidates_[i].second;

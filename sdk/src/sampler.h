@@ -15,6 +15,10 @@ public:
     explicit Sampler(const mnemo_sampler_params& params);
     // `recent` are the last tokens (for the repetition penalty). Returns a token id.
     int32_t sample(const float* logits, int32_t n_vocab, const std::vector<int32_t>& recent);
+    // The next draw in [0, 1) (53-bit canonical). A temperature sample uses exactly one,
+    // as r = draw() · total; device backends take it from here so that a seed means the
+    // same tokens on every backend.
+    double draw() { return std::generate_canonical<double, 53>(rng_); }
 
 private:
     mnemo_sampler_params params_;

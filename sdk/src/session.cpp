@@ -344,20 +344,21 @@ mnemo_status SessionImpl::set_eviction_callback(mnemo_eviction_fn fn, void* user
     return MNEMO_OK;
 }
 
-bool SessionImpl::greedy_on_device(const mnemo_sampler_params& p) const {
-    return device_ && p.temperature == 0.0f && (p.repetition_penalty == 1.0f || p.repetition_window <= 0);
+mnemo_status SessionImpl::begin_device_sampling(const mnemo_sampler_params& sampler) {
+    if (!device_) return fail(MNEMO_ERR_STATE, "the session has no device backend");
+    return device_->begin_sampling(sampler, recent_);
 }
 
-mnemo_status SessionImpl::device_argmax(int32_t* token) {
+mnemo_status SessionImpl::device_sample(double uniform, int32_t* token) {
     if (!device_ || !has_logits_) return fail(MNEMO_ERR_STATE, "no logits on the device");
-    return device_->argmax(token);
+    return device_->sample(uniform, token);
 }
 
-mnemo_status SessionImpl::feed_device_argmax(int32_t token, int32_t* next) {
+mnemo_status SessionImpl::feed_device_sample(int32_t token, double uniform, int32_t* next) {
     MNEMO_TRY(check_feed(&token, 1));
     if (params_.cancel != nullptr && params_.cancel(params_.cancel_user_data) != 0)
         return failf(MNEMO_ERR_CANCELLED, "cancelled at position %lld; the session stays usable", static_cast<long long>(*position_));
-    const mnemo_status s = device_->feed_argmax(token, next);
+    const mnemo_status s = device_->feed_sample(token, uniform, next);
     if (s != MNEMO_OK) {
         failed_ = true;
         return s;

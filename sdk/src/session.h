@@ -78,11 +78,13 @@ public:
     mnemo_status attach_device(std::unique_ptr<DeviceBackend> device) { device_ = std::move(device); return MNEMO_OK; }
     const std::vector<std::unique_ptr<Mixer>>& mixers() const { return mixers_; }
     const SessionOptions& options() const { return options_; }
-    // Greedy decoding on the device (no logits leave it): whether `sampler` allows it,
-    // the argmax of the current logits, and feed-then-argmax (one graph replay).
-    bool greedy_on_device(const mnemo_sampler_params& sampler) const;
-    mnemo_status device_argmax(int32_t* token);
-    mnemo_status feed_device_argmax(int32_t token, int32_t* next);
+    // Sampling on the device backend (no logits leave it): whether the session has one,
+    // the sampler for the coming steps, the token sampled from the current logits, and
+    // feed-then-sample (one graph replay). `uniform` = Sampler::draw() (DeviceBackend).
+    bool on_device() const { return device_ != nullptr; }
+    mnemo_status begin_device_sampling(const mnemo_sampler_params& sampler);
+    mnemo_status device_sample(double uniform, int32_t* token);
+    mnemo_status feed_device_sample(int32_t token, double uniform, int32_t* next);
     const std::vector<int32_t>& recent_tokens() const { return recent_; }
 
 private:
