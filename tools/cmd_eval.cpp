@@ -50,6 +50,8 @@ const char* kHelp =
     "      --chunk N           prefill chunk in tokens (default 256)\n"
     "      --max-memory B      skip a length whose session would need more than B bytes (e.g. 8G)\n"
     "      --json              print one JSON object instead of the table\n"
+    "      --show              print sample 1 of each suite at the first length (decoded, the\n"
+    "                          answers in [[ ]]) and exit without running the model\n"
     "      --quiet             no progress on stderr\n"
     "  -h, --help              this text\n";
 
@@ -88,6 +90,15 @@ eval::Tokenizer model_tokenizer(const mnemo_model* model, int32_t bos) {
         return out;
     };
     return tok;
+}
+
+std::string detokenize(const mnemo_model* model, const int32_t* ids, size_t n) {
+    size_t len = 0;
+    mnemo_status st = mnemo_detokenize(model, ids, n, nullptr, 0, &len);
+    std::string out(len + 1, '\0');
+    if (st == MNEMO_OK || st == MNEMO_ERR_BUFFER_TOO_SMALL) st = mnemo_detokenize(model, ids, n, out.data(), out.size(), &len);
+    out.resize(st == MNEMO_OK ? len : 0);
+    return out;
 }
 
 // Tokenizes the file in ~64 KiB pieces cut after a newline (exact: no piece spans one).
@@ -168,6 +179,7 @@ int cmd_eval(int argc, char** argv) {
     args.option("--max-memory", &max_mem_s);
     const bool as_json = args.flag("--json");
     const bool quiet = args.flag("--quiet");
+    const bool show = args.flag("--show");
     if (args.missing_value()) return usage_error("eval", "option " + args.missing_value_name() + " needs a value");
     const std::string bad = args.leftover_option();
     if (!bad.empty()) return usage_error("eval", "unknown option '" + bad + "'");
@@ -256,6 +268,21 @@ int cmd_eval(int argc, char** argv) {
         return usage_error("eval", std::string(e.what()) + "; choose larger --lengths or drop that suite");
     } catch (const std::exception& e) {
         return report_failure("eval", std::string("cannot build the samples: ") + e.what());
+    }
+    if (show) {
+        for (const auto& suite : suites) {
+            const eval::Sample& s = built[lengths.front()][suite].front();
+            std::printf("==== %s, %lld tokens, seed %llu\n", suite.c_str(), static_cast<long long>(lengths.front()),
+                        static_cast<unsigned long long>(seed));
+            int64_t at = 1;
+            auto piece = [&](int64_t from, int64_t to) { return detokenize(model, s.ids.data() + from, static_cast<size_t>(to - from)); };
+            for (const auto& [a, b] : s.answers) {
+                std::printf("%s[[%s]]", piece(at, a).c_str(), piece(a, b).c_str());
+                at = b;
+            }
+            std::printf("%s\n", piece(at, static_cast<int64_t>(s.ids.size())).c_str());
+        }
+        return kExitOk;
     }
     if (!quiet)
         std::fprintf(stderr, "mnemo eval: %s, %zu suites x %zu lengths x %d samples; haystack %s (%zu tokens)\n",
