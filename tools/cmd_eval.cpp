@@ -149,6 +149,7 @@ struct LengthResult {
     uint64_t state_bytes = 0;
     bool bounded = false;
     std::map<std::string, double> accuracy;
+    std::map<std::string, double> token_accuracy;  // answer tokens that were the argmax
     double seconds = 0;
     uint64_t tokens = 0;
 };
@@ -311,14 +312,19 @@ int cmd_eval(int argc, char** argv) {
         bool failed = false;
         for (const auto& suite : suites) {
             double sum = 0;
+            int64_t tokens_right = 0, answer_tokens = 0;
             const auto& cell = built[L][suite];
             for (size_t i = 0; i < cell.size() && !failed; ++i) {
                 const double t0 = pred.seconds;
                 const uint64_t n0 = pred.fed;
                 std::vector<bool> ok;
+                int64_t right = 0, n_answer = 0;
                 if (mnemo_session_reset(session) != MNEMO_OK) failed = true;
                 try {
-                    if (!failed) ok = eval::score_sample(cell[i], pred);
+                    if (!failed) ok = eval::score_sample(cell[i], pred, &right);
+                    for (const auto& [a, b] : cell[i].answers) n_answer += b - a;
+                    tokens_right += right;
+                    answer_tokens += n_answer;
                 } catch (const std::exception& e) {
                     failed = true;
                     r.reason = std::string(e.what()) + ": " + mnemo_last_error();
@@ -328,13 +334,15 @@ int cmd_eval(int argc, char** argv) {
                 sum += acc;
                 if (!quiet) {
                     const double dt = pred.seconds - t0;
-                    std::fprintf(stderr, "  %-18s %5s  sample %d/%d  acc %.2f  %llu tokens  %.0f tok/s\n", suite.c_str(),
-                                 context_label(L).c_str(), static_cast<int>(i) + 1, samples, acc,
+                    std::fprintf(stderr, "  %-18s %5s  sample %d/%d  acc %.2f  answer tokens %lld/%lld  %llu tokens  %.0f tok/s\n",
+                                 suite.c_str(), context_label(L).c_str(), static_cast<int>(i) + 1, samples, acc,
+                                 static_cast<long long>(right), static_cast<long long>(n_answer),
                                  static_cast<unsigned long long>(pred.fed - n0), dt > 0 ? static_cast<double>(pred.fed - n0) / dt : 0.0);
                 }
             }
             if (failed) break;
             r.accuracy[suite] = sum / static_cast<double>(cell.size());
+            r.token_accuracy[suite] = answer_tokens > 0 ? static_cast<double>(tokens_right) / static_cast<double>(answer_tokens) : 0.0;
         }
         mnemo_session_free(session);
         r.seconds = pred.seconds;
@@ -358,8 +366,8 @@ int cmd_eval(int argc, char** argv) {
         json j = {{"model", model_path}, {"backend", backend_s}, {"seed", seed}, {"samples", samples},
                   {"suites", suites},    {"haystack", haystack}, {"mqar_pairs", pairs_s == "auto" ? json("auto") : json(mqar_pairs)},
                   {"lengths", lengths},  {"tokens_per_s", tps},  {"tokens", total_tokens}, {"seconds", total_s}};
-        json state = json::object(), acc = json::object(), skipped = json::object(), tps_by = json::object();
-        for (const auto& suite : suites) acc[suite] = json::object();
+        json state = json::object(), acc = json::object(), tok_acc = json::object(), skipped = json::object(), tps_by = json::object();
+        for (const auto& suite : suites) acc[suite] = tok_acc[suite] = json::object();
         for (const auto& r : results) {
             const std::string key = std::to_string(r.length);
             if (r.skipped) skipped[key] = r.reason;
@@ -368,10 +376,13 @@ int cmd_eval(int argc, char** argv) {
             for (const auto& suite : suites) {
                 const auto it = r.accuracy.find(suite);
                 acc[suite][key] = it == r.accuracy.end() ? json(nullptr) : json(it->second);
+                const auto t = r.token_accuracy.find(suite);
+                tok_acc[suite][key] = t == r.token_accuracy.end() ? json(nullptr) : json(t->second);
             }
         }
         j["state_bytes"] = state;
         j["accuracy"] = acc;
+        j["token_accuracy"] = tok_acc;
         j["skipped"] = skipped;
         j["tokens_per_s_by_length"] = tps_by;
         std::printf("%s\n", j.dump(2).c_str());
@@ -385,6 +396,15 @@ int cmd_eval(int argc, char** argv) {
         for (const auto& r : results) {
             const auto it = r.accuracy.find(suite);
             std::printf(" %10s", it == r.accuracy.end() ? "-" : fmt("%.3f", it->second).c_str());
+        }
+        std::printf("\n");
+    }
+    std::printf("answer tokens right (per token, teacher-forced):\n");
+    for (const auto& suite : suites) {
+        std::printf("%-20s", suite.c_str());
+        for (const auto& r : results) {
+            const auto it = r.token_accuracy.find(suite);
+            std::printf(" %10s", it == r.token_accuracy.end() ? "-" : fmt("%.3f", it->second).c_str());
         }
         std::printf("\n");
     }

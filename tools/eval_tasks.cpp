@@ -402,8 +402,9 @@ Sample eval_sample(const std::string& task, uint64_t seed, int64_t length, int i
 
 // ------------------------------------------------------------------------------ scoring
 
-std::vector<bool> score_sample(const Sample& sample, Predictor& predictor) {
+std::vector<bool> score_sample(const Sample& sample, Predictor& predictor, int64_t* tokens_right) {
     std::vector<bool> out;
+    if (tokens_right) *tokens_right = 0;
     int64_t pos = 0;
     const int64_t last = sample.answers.empty() ? 0 : sample.answers.back().second;
     auto feed = [&](int64_t from, int64_t to) {
@@ -415,6 +416,7 @@ std::vector<bool> score_sample(const Sample& sample, Predictor& predictor) {
         bool ok = true;
         for (int64_t p = a; p < b; ++p) {
             if (predictor.argmax() != sample.ids[static_cast<size_t>(p)]) ok = false;
+            else if (tokens_right) ++*tokens_right;
             if (p + 1 < last) feed(p, p + 1);  // teacher forcing: the true token, whatever was predicted
         }
         pos = b;

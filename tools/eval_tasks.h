@@ -115,6 +115,8 @@ public:
 // answer token with it, then feeds the true token (teacher forcing). One bool per answer:
 // true when every answer token was the argmax (retrieval.py's score). Throws
 // std::runtime_error when a feed fails. Stops after the last answer token's check.
-std::vector<bool> score_sample(const Sample& sample, Predictor& predictor);
+// `tokens_right`, if given, receives the number of answer tokens that were the argmax (a
+// finer signal than exact match for models that are still learning).
+std::vector<bool> score_sample(const Sample& sample, Predictor& predictor, int64_t* tokens_right = nullptr);
 
 }  // namespace mnemo::eval

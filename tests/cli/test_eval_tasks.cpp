@@ -289,7 +289,11 @@ TEST(EvalScore, OneWrongTokenFailsOnlyItsQueryAndTeacherForcingGoesOn) {
     // wrong at the last token of answer 1 and at the first of answer 5; wrong outside answers does not count
     const std::set<int64_t> wrong = {s.answers[1].second - 1, s.answers[5].first, s.answers[0].first - 3, 10};
     FakePredictor p(s, wrong);
-    const auto ok = mnemo::eval::score_sample(s, p);
+    int64_t right = -1;
+    const auto ok = mnemo::eval::score_sample(s, p, &right);
+    int64_t answer_tokens = 0;
+    for (const auto& [a, b] : s.answers) answer_tokens += b - a;
+    EXPECT_EQ(right, answer_tokens - 2) << "two answer tokens were wrong";
     const std::vector<bool> want = {true, false, true, true, true, false, true, true};
     EXPECT_EQ(ok, want);
     EXPECT_EQ(p.fed, Tokens(s.ids.begin(), s.ids.begin() + s.answers.back().second - 1)) << "the true tokens are fed, not the predictions";
