@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -373,11 +374,13 @@ int cmd_eval(int argc, char** argv) {
             if (r.skipped) skipped[key] = r.reason;
             if (r.state_bytes) state[key] = r.state_bytes;
             if (r.seconds > 0) tps_by[key] = static_cast<double>(r.tokens) / r.seconds;
+            auto value = [](const std::map<std::string, double>& m, const std::string& suite) {
+                const auto it = m.find(suite);
+                return it == m.end() ? json(nullptr) : json(it->second);
+            };
             for (const auto& suite : suites) {
-                const auto it = r.accuracy.find(suite);
-                acc[suite][key] = it == r.accuracy.end() ? json(nullptr) : json(it->second);
-                const auto t = r.token_accuracy.find(suite);
-                tok_acc[suite][key] = t == r.token_accuracy.end() ? json(nullptr) : json(t->second);
+                acc[suite][key] = value(r.accuracy, suite);
+                tok_acc[suite][key] = value(r.token_accuracy, suite);
             }
         }
         j["state_bytes"] = state;
@@ -388,33 +391,25 @@ int cmd_eval(int argc, char** argv) {
         std::printf("%s\n", j.dump(2).c_str());
         return kExitOk;
     }
-    std::printf("%-20s", "suite");
-    for (const auto& r : results) std::printf(" %10s", context_label(r.length).c_str());
-    std::printf("\n");
-    for (const auto& suite : suites) {
-        std::printf("%-20s", suite.c_str());
-        for (const auto& r : results) {
-            const auto it = r.accuracy.find(suite);
-            std::printf(" %10s", it == r.accuracy.end() ? "-" : fmt("%.3f", it->second).c_str());
-        }
+    // One row: a label, then a cell per length.
+    auto row = [&](const std::string& label, const std::function<std::string(const LengthResult&)>& cell) {
+        std::printf("%-20s", label.c_str());
+        for (const auto& r : results) std::printf(" %10s", cell(r).c_str());
         std::printf("\n");
-    }
+    };
+    auto of = [](const std::map<std::string, double>& m, const std::string& suite) {
+        const auto it = m.find(suite);
+        return it == m.end() ? std::string("-") : fmt("%.3f", it->second);
+    };
+    row("suite", [](const LengthResult& r) { return context_label(r.length); });
+    for (const auto& suite : suites) row(suite, [&](const LengthResult& r) { return of(r.accuracy, suite); });
     std::printf("answer tokens right (per token, teacher-forced):\n");
-    for (const auto& suite : suites) {
-        std::printf("%-20s", suite.c_str());
-        for (const auto& r : results) {
-            const auto it = r.token_accuracy.find(suite);
-            std::printf(" %10s", it == r.token_accuracy.end() ? "-" : fmt("%.3f", it->second).c_str());
-        }
-        std::printf("\n");
-    }
-    std::printf("%-20s", "state bytes");
-    for (const auto& r : results) std::printf(" %10s", r.state_bytes ? std::to_string(r.state_bytes).c_str() : "-");
-    std::printf("\n%-20s", "state");
-    for (const auto& r : results) std::printf(" %10s", r.state_bytes ? human_bytes(r.state_bytes).c_str() : "-");
-    std::printf("\n%-20s", "tokens/s");
-    for (const auto& r : results) std::printf(" %10s", r.seconds > 0 ? fmt("%.0f", static_cast<double>(r.tokens) / r.seconds).c_str() : "-");
-    std::printf("\n");
+    for (const auto& suite : suites) row(suite, [&](const LengthResult& r) { return of(r.token_accuracy, suite); });
+    row("state bytes", [](const LengthResult& r) { return r.state_bytes ? std::to_string(r.state_bytes) : std::string("-"); });
+    row("state", [](const LengthResult& r) { return r.state_bytes ? human_bytes(r.state_bytes) : std::string("-"); });
+    row("tokens/s", [](const LengthResult& r) {
+        return r.seconds > 0 ? fmt("%.0f", static_cast<double>(r.tokens) / r.seconds) : std::string("-");
+    });
     for (const auto& r : results)
         if (r.skipped) std::printf("%s: skipped: %s\n", context_label(r.length).c_str(), r.reason.c_str());
     std::printf("seed %llu, %d samples per cell, backend %s, %.0f tokens/s overall\n", static_cast<unsigned long long>(seed), samples,
