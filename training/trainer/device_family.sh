@@ -9,9 +9,10 @@
 #       the background with every model of the family; returns at once
 #   device_family.sh status              last lines of the family log
 #   device_family.sh wait SECONDS        waits until the family is done (or SECONDS pass)
-#   device_family.sh eval BIN_DIR OUT [mnemo eval options]
+#   device_family.sh eval BIN_DIR OUT SECONDS LENGTHS [mnemo eval options]
 #       converts every export to GGUF (bf16) with BIN_DIR/mnemo, runs `mnemo eval` on each
-#       (in parallel on the GPU), packs results, logs and the laLTE weights into OUT
+#       (in parallel on the GPU) within SECONDS, packs results, logs and the laLTE weights
+#       into OUT
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -52,8 +53,12 @@ case $cmd in
     kill -0 "$(cat "$work/family.pid")" 2>/dev/null && echo "family still running" || echo "family done"
     ;;
   eval)
-    bin=$(cd "$1" && pwd) out=$2
-    shift 2
+    # eval BIN_DIR OUT SECONDS LENGTHS [mnemo eval options]: one `mnemo eval` per model and
+    # length (models in parallel on the GPU, lengths in order), so that whatever finished
+    # before the deadline comes back.
+    bin=$(cd "$1" && pwd) out=$2 seconds=$3 lengths=$4
+    shift 4
+    end=$((SECONDS + seconds))
     mkdir -p "$out" "$work/gguf" "$work/eval"
     cublas_dir=$(python3 -c 'import nvidia.cublas, os; print(os.path.join(list(nvidia.cublas.__path__)[0], "lib"))' 2>/dev/null || true)
     export LD_LIBRARY_PATH="$bin:${cublas_dir}:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
@@ -63,18 +68,23 @@ case $cmd in
       [[ -f $exp/model.safetensors ]] || { echo "$m: no export"; continue; }
       "$bin/mnemo" convert "$exp" "$work/gguf/$m.gguf" --type bf16 >"$work/eval/$m.convert.log" 2>&1 \
         || { echo "$m: convert failed"; tail -5 "$work/eval/$m.convert.log"; continue; }
-      "$bin/mnemo" eval "$work/gguf/$m.gguf" --backend cuda --json "$work/eval/$m.json" "$@" \
-        >"$work/eval/$m.log" 2>&1 &
+      (
+        for L in ${lengths//,/ }; do
+          left=$((end - SECONDS))
+          ((left > 5)) || { echo "$m $L: no time left" >>"$work/eval/$m.log"; break; }
+          timeout "$left" "$bin/mnemo" eval "$work/gguf/$m.gguf" --backend cuda --lengths "$L" --haystack "$repo/models/eval/haystack.txt" \
+            --json "$@" >"$work/eval/$m.$L.json" 2>>"$work/eval/$m.log" || echo "$m $L: exit $?" >>"$work/eval/$m.log"
+        done
+      ) &
       pids+=($!)
     done
     for p in "${pids[@]}"; do wait "$p"; done
     for m in "${models[@]}"; do
-      [[ -f $work/eval/$m.log ]] && { echo "== $m"; tail -n 14 "$work/eval/$m.log"; }
+      [[ -f $work/eval/$m.log ]] && { echo "== $m"; grep -v "^\[" "$work/eval/$m.log" | tail -n 6; }
     done
-    tar -czf "$out/family_logs.tar.gz" -C "$work" family.log eval results 2>/dev/null
+    tar -czf "$out/family_results.tar.gz" -C "$work" family.log eval results runs/lalte/export/training.json 2>/dev/null
     # the default model's weights come back (bf16, lossless parts <= 16 MB)
-    python3 "$here/transport.py" pack "$work/runs/lalte/export/model.safetensors" "$out/lalte" >/dev/null \
-      && cp "$work/runs/lalte/export/training.json" "$out/lalte_training.json"
+    python3 "$here/transport.py" pack "$work/runs/lalte/export/model.safetensors" "$out/lalte" >/dev/null
     ls -la "$out"
     ;;
   *) echo "unknown command $cmd" >&2; exit 2 ;;
