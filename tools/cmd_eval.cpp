@@ -43,7 +43,7 @@ const char* kHelp =
     "      --samples N         samples per suite and length (default 8)\n"
     "      --seed S            sample seed (default 0)\n"
     "      --mqar-pairs N      key-value pairs per mqar sample (default 16, as retrieval.py's\n"
-    "                          eval set; 'auto' = max(4, min(165, length / 96))); half are asked\n"
+    "                          eval set; 'auto' = max(4, min(126, length / 96))); half are asked\n"
     "      --haystack FILE     real text for the haystacks (default: models/eval/haystack.txt,\n"
     "                          held-out text; wraps around for lengths beyond it)\n"
     "      --backend B         auto (default: CUDA when a device can run the model), cpu or cuda\n"

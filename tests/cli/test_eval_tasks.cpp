@@ -184,7 +184,7 @@ TEST(EvalTasks, MqarAutoPairsScaleWithLength) {
     ByteTok t;
     EvalTasks<ByteTok> e(t);
     const Sample s = mnemo::eval::eval_sample("mqar", 0, 8192, 0, 1, t.tok, &e.hay_, 0);
-    EXPECT_EQ(s.keys.size(), 85u);  // max(4, min(330 / 2, 8192 / 96))
+    EXPECT_EQ(s.keys.size(), 85u);  // max(4, min(253 / 2, 8192 / 96))
     EXPECT_EQ(s.answers.size(), 42u);
     e.check_sample(s, 8192);
 }
