@@ -55,3 +55,19 @@ foreach(case
     COMMAND ${CMAKE_COMMAND} -DMNEMO=$<TARGET_FILE:mnemo_cli> "-DARGS=${argv}" -DMODE=error "-DEXPECT=${expect}" -P ${_eval_check})
   set_tests_properties(cli.eval_error_${name} PROPERTIES FIXTURES_REQUIRED tiny_model)
 endforeach()
+
+# The samples against training/data/retrieval.py itself (its TEMPLATES, FILLER, WORDS and
+# layout), through `mnemo eval --show`: catches drift between the C++ and the Python.
+find_program(MNEMO_PYTHON3 NAMES python3)
+if(MNEMO_PYTHON3)
+  add_test(NAME cli.eval_layout_matches_retrieval_py
+    COMMAND ${MNEMO_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/cli/check_eval_layout.py $<TARGET_FILE:mnemo_cli> ${TINY_MODEL} ${PROJECT_SOURCE_DIR})
+  set_tests_properties(cli.eval_layout_matches_retrieval_py PROPERTIES FIXTURES_REQUIRED tiny_model
+    PASS_REGULAR_EXPRESSION "6 suites checked against retrieval.py, 0 failures")
+  if(EXISTS ${_bundled})
+    add_test(NAME cli.eval_layout_matches_retrieval_py_bundled
+      COMMAND ${MNEMO_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/cli/check_eval_layout.py $<TARGET_FILE:mnemo_cli> ${_bundled} ${PROJECT_SOURCE_DIR})
+    set_tests_properties(cli.eval_layout_matches_retrieval_py_bundled PROPERTIES
+      PASS_REGULAR_EXPRESSION "6 suites checked against retrieval.py, 0 failures")
+  endif()
+endif()
