@@ -71,3 +71,14 @@ if(MNEMO_PYTHON3)
       PASS_REGULAR_EXPRESSION "6 suites checked against retrieval.py, 0 failures")
   endif()
 endif()
+
+# A model converted without a tokenizer: the error names the fix.
+if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/data/golden/gdn/config.json)
+  set(_notok ${CMAKE_CURRENT_BINARY_DIR}/eval_no_tokenizer.gguf)
+  add_test(NAME fixture.eval_no_tokenizer_model COMMAND mnemo_cli convert ${CMAKE_CURRENT_SOURCE_DIR}/data/golden/gdn ${_notok})
+  set_tests_properties(fixture.eval_no_tokenizer_model PROPERTIES FIXTURES_SETUP eval_no_tokenizer)
+  add_test(NAME cli.eval_error_no_tokenizer
+    COMMAND ${CMAKE_COMMAND} -DMNEMO=$<TARGET_FILE:mnemo_cli> "-DARGS=${_notok}|--lengths|1K" -DMODE=error
+            "-DEXPECT=no usable tokenizer.*--tokenizer models/tokenizer/mnemo-8k.model" -P ${_eval_check})
+  set_tests_properties(cli.eval_error_no_tokenizer PROPERTIES FIXTURES_REQUIRED eval_no_tokenizer)
+endif()
