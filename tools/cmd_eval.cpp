@@ -64,7 +64,7 @@ std::string find_haystack(const char* argv0) {
     if (ec) exe = fs::path(argv0);
     for (fs::path dir = exe.parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
         candidates.push_back(dir / "models/eval/haystack.txt");
-        candidates.push_back(dir / "share/mnemo/eval/haystack.txt");
+        candidates.push_back(dir / "share/mnemo/models/eval/haystack.txt");  // installed (packaging/)
     }
 #ifdef MNEMO_SOURCE_DIR
     candidates.push_back(fs::path(MNEMO_SOURCE_DIR) / "models/eval/haystack.txt");
