@@ -211,6 +211,7 @@ public:
         const ModelConfig& c = model.config;
         int64_t width = std::max<int64_t>(c.hidden_size, c.intermediate_size), heads = 1, kv_width = 1, list_width = 1, score_rows = 1;
         int64_t partial = 1, nsa_probs = 1, nsa_importance = 1;
+        int64_t gdn_scratch[4] = {1, 1, 1, 1};  // chunked gated delta rule: w, u, p, g
         for (int32_t i = 0; i < c.n_layers; ++i) {
             const LayerConfig& l = c.layers[static_cast<size_t>(i)];
             MNEMO_TRY(check_layer(l, i, options));
@@ -245,6 +246,9 @@ public:
                 d.state = reinterpret_cast<float*>(dev(map.recurrent));
                 for (int j = 0; j < 3; ++j) d.tails[j] = reinterpret_cast<float*>(dev(map.conv_tails[j]));
                 width = std::max<int64_t>({width, int64_t{l.n_heads} * l.head_dim, int64_t{l.n_heads} * l.head_v_dim});
+                int64_t sizes[4] = {};
+                cuda::gdn_chunk_scratch_floats(chunk_, l.n_heads, l.head_dim, l.head_v_dim, &sizes[0], &sizes[1], &sizes[2], &sizes[3]);
+                for (int j = 0; j < 4; ++j) gdn_scratch[j] = std::max(gdn_scratch[j], sizes[j]);
             } else if (l.mixer == MNEMO_MIXER_NSA) {
                 MNEMO_TRY(weights_->matrix(a + "q_proj.weight", a + "q_proj.bias", &d.q));
                 MNEMO_TRY(weights_->matrix(a + "k_proj.weight", a + "k_proj.bias", &d.k));
@@ -326,6 +330,8 @@ public:
         MNEMO_TRY(alloc(static_cast<uint64_t>(partial) * 4, reinterpret_cast<void**>(&kv_.partial)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(nsa_probs) * 4, reinterpret_cast<void**>(&nsa_.probs)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(nsa_importance) * 4, reinterpret_cast<void**>(&nsa_.importance)));
+        float** gdn_buffers[4] = {&gdn_chunk_.w, &gdn_chunk_.u, &gdn_chunk_.p, &gdn_chunk_.g};
+        for (int j = 0; j < 4; ++j) MNEMO_TRY(alloc(static_cast<uint64_t>(gdn_scratch[j]) * 4, reinterpret_cast<void**>(gdn_buffers[j])));
         MNEMO_CUDA_TRY(cudaMallocHost(reinterpret_cast<void**>(&pinned_token_), sizeof(int32_t)));
         MNEMO_TRY(alloc_sampler(c.vocab_size));
         MNEMO_CUDA_TRY(cudaStreamSynchronize(stream_));
@@ -516,7 +522,11 @@ private:
         cuda::linear(L.b, h_, T, gb_, x_bf16_, stream_);
         cuda::linear(L.a, h_, T, ga_, x_bf16_, stream_);
         cuda::gdn_gates(ga_, gb_, L.a_log, L.dt_bias, T, H, stream_);
-        if (!cuda::gated_delta_rule(q, k, v, ga_, gb_, L.state, o, T, H, dk, dv, 1.0f / std::sqrt(static_cast<float>(dk)), stream_))
+        const float scale = 1.0f / std::sqrt(static_cast<float>(dk));
+        const bool done = T >= cuda::kGdnChunkedMinTokens
+                              ? cuda::gated_delta_rule_chunked(q, k, v, ga_, gb_, L.state, o, T, H, dk, dv, scale, gdn_chunk_, stream_)
+                              : cuda::gated_delta_rule(q, k, v, ga_, gb_, L.state, o, T, H, dk, dv, scale, stream_);
+        if (!done)
             return failf(MNEMO_ERR_UNSUPPORTED, "gated delta rule: key head size %lld", static_cast<long long>(dk));
         if (l.use_gate) {
             cuda::linear(L.g, h_, T, gate, x_bf16_, stream_);
@@ -589,6 +599,7 @@ private:
     int32_t last_sampled_ = -1;
     cuda::KvScratch kv_;
     cuda::NsaScratch nsa_;
+    cuda::GdnChunkScratch gdn_chunk_;
     cudaGraphExec_t greedy_graph_ = nullptr, sample_graph_ = nullptr;
     bool greedy_ = true;
     cuda::SampleScratch sample_;
