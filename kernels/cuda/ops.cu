@@ -755,6 +755,124 @@ __global__ void kv_attend_kernel(DeviceKvCache c, KvChunk ch, const float* q, in
     }
 }
 
+// The same attention for caches without sink/retained entries (full attention, SWA),
+// where every token sees a contiguous range of positions (its window): a block takes
+// kTileRows (token, group head) rows of consecutive tokens, loads 32 keys and values at
+// a time into shared memory once for all of them, and each warp runs the online softmax
+// of its rows over the tile, lanes = keys for the scores, lanes = dimensions for the sums.
+constexpr int kTileRows = 16;
+constexpr int kKeyTile = 32;
+
+template <int PL>
+__global__ void kv_attend_window_kernel(DeviceKvCache c, KvChunk ch, const float* q, int32_t n_q_heads, float* out, KvScratch s) {
+    extern __shared__ float sm[];
+    const int64_t hd = c.head_dim;
+    const int32_t h = blockIdx.y, split = blockIdx.z;
+    const int32_t G = n_q_heads / c.n_kv_heads;
+    const int64_t tokens_per_block = kTileRows / G;
+    const int64_t t0 = static_cast<int64_t>(blockIdx.x) * tokens_per_block;
+    const int64_t T = ch.n_tokens;
+    const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
+    float* K = sm;                                  // [kKeyTile][hd + 1]
+    float* V = K + kKeyTile * (hd + 1);             // [kKeyTile][hd]
+    float* Q = V + kKeyTile * hd;                   // [kTileRows][hd], scaled
+    int64_t meta[8];
+    meta[kPos0] = s.meta[kPos0];
+    meta[kRingStart0] = s.meta[kRingStart0];
+    meta[kRingCount0] = s.meta[kRingCount0];
+    const float scale = rsqrtf(static_cast<float>(hd));
+    const int64_t t_last = min(T, t0 + tokens_per_block) - 1;
+    // Key range of the tile: from the first token's window start to the last token.
+    int64_t lo = INT64_MAX;
+    for (int64_t t = t0; t <= t_last; ++t) lo = min(lo, meta[kPos0] + t - s.window_counts[t] + 1);
+    const int64_t hi = meta[kPos0] + t_last;
+    const int64_t per_split = (hi - lo + 1 + s.splits - 1) / s.splits;
+    const int64_t begin = lo + split * per_split, end = min(hi + 1, begin + per_split);
+    for (int64_t idx = threadIdx.x; idx < kTileRows * hd; idx += blockDim.x) {
+        const int64_t r = idx / hd, d = idx % hd, t = t0 + r / G;
+        Q[idx] = t <= t_last ? q[(t * n_q_heads + h * G + r % G) * hd + d] * scale : 0.0f;
+    }
+    constexpr int kRowsPerWarp = kTileRows / kAttnWarps;
+    float m[kRowsPerWarp], l[kRowsPerWarp], acc[kRowsPerWarp][PL];
+#pragma unroll
+    for (int i = 0; i < kRowsPerWarp; ++i) {
+        m[i] = -INFINITY;
+        l[i] = 0.0f;
+#pragma unroll
+        for (int e = 0; e < PL; ++e) acc[i][e] = 0.0f;
+    }
+    for (int64_t k0 = begin; k0 < end; k0 += kKeyTile) {
+        __syncthreads();
+        for (int64_t idx = threadIdx.x; idx < kKeyTile * hd; idx += blockDim.x) {
+            const int64_t j = idx / hd, d = idx % hd, p = k0 + j;
+            float kv = 0.0f, vv = 0.0f;
+            if (p < end) {
+                const int32_t ref = ref_of_position(p, meta, c);
+                kv = key_of(ref, h, c, ch)[d];
+                vv = value_of(ref, h, c, ch)[d];
+            }
+            K[j * (hd + 1) + d] = kv;
+            V[j * hd + d] = vv;
+        }
+        __syncthreads();
+#pragma unroll
+        for (int i = 0; i < kRowsPerWarp; ++i) {
+            const int r = warp * kRowsPerWarp + i;
+            const int64_t t = t0 + r / G;
+            if (t > t_last) break;
+            const int64_t now = meta[kPos0] + t, first = now - s.window_counts[t] + 1;
+            const int64_t p = k0 + lane;
+            const bool visible = p < end && p >= first && p <= now;
+            float score = -INFINITY;
+            if (visible) {
+                score = 0.0f;
+                for (int64_t d = 0; d < hd; ++d) score += Q[r * hd + d] * K[lane * (hd + 1) + d];
+            }
+            float tile_max = score;
+#pragma unroll
+            for (int o = kWarp / 2; o > 0; o /= 2) tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, o));
+            if (tile_max == -INFINITY) continue;
+            const float m_new = fmaxf(m[i], tile_max);
+            const float correction = expf(m[i] - m_new);
+            const float pr = visible ? expf(score - m_new) : 0.0f;
+            l[i] = l[i] * correction + warp_sum(pr);
+#pragma unroll
+            for (int e = 0; e < PL; ++e) acc[i][e] *= correction;
+            for (int j = 0; j < kKeyTile; ++j) {
+                const float pj = __shfl_sync(0xffffffffu, pr, j);
+#pragma unroll
+                for (int e = 0; e < PL; ++e) {
+                    const int64_t d = lane + e * kWarp;
+                    if (d < hd) acc[i][e] += pj * V[j * hd + d];
+                }
+            }
+            m[i] = m_new;
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < kRowsPerWarp; ++i) {
+        const int r = warp * kRowsPerWarp + i;
+        const int64_t t = t0 + r / G;
+        if (t > t_last) break;
+        const int64_t head = h * G + r % G;
+#pragma unroll
+        for (int e = 0; e < PL; ++e) {
+            const int64_t d = lane + e * kWarp;
+            if (d >= hd) continue;
+            if (s.splits == 1) {
+                out[(t * n_q_heads + head) * hd + d] = l[i] > 0.0f ? acc[i][e] / l[i] : 0.0f;
+            } else {
+                float* part = s.partial + ((t * n_q_heads + head) * s.splits + split) * (hd + 2);
+                part[2 + d] = acc[i][e];
+                if (d == 0) {
+                    part[0] = m[i];
+                    part[1] = l[i];
+                }
+            }
+        }
+    }
+}
+
 __global__ void kv_combine_kernel(const float* partial, float* out, int32_t splits, int64_t hd) {
     const int64_t row = blockIdx.x;  // t * n_q_heads + head
     const float* p = partial + row * splits * (hd + 2);
@@ -854,8 +972,30 @@ void kv_plan(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice* s
 
 void kv_attend(const DeviceKvCache& c, const KvChunk& ch, const float* q, int32_t n_q_heads, float* out, const KvScratch& s,
                Stream stream) {
-    const dim3 grid(static_cast<unsigned>(ch.n_tokens), static_cast<unsigned>(c.n_kv_heads), static_cast<unsigned>(s.splits));
     const int per_lane = (c.head_dim + kWarp - 1) / kWarp;
+    const int32_t G = n_q_heads / c.n_kv_heads;
+    if (c.sink_capacity + c.retained_capacity == 0 && G <= kTileRows && kTileRows % G == 0 && ch.n_tokens > 1) {
+        const int64_t per_block = kTileRows / G;
+        const dim3 tiles(static_cast<unsigned>((ch.n_tokens + per_block - 1) / per_block), static_cast<unsigned>(c.n_kv_heads),
+                         static_cast<unsigned>(s.splits));
+        const size_t smem = static_cast<size_t>(kKeyTile * (2 * c.head_dim + 1) + kTileRows * c.head_dim) * sizeof(float);
+        const auto launch = [&](auto kernel) {
+            static bool configured = false;  // > 48 KiB of shared memory for head sizes above 128
+            if (!configured) {
+                cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, 96 * 1024);
+                configured = true;
+            }
+            kernel<<<tiles, kAttnWarps * kWarp, smem, stream>>>(c, ch, q, n_q_heads, out, s);
+        };
+        if (per_lane <= 1) launch(kv_attend_window_kernel<1>);
+        else if (per_lane <= 2) launch(kv_attend_window_kernel<2>);
+        else if (per_lane <= 4) launch(kv_attend_window_kernel<4>);
+        else launch(kv_attend_window_kernel<8>);
+        if (s.splits > 1)
+            kv_combine_kernel<<<static_cast<unsigned>(ch.n_tokens * n_q_heads), 128, 0, stream>>>(s.partial, out, s.splits, c.head_dim);
+        return;
+    }
+    const dim3 grid(static_cast<unsigned>(ch.n_tokens), static_cast<unsigned>(c.n_kv_heads), static_cast<unsigned>(s.splits));
     if (per_lane <= 1) kv_attend_kernel<1><<<grid, kAttnWarps * kWarp, 0, stream>>>(c, ch, q, n_q_heads, out, s);
     else if (per_lane <= 2) kv_attend_kernel<2><<<grid, kAttnWarps * kWarp, 0, stream>>>(c, ch, q, n_q_heads, out, s);
     else if (per_lane <= 4) kv_attend_kernel<4><<<grid, kAttnWarps * kWarp, 0, stream>>>(c, ch, q, n_q_heads, out, s);
