@@ -2,7 +2,13 @@
 # Runs on the GPU machine (see docs/performance-cuda.md): the CUDA backend's tests against
 # the CPU on every golden model, compute-sanitizer memcheck on them, and the decode /
 # prefill benchmark at the paper's 0.4B shape (laLTE and GDN+Attn, bf16 random weights).
-#   bench/cuda/run_device.sh BIN_DIR OUT_DIR [tests|memcheck|bench]...
+#   bench/cuda/run_device.sh BIN_DIR OUT_DIR [tests|memcheck|bench|graph|profile|reference|issue9]...
+# profile: ncu kernel time by kernel over 16 greedy decode steps of the laLTE 0.4B model.
+# issue9: every GPU figure issue 9 asks for in one step (~5 minutes on an H100): mnemo bench
+# --backend cuda at 0.4B (laLTE, GDN+Attn) and 1.4B (laLTE), 1K/16K/128K, bf16, with the GPU
+# roofline (copy bandwidth, cuBLAS peaks) and fractions of it, GPU memory, the backend the
+# sessions ran on, and the PyTorch reference as the peer in the same run; JSON, Markdown
+# tables and PNG plots (bench/plot_bench.py; needs matplotlib, else plot the JSON later).
 # BIN_DIR holds test_cuda_session, test_cuda and mnemo built with -DMNEMO_CUDA=ON (and
 # any shared libraries the GPU machine lacks).
 set -uo pipefail
@@ -22,8 +28,12 @@ for step in ${steps[@]}; do
       ;;
     memcheck)
       compute-sanitizer --tool memcheck --leak-check full --error-exitcode 9 "$bin/test_cuda_session" \
-        --gtest_filter='*PrefillDecode*lalte:*PrefillDecode*gdn_attn:*Greedy*lalte:*Snapshot*gdn_swa' >"$out/memcheck.log" 2>&1
+        --gtest_filter='*PrefillDecode*lalte:*PrefillDecode*gdn_attn:*Greedy*lalte:*Snapshot*gdn_swa:*Sampling*lalte:*Generate*gdn_attn' \
+        >"$out/memcheck.log" 2>&1
       echo "memcheck exit $?" | tee -a "$out/memcheck.log"
+      compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/test_cuda" >"$out/memcheck_kernels.log" 2>&1
+      echo "memcheck (kernels) exit $?" | tee -a "$out/memcheck_kernels.log"
+      grep -E "ERROR SUMMARY" "$out/memcheck_kernels.log"
       grep -E "ERROR SUMMARY|PASSED|FAILED" "$out/memcheck.log"
       ;;
     bench)
@@ -44,11 +54,52 @@ for step in ${steps[@]}; do
         python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print(sys.argv[2], 'prompt', j['prompt_tokens'], 'decode ms/token', round(j['decode_ms_per_token'],3), 'prefill tok/s', round(j['prefill_tokens_per_second']))" "$out/graph_decode_$n.json" $n
       done
       ;;
+    profile)
+      # Kernel time by kernel over a short prompt and 16 greedy decode steps of the laLTE
+      # 0.4B model (decode dominates the launches): where a decode step's time goes.
+      [[ -f /tmp/mnemo-models/bench-paper-0.4b-lte-bf16.gguf ]] || "$bin/mnemo" bench --shape paper-0.4b --mixer lte --type bf16 \
+        --backend cuda --contexts 1K --decode-tokens 4 --no-roofline --model-dir /tmp/mnemo-models >/dev/null 2>&1
+      model=$(ls /tmp/mnemo-models/*lte*.gguf | head -n1)
+      head -c 200 "$(dirname "$0")/../../training/SEMANTICS.md" >/tmp/p_short.txt
+      ncu --metrics gpu__time_duration.sum --csv --print-units base "$bin/mnemo" run -m "$model" -f /tmp/p_short.txt -n 16 \
+        --backend cuda --quiet >"$out/ncu_decode.csv" 2>"$out/ncu_decode.log"
+      python3 - "$out/ncu_decode.csv" <<'PY' | tee "$out/ncu_decode_summary.txt"
+import csv, sys, collections
+rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
+head = rows[0]; ki = head.index("Kernel Name"); vi = head.index("Metric Value")
+tot = collections.Counter(); cnt = collections.Counter()
+for r in rows[1:]:
+    name = r[ki].split("(")[0].split("<")[0].replace("void ", "")
+    tot[name] += float(r[vi].replace(",", "")); cnt[name] += 1
+all_ns = sum(tot.values())
+print(f"{len(rows) - 1} kernels, {all_ns / 1e6:.2f} ms of kernel time")
+for name, ns in tot.most_common(25):
+    print(f"{ns / 1e3:10.1f} us {100 * ns / all_ns:5.1f} % {cnt[name]:6d} launches {ns / cnt[name] / 1e3:8.2f} us each  {name}")
+PY
+      ;;
     reference)
       for mixer in lte attn; do
         PYTHONUNBUFFERED=1 python3 "$(dirname "$0")/reference_bench.py" --mixer $mixer --contexts 1024,16384,131072 \
           --max-seconds 120 --json "$out/reference_$mixer.json" 2>&1 | tail -5
       done
+      ;;
+    issue9)
+      here=$(cd "$(dirname "$0")" && pwd)
+      common=(--type bf16 --backend cuda --contexts 1K,16K,128K --decode-tokens 32 --chunk 1024 --max-seconds 90
+              --model-dir /tmp/mnemo-models --peer-torch-reference "$here/reference_bench.py" --peer-max-seconds 40
+              --peer-timeout 150)
+      # Each invocation bounded on its own (safety net: a killed run writes no JSON, the next still runs).
+      timeout 240 "$bin/mnemo" bench --shape paper-0.4b --mixer lte,attn "${common[@]}" --json "$out/issue9_paper-0.4b.json" \
+        >"$out/issue9_paper-0.4b.txt" 2>"$out/issue9_paper-0.4b.log" || { echo "issue9 0.4B: exit $?"; status=1; }
+      timeout 300 "$bin/mnemo" bench --shape paper-1.4b --mixer lte "${common[@]}" --json "$out/issue9_paper-1.4b.json" \
+        >"$out/issue9_paper-1.4b.txt" 2>"$out/issue9_paper-1.4b.log" || { echo "issue9 1.4B: exit $?"; status=1; }
+      cat "$out"/issue9_paper-*.txt
+      jsons=$(ls "$out"/issue9_paper-*.json 2>/dev/null)
+      if [[ -n $jsons ]]; then
+        python3 "$here/../plot_bench.py" $jsons -o "$out/issue9_cuda.png" --markdown "$out/issue9_cuda.md" \
+          --title "mnemo bench --backend cuda (issue 9)" ||
+          echo "issue9: no plot here (matplotlib?): python3 bench/plot_bench.py $out/issue9_paper-*.json -o issue9_cuda.png --markdown issue9_cuda.md"
+      fi
       ;;
   esac
 done
