@@ -5,9 +5,11 @@
 
 One figure, four panels (log-scaled context on x): prefill tokens/s, decode ms/token
 (p50 line, p50..p99 band), time to first token, and memory (peak process RSS solid,
-the session's planned bytes dashed). Every run of every file is one colour; the llama.cpp
-peer of a file, when present, is drawn in grey (prefill and decode). Skipped contexts are
-marked on the x axis with the reason in the legend's run label.
+the session's planned bytes dashed, GPU memory dotted on CUDA). Every run of every file is
+one colour, labelled with the backend it ran on; the llama.cpp peer of a file, when
+present, is drawn in grey (prefill and decode); a run's PyTorch-reference peer
+(--peer-torch-reference) in the run's colour with triangles. Skipped contexts are marked on
+the x axis with the reason in the legend's run label.
 """
 import argparse
 import json
@@ -47,6 +49,12 @@ def markdown(docs):
     out = []
     for doc in docs:
         roof = doc.get("roofline")
+        groof = doc.get("gpu_roofline")
+        if groof:
+            out.append(f"GPU roofline ({doc.get('gpu', {}).get('name', '?')}, measured in the same run): device copy "
+                       f"{groof['copy_gbs']:.0f} GB/s; cuBLAS SGEMM {groof['sgemm_gflops']:.0f}, TF32 "
+                       f"{groof['tf32_gflops']:.0f}, BF16 {groof['bf16_gflops']:.0f} GFLOP/s.")
+            out.append("")
         if roof:
             out.append(f"Roofline ({roof['threads']} threads, best of the start and end of the run): bandwidth "
                        f"{roof['bandwidth_gbs']:.1f} GB/s (read {roof['read_gbs']:.1f}, copy {roof['copy_gbs']:.1f}, "
@@ -58,22 +66,52 @@ def markdown(docs):
             m = run.get("model")
             if not m:
                 continue
-            out.append(f"**{run['label']}** — {m['layout']}, {m['weight_type']}, {m['n_params'] / 1e6:.1f}M parameters, "
-                       f"{mib(m['weight_bytes'])} of weights; decode reads {mib(run['decode_weight_bytes_per_token'])} "
-                       f"of weights per token.")
+            backend = run.get("backend", doc.get("settings", {}).get("backend", "?"))
+            cuda = backend == "cuda"
+            out.append(f"**{run['label']}** ({backend}) — {m['layout']}, {m['weight_type']}, {m['n_params'] / 1e6:.1f}M "
+                       f"parameters, {mib(m['weight_bytes'])} of weights; decode reads "
+                       f"{mib(run['decode_weight_bytes_per_token'])} of weights per token"
+                       + (f" (as the GPU holds them: {run.get('device_weight_type', '?')})" if cuda else "") + ".")
+            against = run.get("fractions_against")
+            if against:
+                out.append(f"Fractions against {against['bandwidth']} ({against['bandwidth_gbs']:.0f} GB/s) and "
+                           f"{against['matmul_peak']} ({against['matmul_peak_gflops']:.0f} GFLOP/s).")
+            torch_peer = run.get("peer_torch")
+            with_peer = bool(torch_peer and torch_peer.get("points"))
             out.append("")
-            out.append("| context | prefill tok/s | TTFT | decode p50 | decode p99 | session (planned) | state in use | "
-                       "peak RSS | decode % of bandwidth | prefill % of BLAS peak | load avg |")
-            out.append("|---|---|---|---|---|---|---|---|---|---|---|")
+            cols = ["context", "prefill tok/s", "TTFT", "decode p50", "decode p99", "session (planned)", "state in use",
+                    "peak RSS"] + (["GPU memory"] if cuda else []) + ["decode % of bandwidth", "prefill % of matmul peak",
+                                                                       "load avg"]
+            if with_peer:
+                cols += ["PyTorch ref. prefill tok/s", "PyTorch ref. decode p50"]
+            out.append("| " + " | ".join(cols) + " |")
+            out.append("|" + "---|" * len(cols))
             for c in run["contexts"]:
                 if c["status"] != "ok":
-                    out.append(f"| {label_context(c['context'])} | {c['status']}: {c.get('reason', '')} |||||||||")
+                    out.append(f"| {label_context(c['context'])} | {c['status']}: {c.get('reason', '')} |" + "|" * (len(cols) - 2))
                     continue
-                out.append(f"| {label_context(c['context'])} | {c['prefill_tokens_per_second']:.0f} | "
-                           f"{c['ttft_ms'] / 1000:.2f} s | {c['decode_ms_p50']:.2f} ms | {c['decode_ms_p99']:.2f} ms | "
-                           f"{mib(c['plan_total_bytes'])} | {mib(c['state_bytes_used'])} | {rss(c)} | "
-                           f"{pct(c, 'decode_fraction_of_bandwidth')} | {pct(c, 'prefill_fraction_of_blas_peak')} | "
-                           f"{c.get('load_average', 0):.1f} |")
+                gpu = c.get("gpu_memory_bytes")
+                cells = [label_context(c["context"]), f"{c['prefill_tokens_per_second']:.0f}", f"{c['ttft_ms'] / 1000:.2f} s",
+                         f"{c['decode_ms_p50']:.2f} ms", f"{c['decode_ms_p99']:.2f} ms", mib(c["plan_total_bytes"]),
+                         mib(c["state_bytes_used"]), rss(c)]
+                if cuda:
+                    cells.append(mib(gpu) if isinstance(gpu, (int, float)) else "n/a")
+                cells += [pct(c, "decode_fraction_of_bandwidth"), pct(c, "prefill_fraction_of_blas_peak"),
+                          f"{c.get('load_average', 0):.1f}"]
+                if with_peer:
+                    if "peer_torch_prefill_tokens_per_second" in c:
+                        cells += [f"{c['peer_torch_prefill_tokens_per_second']:.0f}", f"{c['peer_torch_decode_ms_p50']:.2f} ms"]
+                    else:
+                        cells += [c.get("peer_torch_skipped", "not run"), ""]
+                out.append("| " + " | ".join(cells) + " |")
+            if torch_peer:
+                what = (f"PyTorch reference ({torch_peer.get('dtype', '?')}, torch {torch_peer.get('torch', '?')}, "
+                        f"`{torch_peer.get('command', '')}`)")
+                for k in ("note", "error"):
+                    if torch_peer.get(k):
+                        what += f": {torch_peer[k]}"
+                out.append("")
+                out.append(f"Peer: {what}.")
             d = run.get("decode_interleaved")
             if d and d.get("contexts"):
                 out.append("")
@@ -132,7 +170,7 @@ def main():
                 continue
             colour = colours[i % len(colours)]
             i += 1
-            name = run["label"]
+            name = f"{run['label']} [{run.get('backend', doc.get('settings', {}).get('backend', '?'))}]"
             if skipped:
                 name += f" (stops after {label_context(ok[-1]['context'])})"
             x = [c["context"] for c in ok]
@@ -146,6 +184,16 @@ def main():
             ax_mem.plot(x, [c["peak_rss_bytes"] / 2**20 for c in ok], "o-", color=colour, label=name + " peak RSS")
             ax_mem.plot(x, [c["plan_total_bytes"] / 2**20 for c in ok], "s--", color=colour, alpha=0.7,
                         label=name + " session (planned)")
+            gpu = [(c["context"], c["gpu_memory_bytes"] / 2**20) for c in ok if isinstance(c.get("gpu_memory_bytes"), (int, float))]
+            if gpu:
+                ax_mem.plot(*zip(*gpu), "d:", color=colour, label=name + " GPU memory")
+            ref = [c for c in ok if "peer_torch_prefill_tokens_per_second" in c]
+            if ref:
+                rx = [c["context"] for c in ref]
+                ax_pre.plot(rx, [c["peer_torch_prefill_tokens_per_second"] for c in ref], "^--", color=colour, alpha=0.7,
+                            label=run["label"] + " PyTorch reference")
+                ax_dec.plot(rx, [c["peer_torch_decode_ms_p50"] for c in ref], "^--", color=colour, alpha=0.7,
+                            label=run["label"] + " PyTorch reference")
         peer = doc.get("peer")
         if peer and peer.get("points"):
             pts = peer["points"]
@@ -183,6 +231,10 @@ def main():
     if roof:
         sub += (f"; roofline {roof.get('bandwidth_gbs', 0):.0f} GB/s, BLAS "
                 f"{(roof.get('blas_gflops') or 0):.0f} GFLOP/s")
+    groof = doc.get("gpu_roofline")
+    if groof:
+        sub += (f"; GPU {doc.get('gpu', {}).get('name', '?')}: copy {groof.get('copy_gbs', 0):.0f} GB/s, "
+                f"BF16 GEMM {groof.get('bf16_gflops', 0) / 1000:.0f} TFLOP/s")
     fig.suptitle((args.title or "mnemo bench") + "\n" + sub, fontsize=11)
     fig.tight_layout()
     fig.savefig(args.output, dpi=110)

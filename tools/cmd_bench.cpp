@@ -42,8 +42,10 @@ const char* kHelp =
     "(p50, p99), the session's planned bytes and state in use, the process's peak RSS (and GPU\n"
     "memory on CUDA), beside a roofline measured in the same run: memory bandwidth\n"
     "(STREAM-like read/copy/triad), FMA peak and the best BLAS sgemm (OpenBLAS), with each\n"
-    "figure as a fraction of its roofline. Optionally runs llama.cpp's llama-bench on a\n"
-    "Transformer of the same shape and weights (docs/performance.md).\n\n"
+    "figure as a fraction of its roofline; on CUDA against the GPU's roofline (device copy\n"
+    "bandwidth, cuBLAS BF16 GEMM for bf16/f16/q8_0 weights, SGEMM for f32). Records the backend\n"
+    "each run resolved to. Optionally runs llama.cpp's llama-bench on a Transformer of the same\n"
+    "shape and weights, and on the GPU the PyTorch reference (docs/performance.md).\n\n"
     "Model:\n"
     "  -m, --model PATH          a GGUF model file\n"
     "      --shape NAME          synthetic model with random weights: default (the bundled\n"
@@ -85,7 +87,19 @@ const char* kHelp =
     "                            on the Transformer of the same shape and weights\n"
     "      --peer-model PATH     llama GGUF for the peer (default: exported from the Transformer)\n"
     "      --peer-max-context N  largest context given to the peer (default 65536)\n"
-    "      --peer-reps N         llama-bench repetitions (default 3)\n\n"
+    "      --peer-reps N         llama-bench repetitions (default 3)\n"
+    "      --peer-torch-reference SCRIPT  with --backend cuda: run the PyTorch reference of\n"
+    "                            training/ (bench/cuda/reference_bench.py) with python3 on each\n"
+    "                            run's --shape (paper-0.4b, paper-1.4b) and --mixer (lte, attn;\n"
+    "                            other models get a 'peer not available' note), on the contexts\n"
+    "                            Mnemo measured, same --chunk and --decode-tokens; its prefill\n"
+    "                            tok/s and decode ms beside Mnemo's. A failure is reported\n"
+    "      --peer-python EXE     the Python that runs it (default python3)\n"
+    "      --peer-torch-dtype T  float32 (default) or bfloat16 (the script's --dtype)\n"
+    "      --peer-max-seconds S  the script's --max-seconds: it skips contexts whose prefill it\n"
+    "                            estimates longer (default 120)\n"
+    "      --peer-timeout S      wall-clock bound on the script (default 2 x --peer-max-seconds\n"
+    "                            per context + 180)\n\n"
     "Output:\n"
     "      --json FILE           write every measurement as JSON (bench/plot_bench.py plots it)\n"
     "      --quiet               no progress on stderr\n"
@@ -134,8 +148,16 @@ double percentile(std::vector<double> v, double p) {
 struct ModelFacts {
     std::string weight_type;          // of the MLP matrices
     uint64_t decode_weight_bytes = 0; // every tensor once, but one embedding row (+ the LM head)
+    // The same as the CUDA backend holds them (sdk/src/cuda_backend.cpp, DeviceWeights):
+    // linear matrices and the embedding table in bf16 (f16, bf16, q8_0) or f32 (f32),
+    // every other tensor (norms, biases, convolutions, the LTE scorer) in f32.
+    uint64_t device_decode_weight_bytes = 0;
     std::vector<bench::LinearShape> linears;
 };
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
 
 bool read_model_facts(const std::string& path, ModelFacts* out, std::string* error) {
     GgufFile f;
@@ -147,19 +169,21 @@ bool read_model_facts(const std::string& path, ModelFacts* out, std::string* err
     const bool is_tied = tied != nullptr && tied->integer != 0;
     std::map<std::tuple<std::string, int64_t, int64_t, int>, int> shapes;
     for (const GgufTensor& t : f.tensors()) {
+        const bool matrix = t.shape.size() == 2 && (t.name == "model.embeddings.weight" || t.name == "lm_head.weight" ||
+                                                    ends_with(t.name, "_proj.weight"));
+        const uint64_t device_bytes = t.n_elements * (matrix && t.type != DType::F32 ? 2 : 4);
         if (t.name == "model.embeddings.weight") {
-            const uint64_t rows = t.shape.empty() ? 1 : static_cast<uint64_t>(t.shape[0]);
-            out->decode_weight_bytes += t.n_bytes / std::max<uint64_t>(rows, 1) + (is_tied ? t.n_bytes : 0);
+            const uint64_t rows = t.shape.empty() ? 1 : std::max<uint64_t>(static_cast<uint64_t>(t.shape[0]), 1);
+            out->decode_weight_bytes += t.n_bytes / rows + (is_tied ? t.n_bytes : 0);
+            out->device_decode_weight_bytes += device_bytes / rows + (is_tied ? device_bytes : 0);
             continue;
         }
         out->decode_weight_bytes += t.n_bytes;
+        out->device_decode_weight_bytes += device_bytes;
         if (t.name.find("mlp.gate_proj.weight") != std::string::npos && out->weight_type.empty())
             out->weight_type = dtype_name(t.type);
         const std::string prefix = "model.layers.";
-        const std::string suffix = "_proj.weight";
-        if (t.shape.size() != 2 || t.name.rfind(prefix, 0) != 0 || t.name.size() < suffix.size() ||
-            t.name.compare(t.name.size() - suffix.size(), suffix.size(), suffix) != 0)
-            continue;
+        if (t.shape.size() != 2 || t.name.rfind(prefix, 0) != 0 || !ends_with(t.name, "_proj.weight")) continue;
         std::string name = t.name.substr(t.name.find('.', prefix.size()) + 1);
         name = name.substr(0, name.size() - std::string(".weight").size());
         shapes[{name, t.shape[0], t.shape[1], static_cast<int>(t.type)}] += 1;
@@ -200,6 +224,8 @@ double mixer_flops_at(const mnemo_layer_info& l, int64_t pos) {
 struct Options {
     std::string blas_coretype = "auto";
     std::string model_path, shape, type = "q8_0", model_dir, export_llama, json_path, peer_exe, peer_model;
+    std::string peer_torch_script, peer_python = "python3", peer_torch_dtype = "float32";
+    double peer_max_seconds = 120, peer_timeout = 0;  // 0: from the contexts (see run_torch_peer)
     std::vector<std::string> mixers;
     std::vector<int64_t> contexts;
     int64_t decode_tokens = 64, max_memory = 0, peer_max_context = 65536, roofline_bytes = 256LL << 20;
@@ -240,6 +266,7 @@ private:
     int prepare_subject(Subject* s);
     json bench_model(const Subject& s, bool* no_device);
     json run_peer(const json& runs);
+    json run_torch_peer(json* run);
     json matmul_section(const json& run_model, const std::vector<bench::LinearShape>& linears);
 
     Options o_;
@@ -249,6 +276,7 @@ private:
 
     std::unique_ptr<bench::Blas> blas_;
     double bandwidth_gbs_ = 0, blas_peak_gflops_ = 0;  // best of the start and end measurements
+    bench::GpuRoofline gpu_roofline_;                  // measured before the models (CUDA runs)
     std::string temp_dir_;
     uint64_t baseline_rss_ = 0;
     std::vector<std::string> cleanup_;
@@ -333,7 +361,6 @@ json Bench::bench_model(const Subject& s, bool* no_device) {
                     {"weight_bytes", info.weight_bytes}, {"vocab_size", info.vocab_size}, {"hidden_size", info.hidden_size},
                     {"intermediate_size", info.intermediate_size}, {"n_layers", info.n_layers}, {"bounded", info.bounded != 0},
                     {"layers", layers_j}};
-    run["decode_weight_bytes_per_token"] = facts.decode_weight_bytes;
     // Linear FLOPs per prefill token: every layer matrix once; the LM head once per chunk.
     double linear_flops = 0;
     for (const auto& l : facts.linears) linear_flops += 2.0 * static_cast<double>(l.n * l.k) * l.count;
@@ -345,7 +372,9 @@ json Bench::bench_model(const Subject& s, bool* no_device) {
     base.chunk_tokens = o_.chunk;
     base.policy = o_.policy;
     base.policy_budget = o_.budget;
-    // Does the backend exist? (A tiny session: the runtime answers MNEMO_ERR_NO_DEVICE.)
+    // Does the backend exist, and which one does the session run on (what AUTO resolves
+    // to)? A tiny session: the runtime answers MNEMO_ERR_NO_DEVICE without a device.
+    mnemo_backend resolved = o_.backend == MNEMO_BACKEND_CUDA ? MNEMO_BACKEND_CUDA : MNEMO_BACKEND_CPU;
     {
         mnemo_session_params probe = base;
         probe.max_context = 64;
@@ -356,13 +385,23 @@ json Bench::bench_model(const Subject& s, bool* no_device) {
             run["error"] = std::string("no CUDA device: ") + mnemo_last_error();
             return run;
         }
-        if (sess != nullptr) mnemo_session_free(sess);
+        if (sess != nullptr) {
+            mnemo_session_backend(sess, &resolved);
+            mnemo_session_free(sess);
+        }
     }
+    const bool on_gpu = resolved == MNEMO_BACKEND_CUDA;
+    run["backend"] = on_gpu ? "cuda" : "cpu";
+    // Weight bytes a decode step reads, as the backend that runs it stores them.
+    const uint64_t decode_weight_bytes = on_gpu ? facts.device_decode_weight_bytes : facts.decode_weight_bytes;
+    run["decode_weight_bytes_per_token"] = decode_weight_bytes;
+    run["decode_weight_bytes_per_token_file"] = facts.decode_weight_bytes;         // as stored in the GGUF (the CPU reads these)
+    run["decode_weight_bytes_per_token_cuda"] = facts.device_decode_weight_bytes;  // as the CUDA backend stores them
+    if (on_gpu) run["device_weight_type"] = facts.weight_type == "f32" ? "f32" : "bf16";
     const bool bounded = info.bounded != 0 || o_.policy != MNEMO_POLICY_NONE;
     const bool incremental = o_.incremental && bounded;
     run["incremental"] = incremental;
     const uint64_t max_memory = static_cast<uint64_t>(o_.max_memory);
-    const bool on_gpu = o_.backend != MNEMO_BACKEND_CPU && bench::gpu_info().available;
 
     json contexts = json::array();
     std::vector<std::pair<double, double>> measured;  // (context, prefill seconds) of fresh sessions
@@ -507,7 +546,7 @@ json Bench::bench_model(const Subject& s, bool* no_device) {
             for (const auto& l : layers) mixer_flops += mixer_flops_at(l, p) * static_cast<double>(std::min(stride, n - p));
         const double chunks = std::ceil(static_cast<double>(to_feed) / o_.chunk);
         const double prefill_flops = linear_flops * static_cast<double>(to_feed) + lm_head_flops * chunks + mixer_flops;
-        const double decode_bytes = static_cast<double>(facts.decode_weight_bytes + state_used);
+        const double decode_bytes = static_cast<double>(decode_weight_bytes + state_used);
         c["status"] = "ok";
         c["position_at_decode"] = n;
         c["prefill_tokens"] = to_feed;
@@ -682,6 +721,81 @@ json Bench::run_peer(const json& runs) {
     return peer;
 }
 
+// The PyTorch reference of training/ (bench/cuda/reference_bench.py) at the run's synthetic
+// shape and mixer, on the contexts Mnemo measured, same chunk and decode tokens; its
+// figures go beside Mnemo's in each context (peer_torch_*). Never fatal: a failure (no
+// python or torch, a script error, a timeout) is recorded with the script's output tail.
+json Bench::run_torch_peer(json* run) {
+    json peer = {{"tool", "PyTorch reference (training/mnemo_ref, fast path)"}, {"script", o_.peer_torch_script}};
+    if (!run->contains("model")) {
+        peer["note"] = "peer not run: Mnemo's run of this model failed";
+        return peer;
+    }
+    const std::string shape = (*run)["model"].value("shape", std::string()), mixer = (*run)["model"].value("mixer", std::string());
+    std::string why;
+    if (!bench::torch_reference_target(shape, mixer, &why)) {
+        peer["note"] = why;
+        say(o_, "bench: %s: %s\n", (*run)["label"].get<std::string>().c_str(), why.c_str());
+        return peer;
+    }
+    if (run->value("backend", std::string()) != "cuda") {
+        peer["note"] = "peer not run: the reference runs on the GPU and this run is on the CPU (use --backend cuda)";
+        return peer;
+    }
+    bench::TorchPeerRequest q;
+    q.python = o_.peer_python;
+    q.script = o_.peer_torch_script;
+    q.shape = shape;
+    q.mixer = mixer;
+    q.dtype = o_.peer_torch_dtype;
+    for (const auto& c : (*run)["contexts"])
+        if (c["status"] == "ok") q.contexts.push_back(c["context"].get<int64_t>());
+    if (q.contexts.empty()) q.contexts = o_.contexts;
+    q.decode_tokens = o_.decode_tokens;
+    q.chunk = o_.chunk;
+    q.max_seconds = o_.peer_max_seconds;
+    // Each context's prefill is bounded by the script's estimate; decode, the model's
+    // construction and the warm-up come on top.
+    q.timeout_seconds = o_.peer_timeout > 0 ? o_.peer_timeout : 2.0 * o_.peer_max_seconds * static_cast<double>(q.contexts.size()) + 180.0;
+    const std::string stem = "torch-" + shape + "-" + mixer;
+    q.json_path = (fs::path(temp_dir_) / (stem + ".json")).string();
+    q.log_path = (fs::path(temp_dir_) / (stem + ".log")).string();
+    say(o_, "bench: peer %s on %s/%s (%s, contexts up to %s)\n", o_.peer_torch_script.c_str(), shape.c_str(), mixer.c_str(),
+        q.dtype.c_str(), context_label(q.contexts.back()).c_str());
+    const bench::TorchPeerResult r = bench::run_torch_reference(q);
+    peer["command"] = r.command;
+    peer["timeout_seconds"] = q.timeout_seconds;
+    {
+        std::ifstream in(q.log_path);
+        std::string tail((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (tail.size() > 2000) tail = tail.substr(tail.size() - 2000);
+        peer["log_tail"] = tail;
+    }
+    if (!r.ran) {
+        peer["error"] = r.error;
+        say(o_, "bench: peer failed: %s\n", r.error.c_str());
+        return peer;
+    }
+    for (const char* k : {"dtype", "params", "torch", "device", "chunk", "decode_tokens"})
+        if (r.raw.contains(k)) peer[k] = r.raw[k];
+    json pts = json::array();
+    for (const auto& p : r.points) {
+        json pj = {{"context", p.context}};
+        if (!p.ok) pj["skipped"] = p.skipped;
+        else pj.update({{"prefill_tokens_per_second", p.prefill_tokens_per_second}, {"decode_ms_p50", p.decode_ms_p50},
+                        {"decode_ms_max", p.decode_ms_max}});
+        pts.push_back(pj);
+        for (auto& c : (*run)["contexts"]) {
+            if (c["context"].get<int64_t>() != p.context || c["status"] != "ok") continue;
+            if (!p.ok) { c["peer_torch_skipped"] = p.skipped; continue; }
+            c["peer_torch_prefill_tokens_per_second"] = p.prefill_tokens_per_second;
+            c["peer_torch_decode_ms_p50"] = p.decode_ms_p50;
+        }
+    }
+    peer["points"] = pts;
+    return peer;
+}
+
 json Bench::matmul_section(const json& run_model, const std::vector<bench::LinearShape>& linears) {
     (void)run_model;
     const auto results = bench::measure_matmuls(linears, o_.chunk, threads_, blas_.get());
@@ -716,13 +830,21 @@ void print_tables(const json& out) {
             continue;
         }
         const auto& m = r["model"];
-        std::printf("\n%s — %s, %s, %.1fM params, %s weights%s\n", r["label"].get<std::string>().c_str(),
+        const bool cuda = r.value("backend", std::string("cpu")) == "cuda";
+        std::printf("\n%s — %s, %s, %.1fM params, %s weights%s, backend %s\n", r["label"].get<std::string>().c_str(),
                     m["layout"].get<std::string>().c_str(), m["weight_type"].get<std::string>().c_str(),
                     m["n_params"].get<double>() / 1e6, human_bytes(m["weight_bytes"].get<uint64_t>()).c_str(),
-                    r.value("incremental", false) ? " (incremental)" : "");
+                    r.value("incremental", false) ? " (incremental)" : "", r.value("backend", std::string("?")).c_str());
         if (r.contains("error")) std::printf("  %s\n", r["error"].get<std::string>().c_str());
-        std::printf("  %8s %12s %10s %9s %9s %11s %11s %11s %8s %8s\n", "context", "prefill t/s", "TTFT ms", "dec p50", "dec p99",
-                    "session", "state used", "peak RSS", "dec %bw", "pre %pk");
+        if (r.contains("fractions_against")) {
+            const auto& a = r["fractions_against"];
+            std::printf("  dec %%bw = (%s of weights + state in use) per token / %s %.1f GB/s; pre %%pk = FLOPs / %s %.0f GFLOP/s\n",
+                        human_bytes(r["decode_weight_bytes_per_token"].get<uint64_t>()).c_str(), a["bandwidth"].get<std::string>().c_str(),
+                        a["bandwidth_gbs"].get<double>(), a["matmul_peak"].get<std::string>().c_str(),
+                        a["matmul_peak_gflops"].get<double>());
+        }
+        std::printf("  %8s %12s %10s %9s %9s %11s %11s %11s %8s %8s%s\n", "context", "prefill t/s", "TTFT ms", "dec p50", "dec p99",
+                    "session", "state used", "peak RSS", "dec %bw", "pre %pk", cuda ? "     GPU mem" : "");
         for (const auto& c : r["contexts"]) {
             const std::string ctx = context_label(c["context"].get<int64_t>());
             if (c["status"] != "ok") {
@@ -734,12 +856,38 @@ void print_tables(const json& out) {
                 if (c.contains(k) && !c[k].is_null()) std::snprintf(b, sizeof b, "%.0f%%", 100.0 * c[k].get<double>());
                 return std::string(b);
             };
-            std::printf("  %8s %12.0f %10.1f %9.3f %9.3f %11s %11s %11s %8s %8s\n", ctx.c_str(),
+            char gpu_mem[32] = "";
+            if (cuda)
+                std::snprintf(gpu_mem, sizeof gpu_mem, " %11s",
+                              c["gpu_memory_bytes"].is_null() ? "n/a" : human_bytes(c["gpu_memory_bytes"].get<uint64_t>()).c_str());
+            std::printf("  %8s %12.0f %10.1f %9.3f %9.3f %11s %11s %11s %8s %8s%s\n", ctx.c_str(),
                         c["prefill_tokens_per_second"].get<double>(), c["ttft_ms"].get<double>(), c["decode_ms_p50"].get<double>(),
                         c["decode_ms_p99"].get<double>(), human_bytes(c["plan_total_bytes"].get<uint64_t>()).c_str(),
                         human_bytes(c["state_bytes_used"].get<uint64_t>()).c_str(),
                         human_bytes(c["peak_rss_bytes"].get<uint64_t>()).c_str(), pct("decode_fraction_of_bandwidth").c_str(),
-                        pct("prefill_fraction_of_blas_peak").c_str());
+                        pct("prefill_fraction_of_blas_peak").c_str(), gpu_mem);
+        }
+        if (r.contains("peer_torch")) {
+            const auto& p = r["peer_torch"];
+            std::printf("  peer: %s%s%s\n", p["tool"].get<std::string>().c_str(),
+                        p.contains("dtype") ? (", " + p["dtype"].get<std::string>()).c_str() : "",
+                        p.contains("torch") ? (", torch " + p["torch"].get<std::string>()).c_str() : "");
+            if (p.contains("note")) std::printf("    %s\n", p["note"].get<std::string>().c_str());
+            if (p.contains("error")) std::printf("    failed: %s\n", p["error"].get<std::string>().c_str());
+            if (p.contains("points")) {
+                std::printf("    %8s %14s %14s %12s %12s\n", "context", "mnemo pre t/s", "torch pre t/s", "mnemo dec ms", "torch dec ms");
+                for (const auto& c : r["contexts"]) {
+                    if (c["status"] != "ok") continue;
+                    const std::string ctx = context_label(c["context"].get<int64_t>());
+                    if (c.contains("peer_torch_prefill_tokens_per_second"))
+                        std::printf("    %8s %14.0f %14.0f %12.3f %12.3f\n", ctx.c_str(), c["prefill_tokens_per_second"].get<double>(),
+                                    c["peer_torch_prefill_tokens_per_second"].get<double>(), c["decode_ms_p50"].get<double>(),
+                                    c["peer_torch_decode_ms_p50"].get<double>());
+                    else
+                        std::printf("    %8s %14.0f %14s %12.3f %12s  %s\n", ctx.c_str(), c["prefill_tokens_per_second"].get<double>(), "-",
+                                    c["decode_ms_p50"].get<double>(), "-", c.value("peer_torch_skipped", std::string("not run")).c_str());
+                }
+            }
         }
         if (r.contains("decode_interleaved") && r["decode_interleaved"].contains("contexts")) {
             const auto& d = r["decode_interleaved"];
@@ -775,6 +923,13 @@ void print_tables(const json& out) {
                     rf["fma_avx512_gflops"].get<double>(),
                     rf["blas_gflops"].is_null() ? "n/a" : std::to_string(static_cast<int>(rf["blas_gflops"].get<double>())).c_str(),
                     rf["blas"].get<std::string>().c_str());
+    }
+    if (out.contains("gpu_roofline")) {
+        const auto& g = out["gpu_roofline"];
+        std::printf("GPU roofline (%s): copy %.0f GB/s; cuBLAS SGEMM %.0f, TF32 %.0f, BF16 %.0f GFLOP/s%s%s\n",
+                    out["gpu"].value("name", std::string("?")).c_str(), g["copy_gbs"].get<double>(), g["sgemm_gflops"].get<double>(),
+                    g["tf32_gflops"].get<double>(), g["bf16_gflops"].get<double>(),
+                    g["error"].get<std::string>().empty() ? "" : "; ", g["error"].get<std::string>().c_str());
     }
 }
 
@@ -834,7 +989,8 @@ int Bench::run() {
         roof_start = measure_rooflines("start");
         if (o_.backend != MNEMO_BACKEND_CPU && gpu.available) {
             say(o_, "bench: GPU roofline (device copy, cuBLAS)\n");
-            const bench::GpuRoofline g = bench::measure_gpu_roofline();
+            gpu_roofline_ = bench::measure_gpu_roofline();
+            const bench::GpuRoofline& g = gpu_roofline_;
             out["gpu_roofline"] = {{"copy_gbs", g.copy_gbs}, {"sgemm_gflops", g.sgemm_gflops}, {"tf32_gflops", g.tf32_gflops},
                                    {"bf16_gflops", g.bf16_gflops}, {"error", g.error}};
         }
@@ -855,6 +1011,8 @@ int Bench::run() {
     }
 
     if (!o_.peer_exe.empty()) out["peer"] = run_peer(runs);
+    if (!o_.peer_torch_script.empty())
+        for (auto& r : runs) r["peer_torch"] = run_torch_peer(&r);
 
     if (o_.roofline) {
         // Rooflines again after the models: the machine's load can change during a long run;
@@ -871,6 +1029,11 @@ int Bench::run() {
         say(o_, "bench: prefill matmuls at T=%d, Mnemo and BLAS\n", o_.chunk);
         for (auto& r : runs) {
             if (!r.contains("model")) continue;
+            if (r.value("backend", std::string("cpu")) == "cuda") {
+                // Mnemo's CPU matmuls are not what a CUDA run computes with (and take minutes at the paper's shapes).
+                r["matmul"] = {{"skipped", "the run is on CUDA: its prefill is measured against the GPU roofline"}};
+                continue;
+            }
             r["matmul"] = matmul_section(r["model"], linears_[r["label"].get<std::string>()]);
             // The BLAS peak is the best sgemm seen in this run, the model's shapes included.
             for (const auto& sh : r["matmul"]["shapes"]) blas_peak_gflops_ = std::max(blas_peak_gflops_, sh["blas_gflops"].get<double>());
@@ -881,14 +1044,28 @@ int Bench::run() {
             auto& mm = r["matmul"];
             if (mm.contains("mnemo_gflops") && blas_peak_gflops_ > 0)
                 mm["mnemo_fraction_of_blas_peak"] = mm["mnemo_gflops"].get<double>() / blas_peak_gflops_;
+            // The roofline of the backend the run was on: the CPU's (STREAM-like bandwidth, best
+            // BLAS sgemm) or, on CUDA, the GPU's (device copy, cuBLAS GEMM of the type the
+            // backend multiplies in: BF16 for bf16/f16/q8_0 weights, FP32 SGEMM for f32, no TF32).
+            json against = {{"backend", "cpu"}, {"bandwidth", "CPU memory bandwidth (best of read/copy/triad)"},
+                            {"bandwidth_gbs", bandwidth_gbs_}, {"matmul_peak", "CPU BLAS sgemm"},
+                            {"matmul_peak_gflops", blas_peak_gflops_}};
+            if (r.value("backend", std::string("cpu")) == "cuda") {
+                const bool bf16 = r.value("device_weight_type", std::string("bf16")) == "bf16";
+                against = {{"backend", "cuda"}, {"bandwidth", "GPU device-to-device copy"}, {"bandwidth_gbs", gpu_roofline_.copy_gbs},
+                           {"matmul_peak", bf16 ? "cuBLAS BF16 GEMM (FP32 accumulation)" : "cuBLAS SGEMM (FP32, no TF32)"},
+                           {"matmul_peak_gflops", bf16 ? gpu_roofline_.bf16_gflops : gpu_roofline_.sgemm_gflops}};
+                if (!gpu_roofline_.measured) against["error"] = "the GPU roofline was not measured: " + gpu_roofline_.error;
+            }
+            r["fractions_against"] = against;
+            const double bw = against["bandwidth_gbs"].get<double>() * 1e9;
+            const double peak = against["matmul_peak_gflops"].get<double>() * 1e9;
             for (auto& c : r["contexts"]) {
                 if (c["status"] != "ok") continue;
                 const double p50_s = c["decode_ms_p50"].get<double>() / 1000.0;
-                const double bw = bandwidth_gbs_ * 1e9;
                 if (p50_s > 0 && bw > 0) c["decode_fraction_of_bandwidth"] = c["decode_bytes_per_token"].get<double>() / bw / p50_s;
                 const double ps = c["prefill_seconds"].get<double>();
-                if (ps > 0 && blas_peak_gflops_ > 0)
-                    c["prefill_fraction_of_blas_peak"] = c["prefill_flops"].get<double>() / ps / (blas_peak_gflops_ * 1e9);
+                if (ps > 0 && peak > 0) c["prefill_fraction_of_blas_peak"] = c["prefill_flops"].get<double>() / ps / peak;
             }
         }
         out["roofline"] = roof;
@@ -913,7 +1090,8 @@ int cmd_bench(int argc, char** argv) {
     if (args.flag("--help") || args.flag("-h")) { std::fputs(kHelp, stdout); return kExitOk; }
     Options o;
     std::string mixers = "lte", contexts = "1K,4K,16K,64K,256K,1M", decode = "64", chunk = "256", threads = "0", backend = "cpu",
-                max_mem, max_s = "1800", policy = "none", budget = "0", roof_mib = "256", seed = "1", peer_max = "65536", peer_reps = "3";
+                max_mem, max_s = "1800", policy = "none", budget = "0", roof_mib = "256", seed = "1", peer_max = "65536", peer_reps = "3",
+                peer_max_s = "120", peer_timeout = "0";
     args.option("-m", "--model", &o.model_path);
     args.option("--shape", &o.shape);
     const bool have_mixer = args.option("--mixer", &mixers);
@@ -936,6 +1114,11 @@ int cmd_bench(int argc, char** argv) {
     args.option("--peer-model", &o.peer_model);
     args.option("--peer-max-context", &peer_max);
     args.option("--peer-reps", &peer_reps);
+    args.option("--peer-torch-reference", &o.peer_torch_script);
+    args.option("--peer-python", &o.peer_python);
+    args.option("--peer-torch-dtype", &o.peer_torch_dtype);
+    args.option("--peer-max-seconds", &peer_max_s);
+    args.option("--peer-timeout", &peer_timeout);
     args.option("--json", &o.json_path);
     o.incremental = args.flag("--incremental");
     o.interleave = args.flag("--interleave");
@@ -981,6 +1164,11 @@ int cmd_bench(int argc, char** argv) {
     if (!parse_number(seed, &o.seed)) return usage_error("bench", "--seed needs a number");
     if (!parse_size(peer_max, &o.peer_max_context)) return usage_error("bench", "--peer-max-context needs a size");
     if (!parse_number(peer_reps, &o.peer_reps) || o.peer_reps < 1) return usage_error("bench", "--peer-reps needs a count >= 1");
+    if (!parse_number(peer_max_s, &o.peer_max_seconds) || o.peer_max_seconds <= 0)
+        return usage_error("bench", "--peer-max-seconds needs a positive number");
+    if (!parse_number(peer_timeout, &o.peer_timeout) || o.peer_timeout < 0) return usage_error("bench", "--peer-timeout needs a number >= 0");
+    if (o.peer_torch_dtype != "float32" && o.peer_torch_dtype != "bfloat16")
+        return usage_error("bench", "--peer-torch-dtype must be float32 or bfloat16");
     if (!parse_backend(backend, &o.backend)) return usage_error("bench", "--backend must be cpu, cuda or auto");
     if (!o.export_llama.empty() && o.mixers.size() > 1) return usage_error("bench", "--export-llama takes one model");
     return Bench(std::move(o)).run();

@@ -170,6 +170,11 @@ int cmd_run(int argc, char** argv) {
         return rc;
     }
 
+    // What AUTO resolved to (cpu or cuda), for the summary line and the JSON.
+    mnemo_backend resolved = MNEMO_BACKEND_CPU;
+    mnemo_session_backend(session, &resolved);
+    const char* backend_name = resolved == MNEMO_BACKEND_CUDA ? "cuda" : "cpu";
+
     Progress bar("reading", total_bytes);
     const double t0 = now_seconds();
     uint64_t bytes_done = 0;
@@ -232,11 +237,12 @@ int cmd_run(int argc, char** argv) {
                             {"plan_total_bytes", plan.total_bytes},
                             {"plan_state_bytes", plan.state_bytes},
                             {"bounded", plan.bounded != 0},
-                            {"peak_rss_bytes", peak_rss_bytes()}};
+                            {"peak_rss_bytes", peak_rss_bytes()},
+                            {"backend", backend_name}};
         std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else {
-        std::fprintf(stderr, "prompt %zu tokens: %.0f tok/s prefill; %zu tokens generated at %.2f ms/token; state %s (%s), peak RSS %s\n",
-                     n_fed, prefill_tps, n_out, decode_ms, human_bytes(plan.state_bytes).c_str(),
+        std::fprintf(stderr, "[%s] prompt %zu tokens: %.0f tok/s prefill; %zu tokens generated at %.2f ms/token; state %s (%s), peak RSS %s\n",
+                     backend_name, n_fed, prefill_tps, n_out, decode_ms, human_bytes(plan.state_bytes).c_str(),
                      plan.bounded ? "bounded" : "grows with context", human_bytes(peak_rss_bytes()).c_str());
     }
     mnemo_session_free(session);

@@ -257,6 +257,16 @@ mnemo_status mnemo_session_position(const mnemo_session* session, int64_t* out_p
     });
 }
 
+mnemo_status mnemo_session_backend(const mnemo_session* session, mnemo_backend* out_backend) {
+    return guarded("mnemo_session_backend", [&]() -> mnemo_status {
+        if (session == nullptr || out_backend == nullptr)
+            return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_session_backend: session or out_backend is NULL");
+        // The CUDA backend is the only device backend; without one the session runs on the CPU.
+        *out_backend = session->session->on_device() ? MNEMO_BACKEND_CUDA : MNEMO_BACKEND_CPU;
+        return MNEMO_OK;
+    });
+}
+
 mnemo_status mnemo_session_feed(mnemo_session* session, const int32_t* tokens, size_t n_tokens) {
     return guarded("mnemo_session_feed", [&]() -> mnemo_status {
         if (session == nullptr) return fail(MNEMO_ERR_INVALID_ARGUMENT, "mnemo_session_feed: session is NULL");

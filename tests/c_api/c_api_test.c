@@ -64,13 +64,34 @@ int main(int argc, char** argv) {
     CHECK(n == 7);
 
     sp.max_context = 4096;
+    CHECK(sp.backend == MNEMO_BACKEND_AUTO);
+    sp.backend = MNEMO_BACKEND_CPU;
     CHECK(mnemo_session_create(model, &sp, &session) == MNEMO_OK);
     CHECK(mnemo_session_position(session, &position) == MNEMO_OK && position == 0);
+    /* The backend a session runs on: an explicit CPU session says CPU. */
+    {
+        mnemo_backend backend = MNEMO_BACKEND_AUTO;
+        CHECK(mnemo_session_backend(session, &backend) == MNEMO_OK && backend == MNEMO_BACKEND_CPU);
+        CHECK(mnemo_session_backend(NULL, &backend) == MNEMO_ERR_INVALID_ARGUMENT);
+        CHECK(mnemo_session_backend(session, NULL) == MNEMO_ERR_INVALID_ARGUMENT);
+    }
     sp.backend = MNEMO_BACKEND_CUDA;
     {
         mnemo_session* cuda = NULL;
+        mnemo_session* automatic = NULL;
+        mnemo_backend backend = MNEMO_BACKEND_AUTO;
         mnemo_status s = mnemo_session_create(model, &sp, &cuda);
         CHECK(s == MNEMO_ERR_NO_DEVICE || s == MNEMO_OK);
+        if (s == MNEMO_OK) CHECK(mnemo_session_backend(cuda, &backend) == MNEMO_OK && backend == MNEMO_BACKEND_CUDA);
+        /* AUTO resolves to CPU or CUDA, never stays AUTO; without a device it is the CPU. */
+        sp.backend = MNEMO_BACKEND_AUTO;
+        CHECK(mnemo_session_create(model, &sp, &automatic) == MNEMO_OK);
+        backend = MNEMO_BACKEND_AUTO;
+        CHECK(mnemo_session_backend(automatic, &backend) == MNEMO_OK);
+        CHECK(backend == MNEMO_BACKEND_CPU || backend == MNEMO_BACKEND_CUDA);
+        if (s == MNEMO_ERR_NO_DEVICE) CHECK(backend == MNEMO_BACKEND_CPU);
+        printf("AUTO session runs on %s\n", backend == MNEMO_BACKEND_CUDA ? "cuda" : "cpu");
+        mnemo_session_free(automatic);
         mnemo_session_free(cuda);
     }
     mnemo_session_free(session);

@@ -29,11 +29,13 @@ add_test(NAME cli.bench_attn_json_fields COMMAND ${CMAKE_COMMAND} -DJSON=${_benc
 set_tests_properties(cli.bench_attn_json_fields PROPERTIES FIXTURES_REQUIRED bench_attn_json)
 
 # A synthetic shape (the bundled model's, pure GDN, random q8_0 weights) written and run.
+# The PyTorch-reference peer has no such shape: a note, not a failure (it is never started).
 add_test(NAME cli.bench_shape_json
   COMMAND mnemo_cli bench --shape default --mixer gdn --contexts 32,64 --decode-tokens 4 --threads 2 --no-roofline
-          --quiet --json ${_bench_dir}/shape.json)
+          --peer-torch-reference /nonexistent/reference_bench.py --quiet --json ${_bench_dir}/shape.json)
 set_tests_properties(cli.bench_shape_json PROPERTIES FIXTURES_SETUP bench_shape_json)
-add_test(NAME cli.bench_shape_json_fields COMMAND ${CMAKE_COMMAND} -DJSON=${_bench_dir}/shape.json -DMODE=shape -P ${_check})
+add_test(NAME cli.bench_shape_json_fields COMMAND ${CMAKE_COMMAND} -DJSON=${_bench_dir}/shape.json -DMODE=shape
+         "-DPEER_NOTE=peer not available for shape 'default'" -P ${_check})
 set_tests_properties(cli.bench_shape_json_fields PROPERTIES FIXTURES_REQUIRED bench_shape_json)
 
 add_test(NAME cli.bench_bad_mixer COMMAND mnemo_cli bench --shape default --mixer nonsense)
@@ -46,3 +48,14 @@ if(NOT MNEMO_CUDA)
     COMMAND ${CMAKE_COMMAND} -E env -- sh -c "$<TARGET_FILE:mnemo_cli> bench -m ${TINY_MODEL} --backend cuda --contexts 64 --no-roofline 2>&1; true")
   set_tests_properties(cli.bench_no_cuda_device_message PROPERTIES FIXTURES_REQUIRED tiny_model PASS_REGULAR_EXPRESSION "no CUDA device")
 endif()
+
+# The PyTorch-reference peer runner (tools/bench_peers.cpp) against stand-in scripts.
+add_executable(test_bench_peers cli/test_bench_peers.cpp ${PROJECT_SOURCE_DIR}/tools/bench_peers.cpp)
+target_include_directories(test_bench_peers PRIVATE ${PROJECT_SOURCE_DIR}/tools)
+target_link_libraries(test_bench_peers PRIVATE nlohmann_json::nlohmann_json mnemo_warnings GTest::gtest_main)
+gtest_discover_tests(test_bench_peers TEST_PREFIX cli.bench_ DISCOVERY_TIMEOUT 60)
+
+# `mnemo run` names the backend its session runs on.
+add_test(NAME cli.run_reports_backend
+  COMMAND mnemo_cli run -m ${TINY_MODEL} -p "bounded" -n 2 --backend cpu --json)
+set_tests_properties(cli.run_reports_backend PROPERTIES FIXTURES_REQUIRED tiny_model PASS_REGULAR_EXPRESSION "\"backend\": \"cpu\"")

@@ -247,6 +247,10 @@ MNEMO_API void mnemo_session_free(mnemo_session* session);
 /* Number of tokens the session has consumed. */
 MNEMO_API mnemo_status mnemo_session_position(const mnemo_session* session, int64_t* out_position);
 
+/* The backend the session runs its forward pass on: MNEMO_BACKEND_CPU or
+ * MNEMO_BACKEND_CUDA, never MNEMO_BACKEND_AUTO (what AUTO resolved to at creation). */
+MNEMO_API mnemo_status mnemo_session_backend(const mnemo_session* session, mnemo_backend* out_backend);
+
 /* Feeds tokens (prefill, in chunks of chunk_tokens; decode is n_tokens == 1). Results
  * are identical whatever the chunking. On MNEMO_ERR_CANCELLED the tokens of completed
  * chunks are consumed and the session stays usable; any other failure leaves the
