@@ -69,7 +69,7 @@ rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
 head = rows[0]; ki = head.index("Kernel Name"); vi = head.index("Metric Value")
 tot = collections.Counter(); cnt = collections.Counter()
 for r in rows[1:]:
-    name = r[ki].split("(")[0].split("<")[0].replace("void ", "")
+    name = r[ki].replace("<unnamed>::", "").replace("(anonymous namespace)::", "").replace("void ", "").split("(")[0].split("<")[0]
     tot[name] += float(r[vi].replace(",", "")); cnt[name] += 1
 all_ns = sum(tot.values())
 print(f"{len(rows) - 1} kernels, {all_ns / 1e6:.2f} ms of kernel time")

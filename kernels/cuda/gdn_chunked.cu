@@ -24,8 +24,10 @@ constexpr int C = static_cast<int>(kGdnChunk);
 
 // Pass 1, one block per (chunk, head). Shared: k and q rows (padded: the dot products
 // read rows s across threads), A, G and β of the chunk.
+constexpr int kPrepareThreads = 256;  // x[C] per thread: more threads would exceed the register file
+
 template <int DK>
-__global__ void gdn_chunk_prepare_kernel(const float* q, const float* k, const float* v, const float* g, const float* beta,
+__global__ void __launch_bounds__(kPrepareThreads) gdn_chunk_prepare_kernel(const float* q, const float* k, const float* v, const float* g, const float* beta,
                                          int64_t T, int64_t H, int64_t dv, float* w_out, float* u_out, float* p_out,
                                          float* g_out) {
     extern __shared__ float smem[];
@@ -66,7 +68,7 @@ __global__ void gdn_chunk_prepare_kernel(const float* q, const float* k, const f
         a[t * C + s] = s < t ? b[t] * decay * kk : 0.0f;
         p[t * C + s] = qk * decay;
     }
-    if (threadIdx.x < n) g_out[(t0 + threadIdx.x) * H + h] = G[threadIdx.x];
+    for (int t = threadIdx.x; t < n; t += blockDim.x) g_out[(t0 + t) * H + h] = G[t];
     __syncthreads();
     // Forward substitution (I + A) X = B, one column per thread: columns < DK give W
     // (B = β e^G K), the rest U_v (B = β V).
@@ -122,10 +124,10 @@ __global__ void gdn_chunk_state_kernel(const float* q, const float* k, const flo
         const int n = static_cast<int>(T - t0 < C ? T - t0 : C);
         load_rows(tile, w, t0, n, H, h, DK);
         for (int idx = threadIdx.x; idx < C * C; idx += blockDim.x) P[idx] = p[(c * H + h) * C * C + idx];
-        if (threadIdx.x < n) {
-            const float Gt = gcum[(t0 + threadIdx.x) * H + h], Gn = gcum[(t0 + n - 1) * H + h];
-            eg[threadIdx.x] = expf(Gt);
-            tail[threadIdx.x] = expf(Gn - Gt);
+        for (int t = threadIdx.x; t < n; t += blockDim.x) {
+            const float Gt = gcum[(t0 + t) * H + h], Gn = gcum[(t0 + n - 1) * H + h];
+            eg[t] = expf(Gt);
+            tail[t] = expf(Gn - Gt);
         }
         __syncthreads();
         // U = U_v − W S0
@@ -177,12 +179,12 @@ bool launch_chunked(const float* q, const float* k, const float* v, const float*
             return false;
         configured = true;
     }
-    const int threads1 = static_cast<int>(std::min<int64_t>(1024, (DK + dv + 31) / 32 * 32));
+    const int threads1 = static_cast<int>(std::min<int64_t>(kPrepareThreads, (DK + dv + 31) / 32 * 32));
     gdn_chunk_prepare_kernel<DK><<<dim3(static_cast<unsigned>(n_chunks), static_cast<unsigned>(H)), threads1, smem1, stream>>>(
         q, k, v, g, beta, T, H, dv, s.w, s.u, s.p, s.g);
     gdn_chunk_state_kernel<DK><<<dim3(static_cast<unsigned>(H), static_cast<unsigned>((dv + 31) / 32)), 256, smem2, stream>>>(
         q, k, s.w, s.u, s.p, s.g, state, out, T, H, dv, scale);
-    return true;
+    return cudaPeekAtLastError() == cudaSuccess;  // a launch refused (resources) is an error, not garbage
 }
 
 }  // namespace

@@ -902,12 +902,18 @@ __global__ void kv_commit_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
     int64_t meta[8];
     for (int i = 0; i < 8; ++i) meta[i] = s.meta[i];
     const int64_t pos0 = meta[kPos0], end = pos0 + ch.n_tokens;
-    for (int64_t idx = threadIdx.x; idx < SR * hd; idx += blockDim.x) {
-        const int64_t i = idx / hd, d = idx % hd;
+    // One warp per sink/retained slot: most slots are unchanged in a chunk (all but one
+    // or two in a decode step), so the source is read once per slot, not once per value.
+    const int lane = threadIdx.x % kWarp, warps = blockDim.x / kWarp;
+    for (int32_t i = threadIdx.x / kWarp; i < SR; i += warps) {
         const int32_t ref = s.sources[h * SR + i];
         if (ref == kUnchanged) continue;
-        c.keys[(h * c.slots + i) * hd + d] = key_of(ref, h, c, ch)[d];
-        c.values[(h * c.slots + i) * hd + d] = value_of(ref, h, c, ch)[d];
+        const float* kp = key_of(ref, h, c, ch);
+        const float* vp = value_of(ref, h, c, ch);
+        for (int64_t d = lane; d < hd; d += kWarp) {
+            c.keys[(h * c.slots + i) * hd + d] = kp[d];
+            c.values[(h * c.slots + i) * hd + d] = vp[d];
+        }
     }
     __syncthreads();
     const int64_t base = SR;
@@ -961,7 +967,9 @@ void lte_score(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice&
     const size_t smem = static_cast<size_t>(2 * rf * 2 * c.head_dim) * sizeof(float);
     const int64_t targets = ch.n_tokens + c.window_capacity;
     const unsigned ys = static_cast<unsigned>(targets < 64 ? targets : 64);
-    lte_score_kernel<<<dim3(static_cast<unsigned>(c.n_kv_heads), ys), 128, smem, stream>>>(c, ch, sc, s);
+    // 512 threads: in a decode step one block per head scores one position, a few
+    // hundred thousand multiply-adds over its receptive field (128 threads took ~190 µs).
+    lte_score_kernel<<<dim3(static_cast<unsigned>(c.n_kv_heads), ys), 512, smem, stream>>>(c, ch, sc, s);
 }
 
 void kv_plan(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice* sc, const KvScratch& s, Stream stream) {
@@ -1006,7 +1014,7 @@ void kv_attend(const DeviceKvCache& c, const KvChunk& ch, const float* q, int32_
 
 void kv_commit(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice* sc, const KvScratch& s, Stream stream) {
     LteScorerDevice none;
-    kv_commit_kernel<<<static_cast<unsigned>(c.n_kv_heads), 128, 0, stream>>>(c, ch, sc != nullptr ? *sc : none, sc != nullptr, s);
+    kv_commit_kernel<<<static_cast<unsigned>(c.n_kv_heads), 512, 0, stream>>>(c, ch, sc != nullptr ? *sc : none, sc != nullptr, s);
     if (sc != nullptr) lte_advance_kernel<<<1, 1, 0, stream>>>(*sc, ch.position, ch.n_tokens);
 }
 

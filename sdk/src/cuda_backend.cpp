@@ -441,7 +441,10 @@ private:
         MNEMO_TRY(alloc(static_cast<uint64_t>(2 * V) * 4, reinterpret_cast<void**>(&sample_.keys)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(2 * V) * 4, reinterpret_cast<void**>(&sample_.ids)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(V) * 4, reinterpret_cast<void**>(&sample_.seen)));
-        MNEMO_CUDA_TRY(cudaMemset(sample_.seen, 0, static_cast<size_t>(V) * 4));
+        // On the session's stream: a plain cudaMemset runs on the legacy stream, which this
+        // non-blocking stream does not wait for (seen under load: the first penalty read
+        // stale marks).
+        MNEMO_CUDA_TRY(cudaMemsetAsync(sample_.seen, 0, static_cast<size_t>(V) * 4, stream_));
         MNEMO_TRY(alloc(static_cast<uint64_t>(V) * 8, reinterpret_cast<void**>(&sample_.probs)));
         sample_.sort_temp_bytes = cuda::sample_sort_temp_bytes(V);
         MNEMO_TRY(alloc(sample_.sort_temp_bytes, &sample_.sort_temp));

@@ -240,6 +240,7 @@ TEST_P(CudaGolden, GenerateWithASeedGivesTheSameTokensOnBothBackends) {
     ASSERT_EQ(mnemo_model_load(gguf.c_str(), nullptr, &model), MNEMO_OK) << mnemo_last_error();
     const std::vector<int32_t> ids = stream_tokens(256, 150);
     std::vector<int32_t> out[2];
+    std::vector<float> prompt_logits[2];
     const mnemo_backend backends[2] = {MNEMO_BACKEND_CPU, MNEMO_BACKEND_CUDA};
     for (int b = 0; b < 2; ++b) {
         mnemo_session_params sp = mnemo_session_default_params();
@@ -249,6 +250,13 @@ TEST_P(CudaGolden, GenerateWithASeedGivesTheSameTokensOnBothBackends) {
         mnemo_session* s = nullptr;
         ASSERT_EQ(mnemo_session_create(model, &sp, &s), MNEMO_OK) << mnemo_last_error();
         ASSERT_EQ(mnemo_session_feed(s, ids.data(), ids.size()), MNEMO_OK) << mnemo_last_error();
+        mnemo_backend resolved = MNEMO_BACKEND_AUTO;
+        ASSERT_EQ(mnemo_session_backend(s, &resolved), MNEMO_OK);
+        EXPECT_EQ(resolved, backends[b]);
+        const float* logits = nullptr;
+        int32_t n_logits = 0;
+        ASSERT_EQ(mnemo_session_logits(s, &logits, &n_logits), MNEMO_OK) << mnemo_last_error();
+        prompt_logits[b].assign(logits, logits + n_logits);
         mnemo_generate_params g = mnemo_generate_default_params();
         g.max_tokens = 48;
         g.sampler.temperature = 0.9f;
@@ -263,6 +271,9 @@ TEST_P(CudaGolden, GenerateWithASeedGivesTheSameTokensOnBothBackends) {
         mnemo_session_free(s);
     }
     mnemo_model_free(model);
+    ASSERT_EQ(prompt_logits[0].size(), prompt_logits[1].size());
+    EXPECT_LE(max_abs_diff(prompt_logits[0].data(), prompt_logits[1].data(), prompt_logits[0].size()), kLogitTolerance)
+        << GetParam() << ": the sessions' prompt logits differ (not the sampler)";
     EXPECT_FALSE(out[0].empty());
     EXPECT_EQ(out[0], out[1]) << GetParam();
 }
