@@ -169,3 +169,37 @@ class TrainerTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class AnswerWeightTest(unittest.TestCase):
+    """train.answer_weighted_loss: weight 1 is the plain next-token loss; a larger weight
+    counts each answer token that many times (logits at p-1 predict token p)."""
+
+    def test_weight_one_is_the_plain_loss_and_weights_count_answer_tokens(self):
+        torch.manual_seed(0)
+        B, T, V = 2, 12, 7
+        logits = torch.randn(B, T, V)
+        x = torch.randint(0, V, (B, T))
+        spans = [[(5, 8)], []]
+        ce = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, V), x[:, 1:].reshape(-1), reduction="none").view(B, -1)
+        plain = train.answer_weighted_loss(logits, x, spans, 1.0)
+        self.assertAlmostEqual(float(plain), float(ce.mean()), places=6)
+        w = 4.0
+        weights = torch.ones_like(ce)
+        weights[0, 4:7] = w                      # tokens 5, 6, 7 are predicted at 4, 5, 6
+        expected = (ce * weights).sum() / weights.sum()
+        self.assertAlmostEqual(float(train.answer_weighted_loss(logits, x, spans, w)), float(expected), places=6)
+        self.assertNotAlmostEqual(float(expected), float(plain), places=3)
+
+
+class PackJobsTest(unittest.TestCase):
+    """retrieval.py pack --jobs builds the same samples as one process (sample i depends
+    only on (seed, i))."""
+
+    def test_ranges_concatenate_to_the_whole(self):
+        tok = R.ByteTokenizer()
+        hay = R.TextHaystack([tok.bos_id] + tok.encode(("The quick brown fox.\n" * 2000)), tok.encode("\n")[0], tok.bos_id)
+        whole = R.train_mixture(6, 3, tok, 4000, hay)
+        parts = R.train_mixture_range(0, 4, 3, tok, 4000, hay) + R.train_mixture_range(4, 6, 3, tok, 4000, hay)
+        self.assertEqual([s.ids for s in whole], [s.ids for s in parts])
+        self.assertEqual([s.answers for s in whole], [s.answers for s in parts])
