@@ -357,6 +357,34 @@ TEST(Hardening, HugeSessionParametersAreRefusedNotOverflowed) {
     EXPECT_EQ(s, nullptr);
 }
 
+// Found by fuzz_api_sequence: a sliding-window layer under StreamingLLM with no budget got a
+// window of 0 tokens, and the first token leaving it divided by zero (kv_cache.cpp).
+TEST(Hardening, APolicyWithoutABudgetIsRefusedOnEveryAttentionLayer) {
+    for (const char* kind : {"swa", "attn"}) {
+        Model model(tiny_config(kind, 2), std::string(kind) + "_policy");
+        for (mnemo_policy policy : {MNEMO_POLICY_STREAMING, MNEMO_POLICY_H2O, MNEMO_POLICY_TOVA, MNEMO_POLICY_SNAPKV}) {
+            mnemo_session_params p = mnemo_session_default_params();
+            p.policy = policy;
+            p.policy_budget = 0;
+            p.max_context = 64;
+            mnemo_session* s = nullptr;
+            EXPECT_EQ(mnemo_session_create(model.m, &p, &s), MNEMO_ERR_INVALID_ARGUMENT) << kind << " policy " << policy;
+            EXPECT_NE(std::string(mnemo_last_error()).find("needs policy_budget > 0"), std::string::npos) << mnemo_last_error();
+            EXPECT_EQ(s, nullptr);
+        }
+        // With a budget the session streams past its window.
+        mnemo_session_params p = mnemo_session_default_params();
+        p.policy = MNEMO_POLICY_STREAMING;
+        p.policy_budget = 3;
+        p.max_context = 64;
+        mnemo_session* s = nullptr;
+        ASSERT_EQ(mnemo_session_create(model.m, &p, &s), MNEMO_OK) << mnemo_last_error();
+        std::vector<int32_t> ids(40, 5);
+        EXPECT_EQ(mnemo_session_feed(s, ids.data(), ids.size()), MNEMO_OK) << mnemo_last_error();
+        mnemo_session_free(s);
+    }
+}
+
 TEST(Hardening, ArenaLayoutSaturatesInsteadOfWrapping) {
     mnemo::ArenaLayout layout;
     layout.take<float>(uint64_t{1} << 61);  // 2^63 bytes: fits

@@ -163,9 +163,6 @@ mnemo_status check_max_context(const LayerConfig& layer, int32_t index, const Se
         return failf(MNEMO_ERR_UNBOUNDED,
                      "layer %d (%s) keeps every token: set max_context or an eviction policy (policy + policy_budget) to bound the session",
                      index, mnemo_mixer_kind_name(layer.mixer));
-    if (o.policy != MNEMO_POLICY_NONE && o.policy_budget <= 0)
-        return failf(MNEMO_ERR_INVALID_ARGUMENT, "policy %d needs policy_budget > 0 (tokens kept per KV head beyond the sink)",
-                     static_cast<int>(o.policy));
     return MNEMO_OK;
 }
 
@@ -175,6 +172,11 @@ namespace {
 mnemo_status policy_cache_shape(const LayerConfig& l, const SessionOptions& o, KvCacheShape* shape, RetentionRule* rule) {
     shape->n_kv_heads = l.n_kv_heads;
     shape->head_dim = l.head_dim;
+    // Every attention-family layer, SWA included: a policy without a budget would leave a
+    // window of 0 tokens (found by fuzz_api_sequence: SWA + StreamingLLM + budget 0).
+    if (o.policy != MNEMO_POLICY_NONE && o.policy_budget <= 0)
+        return failf(MNEMO_ERR_INVALID_ARGUMENT, "policy %d needs policy_budget > 0 (tokens kept per KV head beyond the sink)",
+                     static_cast<int>(o.policy));
     const int64_t own_window = l.mixer == MNEMO_MIXER_SWA ? l.window_size : o.max_context;
     switch (o.policy) {
         case MNEMO_POLICY_NONE:
@@ -203,6 +205,9 @@ mnemo_status policy_cache_shape(const LayerConfig& l, const SessionOptions& o, K
             break;
     }
     if (own_window > 0 && shape->window_capacity > own_window) shape->window_capacity = own_window;
+    if (shape->window_capacity < 1)  // the cache needs room for the current token
+        return failf(MNEMO_ERR_INVALID_ARGUMENT, "a %s layer would keep a window of %lld tokens; it needs at least 1",
+                     mnemo_mixer_kind_name(l.mixer), static_cast<long long>(shape->window_capacity));
     return MNEMO_OK;
 }
 
