@@ -1,6 +1,7 @@
 # Runs `mnemo eval` and checks the outcome (used by eval_tests.cmake).
 #   -DMNEMO=exe -DARGS="a|b|c" (arguments after `eval`, '|'-separated)
-#   -DMODE=json   exit 0 and a JSON object with every field, -DLENGTHS="512|1024" -DSUITES="mqar|passkey";
+#   -DMODE=json   exit 0 and a JSON object with every field, -DLENGTHS="512|1024" -DSUITES="mqar|passkey",
+#                 -DSAMPLES=n (default 2);
 #                 -DSKIPPED="65536|...": those lengths must be skipped (with a reason, accuracy
 #                 null), the others must have run
 #   -DMODE=error  a nonzero exit and stderr matching -DEXPECT
@@ -34,8 +35,11 @@ foreach(field model backend seed samples tokens_per_s token_accuracy skipped)
   get(v ${field})
 endforeach()
 get(samples samples)
-if(NOT samples EQUAL 2)
-  message(FATAL_ERROR "samples = ${samples}, want 2")
+if(NOT DEFINED SAMPLES)
+  set(SAMPLES 2)
+endif()
+if(NOT samples EQUAL SAMPLES)
+  message(FATAL_ERROR "samples = ${samples}, want ${SAMPLES}")
 endif()
 # The JSON array/object `field` has as many entries as the CMake list `want`.
 function(expect_entries field want)
