@@ -743,8 +743,25 @@ private:
         if (ls == MNEMO_OK) FUZZ_CHECK(layer >= 0 && layer < m_.layers[model], "layer info of %d", layer);
     }
 
+    // Every (layer, head, position, kind) an attention-family layer holds.
+    static std::vector<int64_t> held_tokens(const mnemo_session* s, int32_t n_layers) {
+        std::vector<int64_t> all;
+        std::vector<mnemo_probe_token> out(4096);
+        for (int32_t layer = 0; layer < n_layers; ++layer) {
+            mnemo_layer_probe lp{};
+            lp.struct_size = sizeof lp;
+            if (mnemo_probe_layer(s, layer, &lp) != MNEMO_OK) continue;
+            for (int32_t h = 0; h < lp.n_kv_heads; ++h) {
+                size_t n = 0;
+                if (mnemo_probe_head_tokens(s, layer, h, out.data(), out.size(), &n) != MNEMO_OK) continue;
+                for (size_t i = 0; i < n; ++i) all.insert(all.end(), {layer, h, out[i].position, static_cast<int64_t>(out[i].kind)});
+            }
+        }
+        return all;
+    }
+
     // The session's logits equal a fresh session's fed the same tokens in other chunks
-    // (3 tokens, or 1 if the session's were larger).
+    // (3 tokens, or 1 if the session's were larger), when both hold the same tokens.
     void replay() {
         Slot* slot = pick_live();
         if (slot == nullptr || !slot->history_known || slot->history.empty() || slot->history.size() > 200) return;
@@ -760,9 +777,13 @@ private:
         FUZZ_CHECK(mnemo_session_create(m_.model[slot->model], &p, &fresh) == MNEMO_OK, "replay session");
         FUZZ_CHECK(mnemo_session_feed(fresh, slot->history.data(), slot->history.size()) == MNEMO_OK, "replay feed");
         const std::vector<float> want = logits_of(fresh);
+        // LTE's retention is a discrete decision on scores that agree across chunkings to
+        // ~1e-5 (docs/parity.md): a near tie may keep another token, and then the logits
+        // legitimately differ. Compare logits only when both sessions hold the same tokens.
+        const bool same_tokens = held_tokens(slot->s, m_.layers[slot->model]) == held_tokens(fresh, m_.layers[slot->model]);
         mnemo_session_free(fresh);
         FUZZ_CHECK(want.size() == have.size(), "replay vocab");
-        for (size_t i = 0; i < want.size(); ++i)
+        for (size_t i = 0; i < want.size() && same_tokens; ++i)
             FUZZ_CHECK(std::fabs(want[i] - have[i]) <= 1e-3f * std::max(1.0f, std::fabs(want[i])), "logit %zu: %g vs replayed %g after %zu tokens", i,
                        static_cast<double>(have[i]), static_cast<double>(want[i]), slot->history.size());
     }
