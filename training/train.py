@@ -91,6 +91,10 @@ def parse_args(argv=None):
                          "absolute --warmup >= 25)")
     ap.add_argument("--stop-at", type=int, default=None, help="stop (save) after this step (testing)")
     ap.add_argument("--no-resume", action="store_true")
+    ap.add_argument("--init-from", default=None,
+                    help="an export directory (config.json + model.safetensors) whose weights start this "
+                         "run instead of a random init: a later stage of a curriculum (fresh optimiser "
+                         "and schedule; the configs must match)")
     ap.add_argument("--export-dtype", choices=["f32", "bf16"], default="f32")
     ap.add_argument("--no-export", action="store_true")
     ap.add_argument("--eval-retrieval", action="store_true", help="retrieval accuracy at the end")
@@ -310,6 +314,13 @@ def main(argv=None) -> int:
     torch.manual_seed(args.seed)
     model = MnemoForCausalLM(cfg)
     init_weights(model, args.init_std)
+    if args.init_from:
+        src = os.path.join(args.init_from, "model.safetensors")
+        if not os.path.exists(src):
+            raise SystemExit(f"--init-from {args.init_from}: no model.safetensors there (an export of train.py?)")
+        from mnemo_ref.safetensors_io import load_file
+        model.load_paper_state_dict({k: v.float() for k, v in load_file(src).items()})
+        log(f"weights from {args.init_from}")
     model.to(device)
     n_params = count_params(model)
     log(f"model {os.path.basename(args.config)}: {cfg.model_type}, layers "
@@ -515,7 +526,8 @@ def main(argv=None) -> int:
                     "seq_len": args.seq_len, "global_batch": global_batch, "final_train_loss": last_loss,
                     "final_val_loss": vl, "elapsed_s": elapsed, "device": str(device),
                     "gpu": torch.cuda.get_device_name(device) if is_cuda else None, "dtype": dtype,
-                    "world": world, "lr": args.lr, "retrieval_fraction": data.retrieval_fraction}
+                    "world": world, "lr": args.lr, "retrieval_fraction": data.retrieval_fraction,
+                    "init_from": args.init_from}
             with open(os.path.join(exp, "training.json"), "w") as f:
                 json.dump(info, f, indent=2)
             log(f"exported {exp} (final held-out loss {vl:.4f})")

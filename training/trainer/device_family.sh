@@ -6,7 +6,9 @@
 #
 #   device_family.sh start CORPUS DEADLINE_S TOKENS [family.py options]
 #       builds the synthetic retrieval rows on the machine, starts family.py --parallel in
-#       the background with every model of the family; returns at once
+#       the background with every model of the family; returns at once.
+#       MNEMO_STAGE1_SEQ (default 2048) is the sequence length; MNEMO_STAGE2="SEQ TOKENS
+#       DEADLINE_S FRACTION" adds a second curriculum stage that starts from stage 1's weights
 #   device_family.sh status              last lines of the family log
 #   device_family.sh wait SECONDS        waits until the family is done (or SECONDS pass)
 #   device_family.sh eval BIN_DIR OUT SECONDS LENGTHS [mnemo eval options]
@@ -28,17 +30,53 @@ case $cmd in
     corpus=$1 deadline=$2 tokens=$3
     shift 3
     mkdir -p "$work"
+    rm -rf "$work/corpus" "$work/corpus2"
     cp -r "$corpus" "$work/corpus"
     nrows=${MNEMO_RETRIEVAL_ROWS:-16000}
-    ( cd "$repo" && python3 training/data/retrieval.py pack --n "$nrows" --jobs 12 --corpus "$work/corpus" ) \
+    # rows one token longer than the training sequences (a longer row would lose its question)
+    len1=$(( ${MNEMO_STAGE1_SEQ:-2048} + 1 ))
+    ( cd "$repo" && python3 training/data/retrieval.py pack --n "$nrows" --length "$len1" --jobs 12 --corpus "$work/corpus" ) \
       || { echo "packing retrieval rows failed"; exit 1; }
     specs=()
     for m in "${models[@]}"; do
-      if [[ $m == lansa ]]; then specs+=("$m:mb=4,accum=4,weights=0"); else specs+=("$m:mb=8,accum=2,weights=0"); fi
+      # 2048-token rows: 16 per step; shorter rows: 32 per step (round 3's 16K tokens at 512)
+      if ((len1 > 1025)); then mb=8 acc=2; else mb=16 acc=2; fi
+      [[ $m == lansa ]] && { mb=$((mb / 2)); acc=$((acc * 2)); }
+      specs+=("$m:mb=$mb,accum=$acc,weights=0")
     done
-    setsid nohup python3 "$here/family.py" --parallel --corpus "$work/corpus" --results "$work/results" \
-      --runs "$work/runs" --deadline "$deadline" --family-tokens "$tokens" "$@" "${specs[@]}" \
-      >"$work/family.log" 2>&1 < /dev/null &
+    stage1=(python3 "$here/family.py" --parallel --corpus "$work/corpus" --results "$work/results1"
+            --runs "$work/runs1" --deadline "$deadline" --family-tokens "$tokens" --seq-len "${MNEMO_STAGE1_SEQ:-2048}"
+            "$@" "${specs[@]}")
+    if [[ -z ${MNEMO_STAGE2:-} ]]; then
+      stage1=("${stage1[@]/runs1/runs}")
+      setsid nohup "${stage1[@]}" >"$work/family.log" 2>&1 </dev/null &
+    else
+      # MNEMO_STAGE2="SEQ TOKENS DEADLINE FRACTION": a second stage of the curriculum at a longer
+      # sequence length, every model starting from its stage-1 export (fresh optimiser and
+      # schedule); its exports are the ones `eval` reads. Its rows are packed while stage 1 runs.
+      read -r seq2 tok2 dl2 frac2 <<<"$MNEMO_STAGE2"
+      mkdir -p "$work/corpus2"
+      for f in "$work/corpus"/*; do [[ $(basename "$f") == retrieval_train* ]] || ln -s "$f" "$work/corpus2/"; done
+      specs2=()
+      for m in "${models[@]}"; do
+        if [[ $m == lansa ]]; then mb=2 acc=8; else mb=4 acc=4; fi
+        specs2+=("$m:mb=$mb,accum=$acc,weights=0,init=$work/runs1/$m/export")
+      done
+      {
+        printf '( cd %q && nice -n 5 ' "$repo"
+        printf '%q ' python3 training/data/retrieval.py pack --n "${MNEMO_RETRIEVAL_ROWS2:-8000}" \
+          --length $((seq2 + 1)) --jobs 6 --corpus "$work/corpus2"
+        printf '>%q 2>&1 ) &\npack=$!\n' "$work/pack2.log"
+        printf '%q ' "${stage1[@]}"; echo '|| echo "[family] stage 1 exited $?"'
+        echo 'wait $pack || echo "[family] packing the stage-2 rows failed"'
+        echo "echo '[family] stage 2: seq $seq2, $tok2 tokens, deadline $dl2 s, retrieval fraction $frac2'"
+        printf '%q ' python3 "$here/family.py" --parallel --corpus "$work/corpus2" --results "$work/results" \
+          --runs "$work/runs" --deadline "$dl2" --family-tokens "$tok2" --seq-len "$seq2" \
+          --retrieval-fraction "$frac2" --answer-weight 4 --lr 5e-4 --warmup 20 --no-eval "${specs2[@]}"
+        echo; echo "echo '[family] all stages done'"
+      } >"$work/stages.sh"
+      setsid nohup bash "$work/stages.sh" >"$work/family.log" 2>&1 </dev/null &
+    fi
     echo $! >"$work/family.pid"
     sleep 45
     tail -n 40 "$work/family.log"
@@ -84,7 +122,7 @@ case $cmd in
     for m in "${models[@]}"; do
       [[ -f $work/eval/$m.log ]] && { echo "== $m"; grep -v "^\[" "$work/eval/$m.log" | tail -n 6; }
     done
-    tar -czf "$out/family_results.tar.gz" -C "$work" family.log eval results runs/lalte/export/training.json 2>/dev/null
+    tar -czf "$out/family_results.tar.gz" -C "$work" family.log eval results $(cd "$work" && ls -d results1 pack2.log 2>/dev/null) runs/lalte/export/training.json 2>/dev/null
     # the default model's weights come back (bf16, lossless parts <= 16 MB)
     python3 "$here/transport.py" pack "$work/runs/lalte/export/model.safetensors" "$out/lalte" >/dev/null
     ls -la "$out"

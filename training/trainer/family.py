@@ -11,6 +11,7 @@ Model specs: NAME[:key=value,...] with NAME a file training/configs/NAME.json an
                 a number from --family-tokens)
   mb=M, accum=A micro-batch and gradient accumulation (global batch = M * A)
   weights=0     do not pack the weights (only logs and the retrieval evaluation come back)
+  init=DIR      start from the weights of an export (a later stage of a curriculum)
 With --parallel all runs start at once and share the GPU (the models are small and the
 pure-PyTorch kernels leave it mostly idle); each gets the whole deadline minus --reserve.
 Each run gets a time limit that keeps the whole call inside --deadline (a run stopped by it is
@@ -89,6 +90,8 @@ def main(argv=None) -> int:
                "--answer-weight", args.answer_weight]
         if not args.no_eval:
             cmd += ["--eval-retrieval"]
+        if "init" in o:
+            cmd += ["--init-from", o["init"]]
         # time this run may take: what is left, minus what the later runs need at least
         share = left - args.reserve if n_after == 0 else (left - args.reserve * (n_after + 1)) / (n_after + 1)
         if "budget" in o:

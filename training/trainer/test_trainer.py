@@ -130,6 +130,21 @@ class TrainerTest(unittest.TestCase):
         x = torch.randint(3, 200, (1, 40))
         self.assertEqual(m(x)["logits"].shape, (1, 40, 8192))
 
+    def test_init_from_starts_from_the_exported_weights(self):
+        a = os.path.join(self.tmp.name, "init_a")
+        c = os.path.join(self.tmp.name, "init_c")
+        self.run_train(a)
+        self.run_train(c, "--init-from", os.path.join(a, "export"), "--time-limit", "0")   # 0 steps
+        wa = load_file(os.path.join(a, "export", "model.safetensors"))
+        wc = load_file(os.path.join(c, "export", "model.safetensors"))
+        self.assertEqual(sorted(wa), sorted(wc))
+        for k in wa:
+            self.assertTrue(torch.equal(wa[k], wc[k]), k)
+        with open(os.path.join(c, "export", "training.json")) as f:
+            self.assertEqual(json.load(f)["init_from"], os.path.join(a, "export"))
+        with self.assertRaises(SystemExit):
+            self.run_train(os.path.join(self.tmp.name, "init_d"), "--init-from", self.tmp.name)
+
     def test_time_limit_stops_cleanly(self):
         c = os.path.join(self.tmp.name, "c")
         self.run_train(c, "--time-limit", "0")
