@@ -2,6 +2,8 @@
 """Plots the loss curves of several runs side by side.
 
     /usr/bin/python3 training/trainer/plot_family.py out/runs docs/models/family_loss.png lalte gdn gdn_swa gdn_attn transformer
+
+MNEMO_PLOT_YLIM="LO,HI" changes the loss axis (default 3,6; runs on mostly synthetic rows reach lower).
 """
 
 import csv
@@ -37,7 +39,7 @@ def main(argv):
         ax.set_xlabel("tokens (M)")
         ax.set_ylabel("cross-entropy (nats)")
         ax.set_title(t)
-        ax.set_ylim(3.0, 6.0)
+        ax.set_ylim(*(float(v) for v in os.environ.get("MNEMO_PLOT_YLIM", "3,6").split(",")))
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
