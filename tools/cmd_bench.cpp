@@ -407,6 +407,7 @@ json Bench::bench_model(const Subject& s, bool* no_device) {
     std::vector<std::pair<double, double>> measured;  // (context, prefill seconds) of fresh sessions
     std::string stop_reason;
     mnemo_session* shared = nullptr;  // incremental mode
+    uint64_t gpu_before_shared = 0;   // device memory in use before the shared session existed
     double cumulative_prefill = 0;
     uint64_t rng = o_.seed * 0x9E3779B97F4A7C15ull + 7;
     auto next_token = [&] {
@@ -470,7 +471,9 @@ json Bench::bench_model(const Subject& s, bool* no_device) {
 
         // Fresh session per context (or the shared one in incremental mode).
         if (!incremental || shared == nullptr) reset_peak_rss();
-        const uint64_t gpu_before = on_gpu ? bench::gpu_used_bytes() : 0;
+        // In incremental mode every context reports the shared session's memory, measured from
+        // before that session was created (it is already allocated for the later contexts).
+        const uint64_t gpu_before = !on_gpu ? 0 : (incremental && shared != nullptr) ? gpu_before_shared : bench::gpu_used_bytes();
         uint64_t gpu_peak = 0;
         mnemo_session* session = incremental ? shared : nullptr;
         if (session == nullptr) {
@@ -482,7 +485,10 @@ json Bench::bench_model(const Subject& s, bool* no_device) {
                 contexts.push_back(c);
                 continue;
             }
-            if (incremental) shared = session;
+            if (incremental) {
+                shared = session;
+                gpu_before_shared = gpu_before;
+            }
         }
         if (on_gpu) gpu_peak = std::max(gpu_peak, bench::gpu_used_bytes());
         int64_t position = 0;
