@@ -8,9 +8,13 @@
 #include <cublas_v2.h>
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstdio>
+#include <utility>
+#include <cstring>
+#include <cstdlib>
 
 namespace mnemo::cuda {
 namespace {
@@ -39,72 +43,254 @@ __device__ float block_sum(float v) {
     return total;
 }
 
+// Programmatic dependent launch: every kernel of this file is launched with programmatic
+// stream serialisation and starts with pdl_wait(), so its blocks can be scheduled while
+// the kernel before it drains and wait there until that kernel's writes are visible;
+// then it lets the next kernel launch. A decode step is ~280 small kernels, whose launch
+// gaps would otherwise cost as much as their work. Kernels launched the ordinary way
+// (cub, the chunked gated delta rule, sampling) simply wait for completion as before.
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+bool pdl_enabled() {
+    static const bool enabled = [] {
+        const char* env = std::getenv("MNEMO_CUDA_PDL");  // "0": plain launches (A/B measurements)
+        if (env != nullptr && std::strcmp(env, "0") == 0) return false;
+        int device = 0, major = 0;
+        if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) {
+            cudaGetLastError();
+            return false;
+        }
+        return major >= 9;
+    }();
+    return enabled;
+}
+
+template <typename... Params, typename... Args>
+void launch_kernel(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, Stream stream, Args&&... args) {
+    cudaLaunchAttribute attribute;
+    attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attribute.val.programmaticStreamSerializationAllowed = 1;
+    cudaLaunchConfig_t config{};
+    config.gridDim = grid;
+    config.blockDim = block;
+    config.dynamicSmemBytes = smem;
+    config.stream = stream;
+    config.attrs = &attribute;
+    config.numAttrs = pdl_enabled() ? 1 : 0;
+    cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...);
+}
+
 __device__ __forceinline__ float load_weight(const void* w, WeightType type, int64_t i) {
     return type == WeightType::f32 ? static_cast<const float*>(w)[i] : __bfloat162float(static_cast<const __nv_bfloat16*>(w)[i]);
 }
 
 // ---------------------------------------------------------------- linear (GEMV)
-// One warp per output row; the row is read once and multiplied with every token.
-template <int MaxT>
-__global__ void gemv_kernel(const void* w, WeightType type, const float* bias, const float* x, float* y, int64_t rows,
-                            int64_t cols, int n_tokens) {
-    const int64_t row = static_cast<int64_t>(blockIdx.x) * (blockDim.x / kWarp) + threadIdx.x / kWarp;
+// At decode sizes a linear layer is a read of its weights: a warp per output row, every
+// lane with kGemvLoads 16-byte loads in flight (the whole row of a 1024-wide bf16 matrix
+// in one pass), so the memory system sees the matrix at once rather than a row per warp
+// after another. Several matrices that read the same input share one launch.
+constexpr int kGemvLoads = 8;
+
+// GDN's gates (cpu formula): beta = sigmoid(b); g = −exp(A_log[h]) · softplus(a + dt_bias[h]).
+__device__ __forceinline__ float apply_epilogue(const Epilogue& e, float v, int64_t row) {
+    if (e.kind == Epilogue::sigmoid) return 1.0f / (1.0f + expf(-v));
+    if (e.kind == Epilogue::gdn_decay) {
+        const float z = v + e.dt_bias[row];
+        const float sp = z > 20.0f ? z : log1pf(expf(z));
+        return sp * -expf(e.a_log[row]);
+    }
+    return v;
+}
+
+__global__ void epilogue_kernel(float* y, int64_t n, int64_t rows, Epilogue e) {
+    pdl_wait();
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i < n) y[i] = apply_epilogue(e, y[i], i % rows);
+}
+
+struct GemvBatch {
+    DeviceMatrix w[kMaxLinearBatch];
+    float* y[kMaxLinearBatch];
+    int64_t first_row[kMaxLinearBatch + 1];  // matrix m owns launch rows [first_row[m], first_row[m + 1])
+    int32_t n = 0;
+    bool swiglu = false;  // n == 1: y[0] = silu(x · w[0]ᵀ) · (x · w[1]ᵀ)
+    InputNorm norm;       // applied to x on the way in when normed
+    bool normed = false;
+    Epilogue epilogue[kMaxLinearBatch];
+};
+
+constexpr int kNormThreads = 256;  // add_rms_norm and the GEMV's input norm: same sums, same bits
+
+// acc[k][t] += this lane's share of W_k[row] · x[t] for NR matrices of one type and width
+// (SwiGLU's gate and up: both rows' loads in flight before either is used; the same
+// bytes in flight per warp as one row, so the same registers).
+template <int MaxT, int NR>
+__device__ __forceinline__ void gemv_rows(const DeviceMatrix (&w)[NR], int64_t row, const float* x, int n_tokens, float (&acc)[NR][MaxT]) {
+    constexpr int kLoads = kGemvLoads / NR;
     const int lane = threadIdx.x % kWarp;
-    if (row >= rows) return;
-    float acc[MaxT];
+    const int64_t cols = w[0].cols;
+    if (w[0].type == WeightType::bf16 && cols % 8 == 0) {
+        const int64_t n8 = cols / 8;
+        for (int64_t base = 0; base < n8; base += kLoads * kWarp) {
+            uint4 packed[NR][kLoads];
 #pragma unroll
-    for (int t = 0; t < MaxT; ++t) acc[t] = 0.0f;
-    if (type == WeightType::bf16 && cols % 8 == 0) {
-        const uint4* wr = reinterpret_cast<const uint4*>(static_cast<const __nv_bfloat16*>(w) + row * cols);
-        for (int64_t c8 = lane; c8 < cols / 8; c8 += kWarp) {
-            const uint4 packed = wr[c8];
-            const __nv_bfloat16* wv = reinterpret_cast<const __nv_bfloat16*>(&packed);
-            float wf[8];
+            for (int k = 0; k < NR; ++k) {
+                const uint4* wr = reinterpret_cast<const uint4*>(static_cast<const __nv_bfloat16*>(w[k].data) + row * cols);
 #pragma unroll
-            for (int e = 0; e < 8; ++e) wf[e] = __bfloat162float(wv[e]);
+                for (int u = 0; u < kLoads; ++u) {
+                    const int64_t i = base + u * kWarp + lane;
+                    packed[k][u] = i < n8 ? __ldcs(wr + i) : make_uint4(0, 0, 0, 0);  // streamed: read once, evict first
+                }
+            }
 #pragma unroll
-            for (int t = 0; t < MaxT; ++t) {
-                if (t >= n_tokens) break;
-                const float4* xr = reinterpret_cast<const float4*>(x + t * cols + c8 * 8);
-                const float4 a = xr[0], b = xr[1];
-                acc[t] += wf[0] * a.x + wf[1] * a.y + wf[2] * a.z + wf[3] * a.w + wf[4] * b.x + wf[5] * b.y + wf[6] * b.z + wf[7] * b.w;
+            for (int u = 0; u < kLoads; ++u) {
+                const int64_t i = base + u * kWarp + lane;
+                if (i >= n8) break;
+#pragma unroll
+                for (int k = 0; k < NR; ++k) {
+                    const __nv_bfloat162* wv = reinterpret_cast<const __nv_bfloat162*>(&packed[k][u]);
+                    const float2 w0 = __bfloat1622float2(wv[0]), w1 = __bfloat1622float2(wv[1]), w2 = __bfloat1622float2(wv[2]),
+                                 w3 = __bfloat1622float2(wv[3]);
+#pragma unroll
+                    for (int t = 0; t < MaxT; ++t) {
+                        if (t >= n_tokens) break;
+                        const float4* xr = reinterpret_cast<const float4*>(x + t * cols) + 2 * i;
+                        const float4 a = xr[0], b = xr[1];
+                        acc[k][t] += w0.x * a.x + w0.y * a.y + w1.x * a.z + w1.y * a.w + w2.x * b.x + w2.y * b.y + w3.x * b.z + w3.y * b.w;
+                    }
+                }
             }
         }
-    } else if (type == WeightType::f32 && cols % 4 == 0) {
-        const float4* wr = reinterpret_cast<const float4*>(static_cast<const float*>(w) + row * cols);
-        for (int64_t c4 = lane; c4 < cols / 4; c4 += kWarp) {
-            const float4 wv = wr[c4];
+    } else if (w[0].type == WeightType::f32 && cols % 4 == 0) {
+        const int64_t n4 = cols / 4;
+        for (int64_t base = 0; base < n4; base += kLoads * kWarp) {
+            float4 wv[NR][kLoads];
 #pragma unroll
-            for (int t = 0; t < MaxT; ++t) {
-                if (t >= n_tokens) break;
-                const float4 a = reinterpret_cast<const float4*>(x + t * cols)[c4];
-                acc[t] += wv.x * a.x + wv.y * a.y + wv.z * a.z + wv.w * a.w;
+            for (int k = 0; k < NR; ++k) {
+                const float4* wr = reinterpret_cast<const float4*>(static_cast<const float*>(w[k].data) + row * cols);
+#pragma unroll
+                for (int u = 0; u < kLoads; ++u) {
+                    const int64_t i = base + u * kWarp + lane;
+                    wv[k][u] = i < n4 ? __ldcs(wr + i) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+                }
+            }
+#pragma unroll
+            for (int u = 0; u < kLoads; ++u) {
+                const int64_t i = base + u * kWarp + lane;
+                if (i >= n4) break;
+#pragma unroll
+                for (int k = 0; k < NR; ++k) {
+#pragma unroll
+                    for (int t = 0; t < MaxT; ++t) {
+                        if (t >= n_tokens) break;
+                        const float4 a = reinterpret_cast<const float4*>(x + t * cols)[i];
+                        acc[k][t] += wv[k][u].x * a.x + wv[k][u].y * a.y + wv[k][u].z * a.z + wv[k][u].w * a.w;
+                    }
+                }
             }
         }
     } else {
         for (int64_t c = lane; c < cols; c += kWarp) {
-            const float wv = load_weight(w, type, row * cols + c);
 #pragma unroll
-            for (int t = 0; t < MaxT; ++t) {
-                if (t >= n_tokens) break;
-                acc[t] += wv * x[t * cols + c];
+            for (int k = 0; k < NR; ++k) {
+                const float wv = load_weight(w[k].data, w[k].type, row * cols + c);
+#pragma unroll
+                for (int t = 0; t < MaxT; ++t) {
+                    if (t >= n_tokens) break;
+                    acc[k][t] += wv * x[t * cols + c];
+                }
             }
+        }
+    }
+}
+
+// Every block first stages its input rows in shared memory (they are read by all its
+// warps), normalising them on the way when the batch carries an InputNorm: a block
+// recomputes one row's RMS (a few KB from L2) instead of a launch of its own; block 0
+// writes the residual sum.
+// This warp's row(s) go to L2 before the wait: the weights are constants, so with
+// programmatic dependent launch their reads overlap the kernels still running before.
+__device__ __forceinline__ void prefetch_row(const DeviceMatrix& w, int64_t row) {
+    const int64_t bytes = w.cols * (w.type == WeightType::f32 ? 4 : 2);
+    const char* p = static_cast<const char*>(w.data) + row * bytes;
+    for (int64_t off = static_cast<int64_t>(threadIdx.x % kWarp) * 128; off < bytes; off += kWarp * 128)
+        asm volatile("prefetch.global.L2 [%0];" ::"l"(p + off));
+}
+
+template <int MaxT>
+__global__ void gemv_kernel(GemvBatch b, const float* x, int n_tokens) {
+    const int64_t r = static_cast<int64_t>(blockIdx.x) * (blockDim.x / kWarp) + threadIdx.x / kWarp;
+    int m = 0;
+    if (r < b.first_row[b.n]) {
+        while (r >= b.first_row[m + 1]) ++m;
+        prefetch_row(b.w[m], r - b.first_row[m]);
+        if (b.swiglu) prefetch_row(b.w[1], r - b.first_row[m]);
+    }
+    pdl_wait();
+    extern __shared__ float xs[];  // [n_tokens][cols]
+    const int64_t cols = b.w[0].cols;
+    for (int t = 0; t < n_tokens; ++t) {
+        const float* xr = x + t * cols;
+        float* xo = xs + t * cols;
+        if (!b.normed) {
+            for (int64_t i = threadIdx.x; i < cols; i += blockDim.x) xo[i] = xr[i];
+            continue;
+        }
+        const InputNorm& nm = b.norm;
+        const float* res = nm.residual != nullptr ? nm.residual + t * cols : nullptr;
+        float ss = 0.0f;
+        for (int64_t i = threadIdx.x; i < cols; i += blockDim.x) {
+            const float v = xr[i] + (res != nullptr ? res[i] : 0.0f);
+            if (nm.sum != nullptr && blockIdx.x == 0) nm.sum[t * cols + i] = v;
+            xo[i] = v;
+            ss += v * v;
+        }
+        const float inv = rsqrtf(block_sum(ss) / static_cast<float>(cols) + nm.eps);
+        for (int64_t i = threadIdx.x; i < cols; i += blockDim.x) xo[i] = xo[i] * inv * nm.weight[i];
+    }
+    __syncthreads();
+    const int lane = threadIdx.x % kWarp;
+    if (r >= b.first_row[b.n]) return;
+    const DeviceMatrix& w = b.w[m];
+    const int64_t row = r - b.first_row[m];
+    float acc[2][MaxT];  // [0]: this matrix; [1]: SwiGLU's up
+#pragma unroll
+    for (int t = 0; t < MaxT; ++t) acc[0][t] = acc[1][t] = 0.0f;
+    if (b.swiglu && b.w[1].type == w.type) {
+        const DeviceMatrix pair[2] = {w, b.w[1]};
+        gemv_rows<MaxT, 2>(pair, row, xs, n_tokens, acc);
+    } else {
+        const DeviceMatrix one[1] = {w};
+        float (&a0)[1][MaxT] = *reinterpret_cast<float(*)[1][MaxT]>(&acc[0]);
+        gemv_rows<MaxT, 1>(one, row, xs, n_tokens, a0);
+        if (b.swiglu) {
+            const DeviceMatrix up_only[1] = {b.w[1]};
+            float (&a1)[1][MaxT] = *reinterpret_cast<float(*)[1][MaxT]>(&acc[1]);
+            gemv_rows<MaxT, 1>(up_only, row, xs, n_tokens, a1);
         }
     }
 #pragma unroll
     for (int t = 0; t < MaxT; ++t) {
         if (t >= n_tokens) break;
-        const float s = warp_sum(acc[t]);
-        if (lane == 0) y[t * rows + row] = s + (bias != nullptr ? bias[row] : 0.0f);
+        float s = warp_sum(acc[0][t]) + (w.bias != nullptr ? w.bias[row] : 0.0f);
+        if (b.swiglu) s = silu(s) * (warp_sum(acc[1][t]) + (b.w[1].bias != nullptr ? b.w[1].bias[row] : 0.0f));
+        if (lane == 0) b.y[m][t * w.rows + row] = apply_epilogue(b.epilogue[m], s, row);
     }
 }
 
 __global__ void add_bias_kernel(float* y, const float* bias, int64_t rows, int64_t n) {
+    pdl_wait();
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) y[i] += bias[i % rows];
 }
 
 __global__ void to_bf16_kernel(const float* x, __nv_bfloat16* y, int64_t n) {
+    pdl_wait();
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) y[i] = __float2bfloat16(x[i]);
 }
@@ -164,58 +350,151 @@ void blas_shutdown() {
     }
 }
 
-void linear(const DeviceMatrix& w, const float* x, int64_t T, float* y, void* x_bf16, Stream stream) {
-    if (T <= kGemvMaxTokens || g_blas.handle == nullptr) {
-        constexpr int kThreads = 256, kRowsPerBlock = kThreads / kWarp;
-        for (int64_t t0 = 0; t0 < T; t0 += kGemvMaxTokens) {
-            const int n = static_cast<int>(T - t0 < kGemvMaxTokens ? T - t0 : kGemvMaxTokens);
-            const int grid = blocks_for(w.rows, kRowsPerBlock);
-            if (n == 1)
-                gemv_kernel<1><<<grid, kThreads, 0, stream>>>(w.data, w.type, w.bias, x + t0 * w.cols, y + t0 * w.rows, w.rows, w.cols, n);
-            else
-                gemv_kernel<kGemvMaxTokens><<<grid, kThreads, 0, stream>>>(w.data, w.type, w.bias, x + t0 * w.cols, y + t0 * w.rows,
-                                                                           w.rows, w.cols, n);
-        }
-        return;
+namespace {
+
+constexpr int kGemvMaxSmem = 160 * 1024;
+
+void launch_gemv(const GemvBatch& b, const float* x, int64_t T, float* const* y, Stream stream) {
+    constexpr int kThreads = 256, kRowsPerBlock = kThreads / kWarp;
+    static_assert(kThreads == kNormThreads, "the input norm must sum like add_rms_norm");
+    static bool configured = false;  // inputs of more than 48 KiB (8 tokens of 1536+ values)
+    if (!configured) {
+        cudaFuncSetAttribute(gemv_kernel<1>, cudaFuncAttributeMaxDynamicSharedMemorySize, kGemvMaxSmem);
+        cudaFuncSetAttribute(gemv_kernel<kGemvMaxTokens>, cudaFuncAttributeMaxDynamicSharedMemorySize, kGemvMaxSmem);
+        configured = true;
     }
+    const int64_t cols = b.w[0].cols;
+    const int64_t fit = std::max<int64_t>(1, kGemvMaxSmem / (cols * static_cast<int64_t>(sizeof(float))));
+    const int64_t per_launch = std::min<int64_t>(kGemvMaxTokens, fit);
+    const int grid = blocks_for(b.first_row[b.n], kRowsPerBlock);
+    GemvBatch part = b;
+    for (int64_t t0 = 0; t0 < T; t0 += per_launch) {
+        const int n = static_cast<int>(T - t0 < per_launch ? T - t0 : per_launch);
+        for (int m = 0; m < b.n; ++m) part.y[m] = y[m] + t0 * b.w[m].rows;
+        if (b.normed) {
+            part.norm.residual = b.norm.residual != nullptr ? b.norm.residual + t0 * cols : nullptr;
+            part.norm.sum = b.norm.sum != nullptr ? b.norm.sum + t0 * cols : nullptr;
+        }
+        const size_t smem = static_cast<size_t>(n * cols) * sizeof(float);
+        if (n == 1) launch_kernel(gemv_kernel<1>, grid, kThreads, smem, stream, part, x + t0 * cols, n);
+        else launch_kernel(gemv_kernel<kGemvMaxTokens>, grid, kThreads, smem, stream, part, x + t0 * cols, n);
+    }
+}
+
+// y = x · Wᵀ (+ bias) through cuBLAS; x_bf16 already holds x in bf16 when W is bf16.
+void blas_linear(const DeviceMatrix& w, const float* x, const void* x_bf16, int64_t T, float* y, Stream stream) {
     // Column-major view: yᵀ [rows × T] = W [rows × cols] (row-major = colmajor Wᵀ) · xᵀ.
     const float one = 1.0f, zero = 0.0f;
     g_blas.set_stream(g_blas.handle, stream);
     const int m = static_cast<int>(w.rows), n = static_cast<int>(T), k = static_cast<int>(w.cols);
-    if (w.type == WeightType::f32) {
+    if (w.type == WeightType::f32)
         g_blas.sgemm(g_blas.handle, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &one, static_cast<const float*>(w.data), k, x, k, &zero, y, m);
-    } else {
-        to_bf16_kernel<<<blocks_for(T * w.cols, 256), 256, 0, stream>>>(x, static_cast<__nv_bfloat16*>(x_bf16), T * w.cols);
+    else
         g_blas.gemm_ex(g_blas.handle, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &one, w.data, CUDA_R_16BF, k, x_bf16, CUDA_R_16BF, k, &zero, y,
                        CUDA_R_32F, m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    if (w.bias != nullptr) launch_kernel(add_bias_kernel, blocks_for(T * w.rows, 256), 256, 0, stream, y, w.bias, w.rows, T * w.rows);
+}
+
+bool use_gemv(int64_t T) { return T <= kGemvMaxTokens || g_blas.handle == nullptr; }
+
+void to_bf16_once(const DeviceMatrix* const* w, int n, const float* x, int64_t T, void* x_bf16, Stream stream) {
+    for (int m = 0; m < n; ++m) {
+        if (w[m]->type == WeightType::bf16) {
+            launch_kernel(to_bf16_kernel, blocks_for(T * w[m]->cols, 256), 256, 0, stream, x, static_cast<__nv_bfloat16*>(x_bf16), T * w[m]->cols);
+            return;
+        }
     }
-    if (w.bias != nullptr) add_bias_kernel<<<blocks_for(T * w.rows, 256), 256, 0, stream>>>(y, w.bias, w.rows, T * w.rows);
+}
+
+}  // namespace
+
+void linear_batch(const DeviceMatrix* const* w, float* const* y, int n, float* x, int64_t T, void* x_bf16, Stream stream,
+                  const InputNorm* norm, const Epilogue* epilogues) {
+    if (use_gemv(T)) {
+        GemvBatch b;
+        b.n = n;
+        b.first_row[0] = 0;
+        for (int m = 0; m < n; ++m) {
+            b.w[m] = *w[m];
+            b.first_row[m + 1] = b.first_row[m] + w[m]->rows;
+            if (epilogues != nullptr) b.epilogue[m] = epilogues[m];
+        }
+        if (norm != nullptr) {
+            b.norm = *norm;
+            b.normed = true;
+        }
+        launch_gemv(b, norm != nullptr ? norm->x : x, T, y, stream);
+        return;
+    }
+    if (norm != nullptr) add_rms_norm(norm->x, norm->residual, norm->sum, norm->weight, x, T, w[0]->cols, norm->eps, stream);
+    to_bf16_once(w, n, x, T, x_bf16, stream);
+    for (int m = 0; m < n; ++m) {
+        blas_linear(*w[m], x, x_bf16, T, y[m], stream);
+        if (epilogues != nullptr && epilogues[m].kind != Epilogue::none)
+            launch_kernel(epilogue_kernel, blocks_for(T * w[m]->rows, 256), 256, 0, stream, y[m], T * w[m]->rows, w[m]->rows, epilogues[m]);
+    }
+}
+
+void linear(const DeviceMatrix& w, float* x, int64_t T, float* y, void* x_bf16, Stream stream, const InputNorm* norm) {
+    const DeviceMatrix* ws[1] = {&w};
+    float* ys[1] = {y};
+    linear_batch(ws, ys, 1, x, T, x_bf16, stream, norm);
+}
+
+void linear_swiglu(const DeviceMatrix& gate, const DeviceMatrix& up, float* x, int64_t T, float* out, float* up_scratch, void* x_bf16,
+                   Stream stream, const InputNorm* norm) {
+    if (use_gemv(T)) {
+        GemvBatch b;
+        b.n = 1;
+        b.swiglu = true;
+        b.w[0] = gate;
+        b.w[1] = up;
+        b.first_row[0] = 0;
+        b.first_row[1] = gate.rows;
+        if (norm != nullptr) {
+            b.norm = *norm;
+            b.normed = true;
+        }
+        float* ys[1] = {out};
+        launch_gemv(b, norm != nullptr ? norm->x : x, T, ys, stream);
+        return;
+    }
+    if (norm != nullptr) add_rms_norm(norm->x, norm->residual, norm->sum, norm->weight, x, T, gate.cols, norm->eps, stream);
+    const DeviceMatrix* ws[2] = {&gate, &up};
+    to_bf16_once(ws, 2, x, T, x_bf16, stream);
+    blas_linear(gate, x, x_bf16, T, out, stream);
+    blas_linear(up, x, x_bf16, T, up_scratch, stream);
+    swiglu(out, up_scratch, T * gate.rows, stream);
 }
 
 // ---------------------------------------------------------------- elementwise, norms
 namespace {
 
 __global__ void embed_kernel(const int32_t* tokens, const void* table, WeightType type, int64_t dim, float* x) {
+    pdl_wait();
     const int64_t row = tokens[blockIdx.x];
     for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) x[blockIdx.x * dim + i] = load_weight(table, type, row * dim + i);
 }
 
-__global__ void add_rms_norm_kernel(float* x, const float* residual, const float* w, float* y, int64_t dim, float eps) {
-    float* xr = x + blockIdx.x * dim;
+// The same sums and order as input_norm() below, so both give the same bits.
+__global__ void add_rms_norm_kernel(const float* x, const float* residual, float* sum, const float* w, float* y, int64_t dim, float eps) {
+    pdl_wait();
+    const int64_t row = static_cast<int64_t>(blockIdx.x) * dim;
     float ss = 0.0f;
     for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) {
-        float v = xr[i];
-        if (residual != nullptr) {
-            v += residual[blockIdx.x * dim + i];
-            xr[i] = v;
-        }
+        const float v = x[row + i] + (residual != nullptr ? residual[row + i] : 0.0f);
+        if (sum != nullptr) sum[row + i] = v;
         ss += v * v;
     }
     const float inv = rsqrtf(block_sum(ss) / static_cast<float>(dim) + eps);
-    for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) y[blockIdx.x * dim + i] = xr[i] * inv * w[i];
+    for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) {
+        const float v = x[row + i] + (residual != nullptr ? residual[row + i] : 0.0f);
+        y[row + i] = v * inv * w[i];
+    }
 }
 
 __global__ void rms_norm_gated_kernel(float* x, const float* gate, const float* w, int64_t dim, float eps) {
+    pdl_wait();
     float* xr = x + blockIdx.x * dim;
     float ss = 0.0f;
     for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) ss += xr[i] * xr[i];
@@ -224,6 +503,7 @@ __global__ void rms_norm_gated_kernel(float* x, const float* gate, const float* 
 }
 
 __global__ void l2_norm_kernel(float* x, int64_t dim, float eps) {
+    pdl_wait();
     float* xr = x + blockIdx.x * dim;
     float ss = 0.0f;
     for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) ss += xr[i] * xr[i];
@@ -232,65 +512,64 @@ __global__ void l2_norm_kernel(float* x, int64_t dim, float eps) {
 }
 
 __global__ void swiglu_kernel(float* gate, const float* up, int64_t n) {
+    pdl_wait();
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) gate[i] = silu(gate[i]) * up[i];
 }
 
-constexpr int kMaxConv = 8;
-
-// y[t, c] depends only on the K inputs ending at t (tail rows before x[0]): every
-// (t, c) is independent. The tail is updated by short_conv_tail_kernel afterwards.
-__global__ void short_conv_kernel(const float* x, float* y, const float* weight, const float* tail, int64_t T, int64_t C, int K) {
-    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-    if (i >= T * C) return;
-    const int64_t t = i / C, c = i % C;
-    if (weight == nullptr) {
-        y[i] = silu(x[i]);
-        return;
-    }
-    float acc = 0.0f;
-    for (int j = 0; j < K; ++j) {
-        const int64_t u = t - (K - 1) + j;  // input time index; < 0: from the tail
-        const float in = u < 0 ? tail[(K - 1 + u) * C + c] : x[u * C + c];
-        acc += weight[c * K + j] * in;
-    }
-    y[i] = silu(acc);
-}
-
-// New tail: the last K−1 rows of (old tail ++ x).
-__global__ void short_conv_tail_kernel(const float* x, float* tail, int64_t T, int64_t C, int K) {
+// Thread per channel: it walks the tokens with the last K−1 inputs in registers, so the
+// tail moves in the same launch (read before any token overwrites it; x may be y).
+template <int K>
+__global__ void short_conv_kernel(ShortConvBatch b, int64_t T) {
+    pdl_wait();
+    const ShortConv& cv = b.convs[blockIdx.y];
+    const int64_t C = cv.channels;
     const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (c >= C) return;
-    float hist[kMaxConv];
-    for (int j = 0; j < K - 1; ++j) {
-        const int64_t u = T - (K - 1) + j;
-        hist[j] = u < 0 ? tail[(K - 1 + u) * C + c] : x[u * C + c];
+    if (cv.weight == nullptr) {
+        for (int64_t t = 0; t < T; ++t) cv.y[t * C + c] = silu(cv.x[t * C + c]);
+        return;
     }
-    for (int j = 0; j < K - 1; ++j) tail[j * C + c] = hist[j];
+    float w[K], hist[K];  // hist[K − 1] is the current input
+#pragma unroll
+    for (int j = 0; j < K; ++j) w[j] = cv.weight[c * K + j];
+#pragma unroll
+    for (int j = 0; j < K - 1; ++j) hist[j] = cv.tail[j * C + c];
+    for (int64_t t = 0; t < T; ++t) {
+        hist[K - 1] = cv.x[t * C + c];
+        float acc = 0.0f;
+#pragma unroll
+        for (int j = 0; j < K; ++j) acc += w[j] * hist[j];
+        cv.y[t * C + c] = silu(acc);
+#pragma unroll
+        for (int j = 0; j < K - 1; ++j) hist[j] = hist[j + 1];
+    }
+#pragma unroll
+    for (int j = 0; j < K - 1; ++j) cv.tail[j * C + c] = hist[j];
 }
 
-__global__ void gdn_gates_kernel(float* a, float* b, const float* a_log, const float* dt_bias, int64_t n, int64_t H) {
-    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-    if (i >= n) return;
-    const int64_t h = i % H;
-    b[i] = 1.0f / (1.0f + expf(-b[i]));
-    const float z = a[i] + dt_bias[h];
-    const float sp = z > 20.0f ? z : log1pf(expf(z));
-    a[i] = sp * -expf(a_log[h]);
-}
 
-// One thread per value column j of a head: it owns S[:, j] in registers.
+// A block per (head, 32 value columns): lane = column j, warp w owns rows
+// [w·DK/8, (w+1)·DK/8) of S[:, j] in registers (a whole column per thread spilled at
+// DK = 128 and left most of the GPU idle); the two sums over rows (kᵀS and qᵀS) are
+// finished across the warps in shared memory.
+constexpr int kGdrWarps = 8;
+
 template <int DK>
 __global__ void gated_delta_rule_kernel(const float* q, const float* k, const float* v, const float* g, const float* beta,
                                         float* state, float* out, int64_t T, int64_t H, int64_t dv, float scale) {
+    pdl_wait();
+    constexpr int R = DK / kGdrWarps;
     const int64_t h = blockIdx.x;
-    const int64_t j = static_cast<int64_t>(blockIdx.y) * blockDim.x + threadIdx.x;
-    __shared__ float qs[DK], ks[DK];
+    const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
+    const int64_t j = static_cast<int64_t>(blockIdx.y) * kWarp + lane;
+    __shared__ float qs[DK], ks[DK], kv_part[kGdrWarps][kWarp], o_part[kGdrWarps][kWarp];
     const bool active = j < dv;
-    float s[DK];
+    float s[R];
     float* sp = state + h * DK * dv;
+    const int i0 = warp * R;
 #pragma unroll
-    for (int i = 0; i < DK; ++i) s[i] = active ? sp[i * dv + j] : 0.0f;
+    for (int i = 0; i < R; ++i) s[i] = active ? sp[(i0 + i) * dv + j] : 0.0f;
     for (int64_t t = 0; t < T; ++t) {
         const int64_t qk = (t * H + h) * DK;
         for (int i = threadIdx.x; i < DK; i += blockDim.x) {
@@ -301,45 +580,67 @@ __global__ void gated_delta_rule_kernel(const float* q, const float* k, const fl
         const float decay = expf(g[t * H + h]), b = beta[t * H + h];
         float kv = 0.0f;
 #pragma unroll
-        for (int i = 0; i < DK; ++i) {
+        for (int i = 0; i < R; ++i) {
             s[i] *= decay;
-            kv += ks[i] * s[i];
+            kv += ks[i0 + i] * s[i];
         }
+        kv_part[warp][lane] = kv;
+        __syncthreads();
+        kv = 0.0f;
+#pragma unroll
+        for (int w = 0; w < kGdrWarps; ++w) kv += kv_part[w][lane];
         const float u = b * ((active ? v[(t * H + h) * dv + j] : 0.0f) - kv);
         float o = 0.0f;
 #pragma unroll
-        for (int i = 0; i < DK; ++i) {
-            s[i] += ks[i] * u;
-            o += qs[i] * s[i];
+        for (int i = 0; i < R; ++i) {
+            s[i] += ks[i0 + i] * u;
+            o += qs[i0 + i] * s[i];
         }
-        if (active) out[(t * H + h) * dv + j] = o * scale;
+        o_part[warp][lane] = o;
         __syncthreads();
+        if (warp == 0 && active) {
+            o = 0.0f;
+#pragma unroll
+            for (int w = 0; w < kGdrWarps; ++w) o += o_part[w][lane];
+            out[(t * H + h) * dv + j] = o * scale;
+        }
     }
     if (active) {
 #pragma unroll
-        for (int i = 0; i < DK; ++i) sp[i * dv + j] = s[i];
+        for (int i = 0; i < R; ++i) sp[(i0 + i) * dv + j] = s[i];
     }
 }
 
-__global__ void rope_kernel(float* x, int64_t H, int64_t hd, const int64_t* position, float theta) {
-    const int64_t t = blockIdx.x;
-    const int64_t half = hd / 2;
-    const float pos = static_cast<float>(*position + t);
-    for (int64_t idx = threadIdx.x; idx < H * half; idx += blockDim.x) {
-        const int64_t head = idx / half, i = idx % half;
-        const float exponent = static_cast<float>(2 * i) / static_cast<float>(hd);
-        const float inv_freq = 1.0f / powf(theta, exponent);
-        const float angle = pos * inv_freq;
-        const float c = static_cast<float>(cos(static_cast<double>(angle)));
-        const float s = static_cast<float>(sin(static_cast<double>(angle)));
-        float* r = x + (t * H + head) * hd;
-        const float x1 = r[i], x2 = r[i + half];
-        r[i] = x1 * c - x2 * s;
-        r[i + half] = x2 * c + x1 * s;
+// One thread per (token, head, rotation pair) of q and then k; k's values before the
+// rotation are copied to k_pre on the way (the LTE scorer's input).
+__global__ void rope_kernel(float* q, int64_t q_heads, float* k, int64_t k_heads, float* k_pre, int64_t T, int64_t hd,
+                            const int64_t* position, float theta) {
+    pdl_wait();
+    const int64_t half = hd / 2, heads = q_heads + k_heads;
+    const int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (idx >= T * heads * half) return;
+    const int64_t i = idx % half, head = (idx / half) % heads, t = idx / (half * heads);
+    const bool is_q = head < q_heads;
+    float* r = is_q ? q + (t * q_heads + head) * hd : k + (t * k_heads + head - q_heads) * hd;
+    // The CPU's table (cpu/rope.cpp): inv_freq and angle in f32, cos/sin in double.
+    const float exponent = static_cast<float>(2 * i) / static_cast<float>(hd);
+    const float inv_freq = 1.0f / powf(theta, exponent);
+    const float angle = static_cast<float>(*position + t) * inv_freq;
+    double sd, cd;
+    sincos(static_cast<double>(angle), &sd, &cd);
+    const float c = static_cast<float>(cd), s = static_cast<float>(sd);
+    const float x1 = r[i], x2 = r[i + half];
+    if (!is_q && k_pre != nullptr) {
+        float* pre = k_pre + (t * k_heads + head - q_heads) * hd;
+        pre[i] = x1;
+        pre[i + half] = x2;
     }
+    r[i] = x1 * c - x2 * s;
+    r[i + half] = x2 * c + x1 * s;
 }
 
 __global__ void argmax_kernel(const float* logits, int64_t n, int32_t* out) {
+    pdl_wait();
     float best = -INFINITY;
     int32_t best_i = INT32_MAX;
     for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
@@ -363,51 +664,66 @@ __global__ void argmax_kernel(const float* logits, int64_t n, int32_t* out) {
     if (threadIdx.x == 0) *out = si[0] == INT32_MAX ? 0 : si[0];
 }
 
-__global__ void advance_kernel(int64_t* position, int64_t n) { *position += n; }
+__global__ void advance_kernel(int64_t* position, int64_t n) {
+    pdl_wait(); *position += n; }
 
 }  // namespace
 
 void embed(const int32_t* tokens, int64_t T, const void* table, WeightType type, int64_t dim, float* x, Stream stream) {
-    embed_kernel<<<static_cast<unsigned>(T), 256, 0, stream>>>(tokens, table, type, dim, x);
+    launch_kernel(embed_kernel, static_cast<unsigned>(T), 256, 0, stream, tokens, table, type, dim, x);
 }
-void add_rms_norm(float* x, const float* residual, const float* weight, float* y, int64_t n_rows, int64_t dim, float eps,
-                  Stream stream) {
-    add_rms_norm_kernel<<<static_cast<unsigned>(n_rows), 256, 0, stream>>>(x, residual, weight, y, dim, eps);
+void add_rms_norm(const float* x, const float* residual, float* sum, const float* weight, float* y, int64_t n_rows, int64_t dim,
+                  float eps, Stream stream) {
+    launch_kernel(add_rms_norm_kernel, static_cast<unsigned>(n_rows), kNormThreads, 0, stream, x, residual, sum, weight, y, dim, eps);
 }
 void rms_norm_gated(float* x, const float* gate, const float* weight, int64_t n_rows, int64_t dim, float eps, Stream stream) {
-    rms_norm_gated_kernel<<<static_cast<unsigned>(n_rows), 128, 0, stream>>>(x, gate, weight, dim, eps);
+    launch_kernel(rms_norm_gated_kernel, static_cast<unsigned>(n_rows), 128, 0, stream, x, gate, weight, dim, eps);
 }
 void l2_norm(float* x, int64_t n_rows, int64_t dim, float eps, Stream stream) {
-    l2_norm_kernel<<<static_cast<unsigned>(n_rows), 64, 0, stream>>>(x, dim, eps);
+    launch_kernel(l2_norm_kernel, static_cast<unsigned>(n_rows), 64, 0, stream, x, dim, eps);
 }
 void swiglu(float* gate, const float* up, int64_t n, Stream stream) {
-    swiglu_kernel<<<blocks_for(n, 256), 256, 0, stream>>>(gate, up, n);
+    launch_kernel(swiglu_kernel, blocks_for(n, 256), 256, 0, stream, gate, up, n);
 }
-void short_conv_silu(const float* x, float* y, const float* weight, float* tail, int64_t T, int64_t C, int64_t K, Stream stream) {
-    short_conv_kernel<<<blocks_for(T * C, 256), 256, 0, stream>>>(x, y, weight, tail, T, C, static_cast<int>(K));
-    if (weight != nullptr && K > 1) short_conv_tail_kernel<<<blocks_for(C, 128), 128, 0, stream>>>(x, tail, T, C, static_cast<int>(K));
-}
-void gdn_gates(float* a, float* b, const float* a_log, const float* dt_bias, int64_t T, int64_t H, Stream stream) {
-    gdn_gates_kernel<<<blocks_for(T * H, 128), 128, 0, stream>>>(a, b, a_log, dt_bias, T * H, H);
+void short_conv_silu(const ShortConv* convs, int n, int64_t T, int64_t K, Stream stream) {
+    ShortConvBatch b;
+    int64_t widest = 1;
+    for (int i = 0; i < n; ++i) {
+        b.convs[i] = convs[i];
+        widest = std::max(widest, convs[i].channels);
+    }
+    const dim3 grid(static_cast<unsigned>(blocks_for(widest, 128)), static_cast<unsigned>(n));
+    switch (K) {
+        case 1: launch_kernel(short_conv_kernel<1>, grid, 128, 0, stream, b, T); break;
+        case 2: launch_kernel(short_conv_kernel<2>, grid, 128, 0, stream, b, T); break;
+        case 3: launch_kernel(short_conv_kernel<3>, grid, 128, 0, stream, b, T); break;
+        case 4: launch_kernel(short_conv_kernel<4>, grid, 128, 0, stream, b, T); break;
+        case 5: launch_kernel(short_conv_kernel<5>, grid, 128, 0, stream, b, T); break;
+        case 6: launch_kernel(short_conv_kernel<6>, grid, 128, 0, stream, b, T); break;
+        case 7: launch_kernel(short_conv_kernel<7>, grid, 128, 0, stream, b, T); break;
+        default: launch_kernel(short_conv_kernel<8>, grid, 128, 0, stream, b, T); break;
+    }
 }
 bool gated_delta_rule(const float* q, const float* k, const float* v, const float* g, const float* beta, float* state, float* out,
                       int64_t T, int64_t H, int64_t dk, int64_t dv, float scale, Stream stream) {
-    constexpr int kThreads = 64;
-    const dim3 grid(static_cast<unsigned>(H), static_cast<unsigned>(blocks_for(dv, kThreads)));
+    constexpr int kThreads = kGdrWarps * kWarp;
+    const dim3 grid(static_cast<unsigned>(H), static_cast<unsigned>(blocks_for(dv, kWarp)));
     switch (dk) {
-        case 16: gated_delta_rule_kernel<16><<<grid, kThreads, 0, stream>>>(q, k, v, g, beta, state, out, T, H, dv, scale); return true;
-        case 32: gated_delta_rule_kernel<32><<<grid, kThreads, 0, stream>>>(q, k, v, g, beta, state, out, T, H, dv, scale); return true;
-        case 64: gated_delta_rule_kernel<64><<<grid, kThreads, 0, stream>>>(q, k, v, g, beta, state, out, T, H, dv, scale); return true;
-        case 128: gated_delta_rule_kernel<128><<<grid, kThreads, 0, stream>>>(q, k, v, g, beta, state, out, T, H, dv, scale); return true;
-        case 256: gated_delta_rule_kernel<256><<<grid, kThreads, 0, stream>>>(q, k, v, g, beta, state, out, T, H, dv, scale); return true;
+        case 16: launch_kernel(gated_delta_rule_kernel<16>, grid, kThreads, 0, stream, q, k, v, g, beta, state, out, T, H, dv, scale); return true;
+        case 32: launch_kernel(gated_delta_rule_kernel<32>, grid, kThreads, 0, stream, q, k, v, g, beta, state, out, T, H, dv, scale); return true;
+        case 64: launch_kernel(gated_delta_rule_kernel<64>, grid, kThreads, 0, stream, q, k, v, g, beta, state, out, T, H, dv, scale); return true;
+        case 128: launch_kernel(gated_delta_rule_kernel<128>, grid, kThreads, 0, stream, q, k, v, g, beta, state, out, T, H, dv, scale); return true;
+        case 256: launch_kernel(gated_delta_rule_kernel<256>, grid, kThreads, 0, stream, q, k, v, g, beta, state, out, T, H, dv, scale); return true;
         default: return false;
     }
 }
-void rope(float* x, int64_t T, int64_t H, int64_t hd, const int64_t* position, float theta, Stream stream) {
-    rope_kernel<<<static_cast<unsigned>(T), 128, 0, stream>>>(x, H, hd, position, theta);
+void rope(float* q, int64_t q_heads, float* k, int64_t k_heads, float* k_pre, int64_t T, int64_t hd, const int64_t* position,
+          float theta, Stream stream) {
+    const int64_t n = T * (q_heads + k_heads) * (hd / 2);
+    launch_kernel(rope_kernel, blocks_for(n, 256), 256, 0, stream, q, q_heads, k, k_heads, k_pre, T, hd, position, theta);
 }
-void argmax(const float* logits, int64_t n, int32_t* out, Stream stream) { argmax_kernel<<<1, 1024, 0, stream>>>(logits, n, out); }
-void advance_position(int64_t* position, int64_t n, Stream stream) { advance_kernel<<<1, 1, 0, stream>>>(position, n); }
+void argmax(const float* logits, int64_t n, int32_t* out, Stream stream) { launch_kernel(argmax_kernel, 1, 1024, 0, stream, logits, n, out); }
+void advance_position(int64_t* position, int64_t n, Stream stream) { launch_kernel(advance_kernel, 1, 1, 0, stream, position, n); }
 
 const char* last_error() {
     const cudaError_t e = cudaGetLastError();
@@ -463,84 +779,132 @@ __device__ __forceinline__ float leaving_score(int64_t p, int32_t h, const Devic
     return c.scores[h * c.slots + slot];
 }
 
-__global__ void lte_score_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc, KvScratch s) {
-    extern __shared__ float smem[];
-    const int32_t h = blockIdx.x;
-    const int64_t pos0 = *ch.position;
-    const int64_t end = pos0 + ch.n_tokens;  // tokens known after the chunk
-    const int64_t first = *sc.next_unscored;
-    const int64_t last = end - 1 - sc.right;  // inclusive
-    const int64_t hd = c.head_dim;
-    const int32_t rf = sc.left + sc.right + 1;
+// The scorer runs layer by layer over every position it needs, each layer's rows computed
+// once per chunk (a decode step scores one position: 9 + 5 + 1 rows of the paper's three
+// layers, then the projection), a warp per output channel and launch per layer, so a
+// step's ~2 × 10⁵ multiply-adds per head spread over the GPU. Row r of the activation
+// buffers holds position first − left + r (first = *next_unscored at the chunk start), in
+// every layer; layer l (l == n_layers: the 1×1 projection and the routing) writes the
+// positions the layers after it read: [first − left_after(l), last + right_after(l)].
+constexpr int kLteRows = 16;     // output rows per warp pass (accumulators in registers)
+constexpr int kLteWarps = 8;     // output channels per block
+constexpr int kLteWeights = 24;  // weights per lane in registers: a K·cin row of up to 768 in one pass
+
+struct LteLayerShape {
+    const float* weight;  // [groups][cout][K][cin]
+    const float* bias;    // [groups][cout] or null
+    int32_t K, d, cin, cout, pl;
+};
+
+__device__ LteLayerShape lte_layer_shape(const LteScorerDevice& sc, int32_t l, int32_t hd) {
+    LteLayerShape L;
+    const bool proj = l == sc.n_layers;
+    L.weight = proj ? sc.proj_weight : sc.weight[l];
+    L.bias = proj ? sc.proj_bias : sc.bias[l];
+    L.K = proj ? 1 : sc.kernel_size[l];
+    L.d = proj ? 1 : sc.dilation[l];
+    L.cin = proj ? (sc.n_layers > 0 ? sc.out_per_group[sc.n_layers - 1] : 2 * hd) : sc.in_per_group[l];
+    L.cout = proj ? 1 : sc.out_per_group[l];
+    L.pl = L.d * (L.K - 1) / 2;
+    return L;
+}
+
+// Layer l for KV head h (blockIdx.y): a warp per output channel (blockIdx.z · warps +
+// warp), kLteRows rows at a time; lanes split the K·cin inputs of a row, the rows' inputs
+// wait in shared memory. The warp's weights are loaded before waiting on the kernel
+// before (they are constants), all at once.
+__global__ void lte_layer_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc, KvScratch s, int32_t l) {
+    extern __shared__ float lte_in[];  // [kLteRows + d(K−1)][cin]
+    const int32_t h = blockIdx.y;
     const int32_t g = sc.per_head_groups ? h : 0;
-    // meta at the chunk start, as kv_plan will store it (it runs after this kernel).
+    const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp, warps = blockDim.x / kWarp;
+    const int32_t hd = c.head_dim;
+    const LteLayerShape L = lte_layer_shape(sc, l, hd);
+    const int32_t o = blockIdx.z * warps + warp;
+    const int32_t n_w = L.K * L.cin;
+    const float* w = L.weight + (static_cast<int64_t>(g) * L.cout + (o < L.cout ? o : 0)) * n_w;
+    float wv[kLteWeights];
+#pragma unroll
+    for (int u = 0; u < kLteWeights; ++u) {
+        const int32_t i = u * kWarp + lane;
+        wv[u] = o < L.cout && i < n_w ? w[i] : 0.0f;
+    }
+    pdl_wait();
+    const int64_t pos0 = *ch.position, end = pos0 + ch.n_tokens;
+    const int64_t first = *sc.next_unscored, last = end - 1 - sc.right;
+    int32_t after_left = 0, after_right = 0;  // contexts of the layers after this one
+    for (int32_t i = l + 1; i < sc.n_layers; ++i) {
+        const int32_t total = sc.dilation[i] * (sc.kernel_size[i] - 1);
+        after_left += total / 2;
+        after_right += total - total / 2;
+    }
+    const int64_t out_lo = first - after_left, out_hi = last + after_right;  // output positions (inclusive)
+    const int64_t base = first - sc.left;  // position of buffer row 0
+    const int64_t in_width = static_cast<int64_t>(c.n_kv_heads) * L.cin, out_width = static_cast<int64_t>(c.n_kv_heads) * L.cout;
+    const float* in_act = l > 0 ? s.lte_act[(l - 1) % 2] : nullptr;
     int64_t meta[8];
     meta[kPos0] = pos0;
     meta[kRingStart0] = c.window_meta[0];
     meta[kRingCount0] = c.window_meta[1];
-    float* a = smem;                    // [rf][2 hd] activations
-    float* b = smem + rf * 2 * hd;      // [rf][2 hd] next layer
-    for (int64_t p = first + blockIdx.y; p <= last; p += gridDim.y) {
-        // Input rows p − left .. p + right: [k_pre, v]; zeros before the sequence start.
-        for (int64_t idx = threadIdx.x; idx < rf * 2 * hd; idx += blockDim.x) {
-            const int64_t r = idx / (2 * hd), ch_i = idx % (2 * hd);
-            const int64_t q = p - sc.left + r;
-            float v = 0.0f;
-            if (q >= 0) {
+    const int32_t span = kLteRows + L.d * (L.K - 1);
+    for (int64_t p0 = out_lo + static_cast<int64_t>(blockIdx.x) * kLteRows; p0 <= out_hi; p0 += static_cast<int64_t>(gridDim.x) * kLteRows) {
+        __syncthreads();
+        // Inputs at positions p0 − pl + i: zero before the sequence start (and past the
+        // last known token, only reached by rows beyond out_hi).
+        for (int32_t i = warp; i < span; i += warps) {
+            const int64_t q = p0 - L.pl + i;
+            float* row = lte_in + i * L.cin;
+            if (q < 0 || q >= end) {
+                for (int32_t ci = lane; ci < L.cin; ci += kWarp) row[ci] = 0.0f;
+            } else if (l > 0) {
+                const float* src = in_act + (q - base) * in_width + static_cast<int64_t>(h) * L.cin;
+                for (int32_t ci = lane; ci < L.cin; ci += kWarp) row[ci] = src[ci];
+            } else {
                 const int32_t ref = ref_of_position(q, meta, c);
-                v = ch_i < hd ? pre_rope_key_of(ref, h, c, ch)[ch_i] : value_of(ref, h, c, ch)[ch_i - hd];
+                const float* kp = pre_rope_key_of(ref, h, c, ch);
+                const float* vp = value_of(ref, h, c, ch);
+                for (int32_t ci = lane; ci < L.cin; ci += kWarp) row[ci] = ci < hd ? kp[ci] : vp[ci - hd];
             }
-            a[idx] = v;
         }
         __syncthreads();
-        // Layer l maps rows [lo_in, hi_in) to [lo_in + pad_left, hi_in − pad_right).
-        int64_t lo = p - sc.left, rows = rf, cin = 2 * hd;
-        for (int32_t l = 0; l < sc.n_layers; ++l) {
-            const int32_t K = sc.kernel_size[l], d = sc.dilation[l];
-            const int32_t pl = d * (K - 1) / 2, pr = d * (K - 1) - pl;
-            const int64_t cout = sc.out_per_group[l];
-            const int64_t out_rows = rows - pl - pr, out_lo = lo + pl;
-            const float* w = sc.weight[l] + static_cast<int64_t>(g) * K * cin * cout;  // [K][cin][cout]
-            const float* bias = sc.bias[l] != nullptr ? sc.bias[l] + g * cout : nullptr;
-            for (int64_t idx = threadIdx.x; idx < out_rows * cout; idx += blockDim.x) {
-                const int64_t r = idx / cout, o = idx % cout;
-                const int64_t pos = out_lo + r;
-                float acc = 0.0f;
-                if (pos >= 0) {  // 'same' zero padding of every layer before the sequence start
-                    acc = bias != nullptr ? bias[o] : 0.0f;
-                    for (int32_t j = 0; j < K; ++j) {
-                        const int64_t src = pos - pl + j * d;  // absolute position
-                        if (src < 0) continue;
-                        const float* in = a + (src - lo) * cin;
-                        const float* wr = w + j * cin * cout + o;
-                        for (int64_t c_i = 0; c_i < cin; ++c_i) acc += wr[c_i * cout] * in[c_i];
-                    }
-                    acc = silu(acc);
-                }
-                b[idx] = acc;
+        if (o >= L.cout) continue;
+        float acc[kLteRows];
+#pragma unroll
+        for (int r = 0; r < kLteRows; ++r) acc[r] = 0.0f;
+        for (int32_t w0 = 0; w0 < n_w; w0 += kLteWeights * kWarp) {
+#pragma unroll
+            for (int u = 0; u < kLteWeights; ++u) {
+                const int32_t i = w0 + u * kWarp + lane;
+                if (i >= n_w) break;
+                const float wi = w0 == 0 ? wv[u] : w[i];  // rows longer than one pass: the rest from memory
+                const int32_t j = i / L.cin, ci = i - j * L.cin;
+                const float* in = lte_in + j * L.d * L.cin + ci;
+#pragma unroll
+                for (int r = 0; r < kLteRows; ++r) acc[r] += wi * in[r * L.cin];
             }
-            __syncthreads();
-            for (int64_t idx = threadIdx.x; idx < out_rows * cout; idx += blockDim.x) a[idx] = b[idx];
-            __syncthreads();
-            lo = out_lo;
-            rows = out_rows;
-            cin = cout;
         }
-        // rows == 1 now (row p).
-        float partial = 0.0f;
-        for (int64_t c_i = threadIdx.x; c_i < cin; c_i += blockDim.x) partial += sc.proj_weight[g * cin + c_i] * a[c_i];
-        const float logit = block_sum(partial) + (sc.proj_bias != nullptr ? sc.proj_bias[g] : 0.0f);
-        if (threadIdx.x == 0) {
-            const float score = sc.relu ? fmaxf(logit, 0.0f) : 1.0f / (1.0f + expf(-logit)) - 0.5f;
-            s.new_scores[(p - (pos0 - c.window_capacity)) * c.n_kv_heads + h] = score;
+        const float bias = L.bias != nullptr ? L.bias[g * L.cout + o] : 0.0f;
+#pragma unroll
+        for (int r = 0; r < kLteRows; ++r) {
+            const float sum = warp_sum(acc[r]);
+            const int64_t p = p0 + r;
+            if (lane != r || p > out_hi) continue;
+            if (l < sc.n_layers) {
+                // 'same' zero padding of every layer before the sequence start.
+                s.lte_act[l % 2][(p - base) * out_width + static_cast<int64_t>(h) * L.cout + o] = p >= 0 ? silu(sum + bias) : 0.0f;
+            } else {
+                const float logit = sum + bias;
+                s.new_scores[(p - (pos0 - c.window_capacity)) * c.n_kv_heads + h] =
+                    sc.relu ? fmaxf(logit, 0.0f) : 1.0f / (1.0f + expf(-logit)) - 0.5f;
+            }
         }
-        __syncthreads();
     }
 }
 
 // One warp per KV head walks the chunk token by token, exactly like KvCache's
 // pop / keep_in_sink / offer_retained / push, but moving references, not data.
 __global__ void kv_plan_kernel(DeviceKvCache c, KvChunk ch, const int64_t* next_unscored, KvScratch s) {
+    pdl_wait();
     extern __shared__ unsigned char plan_smem[];
     const int32_t h = blockIdx.x;
     const int lane = threadIdx.x;
@@ -639,6 +1003,7 @@ __global__ void kv_plan_kernel(DeviceKvCache c, KvChunk ch, const int64_t* next_
         s.meta[kRingCount0] = meta[kRingCount0];
         s.meta[kRingStart1] = ring_start;
         s.meta[kRingCount1] = ring_count;
+        s.meta[kNextUnscored0] = meta[kNextUnscored0];
         s.meta[kSink1] = sink;
     }
 }
@@ -652,6 +1017,7 @@ constexpr int kMaxHeadDim = 256;
 // / 32 values per lane, a compile-time constant so the accumulators stay in registers.
 template <int PL>
 __global__ void kv_attend_kernel(DeviceKvCache c, KvChunk ch, const float* q, int32_t n_q_heads, float* out, KvScratch s) {
+    pdl_wait();
     const int64_t t = blockIdx.x;
     const int32_t h = blockIdx.y;
     const int32_t split = blockIdx.z;
@@ -765,6 +1131,7 @@ constexpr int kKeyTile = 32;
 
 template <int PL>
 __global__ void kv_attend_window_kernel(DeviceKvCache c, KvChunk ch, const float* q, int32_t n_q_heads, float* out, KvScratch s) {
+    pdl_wait();
     extern __shared__ float sm[];
     const int64_t hd = c.head_dim;
     const int32_t h = blockIdx.y, split = blockIdx.z;
@@ -874,6 +1241,7 @@ __global__ void kv_attend_window_kernel(DeviceKvCache c, KvChunk ch, const float
 }
 
 __global__ void kv_combine_kernel(const float* partial, float* out, int32_t splits, int64_t hd) {
+    pdl_wait();
     const int64_t row = blockIdx.x;  // t * n_q_heads + head
     const float* p = partial + row * splits * (hd + 2);
     float M = -INFINITY;
@@ -896,29 +1264,37 @@ __global__ void kv_combine_kernel(const float* partial, float* out, int32_t spli
 // new token (their sources are ring slots at the chunk start or chunk rows), then the
 // ring (chunk rows only), so no source is overwritten before it is read.
 __global__ void kv_commit_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc, bool learned, KvScratch s) {
+    pdl_wait();
     const int32_t h = blockIdx.x;
     const int64_t hd = c.head_dim, width = static_cast<int64_t>(c.n_kv_heads) * hd;
     const int32_t SR = c.sink_capacity + c.retained_capacity;
     int64_t meta[8];
     for (int i = 0; i < 8; ++i) meta[i] = s.meta[i];
     const int64_t pos0 = meta[kPos0], end = pos0 + ch.n_tokens;
-    // One warp per sink/retained slot: most slots are unchanged in a chunk (all but one
-    // or two in a decode step), so the source is read once per slot, not once per value.
+    // Most slots are unchanged in a chunk (all but one or two in a decode step): each warp
+    // reads 32 sources at once and copies only the slots whose source changed, a warp per
+    // slot (a lane per slot's value would chain a dependent load per slot).
     const int lane = threadIdx.x % kWarp, warps = blockDim.x / kWarp;
-    for (int32_t i = threadIdx.x / kWarp; i < SR; i += warps) {
-        const int32_t ref = s.sources[h * SR + i];
-        if (ref == kUnchanged) continue;
-        const float* kp = key_of(ref, h, c, ch);
-        const float* vp = value_of(ref, h, c, ch);
-        for (int64_t d = lane; d < hd; d += kWarp) {
-            c.keys[(h * c.slots + i) * hd + d] = kp[d];
-            c.values[(h * c.slots + i) * hd + d] = vp[d];
+    for (int32_t i0 = (threadIdx.x / kWarp) * kWarp; i0 < SR; i0 += warps * kWarp) {
+        const int32_t mine = i0 + lane < SR ? s.sources[h * SR + i0 + lane] : kUnchanged;
+        unsigned changed = __ballot_sync(0xffffffffu, mine != kUnchanged);
+        while (changed != 0) {
+            const int b = __ffs(changed) - 1;
+            changed &= changed - 1;
+            const int32_t i = i0 + b;
+            const int32_t ref = __shfl_sync(0xffffffffu, mine, b);
+            const float* kp = key_of(ref, h, c, ch);
+            const float* vp = value_of(ref, h, c, ch);
+            for (int64_t d = lane; d < hd; d += kWarp) {
+                c.keys[(h * c.slots + i) * hd + d] = kp[d];
+                c.values[(h * c.slots + i) * hd + d] = vp[d];
+            }
         }
     }
     __syncthreads();
     const int64_t base = SR;
     const int64_t ring_start = meta[kRingStart1], ring_count = meta[kRingCount1];
-    const int64_t next_old = learned ? *sc.next_unscored : 0;
+    const int64_t next_old = learned ? meta[kNextUnscored0] : 0;  // as kv_plan read it (block 0 moves it below)
     const int64_t scored_end = learned ? end - sc.right : 0;  // positions < scored_end have final scores now
     // Only entries that entered during the chunk move (chunk rows); older ones may get a score.
     const int64_t first_new = ring_count - (end - pos0 < ring_count ? end - pos0 : ring_count);
@@ -951,31 +1327,41 @@ __global__ void kv_commit_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
         c.window_meta[0] = ring_start;
         c.window_meta[1] = ring_count;
         *c.sink_meta = static_cast<int32_t>(meta[kSink1]);
+        if (learned && scored_end > next_old) *sc.next_unscored = scored_end;  // the scorer's next unscored position
     }
-}
-
-// After every head's commit: the LTE scorer's next unscored position.
-__global__ void lte_advance_kernel(LteScorerDevice sc, const int64_t* position, int64_t n_tokens) {
-    const int64_t scored_end = *position + n_tokens - sc.right;
-    if (scored_end > *sc.next_unscored) *sc.next_unscored = scored_end;
 }
 
 }  // namespace
 
 void lte_score(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice& sc, const KvScratch& s, Stream stream) {
-    const int32_t rf = sc.left + sc.right + 1;
-    const size_t smem = static_cast<size_t>(2 * rf * 2 * c.head_dim) * sizeof(float);
-    const int64_t targets = ch.n_tokens + c.window_capacity;
-    const unsigned ys = static_cast<unsigned>(targets < 64 ? targets : 64);
-    // 512 threads: in a decode step one block per head scores one position, a few
-    // hundred thousand multiply-adds over its receptive field (128 threads took ~190 µs).
-    lte_score_kernel<<<dim3(static_cast<unsigned>(c.n_kv_heads), ys), 512, smem, stream>>>(c, ch, sc, s);
+    // Rows per layer: the chunk's positions (more only when a CPU-written state deferred
+    // some, then the blocks loop) plus the receptive field.
+    const int64_t rows = ch.n_tokens + sc.left + sc.right;
+    const unsigned row_blocks = static_cast<unsigned>(std::min<int64_t>((rows + kLteRows - 1) / kLteRows, 128));
+    for (int32_t l = 0; l <= sc.n_layers; ++l) {
+        const bool proj = l == sc.n_layers;
+        const int32_t K = proj ? 1 : sc.kernel_size[l], d = proj ? 1 : sc.dilation[l];
+        const int32_t cin = proj ? (sc.n_layers > 0 ? sc.out_per_group[sc.n_layers - 1] : 2 * c.head_dim) : sc.in_per_group[l];
+        const int32_t cout = proj ? 1 : sc.out_per_group[l];
+        const int warps = std::min(cout, kLteWarps);
+        const size_t smem = static_cast<size_t>(kLteRows + d * (K - 1)) * cin * sizeof(float);
+        if (smem > 48 * 1024) cudaFuncSetAttribute(lte_layer_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+        const dim3 grid(row_blocks, static_cast<unsigned>(c.n_kv_heads), static_cast<unsigned>((cout + warps - 1) / warps));
+        launch_kernel(lte_layer_kernel, grid, warps * kWarp, smem, stream, c, ch, sc, s, l);
+    }
+}
+
+int64_t lte_act_floats(const LteScorerDevice& sc, int64_t n_kv_heads, int64_t head_dim, int64_t window_capacity, int64_t max_tokens) {
+    // Rows: positions from first − left (first may lag up to a window behind, in a state the
+    // CPU wrote) to the chunk's last; the widest layer output has head_dim channels per head.
+    const int64_t rows = max_tokens + window_capacity + sc.left + sc.right + kLteRows;
+    return rows * n_kv_heads * head_dim;
 }
 
 void kv_plan(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice* sc, const KvScratch& s, Stream stream) {
     const int64_t SR = c.sink_capacity + c.retained_capacity;
     const size_t smem = static_cast<size_t>(SR) * (sizeof(int64_t) + sizeof(float) + sizeof(int32_t));
-    kv_plan_kernel<<<static_cast<unsigned>(c.n_kv_heads), kWarp, smem, stream>>>(c, ch, sc != nullptr ? sc->next_unscored : nullptr, s);
+    launch_kernel(kv_plan_kernel, static_cast<unsigned>(c.n_kv_heads), kWarp, smem, stream, c, ch, sc != nullptr ? sc->next_unscored : nullptr, s);
 }
 
 void kv_attend(const DeviceKvCache& c, const KvChunk& ch, const float* q, int32_t n_q_heads, float* out, const KvScratch& s,
@@ -993,29 +1379,28 @@ void kv_attend(const DeviceKvCache& c, const KvChunk& ch, const float* q, int32_
                 cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, 96 * 1024);
                 configured = true;
             }
-            kernel<<<tiles, kAttnWarps * kWarp, smem, stream>>>(c, ch, q, n_q_heads, out, s);
+            launch_kernel(kernel, tiles, kAttnWarps * kWarp, smem, stream, c, ch, q, n_q_heads, out, s);
         };
         if (per_lane <= 1) launch(kv_attend_window_kernel<1>);
         else if (per_lane <= 2) launch(kv_attend_window_kernel<2>);
         else if (per_lane <= 4) launch(kv_attend_window_kernel<4>);
         else launch(kv_attend_window_kernel<8>);
         if (s.splits > 1)
-            kv_combine_kernel<<<static_cast<unsigned>(ch.n_tokens * n_q_heads), 128, 0, stream>>>(s.partial, out, s.splits, c.head_dim);
+            launch_kernel(kv_combine_kernel, static_cast<unsigned>(ch.n_tokens * n_q_heads), 128, 0, stream, s.partial, out, s.splits, c.head_dim);
         return;
     }
     const dim3 grid(static_cast<unsigned>(ch.n_tokens), static_cast<unsigned>(c.n_kv_heads), static_cast<unsigned>(s.splits));
-    if (per_lane <= 1) kv_attend_kernel<1><<<grid, kAttnWarps * kWarp, 0, stream>>>(c, ch, q, n_q_heads, out, s);
-    else if (per_lane <= 2) kv_attend_kernel<2><<<grid, kAttnWarps * kWarp, 0, stream>>>(c, ch, q, n_q_heads, out, s);
-    else if (per_lane <= 4) kv_attend_kernel<4><<<grid, kAttnWarps * kWarp, 0, stream>>>(c, ch, q, n_q_heads, out, s);
-    else kv_attend_kernel<8><<<grid, kAttnWarps * kWarp, 0, stream>>>(c, ch, q, n_q_heads, out, s);
+    if (per_lane <= 1) launch_kernel(kv_attend_kernel<1>, grid, kAttnWarps * kWarp, 0, stream, c, ch, q, n_q_heads, out, s);
+    else if (per_lane <= 2) launch_kernel(kv_attend_kernel<2>, grid, kAttnWarps * kWarp, 0, stream, c, ch, q, n_q_heads, out, s);
+    else if (per_lane <= 4) launch_kernel(kv_attend_kernel<4>, grid, kAttnWarps * kWarp, 0, stream, c, ch, q, n_q_heads, out, s);
+    else launch_kernel(kv_attend_kernel<8>, grid, kAttnWarps * kWarp, 0, stream, c, ch, q, n_q_heads, out, s);
     if (s.splits > 1)
-        kv_combine_kernel<<<static_cast<unsigned>(ch.n_tokens * n_q_heads), 128, 0, stream>>>(s.partial, out, s.splits, c.head_dim);
+        launch_kernel(kv_combine_kernel, static_cast<unsigned>(ch.n_tokens * n_q_heads), 128, 0, stream, s.partial, out, s.splits, c.head_dim);
 }
 
 void kv_commit(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice* sc, const KvScratch& s, Stream stream) {
     LteScorerDevice none;
-    kv_commit_kernel<<<static_cast<unsigned>(c.n_kv_heads), 512, 0, stream>>>(c, ch, sc != nullptr ? *sc : none, sc != nullptr, s);
-    if (sc != nullptr) lte_advance_kernel<<<1, 1, 0, stream>>>(*sc, ch.position, ch.n_tokens);
+    launch_kernel(kv_commit_kernel, static_cast<unsigned>(c.n_kv_heads), 512, 0, stream, c, ch, sc != nullptr ? *sc : none, sc != nullptr, s);
 }
 
 }  // namespace mnemo::cuda
@@ -1025,11 +1410,13 @@ namespace mnemo::cuda {
 namespace {
 
 __global__ void sigmoid_kernel(float* x, int64_t n) {
+    pdl_wait();
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) x[i] = 1.0f / (1.0f + expf(-x[i]));
 }
 
 __global__ void nsa_append_kernel(DeviceNsa n, const float* k, const float* v, int64_t T, const int64_t* position) {
+    pdl_wait();
     const int64_t t = blockIdx.x;
     const int32_t h = blockIdx.y;
     const int64_t p = *position + t, hd = n.head_dim;
@@ -1042,6 +1429,7 @@ __global__ void nsa_append_kernel(DeviceNsa n, const float* k, const float* v, i
 
 // Means of the blocks that complete in this chunk, accumulated in double like the CPU.
 __global__ void nsa_compress_kernel(DeviceNsa n, int64_t T, const int64_t* position) {
+    pdl_wait();
     const int64_t pos0 = *position, bs = n.block_size, hd = n.head_dim;
     const int64_t c = pos0 / bs + blockIdx.x;
     const int32_t h = blockIdx.y;
@@ -1106,6 +1494,7 @@ __device__ void warp_attend(const float (&qv)[PL], const float* keys, const floa
 template <int PL>
 __global__ void nsa_attend_kernel(DeviceNsa n, const float* q, const float* gates, float* out, NsaScratch s, int64_t T,
                                   const int64_t* position) {
+    pdl_wait();
     extern __shared__ unsigned char nsa_smem[];
     const int64_t t = blockIdx.x;
     const int32_t h = blockIdx.y;
@@ -1229,19 +1618,19 @@ __global__ void nsa_attend_kernel(DeviceNsa n, const float* q, const float* gate
 
 void nsa_forward(const DeviceNsa& n, const float* q, const float* k, const float* v, float* gates, float* out, const NsaScratch& s,
                  int64_t T, const int64_t* position, Stream stream) {
-    sigmoid_kernel<<<blocks_for(T * n.n_q_heads * 3, 256), 256, 0, stream>>>(gates, T * n.n_q_heads * 3);
-    nsa_append_kernel<<<dim3(static_cast<unsigned>(T), static_cast<unsigned>(n.n_kv_heads)), 64, 0, stream>>>(n, k, v, T, position);
+    launch_kernel(sigmoid_kernel, blocks_for(T * n.n_q_heads * 3, 256), 256, 0, stream, gates, T * n.n_q_heads * 3);
+    launch_kernel(nsa_append_kernel, dim3(static_cast<unsigned>(T), static_cast<unsigned>(n.n_kv_heads)), 64, 0, stream, n, k, v, T, position);
     const unsigned blocks = static_cast<unsigned>(T / n.block_size + 2);
-    nsa_compress_kernel<<<dim3(blocks, static_cast<unsigned>(n.n_kv_heads)), 64, 0, stream>>>(n, T, position);
+    launch_kernel(nsa_compress_kernel, dim3(blocks, static_cast<unsigned>(n.n_kv_heads)), 64, 0, stream, n, T, position);
     const int32_t G = n.n_q_heads / n.n_kv_heads;
     const int threads = kWarp * (G < 8 ? G : 8);
     const size_t smem = sizeof(int32_t) * static_cast<size_t>(n.n_select) + static_cast<size_t>(n.n_blocks);
     const dim3 grid(static_cast<unsigned>(T), static_cast<unsigned>(n.n_kv_heads));
     const int per_lane = (n.head_dim + kWarp - 1) / kWarp;
-    if (per_lane <= 1) nsa_attend_kernel<1><<<grid, threads, smem, stream>>>(n, q, gates, out, s, T, position);
-    else if (per_lane <= 2) nsa_attend_kernel<2><<<grid, threads, smem, stream>>>(n, q, gates, out, s, T, position);
-    else if (per_lane <= 4) nsa_attend_kernel<4><<<grid, threads, smem, stream>>>(n, q, gates, out, s, T, position);
-    else nsa_attend_kernel<8><<<grid, threads, smem, stream>>>(n, q, gates, out, s, T, position);
+    if (per_lane <= 1) launch_kernel(nsa_attend_kernel<1>, grid, threads, smem, stream, n, q, gates, out, s, T, position);
+    else if (per_lane <= 2) launch_kernel(nsa_attend_kernel<2>, grid, threads, smem, stream, n, q, gates, out, s, T, position);
+    else if (per_lane <= 4) launch_kernel(nsa_attend_kernel<4>, grid, threads, smem, stream, n, q, gates, out, s, T, position);
+    else launch_kernel(nsa_attend_kernel<8>, grid, threads, smem, stream, n, q, gates, out, s, T, position);
 }
 
 }  // namespace mnemo::cuda

@@ -31,6 +31,8 @@ struct DeviceMatrix {
 // Tokens up to which linear() uses its own GEMV kernel (weights read once for all
 // rows); above it, cuBLAS.
 inline constexpr int64_t kGemvMaxTokens = 8;
+// Most matrices linear_batch() takes at once.
+inline constexpr int kMaxLinearBatch = 8;
 
 // cuBLAS is loaded at run time (dlopen), so libmnemo runs on machines without it.
 // Returns false with a message if it cannot be loaded; linear() then uses the GEMV
@@ -38,16 +40,49 @@ inline constexpr int64_t kGemvMaxTokens = 8;
 bool blas_init(Stream stream, const char** why);
 void blas_shutdown();
 
+// An RMSNorm on a linear layer's way in: sum = x + residual (the residual stream's next
+// value; residual and sum may be null), then rms_norm(sum) · weight is the layer's input.
+// At GEMV sizes every block recomputes it from x (one row of a few KB) instead of a
+// launch of its own; above them it is materialised into the linear's `x` buffer first.
+// sum must not alias x (other blocks still read x while block 0 writes sum).
+struct InputNorm {
+    const float* x = nullptr;
+    const float* residual = nullptr;
+    float* sum = nullptr;
+    const float* weight = nullptr;
+    float eps = 0.0f;
+};
+
 // y[T, out] = x[T, in] · Wᵀ (+ bias). x, y f32. `x_bf16` is scratch of T·in bf16
-// values, used when cuBLAS multiplies bf16 weights.
-void linear(const DeviceMatrix& w, const float* x, int64_t n_tokens, float* y, void* x_bf16, Stream stream);
+// values, used when cuBLAS multiplies bf16 weights. With `norm`, the input is norm's
+// (x then receives the normalised rows when cuBLAS runs).
+void linear(const DeviceMatrix& w, float* x, int64_t n_tokens, float* y, void* x_bf16, Stream stream, const InputNorm* norm = nullptr);
+// A function applied to a linear layer's outputs (row = output index): in the GEMV at
+// decode sizes, by a kernel of its own above them. gdn_decay is GDN's decay gate
+// g = −exp(A_log[row]) · softplus(v + dt_bias[row]); sigmoid gives its beta.
+struct Epilogue {
+    enum Kind : int32_t { none = 0, sigmoid = 1, gdn_decay = 2 } kind = none;
+    const float* a_log = nullptr;
+    const float* dt_bias = nullptr;
+};
+
+// y[m] = x · w[m]ᵀ for n <= kMaxLinearBatch matrices of the same width reading the same x
+// (a layer's q/k/v and gates): one GEMV launch for all at decode sizes; above them cuBLAS
+// per matrix, x converted to bf16 once. `epilogues` (n of them, or null) per matrix.
+void linear_batch(const DeviceMatrix* const* w, float* const* y, int n, float* x, int64_t n_tokens, void* x_bf16, Stream stream,
+                  const InputNorm* norm = nullptr, const Epilogue* epilogues = nullptr);
+// out = silu(x · gateᵀ) · (x · upᵀ) (the MLP's two projections and their product in one
+// launch at decode sizes); `up_scratch` [T, rows] is used above them.
+void linear_swiglu(const DeviceMatrix& gate, const DeviceMatrix& up, float* x, int64_t n_tokens, float* out, float* up_scratch,
+                   void* x_bf16, Stream stream, const InputNorm* norm = nullptr);
 
 // x[t] = table[tokens[t]] as f32 (table rows of `dim` in `type`).
 void embed(const int32_t* tokens, int64_t n_tokens, const void* table, WeightType type, int64_t dim, float* x, Stream stream);
 
-// If `residual` is not null: x += residual first. Then y = x / sqrt(mean(x²) + eps) · w.
-void add_rms_norm(float* x, const float* residual, const float* weight, float* y, int64_t n_rows, int64_t dim, float eps,
-                  Stream stream);
+// v = x + residual (residual may be null), written to `sum` when not null (sum may be x);
+// y = v / sqrt(mean(v²) + eps) · w (y may be x).
+void add_rms_norm(const float* x, const float* residual, float* sum, const float* weight, float* y, int64_t n_rows, int64_t dim,
+                  float eps, Stream stream);
 // y = rms_norm(x) · w · silu(gate) in place on x (rows of `dim`, gate rows alike).
 void rms_norm_gated(float* x, const float* gate, const float* weight, int64_t n_rows, int64_t dim, float eps, Stream stream);
 // x = x / sqrt(sum(x²) + eps), in place.
@@ -56,12 +91,19 @@ void l2_norm(float* x, int64_t n_rows, int64_t dim, float eps, Stream stream);
 void swiglu(float* gate, const float* up, int64_t n, Stream stream);
 
 // Causal depthwise conv with carried tail (cpu/short_conv.h), SiLU after; or SiLU only
-// when weight is null. x, y [T, C]; weight [C, K]; tail [K−1, C].
-void short_conv_silu(const float* x, float* y, const float* weight, float* tail, int64_t n_tokens, int64_t channels,
-                     int64_t kernel_size, Stream stream);
-
-// beta = sigmoid(b); g = −exp(A_log[h]) · softplus(a + dt_bias[h]), [T, H] in place.
-void gdn_gates(float* a, float* b, const float* a_log, const float* dt_bias, int64_t n_tokens, int64_t n_heads, Stream stream);
+// when weight is null. x, y [T, C] (x may be y); weight [C, K]; tail [K−1, C]. Up to three
+// (a GDN layer's q, k, v) in one launch, all with the same K (<= 8).
+struct ShortConv {
+    const float* x = nullptr;
+    float* y = nullptr;
+    const float* weight = nullptr;
+    float* tail = nullptr;
+    int64_t channels = 0;
+};
+struct ShortConvBatch {
+    ShortConv convs[3];
+};
+void short_conv_silu(const ShortConv* convs, int n, int64_t n_tokens, int64_t kernel_size, Stream stream);
 
 // Gated delta rule, token by token (cpu/gated_delta_rule.h), state [H, dk, dv] in place.
 // q, k [T, H, dk] (L2-normalised), v [T, H, dv], g/beta [T, H]; out [T, H, dv].
@@ -86,8 +128,10 @@ bool gated_delta_rule_chunked(const float* q, const float* k, const float* v, co
                               float* out, int64_t n_tokens, int64_t n_heads, int64_t dk, int64_t dv, float scale,
                               const GdnChunkScratch& scratch, Stream stream);
 
-// RoPE (cpu/rope.h) in place on x [T, n_heads, head_dim] at positions *position + t.
-void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int64_t* position, float theta, Stream stream);
+// RoPE (cpu/rope.h) in place on q [T, q_heads, head_dim] and k [T, k_heads, head_dim] at
+// positions *position + t; k's values before the rotation go to k_pre when it is not null.
+void rope(float* q, int64_t q_heads, float* k, int64_t k_heads, float* k_pre, int64_t n_tokens, int64_t head_dim,
+          const int64_t* position, float theta, Stream stream);
 
 // ---------------------------------------------------------------- bounded KV cache
 // The cache of runtime/kv_cache.h, same layout: per KV head `slots` entries = sink,
@@ -128,11 +172,12 @@ struct KvScratch {
     float* new_scores = nullptr;  // [T + window][H] LTE scores computed this chunk
     float* partial = nullptr;     // [T][n_q_heads][splits][hd + 2] split attention partials
     int32_t splits = 1;
+    float* lte_act[2] = {};       // LTE scorer activations, alternate layers (lte_act_floats() each)
 };
 
 struct LteScorerDevice {
     int32_t n_layers = 0;
-    const float* weight[4] = {};  // layer l: [out_channels][in_per_group][k]
+    const float* weight[4] = {};  // layer l: [groups][out_per_group][k][in_per_group] (input channels innermost)
     const float* bias[4] = {};
     int32_t kernel_size[4] = {};
     int32_t dilation[4] = {};
@@ -150,9 +195,12 @@ struct LteScorerDevice {
 inline constexpr int32_t kMaxLteLayers = 4;
 
 // Scores every token that becomes final in this chunk (positions next_unscored ..
-// end − right − 1) into scratch.new_scores.
+// end − right − 1) into scratch.new_scores: one launch per scorer layer, each row of each
+// layer computed once.
 void lte_score(const DeviceKvCache& cache, const KvChunk& chunk, const LteScorerDevice& scorer, const KvScratch& scratch,
                Stream stream);
+// Floats of each KvScratch::lte_act buffer for chunks of up to max_tokens.
+int64_t lte_act_floats(const LteScorerDevice& scorer, int64_t n_kv_heads, int64_t head_dim, int64_t window_capacity, int64_t max_tokens);
 // Plans the chunk token by token (window → sink / retained / evicted, replace-min),
 // writing each token's visible entries; then attention over them; then commits the new
 // cache contents. q [T, n_q_heads, hd] after RoPE; out [T, n_q_heads, hd].

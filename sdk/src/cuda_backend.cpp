@@ -91,19 +91,17 @@ public:
         *out = it->second;
         return MNEMO_OK;
     }
-    // An LTE conv weight [groups·cout][cin][K] repacked as [groups][K][cin][cout], so the
-    // scorer kernel's neighbouring threads (output channels) read neighbouring words.
+    // An LTE conv weight [groups·cout][cin][K] repacked as [groups][cout][K][cin], so the
+    // scorer kernel's lanes (input channels) read neighbouring words.
     mnemo_status lte_conv_weight(const std::string& name, int64_t groups, int64_t cout, int64_t cin, int64_t K, const float** out) {
-        const std::string key = name + "#tap-major";
+        const std::string key = name + "#input-innermost";
         auto it = vectors_.find(key);
         if (it == vectors_.end()) {
             const float* src = f32_tensor(model_, name);
             std::vector<float> packed(static_cast<size_t>(groups * cout * cin * K));
-            for (int64_t g = 0; g < groups; ++g)
-                for (int64_t o = 0; o < cout; ++o)
-                    for (int64_t c = 0; c < cin; ++c)
-                        for (int64_t j = 0; j < K; ++j)
-                            packed[static_cast<size_t>(((g * K + j) * cin + c) * cout + o)] = src[((g * cout + o) * cin + c) * K + j];
+            for (int64_t o = 0; o < groups * cout; ++o)
+                for (int64_t c = 0; c < cin; ++c)
+                    for (int64_t j = 0; j < K; ++j) packed[static_cast<size_t>((o * K + j) * cin + c)] = src[(o * cin + c) * K + j];
             void* d = nullptr;
             MNEMO_TRY(upload(packed.data(), packed.size() * sizeof(float), &d));
             it = vectors_.emplace(key, static_cast<const float*>(d)).first;
@@ -169,7 +167,7 @@ struct DeviceLayer {
     bool learned = false;
     // nsa (q, k, v, o above; g = gates)
     cuda::DeviceNsa nsa;
-    int32_t splits = 1;
+    int32_t splits = 1, decode_splits = 1;
 };
 
 class CudaBackend final : public DeviceBackend {
@@ -210,7 +208,7 @@ public:
         position_ = reinterpret_cast<int64_t*>(state_);
         const ModelConfig& c = model.config;
         int64_t width = std::max<int64_t>(c.hidden_size, c.intermediate_size), heads = 1, kv_width = 1, list_width = 1, score_rows = 1;
-        int64_t partial = 1, nsa_probs = 1, nsa_importance = 1;
+        int64_t partial = 1, nsa_probs = 1, nsa_importance = 1, lte_act = 1;
         int64_t gdn_scratch[4] = {1, 1, 1, 1};  // chunked gated delta rule: w, u, p, g
         for (int32_t i = 0; i < c.n_layers; ++i) {
             const LayerConfig& l = c.layers[static_cast<size_t>(i)];
@@ -245,7 +243,7 @@ public:
                 }
                 d.state = reinterpret_cast<float*>(dev(map.recurrent));
                 for (int j = 0; j < 3; ++j) d.tails[j] = reinterpret_cast<float*>(dev(map.conv_tails[j]));
-                width = std::max<int64_t>({width, int64_t{l.n_heads} * l.head_dim, int64_t{l.n_heads} * l.head_v_dim});
+                width = std::max<int64_t>({width, 2 * int64_t{l.n_heads} * l.head_dim, int64_t{l.n_heads} * l.head_v_dim});
                 int64_t sizes[4] = {};
                 cuda::gdn_chunk_scratch_floats(chunk_, l.n_heads, l.head_dim, l.head_v_dim, &sizes[0], &sizes[1], &sizes[2], &sizes[3]);
                 for (int j = 0; j < 4; ++j) gdn_scratch[j] = std::max(gdn_scratch[j], sizes[j]);
@@ -301,11 +299,16 @@ public:
                 d.splits = static_cast<int32_t>(std::clamp<int64_t>((visible + 255) / 256, 1, 64));  // ~256 keys per block
                 const int64_t per_split = int64_t{chunk_} * l.n_heads * (l.head_dim + 2) * 4;
                 while (d.splits > 1 && per_split * d.splits > (int64_t{256} << 20)) d.splits /= 2;
-                partial = std::max<int64_t>(partial, per_split / 4 * d.splits);
+                // A decode step has one query: ~64 keys per block keep enough blocks busy.
+                d.decode_splits = static_cast<int32_t>(std::clamp<int64_t>((visible + 63) / 64, 1, 64));
+                partial = std::max<int64_t>({partial, per_split / 4 * d.splits, int64_t{l.n_heads} * (l.head_dim + 2) * d.decode_splits});
                 width = std::max<int64_t>(width, int64_t{l.n_heads} * l.head_dim);
                 kv_width = std::max<int64_t>(kv_width, int64_t{l.n_kv_heads} * l.head_dim);
                 list_width = std::max<int64_t>(list_width, int64_t{l.n_kv_heads} * (dc.sink_capacity + dc.retained_capacity));
-                if (d.learned) score_rows = std::max<int64_t>(score_rows, (chunk_ + dc.window_capacity) * dc.n_kv_heads);
+                if (d.learned) {
+                    score_rows = std::max<int64_t>(score_rows, (chunk_ + dc.window_capacity) * dc.n_kv_heads);
+                    lte_act = std::max(lte_act, cuda::lte_act_floats(d.scorer, dc.n_kv_heads, dc.head_dim, dc.window_capacity, chunk_));
+                }
             }
             layers_.push_back(d);
         }
@@ -314,7 +317,7 @@ public:
         MNEMO_TRY(weights_->matrix("model.embeddings.weight", "", &embeddings_));
         // Scratch for one chunk.
         const int64_t T = chunk_;
-        for (float** buf : {&x_, &h_, &y_, &b1_, &b2_, &b3_, &b4_, &b5_, &b6_, &b7_})
+        for (float** buf : {&x_, &x2_, &h_, &y_, &b1_, &b2_, &b3_, &b4_, &b5_, &b7_})
             MNEMO_TRY(alloc(static_cast<uint64_t>(T * width) * 4, reinterpret_cast<void**>(buf)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(T * heads) * 4, reinterpret_cast<void**>(&ga_)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(T * heads) * 4, reinterpret_cast<void**>(&gb_)));
@@ -328,6 +331,7 @@ public:
         MNEMO_TRY(alloc(static_cast<uint64_t>(list_width) * 4, reinterpret_cast<void**>(&kv_.sources)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(score_rows) * 4, reinterpret_cast<void**>(&kv_.new_scores)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(partial) * 4, reinterpret_cast<void**>(&kv_.partial)));
+        for (float*& act : kv_.lte_act) MNEMO_TRY(alloc(static_cast<uint64_t>(lte_act) * 4, reinterpret_cast<void**>(&act)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(nsa_probs) * 4, reinterpret_cast<void**>(&nsa_.probs)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(nsa_importance) * 4, reinterpret_cast<void**>(&nsa_.importance)));
         float** gdn_buffers[4] = {&gdn_chunk_.w, &gdn_chunk_.u, &gdn_chunk_.p, &gdn_chunk_.g};
@@ -486,84 +490,87 @@ private:
     mnemo_status forward(int64_t T) {
         last_sampled_ = -1;
         const ModelConfig& c = model_->config;
-        const int64_t d = c.hidden_size, f = c.intermediate_size;
+        const int64_t d = c.hidden_size;
+        // The residual stream alternates between two buffers: each norm, fused into the
+        // linear after it, reads the stream and the last output and writes their sum to
+        // the other buffer.
+        float* stream_x[2] = {x_, x2_};
+        int cur = 0;
+        const auto norm = [&](const float* weight, bool add) {
+            cuda::InputNorm n{stream_x[cur], add ? y_ : nullptr, add ? stream_x[1 - cur] : nullptr, weight, c.norm_eps};
+            if (add) cur = 1 - cur;
+            return n;
+        };
         cuda::embed(tokens_, T, embeddings_.data, embeddings_.type, d, x_, stream_);
         for (size_t i = 0; i < layers_.size(); ++i) {
             const DeviceLayer& L = layers_[i];
-            cuda::add_rms_norm(x_, i == 0 ? nullptr : y_, L.attn_norm, h_, T, d, c.norm_eps, stream_);
-            if (L.kind == MNEMO_MIXER_GDN) MNEMO_TRY(gdn(L, T));
-            else if (L.kind == MNEMO_MIXER_NSA) nsa(L, T);
-            else attention(L, T);
-            cuda::add_rms_norm(x_, y_, L.mlp_norm, h_, T, d, c.norm_eps, stream_);
-            cuda::linear(L.gate, h_, T, b1_, x_bf16_, stream_);
-            cuda::linear(L.up, h_, T, b2_, x_bf16_, stream_);
-            cuda::swiglu(b1_, b2_, T * f, stream_);
+            const cuda::InputNorm attn_in = norm(L.attn_norm, i > 0);
+            if (L.kind == MNEMO_MIXER_GDN) MNEMO_TRY(gdn(L, T, attn_in));
+            else if (L.kind == MNEMO_MIXER_NSA) nsa(L, T, attn_in);
+            else attention(L, T, attn_in);
+            const cuda::InputNorm mlp_in = norm(L.mlp_norm, true);
+            cuda::linear_swiglu(L.gate, L.up, h_, T, b1_, b2_, x_bf16_, stream_, &mlp_in);
             cuda::linear(L.down, b1_, T, y_, x_bf16_, stream_);
         }
-        cuda::add_rms_norm(x_, y_, final_norm_, h_, T, d, c.norm_eps, stream_);
-        cuda::linear(lm_head_, h_ + (T - 1) * d, 1, logits_, x_bf16_, stream_);
+        // Only the last token's logits are kept.
+        const cuda::InputNorm head_in{stream_x[cur] + (T - 1) * d, y_ + (T - 1) * d, nullptr, final_norm_, c.norm_eps};
+        cuda::linear(lm_head_, h_, 1, logits_, x_bf16_, stream_, &head_in);
         cuda::advance_position(position_, T, stream_);
         const char* e = cuda::last_error();
         if (*e != '\0') return failf(MNEMO_ERR_NO_DEVICE, "CUDA: a kernel launch failed: %s", e);
         return MNEMO_OK;
     }
 
-    mnemo_status gdn(const DeviceLayer& L, int64_t T) {
+    mnemo_status gdn(const DeviceLayer& L, int64_t T, const cuda::InputNorm& in) {
         const LayerConfig& l = *L.config;
         const int64_t H = l.n_heads, dk = l.head_dim, dv = l.head_v_dim, kd = H * dk, vd = H * dv;
-        float *q = b1_, *k = b2_, *v = b3_, *raw = b4_, *gate = b5_, *o = b6_;
+        // q and k side by side (one L2 norm over both); the convs run in place.
+        float *q = b1_, *k = b1_ + T * kd, *v = b3_, *gate = b7_, *o = b4_;
         const int64_t K = l.use_short_conv ? l.conv_size : 1;
-        const DeviceMatrix* proj[3] = {&L.q, &L.k, &L.v};
-        float* outs[3] = {q, k, v};
+        const DeviceMatrix* proj[6] = {&L.q, &L.k, &L.v, &L.b, &L.a, &L.g};
+        float* outs[6] = {q, k, v, gb_, ga_, gate};
+        // The gates come out of the projections finished: beta = sigmoid(b), g the decay.
+        cuda::Epilogue gates[6];
+        gates[3].kind = cuda::Epilogue::sigmoid;
+        gates[4] = cuda::Epilogue{cuda::Epilogue::gdn_decay, L.a_log, L.dt_bias};
+        cuda::linear_batch(proj, outs, l.use_gate ? 6 : 5, h_, T, x_bf16_, stream_, &in, gates);
+        cuda::ShortConv convs[3];
         const int64_t widths[3] = {kd, kd, vd};
-        for (int j = 0; j < 3; ++j) {
-            cuda::linear(*proj[j], h_, T, raw, x_bf16_, stream_);
-            cuda::short_conv_silu(raw, outs[j], l.use_short_conv ? L.conv[j] : nullptr, L.tails[j], T, widths[j], K, stream_);
-        }
-        cuda::l2_norm(q, T * H, dk, 1e-6f, stream_);
-        cuda::l2_norm(k, T * H, dk, 1e-6f, stream_);
-        cuda::linear(L.b, h_, T, gb_, x_bf16_, stream_);
-        cuda::linear(L.a, h_, T, ga_, x_bf16_, stream_);
-        cuda::gdn_gates(ga_, gb_, L.a_log, L.dt_bias, T, H, stream_);
+        for (int j = 0; j < 3; ++j)
+            convs[j] = cuda::ShortConv{outs[j], outs[j], l.use_short_conv ? L.conv[j] : nullptr, L.tails[j], widths[j]};
+        cuda::short_conv_silu(convs, 3, T, K, stream_);
+        cuda::l2_norm(q, 2 * T * H, dk, 1e-6f, stream_);
         const float scale = 1.0f / std::sqrt(static_cast<float>(dk));
         const bool done = T >= cuda::kGdnChunkedMinTokens
                               ? cuda::gated_delta_rule_chunked(q, k, v, ga_, gb_, L.state, o, T, H, dk, dv, scale, gdn_chunk_, stream_)
                               : cuda::gated_delta_rule(q, k, v, ga_, gb_, L.state, o, T, H, dk, dv, scale, stream_);
         if (!done)
             return failf(MNEMO_ERR_UNSUPPORTED, "gated delta rule: key head size %lld", static_cast<long long>(dk));
-        if (l.use_gate) {
-            cuda::linear(L.g, h_, T, gate, x_bf16_, stream_);
-            cuda::rms_norm_gated(o, gate, L.o_norm, T * H, dv, model_->config.norm_eps, stream_);
-        } else {
-            cuda::add_rms_norm(o, nullptr, L.o_norm, o, T * H, dv, model_->config.norm_eps, stream_);
-        }
+        if (l.use_gate) cuda::rms_norm_gated(o, gate, L.o_norm, T * H, dv, model_->config.norm_eps, stream_);
+        else cuda::add_rms_norm(o, nullptr, nullptr, L.o_norm, o, T * H, dv, model_->config.norm_eps, stream_);
         cuda::linear(L.o, o, T, y_, x_bf16_, stream_);
         return MNEMO_OK;
     }
 
-    void nsa(const DeviceLayer& L, int64_t T) {
+    void nsa(const DeviceLayer& L, int64_t T, const cuda::InputNorm& in) {
         const LayerConfig& l = *L.config;
         float *q = b1_, *k = b2_, *v = b3_, *gates = b4_, *out = b5_;
-        cuda::linear(L.q, h_, T, q, x_bf16_, stream_);
-        cuda::linear(L.k, h_, T, k, x_bf16_, stream_);
-        cuda::linear(L.v, h_, T, v, x_bf16_, stream_);
-        cuda::linear(L.g, h_, T, gates, x_bf16_, stream_);
-        cuda::rope(q, T, l.n_heads, l.head_dim, position_, l.rope_theta, stream_);
-        cuda::rope(k, T, l.n_kv_heads, l.head_dim, position_, l.rope_theta, stream_);
+        const DeviceMatrix* proj[4] = {&L.q, &L.k, &L.v, &L.g};
+        float* outs[4] = {q, k, v, gates};
+        cuda::linear_batch(proj, outs, 4, h_, T, x_bf16_, stream_, &in);
+        cuda::rope(q, l.n_heads, k, l.n_kv_heads, nullptr, T, l.head_dim, position_, l.rope_theta, stream_);
         cuda::nsa_forward(L.nsa, q, k, v, gates, out, nsa_, T, position_, stream_);
         cuda::linear(L.o, out, T, y_, x_bf16_, stream_);
     }
 
-    void attention(const DeviceLayer& L, int64_t T) {
+    void attention(const DeviceLayer& L, int64_t T, const cuda::InputNorm& in) {
         const LayerConfig& l = *L.config;
-        const int64_t hd = l.head_dim, kvw = int64_t{l.n_kv_heads} * hd;
+        const int64_t hd = l.head_dim;
         float *q = b1_, *k = b2_, *v = b3_, *k_pre = b4_, *out = b5_;
-        cuda::linear(L.q, h_, T, q, x_bf16_, stream_);
-        cuda::linear(L.k, h_, T, k, x_bf16_, stream_);
-        cuda::linear(L.v, h_, T, v, x_bf16_, stream_);
-        if (L.cache.pre_rope != nullptr) cudaMemcpyAsync(k_pre, k, static_cast<size_t>(T * kvw) * 4, cudaMemcpyDeviceToDevice, stream_);
-        cuda::rope(q, T, l.n_heads, hd, position_, l.rope_theta, stream_);
-        cuda::rope(k, T, l.n_kv_heads, hd, position_, l.rope_theta, stream_);
+        const DeviceMatrix* proj[3] = {&L.q, &L.k, &L.v};
+        float* outs[3] = {q, k, v};
+        cuda::linear_batch(proj, outs, 3, h_, T, x_bf16_, stream_, &in);
+        cuda::rope(q, l.n_heads, k, l.n_kv_heads, L.cache.pre_rope != nullptr ? k_pre : nullptr, T, hd, position_, l.rope_theta, stream_);
         cuda::KvChunk ch;
         ch.k = k;
         ch.k_pre = k_pre;
@@ -571,7 +578,7 @@ private:
         ch.n_tokens = T;
         ch.position = position_;
         cuda::KvScratch s = kv_;
-        s.splits = L.splits;
+        s.splits = T == 1 ? L.decode_splits : L.splits;
         const cuda::LteScorerDevice* scorer = L.learned ? &L.scorer : nullptr;
         if (scorer != nullptr) cuda::lte_score(L.cache, ch, *scorer, s, stream_);
         cuda::kv_plan(L.cache, ch, scorer, s, stream_);
@@ -593,8 +600,8 @@ private:
     std::vector<DeviceLayer> layers_;
     const float* final_norm_ = nullptr;
     DeviceMatrix lm_head_, embeddings_;
-    float *x_ = nullptr, *h_ = nullptr, *y_ = nullptr;
-    float *b1_ = nullptr, *b2_ = nullptr, *b3_ = nullptr, *b4_ = nullptr, *b5_ = nullptr, *b6_ = nullptr, *b7_ = nullptr;
+    float *x_ = nullptr, *x2_ = nullptr, *h_ = nullptr, *y_ = nullptr;
+    float *b1_ = nullptr, *b2_ = nullptr, *b3_ = nullptr, *b4_ = nullptr, *b5_ = nullptr, *b7_ = nullptr;
     float *ga_ = nullptr, *gb_ = nullptr, *logits_ = nullptr;
     void* x_bf16_ = nullptr;
     int32_t* tokens_ = nullptr;
