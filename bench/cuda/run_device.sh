@@ -2,8 +2,10 @@
 # Runs on the GPU machine (see docs/performance-cuda.md): the CUDA backend's tests against
 # the CPU on every golden model, compute-sanitizer memcheck on them, and the decode /
 # prefill benchmark at the paper's 0.4B shape (laLTE and GDN+Attn, bf16 random weights).
-#   bench/cuda/run_device.sh BIN_DIR OUT_DIR [tests|memcheck|bench|graph|profile|reference|issue9]...
-# profile: ncu kernel time by kernel over 16 greedy decode steps of the laLTE 0.4B model.
+#   bench/cuda/run_device.sh BIN_DIR OUT_DIR [tests|memcheck|bench|decode|graph|profile|reference|issue9]...
+# decode: laLTE 0.4B prefill/decode at 1K/16K/128K with the GPU roofline (before/after runs).
+# profile: ncu kernel time by kernel over 16 greedy decode steps of the laLTE 0.4B model
+# (clocks and caches as they are: the times a decode step sees).
 # issue9: every GPU figure issue 9 asks for in one step (~5 minutes on an H100): mnemo bench
 # --backend cuda at 0.4B (laLTE, GDN+Attn) and 1.4B (laLTE), 1K/16K/128K, bf16, with the GPU
 # roofline (copy bandwidth, cuBLAS peaks) and fractions of it, GPU memory, the backend the
@@ -42,13 +44,22 @@ for step in ${steps[@]}; do
           --decode-tokens 64 --chunk 1024 --max-seconds 240 --no-roofline --json "$out/bench_cuda_$mixer.json" 2>&1 | tail -25
       done
       ;;
+    decode)
+      # laLTE 0.4B only (bf16): prefill, decode p50 (single-token feeds) and the GPU
+      # roofline at 1K/16K/128K: the before/after figure of a decode change.
+      "$bin/mnemo" bench --shape paper-0.4b --mixer lte --type bf16 --backend cuda --contexts 1K,16K,128K --decode-tokens 64 \
+        --chunk 1024 --max-seconds 240 --model-dir /tmp/mnemo-models --json "$out/decode_lte.json" >"$out/decode_lte.txt" 2>"$out/decode_lte.log"
+      cat "$out/decode_lte.txt"
+      ;;
     graph)
-      # Greedy generation through the public API: one CUDA graph replay per token.
+      # Greedy generation through the public API: one CUDA graph replay per token (byte
+      # tokenizer: a prompt of n bytes is n tokens).
       "$bin/mnemo" bench --shape paper-0.4b --mixer lte --type bf16 --backend cuda --contexts 1K --decode-tokens 8 \
         --no-roofline --model-dir /tmp/mnemo-models >/dev/null 2>&1
       model=$(ls /tmp/mnemo-models/*lte*.gguf | head -n1)
-      head -c 60000 "$(dirname "$0")/../../training/SEMANTICS.md" >/tmp/prompt.txt
-      for n in 1024 16384; do
+      : >/tmp/prompt.txt
+      while [[ $(stat -c %s /tmp/prompt.txt) -lt 140000 ]]; do cat "$(dirname "$0")/../../training/SEMANTICS.md" >>/tmp/prompt.txt; done
+      for n in 1024 16384 131072; do
         head -c $n /tmp/prompt.txt >/tmp/p.txt
         "$bin/mnemo" run -m "$model" -f /tmp/p.txt -n 256 --backend cuda --chunk 1024 --json --quiet >"$out/graph_decode_$n.json"
         python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print(sys.argv[2], 'prompt', j['prompt_tokens'], 'decode ms/token', round(j['decode_ms_per_token'],3), 'prefill tok/s', round(j['prefill_tokens_per_second']))" "$out/graph_decode_$n.json" $n
@@ -61,7 +72,7 @@ for step in ${steps[@]}; do
         --backend cuda --contexts 1K --decode-tokens 4 --no-roofline --model-dir /tmp/mnemo-models >/dev/null 2>&1
       model=$(ls /tmp/mnemo-models/*lte*.gguf | head -n1)
       head -c 200 "$(dirname "$0")/../../training/SEMANTICS.md" >/tmp/p_short.txt
-      ncu --metrics gpu__time_duration.sum --csv --print-units base "$bin/mnemo" run -m "$model" -f /tmp/p_short.txt -n 16 \
+      ncu --clock-control none --cache-control none --metrics gpu__time_duration.sum --csv --print-units base "$bin/mnemo" run -m "$model" -f /tmp/p_short.txt -n 16 \
         --backend cuda --quiet >"$out/ncu_decode.csv" 2>"$out/ncu_decode.log"
       python3 - "$out/ncu_decode.csv" <<'PY' | tee "$out/ncu_decode_summary.txt"
 import csv, sys, collections
