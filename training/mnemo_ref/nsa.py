@@ -7,7 +7,7 @@ from typing import Dict, Optional, Tuple
 import torch
 import torch.nn as nn
 
-from .modules import apply_rope, masked_softmax_attention, repeat_kv
+from .modules import apply_rope, fast_attention, repeat_kv
 
 
 def next_power_of_2(n: int) -> int:
@@ -163,11 +163,13 @@ class NativeSparseAttention(nn.Module):
         sel = torch.zeros_like(imp, dtype=torch.bool).scatter_(-1, order, True) & valid
         kpos = torch.arange(Tk, device=dev)
         tok = sel[..., kpos // BS] & (kpos[None, :] <= qpos[:, None])     # [B, Hk, T, Tk]
-        o_slc = masked_softmax_attention(qh, kh, vh, repeat_kv(tok, G, 1), scale)
+        # SDPA (fast_attention) needs an allowed key in every row: block IC (the query's own) is
+        # always selected, and the window always holds the query itself.
+        o_slc = fast_attention(qh, kh, vh, repeat_kv(tok, G, 1), scale)
         g = gates.transpose(1, 2)                                          # [B, Hq, T, 3]
         o = g[..., 1:2] * o_slc + g[..., 0:1] * o_cmp
         if self.window_size > 0:
             dd = qpos[:, None] - kpos[None, :]
             wmask = (dd >= 0) & (dd < self.window_size)
-            o = o + g[..., 2:3] * masked_softmax_attention(qh, kh, vh, wmask[None, None], scale)
+            o = o + g[..., 2:3] * fast_attention(qh, kh, vh, wmask[None, None], scale)
         return o.transpose(1, 2)

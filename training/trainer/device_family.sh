@@ -47,7 +47,9 @@ case $cmd in
     for m in "${models[@]}"; do
       # 2048-token rows: 16 per step; shorter rows: 32 per step (round 3's 16K tokens at 512)
       if ((len1 > 1025)); then mb=8 acc=2; else mb=16 acc=2; fi
-      [[ $m == lansa ]] && { mb=$((mb / 2)); acc=$((acc * 2)); }
+      # laNSA's masks grow with the square of the length: half the micro-batch at 2K (round 2:
+      # ~30 GB at full size); at 512 it fits whole.
+      [[ $m == lansa ]] && ((len1 > 1025)) && { mb=$((mb / 2)); acc=$((acc * 2)); }
       specs+=("$m:mb=$mb,accum=$acc,weights=0")
     done
     stage1=(python3 "$here/family.py" --parallel --corpus "$work/corpus" --results "$work/results1"
