@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace mnemo::viz {
 namespace {
@@ -19,27 +21,57 @@ mnemo_status detokenize(const mnemo_model* model, const int32_t* tokens, size_t 
     return MNEMO_OK;
 }
 
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+
+bool ends_incomplete(const std::string& text) {
+    return text.size() >= kReplacement.size() && text.compare(text.size() - kReplacement.size(), kReplacement.size(), kReplacement) == 0;
+}
+
+// Text of tokens[i, j] decoded after `prev` (if any), without prev's own text.
+mnemo_status run_text(const mnemo_model* model, const int32_t* prev, const int32_t* tokens, size_t i, size_t j,
+                      std::string* out) {
+    if (prev != nullptr) {
+        std::vector<int32_t> ids(1, *prev);
+        ids.insert(ids.end(), tokens + i, tokens + j + 1);
+        std::string prev_text;
+        mnemo_status st = detokenize(model, ids.data(), ids.size(), out);
+        if (st == MNEMO_OK) st = detokenize(model, prev, 1, &prev_text);
+        if (st != MNEMO_OK) return st;
+        if (out->compare(0, prev_text.size(), prev_text) == 0) {
+            out->erase(0, prev_text.size());
+            return MNEMO_OK;
+        }
+    }
+    return detokenize(model, tokens + i, j - i + 1, out);
+}
+
 // Text of each token. Tokenizers that drop a leading space when a piece is decoded
 // alone (SentencePiece) get it back by decoding the piece after its predecessor and
-// keeping the difference.
+// keeping the difference. A character split into byte tokens (SentencePiece's byte
+// fallback: “ is <0xE2><0x80><0x9C>) decodes to U+FFFD one byte at a time, so such a run
+// is decoded whole: its last token carries the character, the others carry no text.
 mnemo_status token_pieces(const mnemo_model* model, const int32_t* tokens, size_t n, const int32_t* previous,
                           std::vector<std::string>* out) {
+    constexpr size_t kMaxUtf8Bytes = 4;
     out->assign(n, std::string());
-    std::string alone, prev_text, pair_text;
+    std::string text;
     for (size_t i = 0; i < n; ++i) {
-        mnemo_status st = detokenize(model, &tokens[i], 1, &alone);
-        if (st != MNEMO_OK) return st;
         const int32_t* prev = i > 0 ? &tokens[i - 1] : previous;
-        if (prev != nullptr) {
-            const int32_t pair[2] = {*prev, tokens[i]};
-            if ((st = detokenize(model, prev, 1, &prev_text)) != MNEMO_OK) return st;
-            if ((st = detokenize(model, pair, 2, &pair_text)) != MNEMO_OK) return st;
-            if (pair_text.size() >= prev_text.size() && pair_text.compare(0, prev_text.size(), prev_text) == 0) {
-                (*out)[i] = pair_text.substr(prev_text.size());
-                continue;
+        mnemo_status st = run_text(model, prev, tokens, i, i, &text);
+        if (st != MNEMO_OK) return st;
+        if (ends_incomplete(text)) {
+            std::string longer;
+            for (size_t j = i + 1; j < n && j < i + kMaxUtf8Bytes; ++j) {
+                if ((st = run_text(model, prev, tokens, i, j, &longer)) != MNEMO_OK) return st;
+                if (!ends_incomplete(longer)) {
+                    (*out)[j] = longer;  // tokens i .. j-1 keep no text
+                    i = j;
+                    break;
+                }
             }
+            if (!ends_incomplete(longer) && !longer.empty()) continue;
         }
-        (*out)[i] = alone;
+        (*out)[i] = text;
     }
     return MNEMO_OK;
 }

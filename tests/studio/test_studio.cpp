@@ -95,6 +95,25 @@ TEST_F(StudioCapture, DocumentTextAndOffsetsAgree) {
     EXPECT_EQ(copy.token_text(7), doc.token_text(5));
 }
 
+// SentencePiece's byte fallback splits “ into three byte tokens; decoded one at a time each
+// is U+FFFD, which the document view drew as "???". The default model's tokenizer has it.
+TEST(StudioDocument, ByteFallbackCharactersKeepTheirText) {
+    mnemo_model* model = nullptr;
+    ASSERT_EQ(mnemo_model_load(MNEMO_DEFAULT_MODEL, nullptr, &model), MNEMO_OK) << mnemo_last_error();
+    const std::string text = "He said \u201cMumble!\u201d \u2014 twice\u2014\u201cok\u201d.";
+    DocumentModel doc;
+    ASSERT_EQ(tokenize_document(model, "quotes.txt", text, &doc), MNEMO_OK) << mnemo_last_error();
+    EXPECT_EQ(doc.text, text);
+    EXPECT_EQ(doc.text.find("\xEF\xBF\xBD"), std::string::npos);
+    for (int64_t t = 0; t < doc.token_count(); ++t) EXPECT_LE(doc.token_offsets[t], doc.token_offsets[t + 1]);
+    // The same through insert_tokens (a question typed into the Ask box).
+    std::vector<int32_t> q;
+    ASSERT_EQ(tokenize_text(model, " \u201cwhy?\u201d", &q), MNEMO_OK);
+    ASSERT_EQ(insert_tokens(model, q.data(), q.size(), doc.token_count(), false, &doc), MNEMO_OK);
+    EXPECT_EQ(doc.text, text + " \u201cwhy?\u201d");
+    mnemo_model_free(model);
+}
+
 TEST_F(StudioCapture, ProbesFillLayersHeadsUsageAndEvictions) {
     feed(400);
     EXPECT_EQ(data_.position, 400);

@@ -108,6 +108,12 @@ case $cmd in
     # 32K cell finished in 225 s).
     bin=$(cd "$1" && pwd) out=$2 seconds=$3 lengths=$4
     shift 4
+    # Evaluate without MPS: under MPS a fatal fault reaches every client, and round 5 saw four
+    # evaluations fail with "illegal memory access" at the very second `timeout` killed two
+    # others mid-kernel (their results for that length were lost).
+    if command -v nvidia-cuda-mps-control >/dev/null && pgrep -x nvidia-cuda-mps >/dev/null; then
+      echo quit | nvidia-cuda-mps-control && sleep 2 && echo "CUDA MPS stopped for the evaluation"
+    fi
     end=$((SECONDS + seconds))
     mkdir -p "$out" "$work/gguf" "$work/eval"
     cublas_dir=$(python3 -c 'import nvidia.cublas, os; print(os.path.join(list(nvidia.cublas.__path__)[0], "lib"))' 2>/dev/null || true)

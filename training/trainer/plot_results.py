@@ -34,7 +34,8 @@ def load(eval_dir: str):
         for key in ("accuracy", "token_accuracy"):
             for suite, cells in j.get(key, {}).items():
                 for L, v in cells.items():
-                    m[key].setdefault(suite, {})[int(L)] = float(v)
+                    if v is not None:                 # null: the sample failed (reason in "skipped")
+                        m[key].setdefault(suite, {})[int(L)] = float(v)
         for L, b in j.get("state_bytes", {}).items():
             m["state_bytes"][int(L)] = int(b)
         for L, why in j.get("skipped", {}).items():
@@ -68,6 +69,15 @@ def markdown(res) -> str:
                     cells.append(f"{100 * acc:.0f} %" + (f" ({100 * tok:.0f})" if tok is not None else ""))
             lines.append(f"| {LABELS.get(m, m)} | " + " | ".join(cells) + " |")
         lines.append("")
+    lines += ["**Mean over the suites** (exact match; only where every suite has a value)", "",
+              "| model | " + " | ".join(label_len(L) for L in lengths) + " |", "|---|" + "---|" * len(lengths)]
+    for m in models:
+        cells = []
+        for L in lengths:
+            accs = [res[m]["accuracy"].get(s, {}).get(L) for s in SUITES]
+            cells.append(f"{100 * sum(accs) / len(accs):.0f} %" if None not in accs else "—")
+        lines.append(f"| {LABELS.get(m, m)} | " + " | ".join(cells) + " |")
+    lines.append("")
     lines += ["**State per sequence** (bytes the session holds for one sequence, from the memory plan)", "",
               "| model | " + " | ".join(label_len(L) for L in lengths) + " |", "|---|" + "---|" * len(lengths)]
     for m in models:
