@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -50,6 +51,9 @@ const char* kHelp =
     "      --threads N         worker threads (default: all cores)\n"
     "      --chunk N           prefill chunk in tokens (default 256)\n"
     "      --max-memory B      skip a length whose session would need more than B bytes (e.g. 8G)\n"
+    "      --max-seconds S     start no sample after S seconds of evaluation: suites and lengths\n"
+    "                          not finished by then are reported as skipped (the time limit as\n"
+    "                          reason), the finished ones keep their accuracy (default: none)\n"
     "      --json              print one JSON object instead of the table\n"
     "      --show              print sample 1 of each suite at the first length (decoded, the\n"
     "                          answers in [[ ]]) and exit without running the model\n"
@@ -167,7 +171,7 @@ int cmd_eval(int argc, char** argv) {
     Args args(argc, argv, 2);
     if (args.flag("--help") || args.flag("-h")) { std::fputs(kHelp, stdout); return kExitOk; }
     std::string model_path, suites_s, lengths_s = "1K,2K,4K,8K,16K,32K,64K", samples_s = "8", seed_s = "0", pairs_s = "16",
-                                      haystack, backend_s = "auto", threads_s = "0", chunk_s = "256", max_mem_s;
+                                      haystack, backend_s = "auto", threads_s = "0", chunk_s = "256", max_mem_s, max_seconds_s;
     args.option("-m", "--model", &model_path);
     args.option("--suites", &suites_s);
     args.option("--lengths", &lengths_s);
@@ -179,6 +183,7 @@ int cmd_eval(int argc, char** argv) {
     args.option("--threads", &threads_s);
     args.option("--chunk", &chunk_s);
     args.option("--max-memory", &max_mem_s);
+    args.option("--max-seconds", &max_seconds_s);
     const bool as_json = args.flag("--json");
     const bool quiet = args.flag("--quiet");
     const bool show = args.flag("--show");
@@ -209,6 +214,9 @@ int cmd_eval(int argc, char** argv) {
     }
     int samples = 0;
     if (!parse_number(samples_s, &samples) || samples < 1) return usage_error("eval", "--samples needs a count >= 1");
+    double max_seconds = -1;  // < 0: no time limit
+    if (!max_seconds_s.empty() && (!parse_number(max_seconds_s, &max_seconds) || !(max_seconds >= 0)))
+        return usage_error("eval", "--max-seconds needs a number of seconds >= 0 (got '" + max_seconds_s + "')");
     uint64_t seed = 0;
     if (!parse_number(seed_s, &seed)) return usage_error("eval", "--seed needs a non-negative integer");
     int mqar_pairs = 0;
@@ -290,10 +298,24 @@ int cmd_eval(int argc, char** argv) {
         std::fprintf(stderr, "mnemo eval: %s, %zu suites x %zu lengths x %d samples; haystack %s (%zu tokens)\n",
                      model_path.c_str(), suites.size(), lengths.size(), samples, haystack.c_str(), hay_tokens);
 
+    // --max-seconds: checked before each sample, so a run ends at most one sample late.
+    const auto eval_start = std::chrono::steady_clock::now();
+    const auto out_of_time = [&] {
+        return max_seconds >= 0 &&
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count() >= max_seconds;
+    };
+    const std::string time_reason = "time limit: --max-seconds " + max_seconds_s + " reached";
     std::vector<LengthResult> results;
     for (int64_t L : lengths) {
         LengthResult r;
         r.length = L;
+        if (out_of_time()) {
+            r.skipped = true;
+            r.reason = time_reason + " before this length";
+            if (!quiet) std::fprintf(stderr, "  %s: skipped: %s\n", context_label(L).c_str(), r.reason.c_str());
+            results.push_back(r);
+            continue;
+        }
         mnemo_session_params p = sp;
         if (!info.bounded) p.max_context = L;  // unbounded mixers need a limit; bounded ones stay unlimited
         mnemo_memory_plan plan{};
@@ -311,11 +333,18 @@ int cmd_eval(int argc, char** argv) {
         r.bounded = plan.bounded != 0;
         SessionPredictor pred(session);
         bool failed = false;
+        size_t suites_done = 0;
         for (const auto& suite : suites) {
             double sum = 0;
             int64_t tokens_right = 0, answer_tokens = 0;
             const auto& cell = built[L][suite];
             for (size_t i = 0; i < cell.size() && !failed; ++i) {
+                if (out_of_time()) {
+                    failed = true;
+                    r.reason = time_reason + " after " + std::to_string(suites_done) + " of " + std::to_string(suites.size()) +
+                               " suites at this length";
+                    break;
+                }
                 const double t0 = pred.seconds;
                 const uint64_t n0 = pred.fed;
                 std::vector<bool> ok;
@@ -344,6 +373,7 @@ int cmd_eval(int argc, char** argv) {
             if (failed) break;
             r.accuracy[suite] = sum / static_cast<double>(cell.size());
             r.token_accuracy[suite] = answer_tokens > 0 ? static_cast<double>(tokens_right) / static_cast<double>(answer_tokens) : 0.0;
+            ++suites_done;
         }
         mnemo_session_free(session);
         r.seconds = pred.seconds;

@@ -3,7 +3,7 @@
 #   -DMODE=json   exit 0 and a JSON object with every field, -DLENGTHS="512|1024" -DSUITES="mqar|passkey",
 #                 -DSAMPLES=n (default 2);
 #                 -DSKIPPED="65536|...": those lengths must be skipped (with a reason, accuracy
-#                 null), the others must have run
+#                 null; -DREASON=regex: the reason must match it), the others must have run
 #   -DMODE=error  a nonzero exit and stderr matching -DEXPECT
 cmake_minimum_required(VERSION 3.20)
 string(REPLACE "|" ";" args "${ARGS}")
@@ -71,6 +71,9 @@ foreach(L ${lengths})
     get(reason skipped ${L})
     if(reason STREQUAL "")
       message(FATAL_ERROR "length ${L}: skipped without a reason")
+    endif()
+    if(DEFINED REASON AND NOT reason MATCHES "${REASON}")
+      message(FATAL_ERROR "length ${L}: reason '${reason}' does not match '${REASON}'")
     endif()
   else()
     get(state state_bytes ${L})

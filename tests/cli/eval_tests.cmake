@@ -41,6 +41,15 @@ add_test(NAME cli.eval_skips_lengths_over_memory
           -DMODE=json "-DLENGTHS=1024|65536" "-DSUITES=passkey|mqar" -DSKIPPED=65536 -P ${_eval_check})
 set_tests_properties(cli.eval_skips_lengths_over_memory PROPERTIES FIXTURES_REQUIRED tiny_attn)
 
+# --max-seconds 0: no sample starts; every length is reported as skipped for the time limit,
+# exit 0 (a deadline-bound run still writes its JSON).
+add_test(NAME cli.eval_time_limit_skips_what_it_cannot_start
+  COMMAND ${CMAKE_COMMAND} -DMNEMO=$<TARGET_FILE:mnemo_cli>
+          "-DARGS=${TINY_MODEL}|--suites|passkey,mqar|--lengths|1K,2K|--samples|2|--max-seconds|0|--json|--threads|2"
+          -DMODE=json "-DLENGTHS=1024|2048" "-DSUITES=passkey|mqar" "-DSKIPPED=1024|2048"
+          "-DREASON=^time limit: --max-seconds 0 reached before this length$" -P ${_eval_check})
+set_tests_properties(cli.eval_time_limit_skips_what_it_cannot_start PROPERTIES FIXTURES_REQUIRED tiny_model)
+
 # Errors: nonzero exit and a message that says what to do.
 foreach(case
     "unknown_suite|${TINY_MODEL}|--suites|niah-single,bogus@unknown suite 'bogus'"
@@ -49,7 +58,8 @@ foreach(case
     "missing_model|/nonexistent/model.gguf@cannot open the model '/nonexistent/model.gguf'"
     "missing_haystack|${TINY_MODEL}|--haystack|/nonexistent/hay.txt@cannot open the haystack"
     "no_model|--lengths|1K@give the model"
-    "bad_samples|${TINY_MODEL}|--samples|0@--samples needs a count")
+    "bad_samples|${TINY_MODEL}|--samples|0@--samples needs a count"
+    "bad_max_seconds|${TINY_MODEL}|--max-seconds|-1@--max-seconds needs a number of seconds >= 0")
   string(REPLACE "@" ";" parts "${case}")
   list(GET parts 0 argv)
   list(GET parts 1 expect)

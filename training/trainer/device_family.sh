@@ -14,8 +14,8 @@
 #   device_family.sh wait SECONDS        waits until the family is done (or SECONDS pass)
 #   device_family.sh eval BIN_DIR OUT SECONDS LENGTHS [mnemo eval options]
 #       converts every export to GGUF (bf16) with BIN_DIR/mnemo, runs `mnemo eval` on each
-#       (in parallel on the GPU) within SECONDS, packs results, logs and the laLTE weights
-#       into OUT
+#       (in parallel on the GPU) within SECONDS (plus at most one sample), packs results,
+#       logs and the laLTE weights into OUT
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -128,8 +128,10 @@ case $cmd in
         for L in ${lengths//,/ }; do
           left=$((end - SECONDS))
           ((left > 5)) || { echo "$m $L: no time left" >>"$work/eval/$m.log"; break; }
-          timeout "$left" "$bin/mnemo" eval "$work/gguf/$m.gguf" --backend cuda --chunk "${MNEMO_EVAL_CHUNK:-4096}" --lengths "$L" --haystack "$repo/models/eval/haystack.txt" \
-            --json "$@" >"$work/eval/$m.$L.json" 2>>"$work/eval/$m.log" || echo "$m $L: exit $?" >>"$work/eval/$m.log"
+          # --max-seconds ends the cell between samples and still writes its JSON (finished
+          # suites keep their accuracy); timeout, 90 s later, only stops a sample that hangs.
+          timeout $((left + 90)) "$bin/mnemo" eval "$work/gguf/$m.gguf" --backend cuda --chunk "${MNEMO_EVAL_CHUNK:-4096}" --lengths "$L" --haystack "$repo/models/eval/haystack.txt" \
+            --max-seconds "$left" --json "$@" >"$work/eval/$m.$L.json" 2>>"$work/eval/$m.log" || echo "$m $L: exit $?" >>"$work/eval/$m.log"
         done
       ) &
       pids+=($!)
