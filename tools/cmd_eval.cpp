@@ -306,14 +306,17 @@ int cmd_eval(int argc, char** argv) {
     };
     const std::string time_reason = "time limit: --max-seconds " + max_seconds_s + " reached";
     std::vector<LengthResult> results;
+    const auto skip_length = [&](LengthResult r, const std::string& reason) {
+        r.skipped = true;
+        r.reason = reason;
+        if (!quiet) std::fprintf(stderr, "  %s: skipped: %s\n", context_label(r.length).c_str(), reason.c_str());
+        results.push_back(r);
+    };
     for (int64_t L : lengths) {
         LengthResult r;
         r.length = L;
         if (out_of_time()) {
-            r.skipped = true;
-            r.reason = time_reason + " before this length";
-            if (!quiet) std::fprintf(stderr, "  %s: skipped: %s\n", context_label(L).c_str(), r.reason.c_str());
-            results.push_back(r);
+            skip_length(r, time_reason + " before this length");
             continue;
         }
         mnemo_session_params p = sp;
@@ -322,11 +325,8 @@ int cmd_eval(int argc, char** argv) {
         plan.struct_size = sizeof plan;
         mnemo_session* session = nullptr;
         if (mnemo_memory_plan_get(model, &p, &plan) != MNEMO_OK || mnemo_session_create(model, &p, &session) != MNEMO_OK) {
-            r.skipped = true;
             const std::string err = mnemo_last_error();
-            r.reason = err.empty() ? "cannot create the session" : err;
-            if (!quiet) std::fprintf(stderr, "  %s: skipped: %s\n", context_label(L).c_str(), r.reason.c_str());
-            results.push_back(r);
+            skip_length(r, err.empty() ? "cannot create the session" : err);
             continue;
         }
         r.state_bytes = plan.state_bytes;

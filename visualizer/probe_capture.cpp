@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace mnemo::viz {
@@ -59,19 +60,17 @@ mnemo_status token_pieces(const mnemo_model* model, const int32_t* tokens, size_
         const int32_t* prev = i > 0 ? &tokens[i - 1] : previous;
         mnemo_status st = run_text(model, prev, tokens, i, i, &text);
         if (st != MNEMO_OK) return st;
-        if (ends_incomplete(text)) {
+        size_t last = i;  // the token that carries `text`
+        for (size_t j = i + 1; ends_incomplete(text) && j < n && j < i + kMaxUtf8Bytes; ++j) {
             std::string longer;
-            for (size_t j = i + 1; j < n && j < i + kMaxUtf8Bytes; ++j) {
-                if ((st = run_text(model, prev, tokens, i, j, &longer)) != MNEMO_OK) return st;
-                if (!ends_incomplete(longer)) {
-                    (*out)[j] = longer;  // tokens i .. j-1 keep no text
-                    i = j;
-                    break;
-                }
+            if ((st = run_text(model, prev, tokens, i, j, &longer)) != MNEMO_OK) return st;
+            if (!ends_incomplete(longer)) {
+                text = std::move(longer);  // tokens i .. j-1 keep no text
+                last = j;
             }
-            if (!ends_incomplete(longer) && !longer.empty()) continue;
         }
-        (*out)[i] = text;
+        (*out)[last] = text;
+        i = last;
     }
     return MNEMO_OK;
 }

@@ -111,8 +111,8 @@ case $cmd in
     # Evaluate without MPS: under MPS a fatal fault reaches every client, and round 5 saw four
     # evaluations fail with "illegal memory access" at the very second `timeout` killed two
     # others mid-kernel (their results for that length were lost).
-    if command -v nvidia-cuda-mps-control >/dev/null && pgrep -x nvidia-cuda-mps >/dev/null; then
-      echo quit | nvidia-cuda-mps-control && sleep 2 && echo "CUDA MPS stopped for the evaluation"
+    if command -v nvidia-cuda-mps-control >/dev/null && echo quit | nvidia-cuda-mps-control 2>/dev/null; then
+      sleep 2 && echo "CUDA MPS stopped for the evaluation"
     fi
     end=$((SECONDS + seconds))
     mkdir -p "$out" "$work/gguf" "$work/eval"
