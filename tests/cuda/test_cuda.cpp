@@ -291,10 +291,10 @@ std::vector<double> host_window_attention(const WindowCase& c, const WindowData&
 
 // Random data, both precisions against the host in double. f32: within 1e-4 (sums in other
 // orders). Tensor cores: q·scale, k, v and the probabilities are rounded to bf16 (unit roundoff
-// u = 2⁻⁹ ≈ 2e-3), sums in f32. The output is a convex combination of the values, so rounding v
-// and p moves it by at most ~2u·max|v|, and a score error δ moves it by ~δ·max|v|, with δ ≈ a few
-// u for these scores (|q·k|/√hd of order 1–3). Bound: max error ≤ 1e-2 · max|v| (≈ 5u); the mean
-// error, which a systematic slip would raise while a rare outlier would not, ≤ 4e-3 · rms(v) (≈ 2u).
+// u = 2⁻⁸ ≈ 3.9e-3), sums in f32. The output is a convex combination of the values, so rounding v
+// and p moves it by at most ~2u·max|v|, and a score error δ moves it by ~δ·max|v|, with δ of order
+// u for these scores (|q·k|/√hd of order 1–3). Bound: max error ≤ 1e-2 · max|v| (≈ 2.5u); the mean
+// error, which a systematic slip would raise while a rare outlier would not, ≤ 4e-3 · rms(v) (≈ u).
 TEST(Cuda, WindowAttentionTensorCoresMatchF32) {
     MNEMO_REQUIRE_CUDA_DEVICE();
     namespace mc = mnemo::cuda;
