@@ -1683,11 +1683,10 @@ void kv_attend(const DeviceKvCache& c, const KvChunk& ch, const float* q, int32_
                          static_cast<unsigned>(s.splits));
         const size_t smem = static_cast<size_t>(kKeyTile * (2 * c.head_dim + 1) + kTileRows * c.head_dim) * sizeof(float);
         const auto launch = [&](auto kernel) {
-            static bool configured = false;  // > 48 KiB of shared memory for head sizes above 128
-            if (!configured) {
-                cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, 96 * 1024);
-                configured = true;
-            }
+            // Head sizes above 128 need more than 48 KiB. Set per call, not once behind a static:
+            // the four instantiations share one function-pointer type, so a lambda-local static
+            // would be shared too and only the first kernel launched would be configured.
+            if (smem > 48 * 1024) cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
             launch_kernel(kernel, tiles, kAttnWarps * kWarp, smem, stream, c, ch, q, n_q_heads, out, s);
         };
         if (per_lane <= 1) launch(kv_attend_window_kernel<1>);
