@@ -1240,6 +1240,293 @@ __global__ void kv_attend_window_kernel(DeviceKvCache c, KvChunk ch, const float
     }
 }
 
+// The window attention on tensor cores (AttnPrecision::bf16_tensor_cores; bf16-weight
+// models only, see kv_attend): flash-attention style. A block takes kTcRows = 64 query
+// rows (row r = token r / G, query head h·G + r % G, so any group size packs densely),
+// 16 per warp; the keys and values of its range come in tiles of kTcKeys = 64 positions,
+// gathered from the cache (ring slots or chunk rows, f32) into shared memory as bf16.
+// Q·Kᵀ and P·V are mma.sync m16n8k16 (bf16 × bf16 → f32); the online softmax runs in
+// registers in the log2 domain (exp2), P is rounded to bf16 for P·V, the row sums l stay
+// f32. head_dim up to 128 (padded to HD = 64 or 128 with zeros). Masks are exact: token
+// t sees positions [pos0 + t − window_counts[t] + 1, pos0 + t], as the f32 kernel.
+constexpr int kTcWarps = 4;
+constexpr int kTcRows = kTcWarps * 16;
+constexpr int kTcKeys = 64;
+constexpr int kTcThreads = kTcWarps * kWarp;
+constexpr int kTcGatherBatch = 4;  // float4 loads of K and of V in flight per thread
+
+__device__ __forceinline__ uint32_t pack_bf16x2(float lo, float hi) {
+    const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);  // lo in the low half (the lower column)
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    return u;
+}
+
+__device__ __forceinline__ void mma_bf16_16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#else
+    (void)d, (void)a, (void)b0, (void)b1;
+    __trap();
+#endif
+}
+
+// Four 8×8 bf16 matrices from shared memory; lane l gives the address of row l % 8 of
+// matrix l / 8. trans: each thread receives the transposed fragment (V as a B operand).
+template <bool kTrans>
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const __nv_bfloat16* row) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    const uint32_t a = static_cast<uint32_t>(__cvta_generic_to_shared(row));
+    if constexpr (kTrans)
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a) : "memory");
+    else
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a) : "memory");
+#else
+    (void)r, (void)row;
+    __trap();
+#endif
+}
+
+template <int HD>
+__global__ void __launch_bounds__(kTcThreads, HD <= 64 ? 3 : 2) kv_attend_window_tc_kernel(DeviceKvCache c, KvChunk ch, const float* q, int32_t n_q_heads,
+                                                                          float* out, KvScratch s) {
+    pdl_wait();
+    constexpr int kStride = HD + 8;  // bf16 per shared row: 16-byte aligned rows, conflict-free ldmatrix
+    constexpr int kChunks = HD / 4;  // float4 chunks per key row
+    __shared__ __align__(16) __nv_bfloat16 Ks[kTcKeys * kStride];
+    __shared__ __align__(16) __nv_bfloat16 Vs[kTcKeys * kStride];
+    const int32_t hd = c.head_dim;
+    const int32_t h = blockIdx.y, split = blockIdx.z;
+    const int32_t G = n_q_heads / c.n_kv_heads;
+    const int64_t T = ch.n_tokens;
+    const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
+    const int gq = lane >> 2, t4 = lane & 3;
+    const int64_t pos0 = s.meta[kPos0], ring_start = s.meta[kRingStart0], ring_count = s.meta[kRingCount0];
+    const int64_t oldest = pos0 - ring_count, base = c.sink_capacity + c.retained_capacity;
+    const int64_t width = static_cast<int64_t>(c.n_kv_heads) * hd;
+    const int64_t row0 = static_cast<int64_t>(blockIdx.x) * kTcRows;
+    const int64_t t_first = row0 / G, t_last = min(T - 1, (row0 + kTcRows - 1) / G);
+
+    // Key range of the block: from the earliest window start of its tokens to its last token.
+    int64_t lo = INT64_MAX;
+    for (int64_t t = t_first + lane; t <= t_last; t += kWarp) lo = min(lo, pos0 + t - s.window_counts[t] + 1);
+#pragma unroll
+    for (int o = kWarp / 2; o > 0; o >>= 1) lo = min(lo, static_cast<int64_t>(__shfl_xor_sync(0xffffffffu, static_cast<long long>(lo), o)));
+    const int64_t hi = pos0 + t_last;
+    int64_t per_split = (hi - lo + 1 + s.splits - 1) / s.splits;
+    per_split = (per_split + kTcKeys - 1) / kTcKeys * kTcKeys;  // whole tiles per split (trailing splits may be empty)
+    const int64_t begin = lo + split * per_split, end = min(hi + 1, begin + per_split);
+
+    // This thread's two rows (fragment rows gq and gq + 8 of its warp): window and query.
+    int64_t first[2], now[2], t_row[2];
+    int32_t head[2];
+    bool valid[2];
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        const int64_t r = row0 + warp * 16 + gq + 8 * i;
+        t_row[i] = r / G;
+        head[i] = h * G + static_cast<int32_t>(r % G);
+        valid[i] = t_row[i] < T;
+        now[i] = valid[i] ? pos0 + t_row[i] : INT64_MIN;
+        first[i] = valid[i] ? now[i] - s.window_counts[t_row[i]] + 1 : INT64_MAX;
+    }
+    // Q as A fragments, scaled by 1/sqrt(hd)·log2(e) in f32 before the rounding to bf16.
+    const float qscale = rsqrtf(static_cast<float>(hd)) * 1.4426950408889634f;
+    uint32_t qf[HD / 16][4];
+#pragma unroll
+    for (int kk = 0; kk < HD / 16; ++kk) {
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+#pragma unroll
+            for (int i = 0; i < 2; ++i) {
+                const int d = kk * 16 + half * 8 + 2 * t4;
+                float2 v = make_float2(0.0f, 0.0f);
+                if (valid[i] && d < hd) v = *reinterpret_cast<const float2*>(q + (t_row[i] * n_q_heads + head[i]) * hd + d);
+                qf[kk][i + 2 * half] = pack_bf16x2(v.x * qscale, v.y * qscale);
+            }
+        }
+    }
+    float o[HD / 8][4];
+#pragma unroll
+    for (int j = 0; j < HD / 8; ++j) o[j][0] = o[j][1] = o[j][2] = o[j][3] = 0.0f;
+    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};  // l: this thread's columns only (summed over the quad at the end)
+
+    const bool vec4 = hd % 4 == 0 && ((reinterpret_cast<uintptr_t>(c.keys) | reinterpret_cast<uintptr_t>(c.values) |
+                                       reinterpret_cast<uintptr_t>(ch.k) | reinterpret_cast<uintptr_t>(ch.v)) & 15) == 0;
+    // Where the tile's key and value rows are (a ring slot at the chunk start or a chunk row;
+    // null past the range), written by the first kTcKeys threads for the tile to come while
+    // the current one is being used, so the gather itself is plain loads.
+    __shared__ const float* rows_k[kTcKeys];
+    __shared__ const float* rows_v[kTcKeys];
+    const auto locate = [&](int64_t k0) {
+        if (threadIdx.x >= kTcKeys) return;
+        const int64_t p = k0 + threadIdx.x;
+        const float *kp = nullptr, *vp = nullptr;
+        if (p < end) {
+            if (p >= pos0) {
+                kp = ch.k + (p - pos0) * width + h * hd;
+                vp = ch.v + (p - pos0) * width + h * hd;
+            } else {
+                int64_t i = ring_start + (p - oldest);
+                if (i >= c.window_capacity) i -= c.window_capacity;
+                kp = c.keys + (h * c.slots + base + i) * hd;
+                vp = c.values + (h * c.slots + base + i) * hd;
+            }
+        }
+        rows_k[threadIdx.x] = kp;
+        rows_v[threadIdx.x] = vp;
+    };
+    if (begin < end) locate(begin);
+    for (int64_t k0 = begin; k0 < end; k0 += kTcKeys) {
+        __syncthreads();  // the previous tile's readers are done; this tile's row addresses are written
+        constexpr int kPerThread = kTcKeys * kChunks / kTcThreads;
+        static_assert(kPerThread % kTcGatherBatch == 0 && kTcThreads % kChunks == 0, "gather layout");
+        const int d = (threadIdx.x % kChunks) * 4;  // the same columns for every row this thread moves
+#pragma unroll
+        for (int b0 = 0; b0 < kPerThread; b0 += kTcGatherBatch) {
+            float4 kv[kTcGatherBatch], vv[kTcGatherBatch];
+#pragma unroll
+            for (int u = 0; u < kTcGatherBatch; ++u) {
+                const int j = ((b0 + u) * kTcThreads + threadIdx.x) / kChunks;
+                const float *kp = rows_k[j], *vp = rows_v[j];
+                kv[u] = vv[u] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+                if (kp != nullptr && d < hd) {
+                    if (vec4) {
+                        kv[u] = *reinterpret_cast<const float4*>(kp + d);
+                        vv[u] = *reinterpret_cast<const float4*>(vp + d);
+                    } else {  // hd even: pairs
+                        const float2 k01 = *reinterpret_cast<const float2*>(kp + d), v01 = *reinterpret_cast<const float2*>(vp + d);
+                        kv[u].x = k01.x, kv[u].y = k01.y, vv[u].x = v01.x, vv[u].y = v01.y;
+                        if (d + 2 < hd) {
+                            const float2 k23 = *reinterpret_cast<const float2*>(kp + d + 2), v23 = *reinterpret_cast<const float2*>(vp + d + 2);
+                            kv[u].z = k23.x, kv[u].w = k23.y, vv[u].z = v23.x, vv[u].w = v23.y;
+                        }
+                    }
+                }
+            }
+#pragma unroll
+            for (int u = 0; u < kTcGatherBatch; ++u) {
+                const int j = ((b0 + u) * kTcThreads + threadIdx.x) / kChunks;
+                *reinterpret_cast<uint2*>(&Ks[j * kStride + d]) = make_uint2(pack_bf16x2(kv[u].x, kv[u].y), pack_bf16x2(kv[u].z, kv[u].w));
+                *reinterpret_cast<uint2*>(&Vs[j * kStride + d]) = make_uint2(pack_bf16x2(vv[u].x, vv[u].y), pack_bf16x2(vv[u].z, vv[u].w));
+            }
+        }
+        __syncthreads();
+        if (k0 + kTcKeys < end) locate(k0 + kTcKeys);  // read after the next barrier
+
+        // Which of the warp's rows see the tile: none (skip), all of it (no mask), some.
+        const int64_t k_end = min(k0 + kTcKeys, end);  // one past the tile's last real key
+        bool any = false, all = true;
+#pragma unroll
+        for (int i = 0; i < 2; ++i) {
+            if (!valid[i]) continue;
+            any = any || (k0 <= now[i] && k_end - 1 >= first[i]);
+            all = all && (first[i] <= k0 && k0 + kTcKeys - 1 <= now[i] && k0 + kTcKeys <= end);
+        }
+        if (!__any_sync(0xffffffffu, any)) continue;
+        const bool unmasked = __all_sync(0xffffffffu, all);
+
+        // S = Q·Kᵀ: 16 rows × 64 keys per warp, 8 n-tiles of 8 keys.
+        float sc[kTcKeys / 8][4];
+#pragma unroll
+        for (int j = 0; j < kTcKeys / 8; ++j) sc[j][0] = sc[j][1] = sc[j][2] = sc[j][3] = 0.0f;
+#pragma unroll
+        for (int kk = 0; kk < HD / 16; ++kk) {
+#pragma unroll
+            for (int jp = 0; jp < kTcKeys / 16; ++jp) {
+                uint32_t b[4];  // keys 16jp + 8(lane/16) + lane%8, dims 16kk + 8((lane/8)%2)
+                ldmatrix_x4<false>(b, &Ks[(16 * jp + (lane / 16) * 8 + lane % 8) * kStride + kk * 16 + ((lane / 8) % 2) * 8]);
+                mma_bf16_16816(sc[2 * jp], qf[kk], b[0], b[1]);
+                mma_bf16_16816(sc[2 * jp + 1], qf[kk], b[2], b[3]);
+            }
+        }
+        if (!unmasked) {
+#pragma unroll
+            for (int j = 0; j < kTcKeys / 8; ++j) {
+#pragma unroll
+                for (int e = 0; e < 4; ++e) {
+                    const int i = e / 2;
+                    const int64_t p = k0 + 8 * j + 2 * t4 + (e & 1);
+                    if (!(p >= first[i] && p <= now[i] && p < end)) sc[j][e] = -INFINITY;
+                }
+            }
+        }
+        // Online softmax per row (a row's 64 scores are spread over the 4 lanes of a quad).
+#pragma unroll
+        for (int i = 0; i < 2; ++i) {
+            float mx = -INFINITY;
+#pragma unroll
+            for (int j = 0; j < kTcKeys / 8; ++j) mx = fmaxf(mx, fmaxf(sc[j][2 * i], sc[j][2 * i + 1]));
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+            const float m_new = fmaxf(m[i], mx);
+            const float m_use = m_new == -INFINITY ? 0.0f : m_new;  // a row that has seen nothing yet stays at 0
+            const float correction = exp2f(m[i] - m_use);
+            m[i] = m_new;
+            l[i] *= correction;
+#pragma unroll
+            for (int j = 0; j < HD / 8; ++j) {
+                o[j][2 * i] *= correction;
+                o[j][2 * i + 1] *= correction;
+            }
+#pragma unroll
+            for (int j = 0; j < kTcKeys / 8; ++j) {
+                sc[j][2 * i] = exp2f(sc[j][2 * i] - m_use);
+                sc[j][2 * i + 1] = exp2f(sc[j][2 * i + 1] - m_use);
+                l[i] += sc[j][2 * i] + sc[j][2 * i + 1];
+            }
+        }
+        // O += P·V: P's accumulator fragments are the A fragments of the next product.
+#pragma unroll
+        for (int kc = 0; kc < kTcKeys / 16; ++kc) {
+            const uint32_t a[4] = {pack_bf16x2(sc[2 * kc][0], sc[2 * kc][1]), pack_bf16x2(sc[2 * kc][2], sc[2 * kc][3]),
+                                   pack_bf16x2(sc[2 * kc + 1][0], sc[2 * kc + 1][1]), pack_bf16x2(sc[2 * kc + 1][2], sc[2 * kc + 1][3])};
+#pragma unroll
+            for (int dp = 0; dp < HD / 16; ++dp) {
+                uint32_t b[4];  // keys 16kc + 8((lane/8)%2) + lane%8, dims 16dp + 8(lane/16)
+                ldmatrix_x4<true>(b, &Vs[(16 * kc + ((lane / 8) % 2) * 8 + lane % 8) * kStride + 16 * dp + (lane / 16) * 8]);
+                mma_bf16_16816(o[2 * dp], a, b[0], b[1]);
+                mma_bf16_16816(o[2 * dp + 1], a, b[2], b[3]);
+            }
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        l[i] += __shfl_xor_sync(0xffffffffu, l[i], 1);
+        l[i] += __shfl_xor_sync(0xffffffffu, l[i], 2);
+    }
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        if (!valid[i]) continue;
+        const int64_t row = t_row[i] * n_q_heads + head[i];
+        if (s.splits == 1) {
+            const float L = l[i];  // divided, as the f32 kernel (a window of one gives v exactly as bf16)
+#pragma unroll
+            for (int j = 0; j < HD / 8; ++j) {
+                const int d = 8 * j + 2 * t4;
+                if (d < hd)
+                    *reinterpret_cast<float2*>(out + row * hd + d) = L > 0.0f ? make_float2(o[j][2 * i] / L, o[j][2 * i + 1] / L) : make_float2(0.0f, 0.0f);
+            }
+        } else {
+            // Partials in the f32 kernel's units: m is the natural-log maximum (exp(s − m) = 2^(s₂ − m₂)).
+            float* part = s.partial + (row * s.splits + split) * (hd + 2);
+#pragma unroll
+            for (int j = 0; j < HD / 8; ++j) {
+                const int d = 8 * j + 2 * t4;
+                if (d < hd) *reinterpret_cast<float2*>(part + 2 + d) = make_float2(o[j][2 * i], o[j][2 * i + 1]);
+            }
+            if (t4 == 0) {
+                part[0] = m[i] * 0.6931471805599453f;
+                part[1] = l[i];
+            }
+        }
+    }
+}
+
 __global__ void kv_combine_kernel(const float* partial, float* out, int32_t splits, int64_t hd) {
     pdl_wait();
     const int64_t row = blockIdx.x;  // t * n_q_heads + head
@@ -1364,21 +1651,42 @@ void kv_plan(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice* s
     launch_kernel(kv_plan_kernel, static_cast<unsigned>(c.n_kv_heads), kWarp, smem, stream, c, ch, sc != nullptr ? sc->next_unscored : nullptr, s);
 }
 
+bool kv_attend_tensor_cores(const DeviceKvCache& c, int32_t n_q_heads) {
+    static const bool capable = [] {  // mma.sync with bf16 operands: sm_80 and later
+        int device = 0, major = 0;
+        if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) {
+            cudaGetLastError();
+            return false;
+        }
+        return major >= 8;
+    }();
+    return capable && c.sink_capacity + c.retained_capacity == 0 && c.head_dim > 0 && c.head_dim % 2 == 0 && c.head_dim <= 128 &&
+           c.n_kv_heads > 0 && n_q_heads % c.n_kv_heads == 0;
+}
+
 void kv_attend(const DeviceKvCache& c, const KvChunk& ch, const float* q, int32_t n_q_heads, float* out, const KvScratch& s,
-               Stream stream) {
+               Stream stream, AttnPrecision precision) {
     const int per_lane = (c.head_dim + kWarp - 1) / kWarp;
     const int32_t G = n_q_heads / c.n_kv_heads;
+    if (precision == AttnPrecision::bf16_tensor_cores && ch.n_tokens > 1 && kv_attend_tensor_cores(c, n_q_heads)) {
+        const int64_t rows = ch.n_tokens * G;
+        const dim3 grid(static_cast<unsigned>((rows + kTcRows - 1) / kTcRows), static_cast<unsigned>(c.n_kv_heads), static_cast<unsigned>(s.splits));
+        if (c.head_dim <= 64) launch_kernel(kv_attend_window_tc_kernel<64>, grid, kTcThreads, 0, stream, c, ch, q, n_q_heads, out, s);
+        else launch_kernel(kv_attend_window_tc_kernel<128>, grid, kTcThreads, 0, stream, c, ch, q, n_q_heads, out, s);
+        if (s.splits > 1)
+            launch_kernel(kv_combine_kernel, static_cast<unsigned>(ch.n_tokens * n_q_heads), 128, 0, stream, s.partial, out, s.splits, c.head_dim);
+        return;
+    }
     if (c.sink_capacity + c.retained_capacity == 0 && G <= kTileRows && kTileRows % G == 0 && ch.n_tokens > 1) {
         const int64_t per_block = kTileRows / G;
         const dim3 tiles(static_cast<unsigned>((ch.n_tokens + per_block - 1) / per_block), static_cast<unsigned>(c.n_kv_heads),
                          static_cast<unsigned>(s.splits));
         const size_t smem = static_cast<size_t>(kKeyTile * (2 * c.head_dim + 1) + kTileRows * c.head_dim) * sizeof(float);
         const auto launch = [&](auto kernel) {
-            static bool configured = false;  // > 48 KiB of shared memory for head sizes above 128
-            if (!configured) {
-                cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, 96 * 1024);
-                configured = true;
-            }
+            // Head sizes above 128 need more than 48 KiB. Set per call, not once behind a static:
+            // the four instantiations share one function-pointer type, so a lambda-local static
+            // would be shared too and only the first kernel launched would be configured.
+            if (smem > 48 * 1024) cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
             launch_kernel(kernel, tiles, kAttnWarps * kWarp, smem, stream, c, ch, q, n_q_heads, out, s);
         };
         if (per_lane <= 1) launch(kv_attend_window_kernel<1>);

@@ -206,8 +206,16 @@ int64_t lte_act_floats(const LteScorerDevice& scorer, int64_t n_kv_heads, int64_
 // cache contents. q [T, n_q_heads, hd] after RoPE; out [T, n_q_heads, hd].
 void kv_plan(const DeviceKvCache& cache, const KvChunk& chunk, const LteScorerDevice* scorer, const KvScratch& scratch,
              Stream stream);
+// Precision of kv_attend's window attention (caches without sink/retained entries, chunks of
+// two tokens or more): f32 on CUDA cores (the golden models' parity), or flash-attention style
+// on tensor cores with q, k, v, p rounded to bf16 and f32 accumulation (for models whose
+// weights are bf16 already; head sizes up to 128, compute capability 8.0 or later, else f32).
+enum class AttnPrecision : int32_t { f32 = 0, bf16_tensor_cores = 1 };
 void kv_attend(const DeviceKvCache& cache, const KvChunk& chunk, const float* q, int32_t n_q_heads, float* out,
-               const KvScratch& scratch, Stream stream);
+               const KvScratch& scratch, Stream stream, AttnPrecision precision = AttnPrecision::f32);
+// Whether kv_attend with bf16_tensor_cores takes the tensor-core kernel for chunks of this
+// cache (and this device), rather than falling back to f32.
+bool kv_attend_tensor_cores(const DeviceKvCache& cache, int32_t n_q_heads);
 void kv_commit(const DeviceKvCache& cache, const KvChunk& chunk, const LteScorerDevice* scorer, const KvScratch& scratch,
                Stream stream);
 

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -168,7 +169,24 @@ struct DeviceLayer {
     // nsa (q, k, v, o above; g = gates)
     cuda::DeviceNsa nsa;
     int32_t splits = 1, decode_splits = 1;
+    cuda::AttnPrecision attn_precision = cuda::AttnPrecision::f32;
 };
+
+// Precision of the window attention of a layer whose q projection is `q` (docs/performance-cuda.md):
+// tensor cores (bf16 operands, f32 accumulation) when the weights are lower precision already
+// (f16 / bf16 / q8_0, held as bf16 on the device), f32 for f32 models (the golden models' parity).
+// MNEMO_CUDA_ATTN=f32|tc overrides it for every layer (tests, A/B measurements).
+cuda::AttnPrecision attention_precision(const DeviceMatrix& q) {
+    static const int forced = [] {
+        const char* env = std::getenv("MNEMO_CUDA_ATTN");
+        if (env == nullptr) return -1;
+        if (std::strcmp(env, "f32") == 0) return 0;
+        if (std::strcmp(env, "tc") == 0) return 1;
+        return -1;  // "auto" or anything else: by the weights
+    }();
+    if (forced >= 0) return forced == 1 ? cuda::AttnPrecision::bf16_tensor_cores : cuda::AttnPrecision::f32;
+    return q.type == WeightType::bf16 ? cuda::AttnPrecision::bf16_tensor_cores : cuda::AttnPrecision::f32;
+}
 
 class CudaBackend final : public DeviceBackend {
 public:
@@ -292,6 +310,7 @@ public:
                 dc.retained_capacity = kc.shape().retained_capacity;
                 dc.window_capacity = kc.shape().window_capacity;
                 dc.slots = kc.slots_per_head();
+                d.attn_precision = attention_precision(d.q);
                 d.learned = l.mixer == MNEMO_MIXER_LTE;
                 dc.learned = d.learned;
                 if (d.learned) MNEMO_TRY(load_scorer(l, a, map, dev, &d.scorer));
@@ -582,7 +601,7 @@ private:
         const cuda::LteScorerDevice* scorer = L.learned ? &L.scorer : nullptr;
         if (scorer != nullptr) cuda::lte_score(L.cache, ch, *scorer, s, stream_);
         cuda::kv_plan(L.cache, ch, scorer, s, stream_);
-        cuda::kv_attend(L.cache, ch, q, l.n_heads, out, s, stream_);
+        cuda::kv_attend(L.cache, ch, q, l.n_heads, out, s, stream_, L.attn_precision);
         cuda::kv_commit(L.cache, ch, scorer, s, stream_);
         cuda::linear(L.o, out, T, y_, x_bf16_, stream_);
     }

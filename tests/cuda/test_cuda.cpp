@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 // GTEST_SKIP only leaves the function it is in, so this must be a macro.
@@ -123,5 +124,266 @@ TEST(Cuda, GatedDeltaRuleBothFormsMatchTheCpu) {
         }
         for (float* p : {dq, dk_, dvv, dg, db}) cudaFree(p);
         for (int j = 0; j < 4; ++j) cudaFree(*bufs[j]);
+    }
+}
+
+// ---------------------------------------------------------------- window attention
+// kv_attend on a cache without sink/retained entries (full attention, SWA): every token t of
+// the chunk sees positions [pos0 + t − w_t + 1, pos0 + t], w_t = min(ring count + t + 1,
+// window), the older ones from the ring, the newer ones from the chunk. Both precisions run
+// after kv_plan (which writes the window counts) on the same data.
+namespace {
+
+struct WindowCase {
+    int64_t T, pos0, window;  // chunk tokens, position of its first token, window capacity
+    int32_t H, G, hd, splits;
+    float q_amp;              // q ~ N(0, q_amp²): larger = sharper attention
+};
+
+struct WindowData {
+    int64_t ring_start = 0, ring_count = 0;
+    std::vector<float> q, keys, values, k, v;  // q [T][H·G][hd]; cache [H][window][hd]; chunk [T][H][hd]
+};
+
+std::string describe(const WindowCase& c) {
+    char b[160];
+    std::snprintf(b, sizeof b, "T %lld pos0 %lld window %lld H %d G %d hd %d splits %d", (long long)c.T, (long long)c.pos0,
+                  (long long)c.window, c.H, c.G, c.hd, c.splits);
+    return b;
+}
+
+// Ring slot of position p (< pos0) at the chunk start.
+int64_t ring_slot(const WindowCase& c, const WindowData& d, int64_t p) {
+    return (d.ring_start + (p - (c.pos0 - d.ring_count))) % c.window;
+}
+
+// value_of(p, h, dim) fills the cache and the chunk by position; slots holding no position are NaN,
+// so reading one shows.
+template <typename KeyFn, typename ValueFn, typename QFn>
+WindowData make_window_data(const WindowCase& c, std::mt19937& rng, KeyFn key_of, ValueFn value_of, QFn q_of) {
+    WindowData d;
+    d.ring_count = std::min(c.pos0, c.window);
+    d.ring_start = d.ring_count == c.window ? static_cast<int64_t>(rng() % static_cast<uint32_t>(c.window)) : 0;
+    const int64_t hd = c.hd, H = c.H;
+    d.keys.assign(static_cast<size_t>(H * c.window * hd), NAN);
+    d.values = d.keys;
+    for (int64_t p = c.pos0 - d.ring_count; p < c.pos0; ++p)
+        for (int64_t h = 0; h < H; ++h)
+            for (int64_t e = 0; e < hd; ++e) {
+                const size_t i = static_cast<size_t>((h * c.window + ring_slot(c, d, p)) * hd + e);
+                d.keys[i] = key_of(p, h, e);
+                d.values[i] = value_of(p, h, e);
+            }
+    d.k.resize(static_cast<size_t>(c.T * H * hd));
+    d.v.resize(d.k.size());
+    for (int64_t t = 0; t < c.T; ++t)
+        for (int64_t h = 0; h < H; ++h)
+            for (int64_t e = 0; e < hd; ++e) {
+                d.k[static_cast<size_t>((t * H + h) * hd + e)] = key_of(c.pos0 + t, h, e);
+                d.v[static_cast<size_t>((t * H + h) * hd + e)] = value_of(c.pos0 + t, h, e);
+            }
+    d.q.resize(static_cast<size_t>(c.T * H * c.G * hd));
+    for (auto& x : d.q) x = q_of();
+    return d;
+}
+
+template <typename T>
+T* to_device(const std::vector<T>& h) {
+    T* p = nullptr;
+    EXPECT_EQ(cudaMalloc(&p, std::max<size_t>(h.size(), 1) * sizeof(T)), cudaSuccess);
+    if (!h.empty()) cudaMemcpy(p, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice);
+    return p;
+}
+
+// kv_plan + kv_attend on the device; returns out [T][H·G][hd].
+std::vector<float> device_window_attention(const WindowCase& c, const WindowData& d, mnemo::cuda::AttnPrecision precision) {
+    namespace mc = mnemo::cuda;
+    const int64_t T = c.T, H = c.H, nq = H * c.G, hd = c.hd;
+    mc::DeviceKvCache cache;
+    cache.keys = to_device(d.keys);
+    cache.values = to_device(d.values);
+    cache.positions = to_device(std::vector<int64_t>(static_cast<size_t>(H * c.window), -1));
+    cache.scores = to_device(std::vector<float>(static_cast<size_t>(H * c.window), 0.0f));
+    cache.window_meta = to_device(std::vector<int64_t>{d.ring_start, d.ring_count});
+    cache.sink_meta = to_device(std::vector<int32_t>{0});
+    cache.n_kv_heads = c.H;
+    cache.head_dim = c.hd;
+    cache.window_capacity = c.window;
+    cache.slots = c.window;
+    mc::KvChunk ch;
+    float* dk = to_device(d.k);
+    float* dv = to_device(d.v);
+    int64_t* position = to_device(std::vector<int64_t>{c.pos0});
+    ch.k = dk;
+    ch.v = dv;
+    ch.n_tokens = T;
+    ch.position = position;
+    mc::KvScratch s;
+    s.meta = to_device(std::vector<int64_t>(16, 0));
+    s.lists = to_device(std::vector<int32_t>(1, 0));
+    s.counts = to_device(std::vector<int32_t>(static_cast<size_t>(T * H), 0));
+    s.window_counts = to_device(std::vector<int32_t>(static_cast<size_t>(T), 0));
+    s.sources = to_device(std::vector<int32_t>(1, 0));
+    s.new_scores = to_device(std::vector<float>(1, 0.0f));
+    s.partial = to_device(std::vector<float>(static_cast<size_t>(T * nq * c.splits * (hd + 2)), NAN));
+    s.splits = c.splits;
+    float* dq = to_device(d.q);
+    float* dout = to_device(std::vector<float>(static_cast<size_t>(T * nq * hd), NAN));
+    mc::kv_plan(cache, ch, nullptr, s, nullptr);
+    mc::kv_attend(cache, ch, dq, static_cast<int32_t>(nq), dout, s, nullptr, precision);
+    EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess) << describe(c);
+    EXPECT_EQ(cudaGetLastError(), cudaSuccess) << describe(c);
+    std::vector<float> out(static_cast<size_t>(T * nq * hd));
+    cudaMemcpy(out.data(), dout, out.size() * sizeof(float), cudaMemcpyDeviceToHost);
+    for (void* p : {static_cast<void*>(cache.keys), static_cast<void*>(cache.values), static_cast<void*>(cache.positions),
+                    static_cast<void*>(cache.scores), static_cast<void*>(cache.window_meta), static_cast<void*>(cache.sink_meta),
+                    static_cast<void*>(dk), static_cast<void*>(dv), static_cast<void*>(position), static_cast<void*>(s.meta),
+                    static_cast<void*>(s.lists), static_cast<void*>(s.counts), static_cast<void*>(s.window_counts),
+                    static_cast<void*>(s.sources), static_cast<void*>(s.new_scores), static_cast<void*>(s.partial),
+                    static_cast<void*>(dq), static_cast<void*>(dout)})
+        cudaFree(p);
+    return out;
+}
+
+// First visible position of token t and the rows of a position's key and value.
+int64_t window_first(const WindowCase& c, const WindowData& d, int64_t t) {
+    return c.pos0 + t - std::min(d.ring_count + t + 1, c.window) + 1;
+}
+const float* key_row(const WindowCase& c, const WindowData& d, int64_t p, int64_t h, bool value) {
+    if (p >= c.pos0) return (value ? d.v : d.k).data() + ((p - c.pos0) * c.H + h) * c.hd;
+    return (value ? d.values : d.keys).data() + (h * c.window + ring_slot(c, d, p)) * c.hd;
+}
+
+// The attention in double on the host (the specification: softmax(q·k/√hd) over the window).
+std::vector<double> host_window_attention(const WindowCase& c, const WindowData& d) {
+    const int64_t nq = int64_t{c.H} * c.G, hd = c.hd;
+    std::vector<double> out(static_cast<size_t>(c.T * nq * hd), 0.0), score;
+    for (int64_t t = 0; t < c.T; ++t) {
+        const int64_t first = window_first(c, d, t), now = c.pos0 + t;
+        for (int64_t head = 0; head < nq; ++head) {
+            const int64_t h = head / c.G;
+            const float* qr = d.q.data() + (t * nq + head) * hd;
+            score.assign(static_cast<size_t>(now - first + 1), 0.0);
+            double mx = -INFINITY;
+            for (int64_t p = first; p <= now; ++p) {
+                const float* kr = key_row(c, d, p, h, false);
+                double s = 0;
+                for (int64_t e = 0; e < hd; ++e) s += double(qr[e]) * kr[e];
+                s /= std::sqrt(double(hd));
+                score[static_cast<size_t>(p - first)] = s;
+                mx = std::max(mx, s);
+            }
+            double l = 0;
+            double* o = out.data() + (t * nq + head) * hd;
+            for (int64_t p = first; p <= now; ++p) {
+                const double w = std::exp(score[static_cast<size_t>(p - first)] - mx);
+                l += w;
+                const float* vr = key_row(c, d, p, h, true);
+                for (int64_t e = 0; e < hd; ++e) o[e] += w * vr[e];
+            }
+            for (int64_t e = 0; e < hd; ++e) o[e] /= l;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+// Random data, both precisions against the host in double. f32: within 1e-4 (sums in other
+// orders). Tensor cores: q·scale, k, v and the probabilities are rounded to bf16 (unit roundoff
+// u = 2⁻⁸ ≈ 3.9e-3), sums in f32. The output is a convex combination of the values, so rounding v
+// and p moves it by at most ~2u·max|v|, and a score error δ moves it by ~δ·max|v|, with δ of order
+// u for these scores (|q·k|/√hd of order 1–3). Bound: max error ≤ 1e-2 · max|v| (≈ 2.5u); the mean
+// error, which a systematic slip would raise while a rare outlier would not, ≤ 4e-3 · rms(v) (≈ u).
+TEST(Cuda, WindowAttentionTensorCoresMatchF32) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    namespace mc = mnemo::cuda;
+    const WindowCase cases[] = {
+        {1, 100, 256, 2, 2, 64, 1, 1.0f},         // a decode step: both precisions take the f32 kernel
+        {7, 0, 4096, 2, 1, 64, 1, 1.0f},          // a small first chunk
+        {64, 300, 4096, 2, 2, 128, 3, 1.0f},      // a prior cache, splits
+        {1000, 2500, 4096, 2, 4, 64, 8, 1.0f},    // a long chunk after 2.5K positions
+        {700, 900, 256, 2, 1, 64, 2, 1.0f},       // SWA: window smaller than the chunk, the ring wrapped
+        {1000, 0, 100, 1, 4, 128, 1, 1.0f},       // window 100 from the start
+        {333, 5000, 512, 1, 2, 128, 4, 3.0f},     // sharp attention, window larger than the chunk
+        {300, 40, 4096, 2, 3, 64, 2, 1.0f},       // a group of 3 (the f32 path takes its generic kernel)
+        {200, 50, 4096, 2, 2, 96, 2, 1.0f},       // head size 96 (padded to 128)
+        {150, 10, 64, 2, 8, 32, 1, 1.0f},         // head size 32 (padded to 64), G 8
+        {120, 30, 4096, 1, 2, 66, 2, 1.0f},       // head size 66: pairs, not float4
+        {50, 10, 4096, 1, 2, 256, 2, 1.0f},       // head size 256: no tensor-core kernel, f32 for both
+    };
+    for (const WindowCase& c : cases) {
+        std::mt19937 rng(static_cast<uint32_t>(c.T * 131 + c.pos0 * 7 + c.hd));
+        std::normal_distribution<float> normal;
+        WindowData d = make_window_data(
+            c, rng, [&](int64_t, int64_t, int64_t) { return normal(rng); }, [&](int64_t, int64_t, int64_t) { return normal(rng); },
+            [&] { return c.q_amp * normal(rng); });
+        mc::DeviceKvCache shape;
+        shape.n_kv_heads = c.H;
+        shape.head_dim = c.hd;
+        EXPECT_EQ(mc::kv_attend_tensor_cores(shape, c.H * c.G), c.hd <= 128) << describe(c);
+        const std::vector<double> ref = host_window_attention(c, d);
+        const std::vector<float> f32 = device_window_attention(c, d, mc::AttnPrecision::f32);
+        const std::vector<float> tc = device_window_attention(c, d, mc::AttnPrecision::bf16_tensor_cores);
+        double v_max = 0, v_sq = 0;
+        for (float x : d.v) {
+            v_max = std::max(v_max, double(std::fabs(x)));
+            v_sq += double(x) * x;
+        }
+        const double v_rms = std::sqrt(v_sq / static_cast<double>(d.v.size()));
+        double worst_f32 = 0, worst_tc = 0, sum_tc = 0;
+        for (size_t i = 0; i < ref.size(); ++i) {
+            const double ef = std::fabs(f32[i] - ref[i]), et = std::fabs(tc[i] - ref[i]);
+            worst_f32 = std::isnan(ef) ? INFINITY : std::max(worst_f32, ef);
+            worst_tc = std::isnan(et) ? INFINITY : std::max(worst_tc, et);
+            sum_tc += std::isnan(et) ? INFINITY : et;
+        }
+        const double mean_tc = sum_tc / static_cast<double>(ref.size());
+        std::printf("%s: f32 max |err| %.3g; tensor cores max |err| %.3g (bound %.3g), mean %.3g (bound %.3g)\n", describe(c).c_str(),
+                    worst_f32, worst_tc, 1e-2 * v_max, mean_tc, 4e-3 * v_rms);
+        EXPECT_LE(worst_f32, 1e-4) << describe(c);
+        EXPECT_LE(worst_tc, 1e-2 * v_max) << describe(c);
+        EXPECT_LE(mean_tc, 4e-3 * v_rms) << describe(c);
+    }
+}
+
+// Which positions each token sees, exactly: with q = 0 every visible score is 0 and the output
+// is the plain mean of the visible values; values are small integers (exact in bf16, their sums
+// exact in f32), so both precisions must give sum / count to the last bit. A missing or extra
+// key (or a slot without a position: NaN) changes it. Window 1 (each token sees itself),
+// windows smaller and larger than the chunk, a wrapped ring, splits.
+TEST(Cuda, WindowAttentionSeesExactlyItsWindow) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    namespace mc = mnemo::cuda;
+    const WindowCase cases[] = {
+        {129, 77, 1, 2, 2, 64, 2, 0.0f},      {300, 1000, 7, 1, 1, 128, 1, 0.0f}, {500, 3000, 1024, 2, 4, 64, 5, 0.0f},
+        {1000, 0, 4096, 1, 2, 128, 3, 0.0f},  {257, 513, 64, 2, 1, 64, 4, 0.0f},  {2, 5, 3, 1, 2, 128, 1, 0.0f},
+    };
+    for (const WindowCase& c : cases) {
+        std::mt19937 rng(static_cast<uint32_t>(c.T + c.window));
+        std::normal_distribution<float> normal;
+        const auto value = [](int64_t p, int64_t h, int64_t e) { return static_cast<float>(((p + 1) * (2 * e + 1) * 37 + h * 11) % 61 - 30); };
+        WindowData d = make_window_data(c, rng, [&](int64_t, int64_t, int64_t) { return normal(rng); }, value, [] { return 0.0f; });
+        const int64_t nq = int64_t{c.H} * c.G;
+        std::vector<float> expect(static_cast<size_t>(c.T * nq * c.hd));
+        for (int64_t t = 0; t < c.T; ++t) {
+            const int64_t first = window_first(c, d, t), now = c.pos0 + t;
+            for (int64_t head = 0; head < nq; ++head)
+                for (int64_t e = 0; e < c.hd; ++e) {
+                    int64_t sum = 0;
+                    for (int64_t p = first; p <= now; ++p) sum += static_cast<int64_t>(value(p, head / c.G, e));
+                    expect[static_cast<size_t>((t * nq + head) * c.hd + e)] = static_cast<float>(sum) / static_cast<float>(now - first + 1);
+                }
+        }
+        for (mc::AttnPrecision precision : {mc::AttnPrecision::f32, mc::AttnPrecision::bf16_tensor_cores}) {
+            const std::vector<float> out = device_window_attention(c, d, precision);
+            size_t wrong = 0, first_wrong = 0;
+            for (size_t i = 0; i < out.size(); ++i)
+                if (!(out[i] == expect[i]) && wrong++ == 0) first_wrong = i;
+            const char* name = precision == mc::AttnPrecision::f32 ? "f32" : "tensor cores";
+            std::printf("%s, %s: %zu of %zu outputs differ\n", describe(c).c_str(), name, wrong, out.size());
+            EXPECT_EQ(wrong, 0u) << describe(c) << " " << name << ": first at " << first_wrong << ", " << out[first_wrong] << " vs "
+                                 << expect[first_wrong];
+        }
     }
 }
