@@ -722,6 +722,38 @@ void rope(float* q, int64_t q_heads, float* k, int64_t k_heads, float* k_pre, in
     const int64_t n = T * (q_heads + k_heads) * (hd / 2);
     launch_kernel(rope_kernel, blocks_for(n, 256), 256, 0, stream, q, q_heads, k, k_heads, k_pre, T, hd, position, theta);
 }
+namespace {
+constexpr int64_t kPrefetchPiece = 16 * 1024;  // bytes per bulk prefetch (one TMA request)
+
+// A thread per piece of every range; no pdl_wait: it reads nothing a kernel before it writes.
+__global__ void prefetch_l2_kernel(PrefetchRanges r) {
+    int64_t piece = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    for (int i = 0; i < r.n; ++i) {
+        const int64_t pieces = (r.bytes[i] + kPrefetchPiece - 1) / kPrefetchPiece;
+        if (piece >= pieces) {
+            piece -= pieces;
+            continue;
+        }
+        const char* p = static_cast<const char*>(r.data[i]) + piece * kPrefetchPiece;
+        // Whole 16-byte units inside the range only (the bulk prefetch's granule).
+        const int64_t bytes = ((piece + 1 == pieces ? r.bytes[i] - piece * kPrefetchPiece : kPrefetchPiece) / 16) * 16;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+        if (bytes > 0) asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(p), "r"(static_cast<uint32_t>(bytes)) : "memory");
+#else
+        for (int64_t off = 0; off < bytes; off += 128) asm volatile("prefetch.global.L2 [%0];" ::"l"(p + off));
+#endif
+        return;
+    }
+}
+}  // namespace
+
+void prefetch_l2(const PrefetchRanges& r, Stream stream) {
+    int64_t pieces = 0;
+    for (int i = 0; i < r.n; ++i) pieces += (r.bytes[i] + kPrefetchPiece - 1) / kPrefetchPiece;
+    if (pieces == 0) return;
+    prefetch_l2_kernel<<<blocks_for(pieces, 128), 128, 0, static_cast<cudaStream_t>(stream)>>>(r);
+}
+
 void argmax(const float* logits, int64_t n, int32_t* out, Stream stream) { launch_kernel(argmax_kernel, 1, 1024, 0, stream, logits, n, out); }
 void advance_position(int64_t* position, int64_t n, Stream stream) { launch_kernel(advance_kernel, 1, 1, 0, stream, position, n); }
 
@@ -813,7 +845,10 @@ __device__ LteLayerShape lte_layer_shape(const LteScorerDevice& sc, int32_t l, i
 // warp), kLteRows rows at a time; lanes split the K·cin inputs of a row, the rows' inputs
 // wait in shared memory. The warp's weights are loaded before waiting on the kernel
 // before (they are constants), all at once.
-__global__ void lte_layer_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc, KvScratch s, int32_t l) {
+//
+// `committed`: the chunk is already in the ring (after kv_commit): every row comes from the
+// cache, and the scores go straight into the cache's score slots (lte_score_committed).
+__global__ void lte_layer_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc, KvScratch s, int32_t l, bool committed) {
     extern __shared__ float lte_in[];  // [kLteRows + d(K−1)][cin]
     const int32_t h = blockIdx.y;
     const int32_t g = sc.per_head_groups ? h : 0;
@@ -830,7 +865,7 @@ __global__ void lte_layer_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
         wv[u] = o < L.cout && i < n_w ? w[i] : 0.0f;
     }
     pdl_wait();
-    const int64_t pos0 = *ch.position, end = pos0 + ch.n_tokens;
+    const int64_t pos0 = *ch.position + (committed ? ch.n_tokens : 0), end = committed ? pos0 : pos0 + ch.n_tokens;
     const int64_t first = *sc.next_unscored, last = end - 1 - sc.right;
     int32_t after_left = 0, after_right = 0;  // contexts of the layers after this one
     for (int32_t i = l + 1; i < sc.n_layers; ++i) {
@@ -894,8 +929,9 @@ __global__ void lte_layer_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
                 s.lte_act[l % 2][(p - base) * out_width + static_cast<int64_t>(h) * L.cout + o] = p >= 0 ? silu(sum + bias) : 0.0f;
             } else {
                 const float logit = sum + bias;
-                s.new_scores[(p - (pos0 - c.window_capacity)) * c.n_kv_heads + h] =
-                    sc.relu ? fmaxf(logit, 0.0f) : 1.0f / (1.0f + expf(-logit)) - 0.5f;
+                const float score = sc.relu ? fmaxf(logit, 0.0f) : 1.0f / (1.0f + expf(-logit)) - 0.5f;
+                if (committed) c.scores[h * c.slots + ref_of_position(p, meta, c)] = score;
+                else s.new_scores[(p - (pos0 - c.window_capacity)) * c.n_kv_heads + h] = score;
             }
         }
     }
@@ -1620,10 +1656,20 @@ __global__ void kv_commit_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
 
 }  // namespace
 
-void lte_score(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice& sc, const KvScratch& s, Stream stream) {
+namespace {
+
+// After lte_score_committed's layers: positions below end − right have final scores.
+__global__ void lte_scored_through_kernel(int64_t* next_unscored, const int64_t* position, int64_t n_tokens, int32_t right) {
+    pdl_wait();
+    const int64_t scored_end = *position + n_tokens - right;
+    if (scored_end > *next_unscored) *next_unscored = scored_end;
+}
+
+void lte_score_layers(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice& sc, const KvScratch& s, Stream stream,
+                      bool committed) {
     // Rows per layer: the chunk's positions (more only when a CPU-written state deferred
     // some, then the blocks loop) plus the receptive field.
-    const int64_t rows = ch.n_tokens + sc.left + sc.right;
+    const int64_t rows = (committed && ch.n_tokens == 0 ? c.window_capacity : ch.n_tokens) + sc.left + sc.right;
     const unsigned row_blocks = static_cast<unsigned>(std::min<int64_t>((rows + kLteRows - 1) / kLteRows, 128));
     for (int32_t l = 0; l <= sc.n_layers; ++l) {
         const bool proj = l == sc.n_layers;
@@ -1634,8 +1680,19 @@ void lte_score(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice&
         const size_t smem = static_cast<size_t>(kLteRows + d * (K - 1)) * cin * sizeof(float);
         if (smem > 48 * 1024) cudaFuncSetAttribute(lte_layer_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
         const dim3 grid(row_blocks, static_cast<unsigned>(c.n_kv_heads), static_cast<unsigned>((cout + warps - 1) / warps));
-        launch_kernel(lte_layer_kernel, grid, warps * kWarp, smem, stream, c, ch, sc, s, l);
+        launch_kernel(lte_layer_kernel, grid, warps * kWarp, smem, stream, c, ch, sc, s, l, committed);
     }
+}
+
+}  // namespace
+
+void lte_score(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice& sc, const KvScratch& s, Stream stream) {
+    lte_score_layers(c, ch, sc, s, stream, false);
+}
+
+void lte_score_committed(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice& sc, const KvScratch& s, Stream stream) {
+    lte_score_layers(c, ch, sc, s, stream, true);
+    launch_kernel(lte_scored_through_kernel, 1, 1, 0, stream, sc.next_unscored, ch.position, ch.n_tokens, sc.right);
 }
 
 int64_t lte_act_floats(const LteScorerDevice& sc, int64_t n_kv_heads, int64_t head_dim, int64_t window_capacity, int64_t max_tokens) {

@@ -199,6 +199,15 @@ inline constexpr int32_t kMaxLteLayers = 4;
 // layer computed once.
 void lte_score(const DeviceKvCache& cache, const KvChunk& chunk, const LteScorerDevice& scorer, const KvScratch& scratch,
                Stream stream);
+// The same scores after kv_commit (which then ran without a scorer) has put the chunk's
+// n_tokens rows into the ring: every row is read from the cache and each score goes into its
+// ring slot's score, then next_unscored moves on. Only scratch.lte_act is used, so it can
+// run on a stream of its own while the next layers run: a decode step needs the score of a
+// token only when it leaves the window, window_capacity − right steps later (the caller
+// checks window_capacity > left + right, which also keeps every row in the ring). With
+// n_tokens 0 it catches up on what a CPU-written state left unscored.
+void lte_score_committed(const DeviceKvCache& cache, const KvChunk& chunk, const LteScorerDevice& scorer, const KvScratch& scratch,
+                         Stream stream);
 // Floats of each KvScratch::lte_act buffer for chunks of up to max_tokens.
 int64_t lte_act_floats(const LteScorerDevice& scorer, int64_t n_kv_heads, int64_t head_dim, int64_t window_capacity, int64_t max_tokens);
 // Plans the chunk token by token (window → sink / retained / evicted, replace-min),
@@ -242,6 +251,16 @@ void nsa_forward(const DeviceNsa& n, const float* q, const float* k, const float
 
 // ---------------------------------------------------------------- sampling, position
 // out_token = argmax(logits) (lowest index among ties, like the CPU sampler).
+// Asks L2 to fetch the ranges (weights a later kernel will stream): a hint with no result,
+// meant for a stream beside the one that will read them, so DRAM works ahead while a decode
+// step's latency-bound small kernels run. Whole 16-byte units only.
+struct PrefetchRanges {
+    static constexpr int kMax = 8;
+    const void* data[kMax] = {};
+    int64_t bytes[kMax] = {};
+    int n = 0;
+};
+void prefetch_l2(const PrefetchRanges& ranges, Stream stream);
 void argmax(const float* logits, int64_t n, int32_t* out_token, Stream stream);
 
 // Sampling on the device with the CPU sampler's rules (sdk/src/sampler.cpp, the

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <map>
 #include <mutex>
 
@@ -170,6 +171,63 @@ struct DeviceLayer {
     cuda::DeviceNsa nsa;
     int32_t splits = 1, decode_splits = 1;
     cuda::AttnPrecision attn_precision = cuda::AttnPrecision::f32;
+    // LTE at decode: scores computed after kv_commit on a side stream (cuda::lte_score_committed).
+    bool defer_scores = false;
+};
+
+// A switch read once per process: unset or anything but "0" means on (A/B measurements).
+bool env_switch(const char* name) {
+    const char* env = std::getenv(name);
+    return env == nullptr || std::strcmp(env, "0") != 0;
+}
+bool defer_scores_enabled() {
+    static const bool on = env_switch("MNEMO_CUDA_DEFER_SCORES");
+    return on;
+}
+bool prefetch_enabled() {
+    static const bool on = env_switch("MNEMO_CUDA_PREFETCH");
+    return on;
+}
+
+int64_t matrix_bytes(const DeviceMatrix& m) { return m.data == nullptr ? 0 : m.rows * m.cols * (m.type == WeightType::bf16 ? 2 : 4); }
+
+// A stream beside the session's for work off a decode step's critical path: forked from the
+// session's stream at a point (a branch of the graph when captured) and joined back before
+// the step's last kernel, so the step still ends after everything it started.
+class SideStream {
+public:
+    ~SideStream() {
+        for (cudaEvent_t e : {fork_, join_})
+            if (e != nullptr) cudaEventDestroy(e);
+        if (stream_ != nullptr) cudaStreamDestroy(stream_);
+    }
+    mnemo_status init() {
+        MNEMO_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+        MNEMO_CUDA_TRY(cudaEventCreateWithFlags(&fork_, cudaEventDisableTiming));
+        MNEMO_CUDA_TRY(cudaEventCreateWithFlags(&join_, cudaEventDisableTiming));
+        return MNEMO_OK;
+    }
+    // Work enqueued on get() after this runs after everything enqueued on `main` before it.
+    mnemo_status fork(cudaStream_t main) {
+        MNEMO_CUDA_TRY(cudaEventRecord(fork_, main));
+        MNEMO_CUDA_TRY(cudaStreamWaitEvent(stream_, fork_, 0));
+        forked_ = true;
+        return MNEMO_OK;
+    }
+    // Work enqueued on `main` after this runs after everything enqueued here.
+    mnemo_status join(cudaStream_t main) {
+        if (!forked_) return MNEMO_OK;
+        forked_ = false;
+        MNEMO_CUDA_TRY(cudaEventRecord(join_, stream_));
+        MNEMO_CUDA_TRY(cudaStreamWaitEvent(main, join_, 0));
+        return MNEMO_OK;
+    }
+    cudaStream_t get() const { return stream_; }
+
+private:
+    cudaStream_t stream_ = nullptr;
+    cudaEvent_t fork_ = nullptr, join_ = nullptr;
+    bool forked_ = false;
 };
 
 // Precision of the window attention of a layer whose q projection is `q` (docs/performance-cuda.md):
@@ -207,6 +265,8 @@ public:
         chunk_ = options.chunk_tokens;
         state_bytes_ = state_bytes;
         MNEMO_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+        MNEMO_TRY(score_side_.init());
+        MNEMO_TRY(prefetch_side_.init());
         const char* why = nullptr;
         blas_ = cuda::blas_init(stream_, &why);
         {
@@ -226,7 +286,7 @@ public:
         position_ = reinterpret_cast<int64_t*>(state_);
         const ModelConfig& c = model.config;
         int64_t width = std::max<int64_t>(c.hidden_size, c.intermediate_size), heads = 1, kv_width = 1, list_width = 1, score_rows = 1;
-        int64_t partial = 1, nsa_probs = 1, nsa_importance = 1, lte_act = 1;
+        int64_t partial = 1, nsa_probs = 1, nsa_importance = 1, lte_act = 1, side_lte_act = 1;
         int64_t gdn_scratch[4] = {1, 1, 1, 1};  // chunked gated delta rule: w, u, p, g
         for (int32_t i = 0; i < c.n_layers; ++i) {
             const LayerConfig& l = c.layers[static_cast<size_t>(i)];
@@ -327,6 +387,10 @@ public:
                 if (d.learned) {
                     score_rows = std::max<int64_t>(score_rows, (chunk_ + dc.window_capacity) * dc.n_kv_heads);
                     lte_act = std::max(lte_act, cuda::lte_act_floats(d.scorer, dc.n_kv_heads, dc.head_dim, dc.window_capacity, chunk_));
+                    // Every row a decode step's score reads must still be in the ring after kv_commit,
+                    // and the score must not be needed in the step that computes it.
+                    d.defer_scores = defer_scores_enabled() && dc.window_capacity > d.scorer.left + d.scorer.right;
+                    side_lte_act = std::max(side_lte_act, cuda::lte_act_floats(d.scorer, dc.n_kv_heads, dc.head_dim, dc.window_capacity, 1));
                 }
             }
             layers_.push_back(d);
@@ -351,6 +415,8 @@ public:
         MNEMO_TRY(alloc(static_cast<uint64_t>(score_rows) * 4, reinterpret_cast<void**>(&kv_.new_scores)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(partial) * 4, reinterpret_cast<void**>(&kv_.partial)));
         for (float*& act : kv_.lte_act) MNEMO_TRY(alloc(static_cast<uint64_t>(lte_act) * 4, reinterpret_cast<void**>(&act)));
+        side_kv_ = kv_;  // the side stream's scorer uses only its own activations
+        for (float*& act : side_kv_.lte_act) MNEMO_TRY(alloc(static_cast<uint64_t>(side_lte_act) * 4, reinterpret_cast<void**>(&act)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(nsa_probs) * 4, reinterpret_cast<void**>(&nsa_.probs)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(nsa_importance) * 4, reinterpret_cast<void**>(&nsa_.importance)));
         float** gdn_buffers[4] = {&gdn_chunk_.w, &gdn_chunk_.u, &gdn_chunk_.p, &gdn_chunk_.g};
@@ -362,6 +428,7 @@ public:
     }
 
     mnemo_status feed_chunk(const int32_t* tokens, int64_t n) override {
+        if (n == 1) MNEMO_TRY(catch_up_scores());
         MNEMO_CUDA_TRY(cudaMemcpyAsync(tokens_, tokens, static_cast<size_t>(n) * sizeof(int32_t), cudaMemcpyHostToDevice, stream_));
         MNEMO_TRY(forward(n));
         MNEMO_CUDA_TRY(cudaStreamSynchronize(stream_));  // the host's tokens buffer may go away
@@ -380,6 +447,7 @@ public:
     mnemo_status upload_state(const std::byte* host) override {
         MNEMO_CUDA_TRY(cudaMemcpyAsync(state_, host, state_bytes_, cudaMemcpyHostToDevice, stream_));
         MNEMO_CUDA_TRY(cudaStreamSynchronize(stream_));
+        scores_behind_ = true;
         return MNEMO_OK;
     }
     mnemo_status begin_sampling(const mnemo_sampler_params& p, const std::vector<int32_t>& recent) override {
@@ -407,6 +475,7 @@ public:
         // tokens_[0] already holds `token` when it was sampled here; else upload it.
         if (token != last_sampled_) MNEMO_CUDA_TRY(cudaMemcpyAsync(tokens_, &token, 4, cudaMemcpyHostToDevice, stream_));
         if (!greedy_) MNEMO_TRY(set_uniform(uniform));
+        MNEMO_TRY(catch_up_scores());
         cudaGraphExec_t& graph = greedy_ ? greedy_graph_ : sample_graph_;
         if (graph == nullptr) MNEMO_TRY(capture_decode_graph(greedy_, &graph));
         MNEMO_CUDA_TRY(cudaGraphLaunch(graph, stream_));
@@ -447,6 +516,23 @@ private:
         MNEMO_TRY(weights_->vector(p + "proj.weight", &s->proj_weight));
         if (model_->tensor(p + "proj.bias") != nullptr) MNEMO_TRY(weights_->vector(p + "proj.bias", &s->proj_bias));
         s->next_unscored = reinterpret_cast<int64_t*>(dev(map.next_unscored));
+        return MNEMO_OK;
+    }
+
+    // A state the CPU wrote (upload_state, or the one the session started from) may have left
+    // window tokens unscored for longer than a decode step that defers its scoring allows:
+    // score them before the next single-token step (outside any graph capture).
+    mnemo_status catch_up_scores() {
+        if (!scores_behind_) return MNEMO_OK;
+        scores_behind_ = false;
+        for (const DeviceLayer& L : layers_) {
+            if (!L.defer_scores) continue;
+            cuda::KvChunk none;
+            none.position = position_;
+            cuda::lte_score_committed(L.cache, none, L.scorer, kv_, stream_);
+        }
+        const char* e = cuda::last_error();
+        if (*e != '\0') return failf(MNEMO_ERR_NO_DEVICE, "CUDA: a kernel launch failed: %s", e);
         return MNEMO_OK;
     }
 
@@ -520,13 +606,20 @@ private:
             if (add) cur = 1 - cur;
             return n;
         };
+        // A decode step reads every weight once and is bound by the latency of its small
+        // kernels: L2 fetches each layer's MLP while its mixer runs, and the next mixer while
+        // the MLP runs, on a side stream.
+        const bool prefetch = T == 1 && prefetch_enabled();
+        if (prefetch && !layers_.empty()) MNEMO_TRY(prefetch_mixer(layers_[0]));
         cuda::embed(tokens_, T, embeddings_.data, embeddings_.type, d, x_, stream_);
         for (size_t i = 0; i < layers_.size(); ++i) {
             const DeviceLayer& L = layers_[i];
+            if (prefetch) MNEMO_TRY(prefetch_weights({&L.gate, &L.up, &L.down}));
             const cuda::InputNorm attn_in = norm(L.attn_norm, i > 0);
             if (L.kind == MNEMO_MIXER_GDN) MNEMO_TRY(gdn(L, T, attn_in));
             else if (L.kind == MNEMO_MIXER_NSA) nsa(L, T, attn_in);
-            else attention(L, T, attn_in);
+            else MNEMO_TRY(attention(L, T, attn_in));
+            if (prefetch && i + 1 < layers_.size()) MNEMO_TRY(prefetch_mixer(layers_[i + 1]));
             const cuda::InputNorm mlp_in = norm(L.mlp_norm, true);
             cuda::linear_swiglu(L.gate, L.up, h_, T, b1_, b2_, x_bf16_, stream_, &mlp_in);
             cuda::linear(L.down, b1_, T, y_, x_bf16_, stream_);
@@ -534,11 +627,26 @@ private:
         // Only the last token's logits are kept.
         const cuda::InputNorm head_in{stream_x[cur] + (T - 1) * d, y_ + (T - 1) * d, nullptr, final_norm_, c.norm_eps};
         cuda::linear(lm_head_, h_, 1, logits_, x_bf16_, stream_, &head_in);
+        MNEMO_TRY(score_side_.join(stream_));  // the deferred scorers read the position advanced next
+        MNEMO_TRY(prefetch_side_.join(stream_));
         cuda::advance_position(position_, T, stream_);
         const char* e = cuda::last_error();
         if (*e != '\0') return failf(MNEMO_ERR_NO_DEVICE, "CUDA: a kernel launch failed: %s", e);
         return MNEMO_OK;
     }
+
+    mnemo_status prefetch_weights(std::initializer_list<const DeviceMatrix*> matrices) {
+        cuda::PrefetchRanges r;
+        for (const DeviceMatrix* m : matrices)
+            if (matrix_bytes(*m) > 0 && r.n < cuda::PrefetchRanges::kMax) {
+                r.data[r.n] = m->data;
+                r.bytes[r.n++] = matrix_bytes(*m);
+            }
+        MNEMO_TRY(prefetch_side_.fork(stream_));
+        cuda::prefetch_l2(r, prefetch_side_.get());
+        return MNEMO_OK;
+    }
+    mnemo_status prefetch_mixer(const DeviceLayer& L) { return prefetch_weights({&L.q, &L.k, &L.v, &L.a, &L.b, &L.g, &L.o}); }
 
     mnemo_status gdn(const DeviceLayer& L, int64_t T, const cuda::InputNorm& in) {
         const LayerConfig& l = *L.config;
@@ -582,7 +690,7 @@ private:
         cuda::linear(L.o, out, T, y_, x_bf16_, stream_);
     }
 
-    void attention(const DeviceLayer& L, int64_t T, const cuda::InputNorm& in) {
+    mnemo_status attention(const DeviceLayer& L, int64_t T, const cuda::InputNorm& in) {
         const LayerConfig& l = *L.config;
         const int64_t hd = l.head_dim;
         float *q = b1_, *k = b2_, *v = b3_, *k_pre = b4_, *out = b5_;
@@ -599,11 +707,19 @@ private:
         cuda::KvScratch s = kv_;
         s.splits = T == 1 ? L.decode_splits : L.splits;
         const cuda::LteScorerDevice* scorer = L.learned ? &L.scorer : nullptr;
-        if (scorer != nullptr) cuda::lte_score(L.cache, ch, *scorer, s, stream_);
+        // A decode step scores its newly final token after the commit, beside the layers after
+        // this one; the token it plans to move out of the window was scored steps ago.
+        const bool defer = scorer != nullptr && L.defer_scores && T == 1;
+        if (scorer != nullptr && !defer) cuda::lte_score(L.cache, ch, *scorer, s, stream_);
         cuda::kv_plan(L.cache, ch, scorer, s, stream_);
         cuda::kv_attend(L.cache, ch, q, l.n_heads, out, s, stream_, L.attn_precision);
-        cuda::kv_commit(L.cache, ch, scorer, s, stream_);
+        cuda::kv_commit(L.cache, ch, defer ? nullptr : scorer, s, stream_);
+        if (defer) {
+            MNEMO_TRY(score_side_.fork(stream_));
+            cuda::lte_score_committed(L.cache, ch, *scorer, side_kv_, score_side_.get());
+        }
         cuda::linear(L.o, out, T, y_, x_bf16_, stream_);
+        return MNEMO_OK;
     }
 
     const ModelImpl* model_ = nullptr;
@@ -626,7 +742,9 @@ private:
     int32_t* tokens_ = nullptr;
     int32_t* pinned_token_ = nullptr;
     int32_t last_sampled_ = -1;
-    cuda::KvScratch kv_;
+    cuda::KvScratch kv_, side_kv_;
+    SideStream score_side_, prefetch_side_;
+    bool scores_behind_ = true;  // lte_score_committed(n_tokens 0) owed before a deferred step
     cuda::NsaScratch nsa_;
     cuda::GdnChunkScratch gdn_chunk_;
     cudaGraphExec_t greedy_graph_ = nullptr, sample_graph_ = nullptr;

@@ -308,6 +308,35 @@ TEST_P(CudaGolden, ACpuSnapshotContinuesOnTheDeviceAndBack) {
     expect_same_caches(*cpu, *back, GetParam() + " gpu -> cpu");
 }
 
+// A CPU state (its LTE scores batched lazily, some window tokens unscored) continued on the
+// device token by token: the decode step scores after its commit on a side stream, so the
+// first step after the restore must catch up on what the CPU left unscored.
+TEST_P(CudaGolden, ACpuSnapshotDecodesOnTheDeviceTokenByToken) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    auto model = load_golden_model(GetParam());
+    ASSERT_NE(model, nullptr) << mnemo_last_error();
+    if (cuda_supports(*model, SessionOptions{}) != MNEMO_OK) GTEST_SKIP() << "not supported on CUDA";
+    const int32_t vocab = model->config.vocab_size;
+    const std::vector<int32_t> ids = stream_tokens(vocab, 420);
+    for (size_t restored_at : {size_t{333}, size_t{336}, size_t{338}}) {  // different phases of the CPU's scoring batches
+        std::unique_ptr<SessionImpl> cpu, gpu;
+        ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CPU, 64), &cpu), MNEMO_OK);
+        ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CUDA, 64), &gpu), MNEMO_OK) << mnemo_last_error();
+        ASSERT_EQ(cpu->feed(ids.data(), restored_at), MNEMO_OK);
+        std::memcpy(gpu->state_data(), cpu->state_data(), cpu->state_bytes());
+        gpu->state_restored();
+        ASSERT_EQ(gpu->check_state(), MNEMO_OK) << mnemo_last_error();
+        double worst = 0;
+        for (size_t t = restored_at; t < ids.size(); ++t) {
+            ASSERT_EQ(cpu->feed(&ids[t], 1), MNEMO_OK);
+            ASSERT_EQ(gpu->feed(&ids[t], 1), MNEMO_OK) << mnemo_last_error();
+            worst = std::max(worst, max_abs_diff(cpu->logits(), gpu->logits(), static_cast<size_t>(vocab)));
+        }
+        EXPECT_LE(worst, kLogitTolerance) << GetParam() << " restored at " << restored_at;
+        expect_same_caches(*cpu, *gpu, GetParam() + " decoded after a restore at " + std::to_string(restored_at));
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Golden, CudaGolden,
                          ::testing::Values("gdn", "gdn_swa", "lalte", "gdn_attn", "transformer", "lansa", "nsa"),
                          [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
