@@ -722,38 +722,6 @@ void rope(float* q, int64_t q_heads, float* k, int64_t k_heads, float* k_pre, in
     const int64_t n = T * (q_heads + k_heads) * (hd / 2);
     launch_kernel(rope_kernel, blocks_for(n, 256), 256, 0, stream, q, q_heads, k, k_heads, k_pre, T, hd, position, theta);
 }
-namespace {
-constexpr int64_t kPrefetchPiece = 16 * 1024;  // bytes per bulk prefetch (one TMA request)
-
-// A thread per piece of every range; no pdl_wait: it reads nothing a kernel before it writes.
-__global__ void prefetch_l2_kernel(PrefetchRanges r) {
-    int64_t piece = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-    for (int i = 0; i < r.n; ++i) {
-        const int64_t pieces = (r.bytes[i] + kPrefetchPiece - 1) / kPrefetchPiece;
-        if (piece >= pieces) {
-            piece -= pieces;
-            continue;
-        }
-        const char* p = static_cast<const char*>(r.data[i]) + piece * kPrefetchPiece;
-        // Whole 16-byte units inside the range only (the bulk prefetch's granule).
-        const int64_t bytes = ((piece + 1 == pieces ? r.bytes[i] - piece * kPrefetchPiece : kPrefetchPiece) / 16) * 16;
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-        if (bytes > 0) asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(p), "r"(static_cast<uint32_t>(bytes)) : "memory");
-#else
-        for (int64_t off = 0; off < bytes; off += 128) asm volatile("prefetch.global.L2 [%0];" ::"l"(p + off));
-#endif
-        return;
-    }
-}
-}  // namespace
-
-void prefetch_l2(const PrefetchRanges& r, Stream stream) {
-    int64_t pieces = 0;
-    for (int i = 0; i < r.n; ++i) pieces += (r.bytes[i] + kPrefetchPiece - 1) / kPrefetchPiece;
-    if (pieces == 0) return;
-    prefetch_l2_kernel<<<blocks_for(pieces, 128), 128, 0, static_cast<cudaStream_t>(stream)>>>(r);
-}
-
 void argmax(const float* logits, int64_t n, int32_t* out, Stream stream) { launch_kernel(argmax_kernel, 1, 1024, 0, stream, logits, n, out); }
 void advance_position(int64_t* position, int64_t n, Stream stream) { launch_kernel(advance_kernel, 1, 1, 0, stream, position, n); }
 

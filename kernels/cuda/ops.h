@@ -251,16 +251,6 @@ void nsa_forward(const DeviceNsa& n, const float* q, const float* k, const float
 
 // ---------------------------------------------------------------- sampling, position
 // out_token = argmax(logits) (lowest index among ties, like the CPU sampler).
-// Asks L2 to fetch the ranges (weights a later kernel will stream): a hint with no result,
-// meant for a stream beside the one that will read them, so DRAM works ahead while a decode
-// step's latency-bound small kernels run. Whole 16-byte units only.
-struct PrefetchRanges {
-    static constexpr int kMax = 8;
-    const void* data[kMax] = {};
-    int64_t bytes[kMax] = {};
-    int n = 0;
-};
-void prefetch_l2(const PrefetchRanges& ranges, Stream stream);
 void argmax(const float* logits, int64_t n, int32_t* out_token, Stream stream);
 
 // Sampling on the device with the CPU sampler's rules (sdk/src/sampler.cpp, the

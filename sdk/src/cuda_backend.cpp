@@ -17,7 +17,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <initializer_list>
 #include <map>
 #include <mutex>
 
@@ -184,12 +183,6 @@ bool defer_scores_enabled() {
     static const bool on = env_switch("MNEMO_CUDA_DEFER_SCORES");
     return on;
 }
-bool prefetch_enabled() {
-    static const bool on = env_switch("MNEMO_CUDA_PREFETCH");
-    return on;
-}
-
-int64_t matrix_bytes(const DeviceMatrix& m) { return m.data == nullptr ? 0 : m.rows * m.cols * (m.type == WeightType::bf16 ? 2 : 4); }
 
 // A stream beside the session's for work off a decode step's critical path: forked from the
 // session's stream at a point (a branch of the graph when captured) and joined back before
@@ -266,7 +259,6 @@ public:
         state_bytes_ = state_bytes;
         MNEMO_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
         MNEMO_TRY(score_side_.init());
-        MNEMO_TRY(prefetch_side_.init());
         const char* why = nullptr;
         blas_ = cuda::blas_init(stream_, &why);
         {
@@ -606,20 +598,13 @@ private:
             if (add) cur = 1 - cur;
             return n;
         };
-        // A decode step reads every weight once and is bound by the latency of its small
-        // kernels: L2 fetches each layer's MLP while its mixer runs, and the next mixer while
-        // the MLP runs, on a side stream.
-        const bool prefetch = T == 1 && prefetch_enabled();
-        if (prefetch && !layers_.empty()) MNEMO_TRY(prefetch_mixer(layers_[0]));
         cuda::embed(tokens_, T, embeddings_.data, embeddings_.type, d, x_, stream_);
         for (size_t i = 0; i < layers_.size(); ++i) {
             const DeviceLayer& L = layers_[i];
-            if (prefetch) MNEMO_TRY(prefetch_weights({&L.gate, &L.up, &L.down}));
             const cuda::InputNorm attn_in = norm(L.attn_norm, i > 0);
             if (L.kind == MNEMO_MIXER_GDN) MNEMO_TRY(gdn(L, T, attn_in));
             else if (L.kind == MNEMO_MIXER_NSA) nsa(L, T, attn_in);
             else MNEMO_TRY(attention(L, T, attn_in));
-            if (prefetch && i + 1 < layers_.size()) MNEMO_TRY(prefetch_mixer(layers_[i + 1]));
             const cuda::InputNorm mlp_in = norm(L.mlp_norm, true);
             cuda::linear_swiglu(L.gate, L.up, h_, T, b1_, b2_, x_bf16_, stream_, &mlp_in);
             cuda::linear(L.down, b1_, T, y_, x_bf16_, stream_);
@@ -628,25 +613,11 @@ private:
         const cuda::InputNorm head_in{stream_x[cur] + (T - 1) * d, y_ + (T - 1) * d, nullptr, final_norm_, c.norm_eps};
         cuda::linear(lm_head_, h_, 1, logits_, x_bf16_, stream_, &head_in);
         MNEMO_TRY(score_side_.join(stream_));  // the deferred scorers read the position advanced next
-        MNEMO_TRY(prefetch_side_.join(stream_));
         cuda::advance_position(position_, T, stream_);
         const char* e = cuda::last_error();
         if (*e != '\0') return failf(MNEMO_ERR_NO_DEVICE, "CUDA: a kernel launch failed: %s", e);
         return MNEMO_OK;
     }
-
-    mnemo_status prefetch_weights(std::initializer_list<const DeviceMatrix*> matrices) {
-        cuda::PrefetchRanges r;
-        for (const DeviceMatrix* m : matrices)
-            if (matrix_bytes(*m) > 0 && r.n < cuda::PrefetchRanges::kMax) {
-                r.data[r.n] = m->data;
-                r.bytes[r.n++] = matrix_bytes(*m);
-            }
-        MNEMO_TRY(prefetch_side_.fork(stream_));
-        cuda::prefetch_l2(r, prefetch_side_.get());
-        return MNEMO_OK;
-    }
-    mnemo_status prefetch_mixer(const DeviceLayer& L) { return prefetch_weights({&L.q, &L.k, &L.v, &L.a, &L.b, &L.g, &L.o}); }
 
     mnemo_status gdn(const DeviceLayer& L, int64_t T, const cuda::InputNorm& in) {
         const LayerConfig& l = *L.config;
@@ -743,7 +714,7 @@ private:
     int32_t* pinned_token_ = nullptr;
     int32_t last_sampled_ = -1;
     cuda::KvScratch kv_, side_kv_;
-    SideStream score_side_, prefetch_side_;
+    SideStream score_side_;
     bool scores_behind_ = true;  // lte_score_committed(n_tokens 0) owed before a deferred step
     cuda::NsaScratch nsa_;
     cuda::GdnChunkScratch gdn_chunk_;
