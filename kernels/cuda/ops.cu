@@ -12,6 +12,7 @@
 #include <cfloat>
 #include <cmath>
 #include <cstdio>
+#include <type_traits>
 #include <utility>
 #include <cstring>
 #include <cstdlib>
@@ -125,6 +126,24 @@ struct GemvBatch {
 };
 
 constexpr int kNormThreads = 256;  // add_rms_norm and the GEMV's input norm: same sums, same bits
+constexpr int kGatedNormThreads = 128;  // rms_norm_gated's block
+constexpr int kL2NormThreads = 64;      // l2_norm's block
+
+// Σ x[i]² over i < n summed as block_sum() sums it in a block of Threads threads (thread j
+// takes i = j, j + Threads, …; each warp's butterfly; the warps in order), by one warp: lane
+// l plays thread w·32 + l of each warp w in turn, so a warp per row gives the bits of a
+// block per row. Warps past n would add zeros.
+template <int Threads>
+__device__ __forceinline__ float sum_squares_as_block(const float* x, int64_t n) {
+    const int lane = threadIdx.x % kWarp;
+    float total = 0.0f;
+    for (int w = 0; w < Threads / kWarp && w * kWarp < n; ++w) {
+        float ss = 0.0f;
+        for (int64_t i = w * kWarp + lane; i < n; i += Threads) ss += x[i] * x[i];
+        total += warp_sum(ss);
+    }
+    return total;
+}
 
 // acc[k][t] += this lane's share of W_k[row] · x[t] for NR matrices of one type and width
 // (SwiGLU's gate and up: both rows' loads in flight before either is used; the same
@@ -222,6 +241,23 @@ __device__ __forceinline__ void prefetch_row(const DeviceMatrix& w, int64_t row)
         asm volatile("prefetch.global.L2 [%0];" ::"l"(p + off));
 }
 
+// One input row under a grouped InputNorm: a warp per group, summing as the kernel that
+// materialises the norm above GEMV sizes sums it, so decode and prefill normalise alike.
+__device__ void stage_groups_normed(const InputNorm& nm, const float* x, const float* gate, float* xo, int64_t cols) {
+    const int lane = threadIdx.x % kWarp;
+    const int64_t g = nm.group;
+    for (int64_t start = threadIdx.x / kWarp * g; start < cols; start += blockDim.x / kWarp * g) {
+        const float* xr = x + start;
+        const float ss = gate != nullptr ? sum_squares_as_block<kGatedNormThreads>(xr, g) : sum_squares_as_block<kNormThreads>(xr, g);
+        const float inv = rsqrtf(ss / static_cast<float>(g) + nm.eps);
+        for (int64_t i = lane; i < g; i += kWarp) {
+            float v = xr[i] * inv * nm.weight[i];
+            if (gate != nullptr) v *= silu(gate[start + i]);
+            xo[start + i] = v;
+        }
+    }
+}
+
 template <int MaxT>
 __global__ void gemv_kernel(GemvBatch b, const float* x, int n_tokens) {
     const int64_t r = static_cast<int64_t>(blockIdx.x) * (blockDim.x / kWarp) + threadIdx.x / kWarp;
@@ -242,6 +278,10 @@ __global__ void gemv_kernel(GemvBatch b, const float* x, int n_tokens) {
             continue;
         }
         const InputNorm& nm = b.norm;
+        if (nm.group > 0) {
+            stage_groups_normed(nm, xr, nm.gate != nullptr ? nm.gate + t * cols : nullptr, xo, cols);
+            continue;
+        }
         const float* res = nm.residual != nullptr ? nm.residual + t * cols : nullptr;
         float ss = 0.0f;
         for (int64_t i = threadIdx.x; i < cols; i += blockDim.x) {
@@ -374,6 +414,7 @@ void launch_gemv(const GemvBatch& b, const float* x, int64_t T, float* const* y,
         if (b.normed) {
             part.norm.residual = b.norm.residual != nullptr ? b.norm.residual + t0 * cols : nullptr;
             part.norm.sum = b.norm.sum != nullptr ? b.norm.sum + t0 * cols : nullptr;
+            part.norm.gate = b.norm.gate != nullptr ? b.norm.gate + t0 * cols : nullptr;
         }
         const size_t smem = static_cast<size_t>(n * cols) * sizeof(float);
         if (n == 1) launch_kernel(gemv_kernel<1>, grid, kThreads, smem, stream, part, x + t0 * cols, n);
@@ -396,6 +437,13 @@ void blas_linear(const DeviceMatrix& w, const float* x, const void* x_bf16, int6
 }
 
 bool use_gemv(int64_t T) { return T <= kGemvMaxTokens || g_blas.handle == nullptr; }
+
+// Above GEMV sizes the input norm gets a launch of its own, into the linear's x.
+void materialise_input_norm(const InputNorm& nm, float* x, int64_t T, int64_t cols, Stream stream) {
+    if (nm.group == 0) add_rms_norm(nm.x, nm.residual, nm.sum, nm.weight, x, T, cols, nm.eps, stream);
+    else if (nm.gate != nullptr) rms_norm_gated(nm.x, nm.gate, nm.weight, x, T * cols / nm.group, nm.group, nm.eps, stream);
+    else add_rms_norm(nm.x, nullptr, nullptr, nm.weight, x, T * cols / nm.group, nm.group, nm.eps, stream);
+}
 
 void to_bf16_once(const DeviceMatrix* const* w, int n, const float* x, int64_t T, void* x_bf16, Stream stream) {
     for (int m = 0; m < n; ++m) {
@@ -426,7 +474,7 @@ void linear_batch(const DeviceMatrix* const* w, float* const* y, int n, float* x
         launch_gemv(b, norm != nullptr ? norm->x : x, T, y, stream);
         return;
     }
-    if (norm != nullptr) add_rms_norm(norm->x, norm->residual, norm->sum, norm->weight, x, T, w[0]->cols, norm->eps, stream);
+    if (norm != nullptr) materialise_input_norm(*norm, x, T, w[0]->cols, stream);
     to_bf16_once(w, n, x, T, x_bf16, stream);
     for (int m = 0; m < n; ++m) {
         blas_linear(*w[m], x, x_bf16, T, y[m], stream);
@@ -459,7 +507,7 @@ void linear_swiglu(const DeviceMatrix& gate, const DeviceMatrix& up, float* x, i
         launch_gemv(b, norm != nullptr ? norm->x : x, T, ys, stream);
         return;
     }
-    if (norm != nullptr) add_rms_norm(norm->x, norm->residual, norm->sum, norm->weight, x, T, gate.cols, norm->eps, stream);
+    if (norm != nullptr) materialise_input_norm(*norm, x, T, gate.cols, stream);
     const DeviceMatrix* ws[2] = {&gate, &up};
     to_bf16_once(ws, 2, x, T, x_bf16, stream);
     blas_linear(gate, x, x_bf16, T, out, stream);
@@ -493,13 +541,13 @@ __global__ void add_rms_norm_kernel(const float* x, const float* residual, float
     }
 }
 
-__global__ void rms_norm_gated_kernel(float* x, const float* gate, const float* w, int64_t dim, float eps) {
+__global__ void rms_norm_gated_kernel(const float* x, const float* gate, const float* w, float* y, int64_t dim, float eps) {
     pdl_wait();
-    float* xr = x + blockIdx.x * dim;
+    const float* xr = x + blockIdx.x * dim;
     float ss = 0.0f;
     for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) ss += xr[i] * xr[i];
     const float inv = rsqrtf(block_sum(ss) / static_cast<float>(dim) + eps);
-    for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) xr[i] = xr[i] * inv * w[i] * silu(gate[blockIdx.x * dim + i]);
+    for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) y[blockIdx.x * dim + i] = xr[i] * inv * w[i] * silu(gate[blockIdx.x * dim + i]);
 }
 
 __global__ void l2_norm_kernel(float* x, int64_t dim, float eps) {
@@ -517,35 +565,110 @@ __global__ void swiglu_kernel(float* gate, const float* up, int64_t n) {
     if (i < n) gate[i] = silu(gate[i]) * up[i];
 }
 
-// Thread per channel: it walks the tokens with the last K−1 inputs in registers, so the
-// tail moves in the same launch (read before any token overwrites it; x may be y).
+// One channel of a short conv, walked token by token by one thread with the last K−1
+// inputs in registers, so the tail moves in the same launch (read before any token
+// overwrites it; x may be y: token t is read before it is written, by the same thread).
+template <int K>
+struct ConvChannel {
+    const float* x = nullptr;
+    float* tail = nullptr;  // null without weights (SiLU only)
+    int64_t channels = 0, c = 0;
+    float w[K], hist[K];  // hist[K − 1] is the current input
+
+    __device__ __forceinline__ void load(const ShortConv& cv, int64_t channel) {
+        x = cv.x;
+        tail = cv.weight != nullptr ? cv.tail : nullptr;
+        channels = cv.channels;
+        c = channel;
+        if (tail == nullptr) return;
+#pragma unroll
+        for (int j = 0; j < K; ++j) w[j] = cv.weight[c * K + j];
+#pragma unroll
+        for (int j = 0; j < K - 1; ++j) hist[j] = tail[j * channels + c];
+    }
+    // silu(conv) at token t.
+    __device__ __forceinline__ float next(int64_t t) {
+        const float v = x[t * channels + c];
+        if (tail == nullptr) return silu(v);
+        hist[K - 1] = v;
+        float acc = 0.0f;
+#pragma unroll
+        for (int j = 0; j < K; ++j) acc += w[j] * hist[j];
+#pragma unroll
+        for (int j = 0; j < K - 1; ++j) hist[j] = hist[j + 1];
+        return silu(acc);
+    }
+    __device__ __forceinline__ void store_tail() const {
+        if (tail == nullptr) return;
+#pragma unroll
+        for (int j = 0; j < K - 1; ++j) tail[j * channels + c] = hist[j];
+    }
+};
+
+template <int K>
+__device__ __forceinline__ void conv_channel(const ShortConv& cv, int64_t c, int64_t T) {
+    ConvChannel<K> conv;
+    conv.load(cv, c);
+    for (int64_t t = 0; t < T; ++t) cv.y[t * cv.channels + c] = conv.next(t);
+    conv.store_tail();
+}
+
+// A thread per channel.
 template <int K>
 __global__ void short_conv_kernel(ShortConvBatch b, int64_t T) {
     pdl_wait();
     const ShortConv& cv = b.convs[blockIdx.y];
-    const int64_t C = cv.channels;
     const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-    if (c >= C) return;
-    if (cv.weight == nullptr) {
-        for (int64_t t = 0; t < T; ++t) cv.y[t * C + c] = silu(cv.x[t * C + c]);
+    if (c < cv.channels) conv_channel<K>(cv, c, T);
+}
+
+// A GDN layer's convs with q's and k's L2 norm per head (short_conv_silu_l2 at decode sizes).
+// Blocks [0, heads) own a head of q, [heads, 2·heads) a head of k, with thread i on the head's
+// channel i; the rest of the grid owns v, blockDim channels a block. A head's sum of squares
+// goes through shared memory and is summed as l2_norm's block sums it, for the same bits.
+constexpr int kMaxConvL2Head = 256;  // gated_delta_rule's largest key head
+
+template <int K>
+__global__ void short_conv_l2_kernel(ShortConvBatch b, int64_t T, int64_t head_dim, int64_t heads, float eps) {
+    pdl_wait();
+    const int64_t block = blockIdx.x;
+    if (block >= 2 * heads) {
+        const int64_t c = (block - 2 * heads) * blockDim.x + threadIdx.x;
+        if (c < b.convs[2].channels) conv_channel<K>(b.convs[2], c, T);
         return;
     }
-    float w[K], hist[K];  // hist[K − 1] is the current input
-#pragma unroll
-    for (int j = 0; j < K; ++j) w[j] = cv.weight[c * K + j];
-#pragma unroll
-    for (int j = 0; j < K - 1; ++j) hist[j] = cv.tail[j * C + c];
+    __shared__ float head[kMaxConvL2Head];
+    const ShortConv& cv = b.convs[block / heads];
+    const bool owner = threadIdx.x < head_dim;  // the other threads only help sum
+    const int64_t c = (block % heads) * head_dim + threadIdx.x;
+    ConvChannel<K> conv;
+    if (owner) conv.load(cv, c);
     for (int64_t t = 0; t < T; ++t) {
-        hist[K - 1] = cv.x[t * C + c];
-        float acc = 0.0f;
-#pragma unroll
-        for (int j = 0; j < K; ++j) acc += w[j] * hist[j];
-        cv.y[t * C + c] = silu(acc);
-#pragma unroll
-        for (int j = 0; j < K - 1; ++j) hist[j] = hist[j + 1];
+        const float y = owner ? conv.next(t) : 0.0f;
+        if (owner) head[threadIdx.x] = y;
+        __syncthreads();
+        float ss = 0.0f;
+        if (threadIdx.x < kL2NormThreads)
+            for (int64_t i = threadIdx.x; i < head_dim; i += kL2NormThreads) ss += head[i] * head[i];
+        const float inv = rsqrtf(block_sum(ss) + eps);  // its barriers also keep head[] until all have read it
+        if (owner) cv.y[t * cv.channels + c] = y * inv;
     }
-#pragma unroll
-    for (int j = 0; j < K - 1; ++j) cv.tail[j * C + c] = hist[j];
+    if (owner) conv.store_tail();
+}
+
+// Calls launch(std::integral_constant<int, K>{}) for a conv size K in [1, 8].
+template <typename Launch>
+void with_conv_size(int64_t K, Launch&& launch) {
+    switch (K) {
+        case 1: launch(std::integral_constant<int, 1>{}); break;
+        case 2: launch(std::integral_constant<int, 2>{}); break;
+        case 3: launch(std::integral_constant<int, 3>{}); break;
+        case 4: launch(std::integral_constant<int, 4>{}); break;
+        case 5: launch(std::integral_constant<int, 5>{}); break;
+        case 6: launch(std::integral_constant<int, 6>{}); break;
+        case 7: launch(std::integral_constant<int, 7>{}); break;
+        default: launch(std::integral_constant<int, 8>{}); break;
+    }
 }
 
 
@@ -676,11 +799,12 @@ void add_rms_norm(const float* x, const float* residual, float* sum, const float
                   float eps, Stream stream) {
     launch_kernel(add_rms_norm_kernel, static_cast<unsigned>(n_rows), kNormThreads, 0, stream, x, residual, sum, weight, y, dim, eps);
 }
-void rms_norm_gated(float* x, const float* gate, const float* weight, int64_t n_rows, int64_t dim, float eps, Stream stream) {
-    launch_kernel(rms_norm_gated_kernel, static_cast<unsigned>(n_rows), 128, 0, stream, x, gate, weight, dim, eps);
+void rms_norm_gated(const float* x, const float* gate, const float* weight, float* y, int64_t n_rows, int64_t dim, float eps,
+                    Stream stream) {
+    launch_kernel(rms_norm_gated_kernel, static_cast<unsigned>(n_rows), kGatedNormThreads, 0, stream, x, gate, weight, y, dim, eps);
 }
 void l2_norm(float* x, int64_t n_rows, int64_t dim, float eps, Stream stream) {
-    launch_kernel(l2_norm_kernel, static_cast<unsigned>(n_rows), 64, 0, stream, x, dim, eps);
+    launch_kernel(l2_norm_kernel, static_cast<unsigned>(n_rows), kL2NormThreads, 0, stream, x, dim, eps);
 }
 void swiglu(float* gate, const float* up, int64_t n, Stream stream) {
     launch_kernel(swiglu_kernel, blocks_for(n, 256), 256, 0, stream, gate, up, n);
@@ -693,16 +817,28 @@ void short_conv_silu(const ShortConv* convs, int n, int64_t T, int64_t K, Stream
         widest = std::max(widest, convs[i].channels);
     }
     const dim3 grid(static_cast<unsigned>(blocks_for(widest, 128)), static_cast<unsigned>(n));
-    switch (K) {
-        case 1: launch_kernel(short_conv_kernel<1>, grid, 128, 0, stream, b, T); break;
-        case 2: launch_kernel(short_conv_kernel<2>, grid, 128, 0, stream, b, T); break;
-        case 3: launch_kernel(short_conv_kernel<3>, grid, 128, 0, stream, b, T); break;
-        case 4: launch_kernel(short_conv_kernel<4>, grid, 128, 0, stream, b, T); break;
-        case 5: launch_kernel(short_conv_kernel<5>, grid, 128, 0, stream, b, T); break;
-        case 6: launch_kernel(short_conv_kernel<6>, grid, 128, 0, stream, b, T); break;
-        case 7: launch_kernel(short_conv_kernel<7>, grid, 128, 0, stream, b, T); break;
-        default: launch_kernel(short_conv_kernel<8>, grid, 128, 0, stream, b, T); break;
+    with_conv_size(K, [&](auto k) { launch_kernel(short_conv_kernel<decltype(k)::value>, grid, 128, 0, stream, b, T); });
+}
+void short_conv_silu_l2(const ShortConv (&qkv)[3], int64_t T, int64_t K, int64_t head_dim, float eps, Stream stream) {
+    const int64_t heads = qkv[0].channels / head_dim;
+    if (T > kGemvMaxTokens || head_dim > kMaxConvL2Head) {
+        short_conv_silu(qkv, 3, T, K, stream);
+        // q and k side by side (as the GDN layer keeps them): both norms in one launch.
+        if (qkv[1].y == qkv[0].y + T * qkv[0].channels) {
+            l2_norm(qkv[0].y, 2 * T * heads, head_dim, eps, stream);
+        } else {
+            l2_norm(qkv[0].y, T * heads, head_dim, eps, stream);
+            l2_norm(qkv[1].y, T * heads, head_dim, eps, stream);
+        }
+        return;
     }
+    ShortConvBatch b;
+    for (int i = 0; i < 3; ++i) b.convs[i] = qkv[i];
+    const int threads = static_cast<int>(std::max<int64_t>(128, head_dim));
+    const unsigned grid = static_cast<unsigned>(2 * heads + blocks_for(qkv[2].channels, threads));
+    with_conv_size(K, [&](auto k) {
+        launch_kernel(short_conv_l2_kernel<decltype(k)::value>, grid, threads, 0, stream, b, T, head_dim, heads, eps);
+    });
 }
 bool gated_delta_rule(const float* q, const float* k, const float* v, const float* g, const float* beta, float* state, float* out,
                       int64_t T, int64_t H, int64_t dk, int64_t dv, float scale, Stream stream) {

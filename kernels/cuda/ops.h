@@ -45,12 +45,17 @@ void blas_shutdown();
 // At GEMV sizes every block recomputes it from x (one row of a few KB) instead of a
 // launch of its own; above them it is materialised into the linear's `x` buffer first.
 // sum must not alias x (other blocks still read x while block 0 writes sum).
+// With `group` > 0 (a divisor of the row) each run of `group` values is normalised on its own
+// with weight[0, group) (GDN's per-head output norm: add_rms_norm's sums), times silu(gate)
+// when gate is set (rms_norm_gated's sums; gate rows like x's); no residual then.
 struct InputNorm {
     const float* x = nullptr;
     const float* residual = nullptr;
     float* sum = nullptr;
     const float* weight = nullptr;
     float eps = 0.0f;
+    int64_t group = 0;
+    const float* gate = nullptr;
 };
 
 // y[T, out] = x[T, in] · Wᵀ (+ bias). x, y f32. `x_bf16` is scratch of T·in bf16
@@ -83,8 +88,9 @@ void embed(const int32_t* tokens, int64_t n_tokens, const void* table, WeightTyp
 // y = v / sqrt(mean(v²) + eps) · w (y may be x).
 void add_rms_norm(const float* x, const float* residual, float* sum, const float* weight, float* y, int64_t n_rows, int64_t dim,
                   float eps, Stream stream);
-// y = rms_norm(x) · w · silu(gate) in place on x (rows of `dim`, gate rows alike).
-void rms_norm_gated(float* x, const float* gate, const float* weight, int64_t n_rows, int64_t dim, float eps, Stream stream);
+// y = rms_norm(x) · w · silu(gate) (rows of `dim`, gate rows alike; y may be x).
+void rms_norm_gated(const float* x, const float* gate, const float* weight, float* y, int64_t n_rows, int64_t dim, float eps,
+                    Stream stream);
 // x = x / sqrt(sum(x²) + eps), in place.
 void l2_norm(float* x, int64_t n_rows, int64_t dim, float eps, Stream stream);
 // gate = silu(gate) · up
@@ -104,6 +110,9 @@ struct ShortConvBatch {
     ShortConv convs[3];
 };
 void short_conv_silu(const ShortConv* convs, int n, int64_t n_tokens, int64_t kernel_size, Stream stream);
+// A GDN layer's convs (q, k, v) then l2_norm of q and k per head of head_dim: at decode
+// sizes one launch (the same sums, the same bits), above them the two ops.
+void short_conv_silu_l2(const ShortConv (&qkv)[3], int64_t n_tokens, int64_t kernel_size, int64_t head_dim, float eps, Stream stream);
 
 // Gated delta rule, token by token (cpu/gated_delta_rule.h), state [H, dk, dv] in place.
 // q, k [T, H, dk] (L2-normalised), v [T, H, dv], g/beta [T, H]; out [T, H, dv].

@@ -622,7 +622,7 @@ private:
     mnemo_status gdn(const DeviceLayer& L, int64_t T, const cuda::InputNorm& in) {
         const LayerConfig& l = *L.config;
         const int64_t H = l.n_heads, dk = l.head_dim, dv = l.head_v_dim, kd = H * dk, vd = H * dv;
-        // q and k side by side (one L2 norm over both); the convs run in place.
+        // q and k side by side (one L2 norm over both above decode sizes); the convs run in place.
         float *q = b1_, *k = b1_ + T * kd, *v = b3_, *gate = b7_, *o = b4_;
         const int64_t K = l.use_short_conv ? l.conv_size : 1;
         const DeviceMatrix* proj[6] = {&L.q, &L.k, &L.v, &L.b, &L.a, &L.g};
@@ -636,17 +636,16 @@ private:
         const int64_t widths[3] = {kd, kd, vd};
         for (int j = 0; j < 3; ++j)
             convs[j] = cuda::ShortConv{outs[j], outs[j], l.use_short_conv ? L.conv[j] : nullptr, L.tails[j], widths[j]};
-        cuda::short_conv_silu(convs, 3, T, K, stream_);
-        cuda::l2_norm(q, 2 * T * H, dk, 1e-6f, stream_);
+        cuda::short_conv_silu_l2(convs, T, K, dk, 1e-6f, stream_);
         const float scale = 1.0f / std::sqrt(static_cast<float>(dk));
         const bool done = T >= cuda::kGdnChunkedMinTokens
                               ? cuda::gated_delta_rule_chunked(q, k, v, ga_, gb_, L.state, o, T, H, dk, dv, scale, gdn_chunk_, stream_)
                               : cuda::gated_delta_rule(q, k, v, ga_, gb_, L.state, o, T, H, dk, dv, scale, stream_);
         if (!done)
             return failf(MNEMO_ERR_UNSUPPORTED, "gated delta rule: key head size %lld", static_cast<long long>(dk));
-        if (l.use_gate) cuda::rms_norm_gated(o, gate, L.o_norm, T * H, dv, model_->config.norm_eps, stream_);
-        else cuda::add_rms_norm(o, nullptr, nullptr, L.o_norm, o, T * H, dv, model_->config.norm_eps, stream_);
-        cuda::linear(L.o, o, T, y_, x_bf16_, stream_);
+        // o's per-head RMSNorm (times silu(gate) with a gate) on o_proj's way in.
+        const cuda::InputNorm o_in{o, nullptr, nullptr, L.o_norm, model_->config.norm_eps, dv, l.use_gate ? gate : nullptr};
+        cuda::linear(L.o, o, T, y_, x_bf16_, stream_, &o_in);
         return MNEMO_OK;
     }
 

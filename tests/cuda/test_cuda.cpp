@@ -127,6 +127,111 @@ TEST(Cuda, GatedDeltaRuleBothFormsMatchTheCpu) {
     }
 }
 
+// ---------------------------------------------------------------- GDN decode fusions
+// At decode sizes the short conv and the L2 norm of q and k run in one launch, and o's per-head
+// (gated) RMSNorm runs in o_proj's GEMV prologue. Both sum as the unfused kernels do, so the
+// fused results (outputs, conv tails, the linear's output) must equal the unfused ones bit for bit.
+namespace {
+
+float* to_device(const std::vector<float>& h) {
+    float* d = nullptr;
+    EXPECT_EQ(cudaMalloc(&d, h.size() * 4), cudaSuccess);
+    cudaMemcpy(d, h.data(), h.size() * 4, cudaMemcpyHostToDevice);
+    return d;
+}
+
+std::vector<float> to_host(const float* d, size_t n) {
+    std::vector<float> h(n);
+    cudaMemcpy(h.data(), d, n * 4, cudaMemcpyDeviceToHost);
+    return h;
+}
+
+std::vector<float> random_vector(size_t n, std::mt19937& rng) {
+    std::normal_distribution<float> normal;
+    std::vector<float> v(n);
+    for (auto& e : v) e = normal(rng);
+    return v;
+}
+
+}  // namespace
+
+TEST(Cuda, GdnConvL2FusedEqualsTheTwoOps) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    namespace mc = mnemo::cuda;
+    struct Shape { int64_t H, dk, dv, K; bool weights; };
+    for (const Shape sh : {Shape{2, 16, 16, 4, true}, Shape{3, 32, 96, 2, true}, Shape{4, 64, 128, 4, true}, Shape{16, 128, 128, 4, true},
+                           Shape{2, 256, 64, 8, true}, Shape{3, 128, 256, 1, false}}) {
+        for (int64_t T : {1, 2, 5, 8}) {
+            const int64_t kd = sh.H * sh.dk, vd = sh.H * sh.dv, K = sh.K;
+            std::mt19937 rng(static_cast<uint32_t>(T * 131 + kd + K));
+            const std::vector<float> qk = random_vector(static_cast<size_t>(2 * T * kd), rng), v = random_vector(static_cast<size_t>(T * vd), rng);
+            std::vector<float> weights[3], tails[3];
+            const int64_t widths[3] = {kd, kd, vd};
+            for (int j = 0; j < 3; ++j) {
+                weights[j] = random_vector(static_cast<size_t>(widths[j] * K), rng);
+                tails[j] = random_vector(static_cast<size_t>(std::max<int64_t>(1, (K - 1) * widths[j])), rng);
+            }
+            std::vector<float> out[2][2], tail_out[2][3];  // [unfused, fused]
+            for (int fused = 0; fused < 2; ++fused) {
+                float *dqk = to_device(qk), *dv = to_device(v), *dw[3], *dt[3];
+                for (int j = 0; j < 3; ++j) {
+                    dw[j] = to_device(weights[j]);
+                    dt[j] = to_device(tails[j]);
+                }
+                float* xs[3] = {dqk, dqk + T * kd, dv};
+                mc::ShortConv convs[3];
+                for (int j = 0; j < 3; ++j) convs[j] = mc::ShortConv{xs[j], xs[j], sh.weights ? dw[j] : nullptr, dt[j], widths[j]};
+                if (fused) {
+                    mc::short_conv_silu_l2(convs, T, K, sh.dk, 1e-6f, nullptr);
+                } else {
+                    mc::short_conv_silu(convs, 3, T, K, nullptr);
+                    mc::l2_norm(dqk, 2 * T * sh.H, sh.dk, 1e-6f, nullptr);
+                }
+                ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+                out[fused][0] = to_host(dqk, qk.size());
+                out[fused][1] = to_host(dv, v.size());
+                for (int j = 0; j < 3; ++j) tail_out[fused][j] = to_host(dt[j], tails[j].size());
+                for (float* p : {dqk, dv, dw[0], dw[1], dw[2], dt[0], dt[1], dt[2]}) cudaFree(p);
+            }
+            const std::string where = "H " + std::to_string(sh.H) + " dk " + std::to_string(sh.dk) + " K " + std::to_string(K) + " T " + std::to_string(T);
+            EXPECT_EQ(out[0][0], out[1][0]) << "q, k: " << where;
+            EXPECT_EQ(out[0][1], out[1][1]) << "v: " << where;
+            for (int j = 0; j < 3; ++j) EXPECT_EQ(tail_out[0][j], tail_out[1][j]) << "tail " << j << ": " << where;
+        }
+    }
+}
+
+TEST(Cuda, GdnOutputNormInTheGemvEqualsTheNormKernels) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    namespace mc = mnemo::cuda;
+    struct Shape { int64_t H, dv, rows; };
+    // 48 × 128 = 6144 columns: 8 tokens take two GEMV launches (shared-memory limit).
+    for (const Shape sh : {Shape{2, 16, 40}, Shape{3, 96, 64}, Shape{16, 128, 256}, Shape{4, 256, 33}, Shape{48, 128, 24}}) {
+        for (int64_t T : {1, 3, 8}) {
+            for (bool gated : {true, false}) {
+                const int64_t cols = sh.H * sh.dv;
+                std::mt19937 rng(static_cast<uint32_t>(T * 17 + cols + gated));
+                const std::vector<float> o = random_vector(static_cast<size_t>(T * cols), rng), gate = random_vector(o.size(), rng),
+                                         w = random_vector(static_cast<size_t>(sh.dv), rng),
+                                         m = random_vector(static_cast<size_t>(sh.rows * cols), rng);
+                float *d_o = to_device(o), *d_gate = to_device(gate), *d_w = to_device(w), *d_m = to_device(m), *d_normed = to_device(o),
+                      *d_y[2] = {to_device(std::vector<float>(static_cast<size_t>(T * sh.rows))), to_device(std::vector<float>(static_cast<size_t>(T * sh.rows)))};
+                const mc::DeviceMatrix matrix{d_m, mc::WeightType::f32, sh.rows, cols, nullptr};
+                if (gated) mc::rms_norm_gated(d_o, d_gate, d_w, d_normed, T * sh.H, sh.dv, 1e-5f, nullptr);
+                else mc::add_rms_norm(d_o, nullptr, nullptr, d_w, d_normed, T * sh.H, sh.dv, 1e-5f, nullptr);
+                mc::linear(matrix, d_normed, T, d_y[0], nullptr, nullptr);
+                const mc::InputNorm norm{d_o, nullptr, nullptr, d_w, 1e-5f, sh.dv, gated ? d_gate : nullptr};
+                mc::linear(matrix, d_o, T, d_y[1], nullptr, nullptr, &norm);
+                ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+                EXPECT_EQ(to_host(d_y[0], static_cast<size_t>(T * sh.rows)), to_host(d_y[1], static_cast<size_t>(T * sh.rows)))
+                    << "H " << sh.H << " dv " << sh.dv << " T " << T << (gated ? " gated" : "");
+                EXPECT_EQ(to_host(d_o, o.size()), o) << "the norm's input is read only";
+                for (float* p : {d_o, d_gate, d_w, d_m, d_normed, d_y[0], d_y[1]}) cudaFree(p);
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------------- window attention
 // kv_attend on a cache without sink/retained entries (full attention, SWA): every token t of
 // the chunk sees positions [pos0 + t − w_t + 1, pos0 + t], w_t = min(ring count + t + 1,
