@@ -170,8 +170,12 @@ struct DeviceLayer {
     cuda::DeviceNsa nsa;
     int32_t splits = 1, decode_splits = 1;
     cuda::AttnPrecision attn_precision = cuda::AttnPrecision::f32;
-    // LTE at decode: scores computed after kv_commit on a side stream (cuda::lte_score_committed).
-    bool defer_scores = false;
+    // Decode steps (one token) commit the cache, and LTE scores it (cuda::lte_score_committed),
+    // on the side stream, off the step's critical path. What the commit reads stays the layer's
+    // own until the step ends: its chunk rows (step_k/v/k_pre) and its plan (step's meta, sources).
+    bool decode_side = false;
+    cuda::KvScratch step;
+    float *step_k = nullptr, *step_v = nullptr, *step_k_pre = nullptr;
 };
 
 // A switch read once per process: unset or anything but "0" means on (A/B measurements).
@@ -179,8 +183,8 @@ bool env_switch(const char* name) {
     const char* env = std::getenv(name);
     return env == nullptr || std::strcmp(env, "0") != 0;
 }
-bool defer_scores_enabled() {
-    static const bool on = env_switch("MNEMO_CUDA_DEFER_SCORES");
+bool side_stream_enabled() {
+    static const bool on = env_switch("MNEMO_CUDA_SIDE_STREAM");
     return on;
 }
 
@@ -258,7 +262,7 @@ public:
         chunk_ = options.chunk_tokens;
         state_bytes_ = state_bytes;
         MNEMO_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-        MNEMO_TRY(score_side_.init());
+        MNEMO_TRY(side_.init());
         const char* why = nullptr;
         blas_ = cuda::blas_init(stream_, &why);
         {
@@ -366,6 +370,7 @@ public:
                 d.learned = l.mixer == MNEMO_MIXER_LTE;
                 dc.learned = d.learned;
                 if (d.learned) MNEMO_TRY(load_scorer(l, a, map, dev, &d.scorer));
+                if (!d.learned) d.decode_side = side_stream_enabled();
                 const int64_t visible = dc.slots;
                 d.splits = static_cast<int32_t>(std::clamp<int64_t>((visible + 255) / 256, 1, 64));  // ~256 keys per block
                 const int64_t per_split = int64_t{chunk_} * l.n_heads * (l.head_dim + 2) * 4;
@@ -381,7 +386,7 @@ public:
                     lte_act = std::max(lte_act, cuda::lte_act_floats(d.scorer, dc.n_kv_heads, dc.head_dim, dc.window_capacity, chunk_));
                     // Every row a decode step's score reads must still be in the ring after kv_commit,
                     // and the score must not be needed in the step that computes it.
-                    d.defer_scores = defer_scores_enabled() && dc.window_capacity > d.scorer.left + d.scorer.right;
+                    d.decode_side = side_stream_enabled() && dc.window_capacity > d.scorer.left + d.scorer.right;
                     side_lte_act = std::max(side_lte_act, cuda::lte_act_floats(d.scorer, dc.n_kv_heads, dc.head_dim, dc.window_capacity, 1));
                 }
             }
@@ -409,6 +414,16 @@ public:
         for (float*& act : kv_.lte_act) MNEMO_TRY(alloc(static_cast<uint64_t>(lte_act) * 4, reinterpret_cast<void**>(&act)));
         side_kv_ = kv_;  // the side stream's scorer uses only its own activations
         for (float*& act : side_kv_.lte_act) MNEMO_TRY(alloc(static_cast<uint64_t>(side_lte_act) * 4, reinterpret_cast<void**>(&act)));
+        for (DeviceLayer& L : layers_) {
+            if (!L.decode_side) continue;
+            const cuda::DeviceKvCache& dc = L.cache;
+            const uint64_t row = static_cast<uint64_t>(dc.n_kv_heads * dc.head_dim) * 4;
+            L.step = kv_;
+            MNEMO_TRY(alloc(16 * 8, reinterpret_cast<void**>(&L.step.meta)));
+            MNEMO_TRY(alloc(static_cast<uint64_t>(dc.n_kv_heads * (dc.sink_capacity + dc.retained_capacity)) * 4,
+                            reinterpret_cast<void**>(&L.step.sources)));
+            for (float** buf : {&L.step_k, &L.step_v, &L.step_k_pre}) MNEMO_TRY(alloc(row, reinterpret_cast<void**>(buf)));
+        }
         MNEMO_TRY(alloc(static_cast<uint64_t>(nsa_probs) * 4, reinterpret_cast<void**>(&nsa_.probs)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(nsa_importance) * 4, reinterpret_cast<void**>(&nsa_.importance)));
         float** gdn_buffers[4] = {&gdn_chunk_.w, &gdn_chunk_.u, &gdn_chunk_.p, &gdn_chunk_.g};
@@ -518,7 +533,7 @@ private:
         if (!scores_behind_) return MNEMO_OK;
         scores_behind_ = false;
         for (const DeviceLayer& L : layers_) {
-            if (!L.defer_scores) continue;
+            if (!L.learned || !L.decode_side) continue;
             cuda::KvChunk none;
             none.position = position_;
             cuda::lte_score_committed(L.cache, none, L.scorer, kv_, stream_);
@@ -612,7 +627,7 @@ private:
         // Only the last token's logits are kept.
         const cuda::InputNorm head_in{stream_x[cur] + (T - 1) * d, y_ + (T - 1) * d, nullptr, final_norm_, c.norm_eps};
         cuda::linear(lm_head_, h_, 1, logits_, x_bf16_, stream_, &head_in);
-        MNEMO_TRY(score_side_.join(stream_));  // the deferred scorers read the position advanced next
+        MNEMO_TRY(side_.join(stream_));  // the side stream's commits and scorers read the position advanced next
         cuda::advance_position(position_, T, stream_);
         const char* e = cuda::last_error();
         if (*e != '\0') return failf(MNEMO_ERR_NO_DEVICE, "CUDA: a kernel launch failed: %s", e);
@@ -663,7 +678,9 @@ private:
     mnemo_status attention(const DeviceLayer& L, int64_t T, const cuda::InputNorm& in) {
         const LayerConfig& l = *L.config;
         const int64_t hd = l.head_dim;
-        float *q = b1_, *k = b2_, *v = b3_, *k_pre = b4_, *out = b5_;
+        const bool side = T == 1 && L.decode_side;
+        float *q = b1_, *out = b5_;
+        float *k = side ? L.step_k : b2_, *v = side ? L.step_v : b3_, *k_pre = side ? L.step_k_pre : b4_;
         const DeviceMatrix* proj[3] = {&L.q, &L.k, &L.v};
         float* outs[3] = {q, k, v};
         cuda::linear_batch(proj, outs, 3, h_, T, x_bf16_, stream_, &in);
@@ -674,19 +691,21 @@ private:
         ch.v = v;
         ch.n_tokens = T;
         ch.position = position_;
-        cuda::KvScratch s = kv_;
+        cuda::KvScratch s = side ? L.step : kv_;
         s.splits = T == 1 ? L.decode_splits : L.splits;
         const cuda::LteScorerDevice* scorer = L.learned ? &L.scorer : nullptr;
-        // A decode step scores its newly final token after the commit, beside the layers after
-        // this one; the token it plans to move out of the window was scored steps ago.
-        const bool defer = scorer != nullptr && L.defer_scores && T == 1;
-        if (scorer != nullptr && !defer) cuda::lte_score(L.cache, ch, *scorer, s, stream_);
+        if (scorer != nullptr && !side) cuda::lte_score(L.cache, ch, *scorer, s, stream_);
         cuda::kv_plan(L.cache, ch, scorer, s, stream_);
         cuda::kv_attend(L.cache, ch, q, l.n_heads, out, s, stream_, L.attn_precision);
-        cuda::kv_commit(L.cache, ch, defer ? nullptr : scorer, s, stream_);
-        if (defer) {
-            MNEMO_TRY(score_side_.fork(stream_));
-            cuda::lte_score_committed(L.cache, ch, *scorer, side_kv_, score_side_.get());
+        if (side) {
+            // Nothing later in the step reads this layer's cache: the commit, then (LTE) the score of
+            // the token that became final, run beside the layers after this one. The token the
+            // plan moves out of the window was scored steps ago.
+            MNEMO_TRY(side_.fork(stream_));
+            cuda::kv_commit(L.cache, ch, nullptr, s, side_.get());
+            if (scorer != nullptr) cuda::lte_score_committed(L.cache, ch, *scorer, side_kv_, side_.get());
+        } else {
+            cuda::kv_commit(L.cache, ch, scorer, s, stream_);
         }
         cuda::linear(L.o, out, T, y_, x_bf16_, stream_);
         return MNEMO_OK;
@@ -713,7 +732,7 @@ private:
     int32_t* pinned_token_ = nullptr;
     int32_t last_sampled_ = -1;
     cuda::KvScratch kv_, side_kv_;
-    SideStream score_side_;
+    SideStream side_;
     bool scores_behind_ = true;  // lte_score_committed(n_tokens 0) owed before a deferred step
     cuda::NsaScratch nsa_;
     cuda::GdnChunkScratch gdn_chunk_;
