@@ -95,6 +95,21 @@ void expect_same_caches(const SessionImpl& cpu, const SessionImpl& gpu, const st
     }
 }
 
+// Feeds ids[from..] one token at a time to both sessions; the largest logit difference seen
+// (negative when a feed failed: the failure is reported here).
+double decode_both(SessionImpl& cpu, SessionImpl& gpu, const std::vector<int32_t>& ids, size_t from) {
+    const size_t vocab = static_cast<size_t>(cpu.model().config.vocab_size);
+    double worst = 0;
+    for (size_t t = from; t < ids.size(); ++t) {
+        if (cpu.feed(&ids[t], 1) != MNEMO_OK || gpu.feed(&ids[t], 1) != MNEMO_OK) {
+            ADD_FAILURE() << "feeding token " << t << ": " << mnemo_last_error();
+            return -1;
+        }
+        worst = std::max(worst, max_abs_diff(cpu.logits(), gpu.logits(), vocab));
+    }
+    return worst;
+}
+
 class CudaGolden : public ::testing::TestWithParam<std::string> {};
 
 }  // namespace
@@ -124,12 +139,8 @@ TEST_P(CudaGolden, PrefillDecodeAndCachesMatchTheCpu) {
         double worst = max_abs_diff(cpu->logits(), gpu->logits(), static_cast<size_t>(vocab));
         EXPECT_LE(worst, kLogitTolerance) << GetParam() << " prefill chunk " << chunk;
         expect_same_caches(*cpu, *gpu, GetParam() + " after prefill, chunk " + std::to_string(chunk));
-        double worst_decode = 0;
-        for (size_t t = prefill; t < ids.size(); ++t) {
-            ASSERT_EQ(cpu->feed(&ids[t], 1), MNEMO_OK);
-            ASSERT_EQ(gpu->feed(&ids[t], 1), MNEMO_OK) << mnemo_last_error();
-            worst_decode = std::max(worst_decode, max_abs_diff(cpu->logits(), gpu->logits(), static_cast<size_t>(vocab)));
-        }
+        const double worst_decode = decode_both(*cpu, *gpu, ids, prefill);
+        ASSERT_GE(worst_decode, 0.0);
         EXPECT_LE(worst_decode, kLogitTolerance) << GetParam() << " decode, chunk " << chunk;
         expect_same_caches(*cpu, *gpu, GetParam() + " after decode, chunk " + std::to_string(chunk));
         int64_t pos = 0;
@@ -326,12 +337,8 @@ TEST_P(CudaGolden, ACpuSnapshotDecodesOnTheDeviceTokenByToken) {
         std::memcpy(gpu->state_data(), cpu->state_data(), cpu->state_bytes());
         gpu->state_restored();
         ASSERT_EQ(gpu->check_state(), MNEMO_OK) << mnemo_last_error();
-        double worst = 0;
-        for (size_t t = restored_at; t < ids.size(); ++t) {
-            ASSERT_EQ(cpu->feed(&ids[t], 1), MNEMO_OK);
-            ASSERT_EQ(gpu->feed(&ids[t], 1), MNEMO_OK) << mnemo_last_error();
-            worst = std::max(worst, max_abs_diff(cpu->logits(), gpu->logits(), static_cast<size_t>(vocab)));
-        }
+        const double worst = decode_both(*cpu, *gpu, ids, restored_at);
+        ASSERT_GE(worst, 0.0);
         EXPECT_LE(worst, kLogitTolerance) << GetParam() << " restored at " << restored_at;
         expect_same_caches(*cpu, *gpu, GetParam() + " decoded after a restore at " + std::to_string(restored_at));
     }
