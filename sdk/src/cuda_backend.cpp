@@ -370,7 +370,9 @@ public:
                 d.learned = l.mixer == MNEMO_MIXER_LTE;
                 dc.learned = d.learned;
                 if (d.learned) MNEMO_TRY(load_scorer(l, a, map, dev, &d.scorer));
-                if (!d.learned) d.decode_side = side_stream_enabled();
+                // LTE: every row a decode step's score reads must still be in the ring after
+                // kv_commit, and the score must not be needed in the step that computes it.
+                d.decode_side = side_stream_enabled() && (!d.learned || dc.window_capacity > d.scorer.left + d.scorer.right);
                 const int64_t visible = dc.slots;
                 d.splits = static_cast<int32_t>(std::clamp<int64_t>((visible + 255) / 256, 1, 64));  // ~256 keys per block
                 const int64_t per_split = int64_t{chunk_} * l.n_heads * (l.head_dim + 2) * 4;
@@ -384,9 +386,6 @@ public:
                 if (d.learned) {
                     score_rows = std::max<int64_t>(score_rows, (chunk_ + dc.window_capacity) * dc.n_kv_heads);
                     lte_act = std::max(lte_act, cuda::lte_act_floats(d.scorer, dc.n_kv_heads, dc.head_dim, dc.window_capacity, chunk_));
-                    // Every row a decode step's score reads must still be in the ring after kv_commit,
-                    // and the score must not be needed in the step that computes it.
-                    d.decode_side = side_stream_enabled() && dc.window_capacity > d.scorer.left + d.scorer.right;
                     side_lte_act = std::max(side_lte_act, cuda::lte_act_floats(d.scorer, dc.n_kv_heads, dc.head_dim, dc.window_capacity, 1));
                 }
             }
@@ -538,6 +537,11 @@ private:
             none.position = position_;
             cuda::lte_score_committed(L.cache, none, L.scorer, kv_, stream_);
         }
+        return launch_status();
+    }
+
+    // Whether the kernels enqueued since the last check launched.
+    static mnemo_status launch_status() {
         const char* e = cuda::last_error();
         if (*e != '\0') return failf(MNEMO_ERR_NO_DEVICE, "CUDA: a kernel launch failed: %s", e);
         return MNEMO_OK;
@@ -629,9 +633,7 @@ private:
         cuda::linear(lm_head_, h_, 1, logits_, x_bf16_, stream_, &head_in);
         MNEMO_TRY(side_.join(stream_));  // the side stream's commits and scorers read the position advanced next
         cuda::advance_position(position_, T, stream_);
-        const char* e = cuda::last_error();
-        if (*e != '\0') return failf(MNEMO_ERR_NO_DEVICE, "CUDA: a kernel launch failed: %s", e);
-        return MNEMO_OK;
+        return launch_status();
     }
 
     mnemo_status gdn(const DeviceLayer& L, int64_t T, const cuda::InputNorm& in) {
@@ -733,7 +735,7 @@ private:
     int32_t last_sampled_ = -1;
     cuda::KvScratch kv_, side_kv_;
     SideStream side_;
-    bool scores_behind_ = true;  // lte_score_committed(n_tokens 0) owed before a deferred step
+    bool scores_behind_ = true;  // catch_up_scores() owed before the next single-token step
     cuda::NsaScratch nsa_;
     cuda::GdnChunkScratch gdn_chunk_;
     cudaGraphExec_t greedy_graph_ = nullptr, sample_graph_ = nullptr;

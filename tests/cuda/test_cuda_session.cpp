@@ -95,6 +95,13 @@ void expect_same_caches(const SessionImpl& cpu, const SessionImpl& gpu, const st
     }
 }
 
+// What restoring a snapshot does: `to` takes `from`'s state block.
+void restore_state(SessionImpl& to, const SessionImpl& from) {
+    std::memcpy(to.state_data(), from.state_data(), from.state_bytes());
+    to.state_restored();
+    ASSERT_EQ(to.check_state(), MNEMO_OK) << mnemo_last_error();
+}
+
 // Feeds ids[from..] one token at a time to both sessions; the largest logit difference seen
 // (negative when a feed failed: the failure is reported here).
 double decode_both(SessionImpl& cpu, SessionImpl& gpu, const std::vector<int32_t>& ids, size_t from) {
@@ -302,17 +309,13 @@ TEST_P(CudaGolden, ACpuSnapshotContinuesOnTheDeviceAndBack) {
     ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CPU, 64), &back), MNEMO_OK);
     ASSERT_EQ(cpu->feed(ids.data(), 333), MNEMO_OK);
     // CPU state → device (what restoring a snapshot does), then both continue.
-    std::memcpy(gpu->state_data(), cpu->state_data(), cpu->state_bytes());
-    gpu->state_restored();
-    ASSERT_EQ(gpu->check_state(), MNEMO_OK) << mnemo_last_error();
+    ASSERT_NO_FATAL_FAILURE(restore_state(*gpu, *cpu));
     ASSERT_EQ(cpu->feed(ids.data() + 333, 200), MNEMO_OK);
     ASSERT_EQ(gpu->feed(ids.data() + 333, 200), MNEMO_OK) << mnemo_last_error();
     EXPECT_LE(max_abs_diff(cpu->logits(), gpu->logits(), static_cast<size_t>(vocab)), kLogitTolerance);
     expect_same_caches(*cpu, *gpu, GetParam() + " cpu -> gpu");
     // Device state → CPU: the state block the device wrote is one the CPU accepts and continues.
-    std::memcpy(back->state_data(), gpu->state_data(), gpu->state_bytes());
-    back->state_restored();
-    ASSERT_EQ(back->check_state(), MNEMO_OK) << mnemo_last_error();
+    ASSERT_NO_FATAL_FAILURE(restore_state(*back, *gpu));
     ASSERT_EQ(cpu->feed(ids.data() + 533, 67), MNEMO_OK);
     ASSERT_EQ(back->feed(ids.data() + 533, 67), MNEMO_OK);
     EXPECT_LE(max_abs_diff(cpu->logits(), back->logits(), static_cast<size_t>(vocab)), kLogitTolerance);
@@ -334,9 +337,7 @@ TEST_P(CudaGolden, ACpuSnapshotDecodesOnTheDeviceTokenByToken) {
         ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CPU, 64), &cpu), MNEMO_OK);
         ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CUDA, 64), &gpu), MNEMO_OK) << mnemo_last_error();
         ASSERT_EQ(cpu->feed(ids.data(), restored_at), MNEMO_OK);
-        std::memcpy(gpu->state_data(), cpu->state_data(), cpu->state_bytes());
-        gpu->state_restored();
-        ASSERT_EQ(gpu->check_state(), MNEMO_OK) << mnemo_last_error();
+        ASSERT_NO_FATAL_FAILURE(restore_state(*gpu, *cpu));
         const double worst = decode_both(*cpu, *gpu, ids, restored_at);
         ASSERT_GE(worst, 0.0);
         EXPECT_LE(worst, kLogitTolerance) << GetParam() << " restored at " << restored_at;
