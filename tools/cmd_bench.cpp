@@ -149,7 +149,7 @@ struct ModelFacts {
     std::string weight_type;          // of the MLP matrices
     uint64_t decode_weight_bytes = 0; // every tensor once, but one embedding row (+ the LM head)
     // The same as the CUDA backend holds them (sdk/src/cuda_backend.cpp, DeviceWeights):
-    // linear matrices and the embedding table in bf16 (f16, bf16, q8_0) or f32 (f32),
+    // linear matrices and the embedding table in bf16 (f16, bf16), q8_0 (q8_0) or f32 (f32),
     // every other tensor (norms, biases, convolutions, the LTE scorer) in f32.
     uint64_t device_decode_weight_bytes = 0;
     std::vector<bench::LinearShape> linears;
@@ -171,7 +171,8 @@ bool read_model_facts(const std::string& path, ModelFacts* out, std::string* err
     for (const GgufTensor& t : f.tensors()) {
         const bool matrix = t.shape.size() == 2 && (t.name == "model.embeddings.weight" || t.name == "lm_head.weight" ||
                                                     ends_with(t.name, "_proj.weight"));
-        const uint64_t device_bytes = t.n_elements * (matrix && t.type != DType::F32 ? 2 : 4);
+        const bool q8_0 = matrix && t.type == DType::Q8_0 && t.shape[1] % 32 == 0;  // kept as q8_0 (quants + fp16 scales)
+        const uint64_t device_bytes = q8_0 ? t.n_bytes : t.n_elements * (matrix && t.type != DType::F32 ? 2 : 4);
         if (t.name == "model.embeddings.weight") {
             const uint64_t rows = t.shape.empty() ? 1 : std::max<uint64_t>(static_cast<uint64_t>(t.shape[0]), 1);
             out->decode_weight_bytes += t.n_bytes / rows + (is_tied ? t.n_bytes : 0);

@@ -4,6 +4,7 @@
 #include "ops.h"
 
 #include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <cublas_v2.h>
 #include <dlfcn.h>
@@ -86,8 +87,27 @@ void launch_kernel(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem
     cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...);
 }
 
-__device__ __forceinline__ float load_weight(const void* w, WeightType type, int64_t i) {
-    return type == WeightType::f32 ? static_cast<const float*>(w)[i] : __bfloat162float(static_cast<const __nv_bfloat16*>(w)[i]);
+__device__ __forceinline__ float q8_scale(const DeviceMatrix& w, int64_t r, int64_t block) {
+    return __half2float(static_cast<const __half*>(w.scales)[r * (w.cols / kQ8Block) + block]);
+}
+
+// W[r][c] as f32.
+__device__ __forceinline__ float load_weight(const DeviceMatrix& w, int64_t r, int64_t c) {
+    const int64_t i = r * w.cols + c;
+    if (w.type == WeightType::f32) return static_cast<const float*>(w.data)[i];
+    if (w.type == WeightType::bf16) return __bfloat162float(static_cast<const __nv_bfloat16*>(w.data)[i]);
+    return q8_scale(w, r, c / kQ8Block) * static_cast<float>(static_cast<const int8_t*>(w.data)[i]);
+}
+
+// Four int8 of a word as floats without int-to-float conversions (a quarter-rate
+// instruction that would bound a q8_0 GEMV): the biased byte becomes the low mantissa
+// bits of 2²³, and the subtraction removes 2²³ and the bias.
+__device__ __forceinline__ void int8x4_to_float(uint32_t word, float* f) {
+    const uint32_t biased = word ^ 0x80808080u;
+    f[0] = __uint_as_float(__byte_perm(biased, 0x4B000000u, 0x7650)) - 8388736.0f;
+    f[1] = __uint_as_float(__byte_perm(biased, 0x4B000000u, 0x7651)) - 8388736.0f;
+    f[2] = __uint_as_float(__byte_perm(biased, 0x4B000000u, 0x7652)) - 8388736.0f;
+    f[3] = __uint_as_float(__byte_perm(biased, 0x4B000000u, 0x7653)) - 8388736.0f;
 }
 
 // ---------------------------------------------------------------- linear (GEMV)
@@ -95,7 +115,7 @@ __device__ __forceinline__ float load_weight(const void* w, WeightType type, int
 // lane with kGemvLoads 16-byte loads in flight (the whole row of a 1024-wide bf16 matrix
 // in one pass), so the memory system sees the matrix at once rather than a row per warp
 // after another. Several matrices that read the same input share one launch.
-constexpr int kGemvLoads = 8;
+constexpr int kGemvLoads = 4;
 
 // GDN's gates (cpu formula): beta = sigmoid(b); g = −exp(A_log[h]) · softplus(a + dt_bias[h]).
 __device__ __forceinline__ float apply_epilogue(const Epilogue& e, float v, int64_t row) {
@@ -122,6 +142,7 @@ struct GemvBatch {
     bool swiglu = false;  // n == 1: y[0] = silu(x · w[0]ᵀ) · (x · w[1]ᵀ)
     InputNorm norm;       // applied to x on the way in when normed
     bool normed = false;
+    bool int8_input = false;  // q8_0 rows multiplied in int8: the staged input quantised to q8_0 too
     Epilogue epilogue[kMaxLinearBatch];
 };
 
@@ -145,100 +166,120 @@ __device__ __forceinline__ float sum_squares_as_block(const float* x, int64_t n)
     return total;
 }
 
-// acc[k][t] += this lane's share of W_k[row] · x[t] for NR matrices of one type and width
-// (SwiGLU's gate and up: both rows' loads in flight before either is used; the same
-// bytes in flight per warp as one row, so the same registers).
-template <int MaxT, int NR>
-__device__ __forceinline__ void gemv_rows(const DeviceMatrix (&w)[NR], int64_t row, const float* x, int n_tokens, float (&acc)[NR][MaxT]) {
-    constexpr int kLoads = kGemvLoads / NR;
+// One pass of a warp over a row: kGemvLoads / NR 16-byte loads per lane of each of the NR
+// matrices' rows (SwiGLU's gate and up: both rows in flight before either is used, the same
+// bytes in flight per warp as one row), and a q8_0 block scale per load.
+template <int NR>
+struct GemvPass {
+    static constexpr int kLoads = kGemvLoads / NR;
+    uint4 v[NR][kLoads];
+    float d[NR][kLoads];
+};
+
+// 16-byte vectors in a row of w, or 0 when its rows are not 16-byte aligned (the scalar path).
+__device__ __forceinline__ int64_t row_vectors(const DeviceMatrix& w) {
+    if (w.type == WeightType::bf16) return w.cols % 8 == 0 ? w.cols / 8 : 0;
+    if (w.type == WeightType::f32) return w.cols % 4 == 0 ? w.cols / 4 : 0;
+    return w.cols / 16;  // q8_0: 16 quants, half a block
+}
+
+template <int NR>
+__device__ __forceinline__ void load_pass(const DeviceMatrix (&w)[NR], int64_t row, int64_t base, int64_t n_vec, GemvPass<NR>& p) {
     const int lane = threadIdx.x % kWarp;
-    const int64_t cols = w[0].cols;
-    if (w[0].type == WeightType::bf16 && cols % 8 == 0) {
-        const int64_t n8 = cols / 8;
-        for (int64_t base = 0; base < n8; base += kLoads * kWarp) {
-            uint4 packed[NR][kLoads];
+    const int64_t row_bytes = n_vec * 16;
 #pragma unroll
-            for (int k = 0; k < NR; ++k) {
-                const uint4* wr = reinterpret_cast<const uint4*>(static_cast<const __nv_bfloat16*>(w[k].data) + row * cols);
+    for (int k = 0; k < NR; ++k) {
+        const uint4* wr = reinterpret_cast<const uint4*>(static_cast<const char*>(w[k].data) + row * row_bytes);
 #pragma unroll
-                for (int u = 0; u < kLoads; ++u) {
-                    const int64_t i = base + u * kWarp + lane;
-                    packed[k][u] = i < n8 ? __ldcs(wr + i) : make_uint4(0, 0, 0, 0);  // streamed: read once, evict first
-                }
-            }
-#pragma unroll
-            for (int u = 0; u < kLoads; ++u) {
-                const int64_t i = base + u * kWarp + lane;
-                if (i >= n8) break;
-#pragma unroll
-                for (int k = 0; k < NR; ++k) {
-                    const __nv_bfloat162* wv = reinterpret_cast<const __nv_bfloat162*>(&packed[k][u]);
-                    const float2 w0 = __bfloat1622float2(wv[0]), w1 = __bfloat1622float2(wv[1]), w2 = __bfloat1622float2(wv[2]),
-                                 w3 = __bfloat1622float2(wv[3]);
-#pragma unroll
-                    for (int t = 0; t < MaxT; ++t) {
-                        if (t >= n_tokens) break;
-                        const float4* xr = reinterpret_cast<const float4*>(x + t * cols) + 2 * i;
-                        const float4 a = xr[0], b = xr[1];
-                        acc[k][t] += w0.x * a.x + w0.y * a.y + w1.x * a.z + w1.y * a.w + w2.x * b.x + w2.y * b.y + w3.x * b.z + w3.y * b.w;
-                    }
-                }
-            }
+        for (int u = 0; u < GemvPass<NR>::kLoads; ++u) {
+            const int64_t i = base + u * kWarp + lane;
+            p.v[k][u] = i < n_vec ? __ldcs(wr + i) : make_uint4(0, 0, 0, 0);  // streamed: read once, evict first
+            p.d[k][u] = w[k].type == WeightType::q8_0 && i < n_vec ? q8_scale(w[k], row, i / 2) : 0.0f;
         }
-    } else if (w[0].type == WeightType::f32 && cols % 4 == 0) {
-        const int64_t n4 = cols / 4;
-        for (int64_t base = 0; base < n4; base += kLoads * kWarp) {
-            float4 wv[NR][kLoads];
+    }
+}
+
+// acc[k][t] += this lane's share of the pass's weights · x[t]. x8 / x8_scale: the input
+// quantised to q8_0 (MNEMO_CUDA_Q8=int8; else null): q8_0 rows are then multiplied in int8
+// with dp4a and scaled per block, instead of dequantised.
+template <int MaxT, int NR>
+__device__ __forceinline__ void consume_pass(WeightType type, int64_t cols, int64_t base, int64_t n_vec, const GemvPass<NR>& p, const float* x,
+                                             const int8_t* x8, const float* x8_scale, int n_tokens, float (&acc)[NR][MaxT]) {
+    const int lane = threadIdx.x % kWarp;
 #pragma unroll
-            for (int k = 0; k < NR; ++k) {
-                const float4* wr = reinterpret_cast<const float4*>(static_cast<const float*>(w[k].data) + row * cols);
+    for (int u = 0; u < GemvPass<NR>::kLoads; ++u) {
+        const int64_t i = base + u * kWarp + lane;
+        if (i >= n_vec) break;
 #pragma unroll
-                for (int u = 0; u < kLoads; ++u) {
-                    const int64_t i = base + u * kWarp + lane;
-                    wv[k][u] = i < n4 ? __ldcs(wr + i) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-                }
-            }
-#pragma unroll
-            for (int u = 0; u < kLoads; ++u) {
-                const int64_t i = base + u * kWarp + lane;
-                if (i >= n4) break;
-#pragma unroll
-                for (int k = 0; k < NR; ++k) {
-#pragma unroll
-                    for (int t = 0; t < MaxT; ++t) {
-                        if (t >= n_tokens) break;
-                        const float4 a = reinterpret_cast<const float4*>(x + t * cols)[i];
-                        acc[k][t] += wv[k][u].x * a.x + wv[k][u].y * a.y + wv[k][u].z * a.z + wv[k][u].w * a.w;
-                    }
-                }
-            }
-        }
-    } else {
-        for (int64_t c = lane; c < cols; c += kWarp) {
-#pragma unroll
-            for (int k = 0; k < NR; ++k) {
-                const float wv = load_weight(w[k].data, w[k].type, row * cols + c);
+        for (int k = 0; k < NR; ++k) {
+            const uint4 v = p.v[k][u];
+            if (type == WeightType::bf16) {
+                const __nv_bfloat162* wv = reinterpret_cast<const __nv_bfloat162*>(&v);
+                const float2 w0 = __bfloat1622float2(wv[0]), w1 = __bfloat1622float2(wv[1]), w2 = __bfloat1622float2(wv[2]),
+                             w3 = __bfloat1622float2(wv[3]);
 #pragma unroll
                 for (int t = 0; t < MaxT; ++t) {
                     if (t >= n_tokens) break;
-                    acc[k][t] += wv * x[t * cols + c];
+                    const float4* xr = reinterpret_cast<const float4*>(x + t * cols) + 2 * i;
+                    const float4 a = xr[0], b = xr[1];
+                    acc[k][t] += w0.x * a.x + w0.y * a.y + w1.x * a.z + w1.y * a.w + w2.x * b.x + w2.y * b.y + w3.x * b.z + w3.y * b.w;
+                }
+            } else if (type == WeightType::f32) {
+                const float4 w = *reinterpret_cast<const float4*>(&v);
+#pragma unroll
+                for (int t = 0; t < MaxT; ++t) {
+                    if (t >= n_tokens) break;
+                    const float4 a = reinterpret_cast<const float4*>(x + t * cols)[i];
+                    acc[k][t] += w.x * a.x + w.y * a.y + w.z * a.z + w.w * a.w;
+                }
+            } else if (x8 != nullptr) {
+#pragma unroll
+                for (int t = 0; t < MaxT; ++t) {
+                    if (t >= n_tokens) break;
+                    const int4 xv = reinterpret_cast<const int4*>(x8 + t * cols)[i];
+                    int dot = __dp4a(static_cast<int>(v.x), xv.x, 0);
+                    dot = __dp4a(static_cast<int>(v.y), xv.y, dot);
+                    dot = __dp4a(static_cast<int>(v.z), xv.z, dot);
+                    dot = __dp4a(static_cast<int>(v.w), xv.w, dot);
+                    acc[k][t] += p.d[k][u] * x8_scale[t * (cols / kQ8Block) + i / 2] * static_cast<float>(dot);
+                }
+            } else {
+                float q[16];
+                int8x4_to_float(v.x, q);
+                int8x4_to_float(v.y, q + 4);
+                int8x4_to_float(v.z, q + 8);
+                int8x4_to_float(v.w, q + 12);
+#pragma unroll
+                for (int t = 0; t < MaxT; ++t) {
+                    if (t >= n_tokens) break;
+                    const float4* xr = reinterpret_cast<const float4*>(x + t * cols) + 4 * i;
+                    float sum = 0.0f;
+#pragma unroll
+                    for (int j = 0; j < 4; ++j) {
+                        const float4 a = xr[j];
+                        sum += q[4 * j] * a.x + q[4 * j + 1] * a.y + q[4 * j + 2] * a.z + q[4 * j + 3] * a.w;
+                    }
+                    acc[k][t] += p.d[k][u] * sum;
                 }
             }
         }
     }
 }
 
-// Every block first stages its input rows in shared memory (they are read by all its
-// warps), normalising them on the way when the batch carries an InputNorm: a block
-// recomputes one row's RMS (a few KB from L2) instead of a launch of its own; block 0
-// writes the residual sum.
-// This warp's row(s) go to L2 before the wait: the weights are constants, so with
-// programmatic dependent launch their reads overlap the kernels still running before.
-__device__ __forceinline__ void prefetch_row(const DeviceMatrix& w, int64_t row) {
-    const int64_t bytes = w.cols * (w.type == WeightType::f32 ? 4 : 2);
-    const char* p = static_cast<const char*>(w.data) + row * bytes;
-    for (int64_t off = static_cast<int64_t>(threadIdx.x % kWarp) * 128; off < bytes; off += kWarp * 128)
-        asm volatile("prefetch.global.L2 [%0];" ::"l"(p + off));
+// Rows whose width is not a whole number of 16-byte vectors (small test models): a value per lane.
+template <int MaxT, int NR>
+__device__ void scalar_rows(const DeviceMatrix (&w)[NR], int64_t row, const float* x, int n_tokens, float (&acc)[NR][MaxT]) {
+    for (int64_t c = threadIdx.x % kWarp; c < w[0].cols; c += kWarp) {
+#pragma unroll
+        for (int k = 0; k < NR; ++k) {
+            const float wv = load_weight(w[k], row, c);
+#pragma unroll
+            for (int t = 0; t < MaxT; ++t) {
+                if (t >= n_tokens) break;
+                acc[k][t] += wv * x[t * w[0].cols + c];
+            }
+        }
+    }
 }
 
 // One input row under a grouped InputNorm: a warp per group, summing as the kernel that
@@ -258,15 +299,43 @@ __device__ void stage_groups_normed(const InputNorm& nm, const float* x, const f
     }
 }
 
-template <int MaxT>
-__global__ void gemv_kernel(GemvBatch b, const float* x, int n_tokens) {
-    const int64_t r = static_cast<int64_t>(blockIdx.x) * (blockDim.x / kWarp) + threadIdx.x / kWarp;
+// Launch row r of a batch: its matrix (or SwiGLU's pair), copied out of the kernel's
+// parameters (a pointer into them would make every thread copy the batch to local memory),
+// and the row within it.
+template <int NR>
+struct GemvRow {
     int m = 0;
-    if (r < b.first_row[b.n]) {
-        while (r >= b.first_row[m + 1]) ++m;
-        prefetch_row(b.w[m], r - b.first_row[m]);
-        if (b.swiglu) prefetch_row(b.w[1], r - b.first_row[m]);
-    }
+    int64_t row = -1;  // < 0: past the batch
+    DeviceMatrix w[NR];
+    int64_t n_vec = 0;
+};
+template <int NR>
+__device__ __forceinline__ GemvRow<NR> gemv_row(const GemvBatch& b, int64_t r) {
+    GemvRow<NR> g;
+    if (r >= b.first_row[b.n]) return g;
+    while (r >= b.first_row[g.m + 1]) ++g.m;
+    g.row = r - b.first_row[g.m];
+    g.w[0] = b.w[g.m];
+    if (NR == 2) g.w[NR - 1] = b.w[1];  // SwiGLU's up (b.n == 1)
+    g.n_vec = row_vectors(g.w[0]);
+    return g;
+}
+
+// A warp walks rows r, r + (warps in the grid), …, with the next pass's loads (the rest of
+// this row, or the next row) in flight while it multiplies the current one. The grid is a few
+// blocks per SM, so every block stages its input once for many rows. The first pass is loaded
+// before the wait: weights are constants, so with programmatic dependent launch their reads
+// overlap the kernel still running before this one.
+// Every block stages its input rows in shared memory (they are read by all its warps),
+// normalising them on the way when the batch carries an InputNorm: a block recomputes one
+// row's RMS (a few KB from L2) instead of a launch of its own; block 0 writes the residual sum.
+template <int MaxT, int NR>
+__global__ void __launch_bounds__(256, 2) gemv_kernel(GemvBatch b, const float* x, int n_tokens) {
+    const int64_t stride = static_cast<int64_t>(gridDim.x) * (blockDim.x / kWarp);
+    int64_t r = static_cast<int64_t>(blockIdx.x) * (blockDim.x / kWarp) + threadIdx.x / kWarp;
+    GemvRow<NR> cur = gemv_row<NR>(b, r);
+    GemvPass<NR> next;
+    if (cur.row >= 0 && cur.n_vec > 0) load_pass<NR>(cur.w, cur.row, 0, cur.n_vec, next);
     pdl_wait();
     extern __shared__ float xs[];  // [n_tokens][cols]
     const int64_t cols = b.w[0].cols;
@@ -294,32 +363,55 @@ __global__ void gemv_kernel(GemvBatch b, const float* x, int n_tokens) {
         for (int64_t i = threadIdx.x; i < cols; i += blockDim.x) xo[i] = xo[i] * inv * nm.weight[i];
     }
     __syncthreads();
-    const int lane = threadIdx.x % kWarp;
-    if (r >= b.first_row[b.n]) return;
-    const DeviceMatrix& w = b.w[m];
-    const int64_t row = r - b.first_row[m];
-    float acc[2][MaxT];  // [0]: this matrix; [1]: SwiGLU's up
-#pragma unroll
-    for (int t = 0; t < MaxT; ++t) acc[0][t] = acc[1][t] = 0.0f;
-    if (b.swiglu && b.w[1].type == w.type) {
-        const DeviceMatrix pair[2] = {w, b.w[1]};
-        gemv_rows<MaxT, 2>(pair, row, xs, n_tokens, acc);
-    } else {
-        const DeviceMatrix one[1] = {w};
-        float (&a0)[1][MaxT] = *reinterpret_cast<float(*)[1][MaxT]>(&acc[0]);
-        gemv_rows<MaxT, 1>(one, row, xs, n_tokens, a0);
-        if (b.swiglu) {
-            const DeviceMatrix up_only[1] = {b.w[1]};
-            float (&a1)[1][MaxT] = *reinterpret_cast<float(*)[1][MaxT]>(&acc[1]);
-            gemv_rows<MaxT, 1>(up_only, row, xs, n_tokens, a1);
+    // The int8 path's input: each block of 32 staged values quantised as GGML's q8_0 does
+    // (d = max|x| / 127, q = round(x / d)), a warp per block; the scale stays f32.
+    const int8_t* x8 = nullptr;
+    const float* x8_scale = nullptr;
+    if (b.int8_input) {
+        int8_t* q = reinterpret_cast<int8_t*>(xs + n_tokens * cols);
+        float* scale = reinterpret_cast<float*>(q + n_tokens * cols);
+        const int64_t blocks = n_tokens * cols / kQ8Block;
+        for (int64_t blk = threadIdx.x / kWarp; blk < blocks; blk += blockDim.x / kWarp) {
+            const float v = xs[blk * kQ8Block + threadIdx.x % kWarp];
+            float amax = fabsf(v);
+            for (int o = kWarp / 2; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
+            const float d = amax / 127.0f, inv = d != 0.0f ? 1.0f / d : 0.0f;
+            q[blk * kQ8Block + threadIdx.x % kWarp] = static_cast<int8_t>(roundf(v * inv));
+            if (threadIdx.x % kWarp == 0) scale[blk] = d;
         }
+        __syncthreads();
+        x8 = q;
+        x8_scale = scale;
     }
+    const int lane = threadIdx.x % kWarp;
+    constexpr int64_t kPassVectors = GemvPass<NR>::kLoads * kWarp;
+    while (cur.row >= 0) {
+        float acc[NR][MaxT];
 #pragma unroll
-    for (int t = 0; t < MaxT; ++t) {
-        if (t >= n_tokens) break;
-        float s = warp_sum(acc[0][t]) + (w.bias != nullptr ? w.bias[row] : 0.0f);
-        if (b.swiglu) s = silu(s) * (warp_sum(acc[1][t]) + (b.w[1].bias != nullptr ? b.w[1].bias[row] : 0.0f));
-        if (lane == 0) b.y[m][t * w.rows + row] = apply_epilogue(b.epilogue[m], s, row);
+        for (int k = 0; k < NR; ++k)
+#pragma unroll
+            for (int t = 0; t < MaxT; ++t) acc[k][t] = 0.0f;
+        const GemvRow<NR> after = gemv_row<NR>(b, r + stride);
+        if (cur.n_vec == 0) {
+            scalar_rows<MaxT, NR>(cur.w, cur.row, xs, n_tokens, acc);
+            if (after.row >= 0 && after.n_vec > 0) load_pass<NR>(after.w, after.row, 0, after.n_vec, next);
+        } else {
+            for (int64_t base = 0; base < cur.n_vec; base += kPassVectors) {
+                const GemvPass<NR> now = next;
+                if (base + kPassVectors < cur.n_vec) load_pass<NR>(cur.w, cur.row, base + kPassVectors, cur.n_vec, next);
+                else if (after.row >= 0 && after.n_vec > 0) load_pass<NR>(after.w, after.row, 0, after.n_vec, next);
+                consume_pass<MaxT, NR>(cur.w[0].type, cur.w[0].cols, base, cur.n_vec, now, xs, x8, x8_scale, n_tokens, acc);
+            }
+        }
+#pragma unroll
+        for (int t = 0; t < MaxT; ++t) {
+            if (t >= n_tokens) break;
+            float s = warp_sum(acc[0][t]) + (cur.w[0].bias != nullptr ? cur.w[0].bias[cur.row] : 0.0f);
+            if (NR == 2) s = silu(s) * (warp_sum(acc[NR - 1][t]) + (cur.w[NR - 1].bias != nullptr ? cur.w[NR - 1].bias[cur.row] : 0.0f));
+            if (lane == 0) b.y[cur.m][t * cur.w[0].rows + cur.row] = apply_epilogue(b.epilogue[cur.m], s, cur.row);
+        }
+        r += stride;
+        cur = after;
     }
 }
 
@@ -327,6 +419,13 @@ __global__ void add_bias_kernel(float* y, const float* bias, int64_t rows, int64
     pdl_wait();
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) y[i] += bias[i % rows];
+}
+
+// A q8_0 matrix as bf16 for cuBLAS (d · q rounded once, as the bf16 upload of q8_0 was).
+__global__ void dequantize_q8_0_kernel(DeviceMatrix w, __nv_bfloat16* out) {
+    pdl_wait();
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i < w.rows * w.cols) out[i] = __float2bfloat16(load_weight(w, i / w.cols, i % w.cols));
 }
 
 __global__ void to_bf16_kernel(const float* x, __nv_bfloat16* y, int64_t n) {
@@ -393,21 +492,46 @@ void blas_shutdown() {
 namespace {
 
 constexpr int kGemvMaxSmem = 160 * 1024;
+constexpr int kThreadsGemv = 256;
+
+// Blocks per SM of a GEMV launch (MNEMO_CUDA_GEMV_BLOCKS_PER_SM overrides, for measurements):
+// enough warps for the bytes in flight that saturate memory, few enough that each block's
+// staged input serves many rows and the next launch's blocks find room to start early.
+int64_t gemv_grid(int64_t rows) {
+    static const int sms = [] {
+        int device = 0, n = 0;
+        if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
+            cudaGetLastError();
+            return 132;
+        }
+        return n;
+    }();
+    const char* env = std::getenv("MNEMO_CUDA_GEMV_BLOCKS_PER_SM");
+    const int64_t per_sm = env != nullptr && std::atoi(env) > 0 ? std::atoi(env) : 2;
+    return std::min<int64_t>(blocks_for(rows, kThreadsGemv / kWarp), per_sm * sms);
+}
 
 void launch_gemv(const GemvBatch& b, const float* x, int64_t T, float* const* y, Stream stream) {
-    constexpr int kThreads = 256, kRowsPerBlock = kThreads / kWarp;
-    static_assert(kThreads == kNormThreads, "the input norm must sum like add_rms_norm");
+    static_assert(kThreadsGemv == kNormThreads, "the input norm must sum like add_rms_norm");
     static bool configured = false;  // inputs of more than 48 KiB (8 tokens of 1536+ values)
     if (!configured) {
-        cudaFuncSetAttribute(gemv_kernel<1>, cudaFuncAttributeMaxDynamicSharedMemorySize, kGemvMaxSmem);
-        cudaFuncSetAttribute(gemv_kernel<kGemvMaxTokens>, cudaFuncAttributeMaxDynamicSharedMemorySize, kGemvMaxSmem);
+        cudaFuncSetAttribute(gemv_kernel<1, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, kGemvMaxSmem);
+        cudaFuncSetAttribute(gemv_kernel<1, 2>, cudaFuncAttributeMaxDynamicSharedMemorySize, kGemvMaxSmem);
+        cudaFuncSetAttribute(gemv_kernel<kGemvMaxTokens, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, kGemvMaxSmem);
+        cudaFuncSetAttribute(gemv_kernel<kGemvMaxTokens, 2>, cudaFuncAttributeMaxDynamicSharedMemorySize, kGemvMaxSmem);
         configured = true;
     }
     const int64_t cols = b.w[0].cols;
-    const int64_t fit = std::max<int64_t>(1, kGemvMaxSmem / (cols * static_cast<int64_t>(sizeof(float))));
-    const int64_t per_launch = std::min<int64_t>(kGemvMaxTokens, fit);
-    const int grid = blocks_for(b.first_row[b.n], kRowsPerBlock);
     GemvBatch part = b;
+    const char* q8_path = std::getenv("MNEMO_CUDA_Q8");  // "int8": dp4a against a quantised input; else dequantise
+    const bool int8_input = q8_path != nullptr && std::strcmp(q8_path, "int8") == 0;
+    part.int8_input = false;
+    for (int m = 0; m < b.n + (b.swiglu ? 1 : 0); ++m) part.int8_input |= int8_input && b.w[m].type == WeightType::q8_0;
+    // Staged input per token: f32 values, then (int8 path) their quants and block scales.
+    const int64_t token_bytes = cols * static_cast<int64_t>(sizeof(float)) + (part.int8_input ? cols + cols / kQ8Block * 4 : 0);
+    const int64_t fit = std::max<int64_t>(1, kGemvMaxSmem / token_bytes);
+    const int64_t per_launch = std::min<int64_t>(kGemvMaxTokens, fit);
+    const int grid = static_cast<int>(gemv_grid(b.first_row[b.n]));
     for (int64_t t0 = 0; t0 < T; t0 += per_launch) {
         const int n = static_cast<int>(T - t0 < per_launch ? T - t0 : per_launch);
         for (int m = 0; m < b.n; ++m) part.y[m] = y[m] + t0 * b.w[m].rows;
@@ -416,23 +540,37 @@ void launch_gemv(const GemvBatch& b, const float* x, int64_t T, float* const* y,
             part.norm.sum = b.norm.sum != nullptr ? b.norm.sum + t0 * cols : nullptr;
             part.norm.gate = b.norm.gate != nullptr ? b.norm.gate + t0 * cols : nullptr;
         }
-        const size_t smem = static_cast<size_t>(n * cols) * sizeof(float);
-        if (n == 1) launch_kernel(gemv_kernel<1>, grid, kThreads, smem, stream, part, x + t0 * cols, n);
-        else launch_kernel(gemv_kernel<kGemvMaxTokens>, grid, kThreads, smem, stream, part, x + t0 * cols, n);
+        const size_t smem = static_cast<size_t>(n * token_bytes);
+        const float* xt = x + t0 * cols;
+        if (b.swiglu) {
+            if (n == 1) launch_kernel(gemv_kernel<1, 2>, grid, kThreadsGemv, smem, stream, part, xt, n);
+            else launch_kernel(gemv_kernel<kGemvMaxTokens, 2>, grid, kThreadsGemv, smem, stream, part, xt, n);
+        } else {
+            if (n == 1) launch_kernel(gemv_kernel<1, 1>, grid, kThreadsGemv, smem, stream, part, xt, n);
+            else launch_kernel(gemv_kernel<kGemvMaxTokens, 1>, grid, kThreadsGemv, smem, stream, part, xt, n);
+        }
     }
 }
 
-// y = x · Wᵀ (+ bias) through cuBLAS; x_bf16 already holds x in bf16 when W is bf16.
-void blas_linear(const DeviceMatrix& w, const float* x, const void* x_bf16, int64_t T, float* y, Stream stream) {
+// y = x · Wᵀ (+ bias) through cuBLAS; x_bf16 already holds x in bf16 when W is not f32, and
+// a q8_0 W is dequantised into the scratch after it (linear_scratch_bf16).
+void blas_linear(const DeviceMatrix& w, const float* x, void* x_bf16, int64_t T, float* y, Stream stream) {
     // Column-major view: yᵀ [rows × T] = W [rows × cols] (row-major = colmajor Wᵀ) · xᵀ.
     const float one = 1.0f, zero = 0.0f;
     g_blas.set_stream(g_blas.handle, stream);
     const int m = static_cast<int>(w.rows), n = static_cast<int>(T), k = static_cast<int>(w.cols);
     if (w.type == WeightType::f32)
         g_blas.sgemm(g_blas.handle, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &one, static_cast<const float*>(w.data), k, x, k, &zero, y, m);
-    else
-        g_blas.gemm_ex(g_blas.handle, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &one, w.data, CUDA_R_16BF, k, x_bf16, CUDA_R_16BF, k, &zero, y,
+    else {
+        const void* w_bf16 = w.data;
+        if (w.type == WeightType::q8_0) {
+            __nv_bfloat16* dequantised = static_cast<__nv_bfloat16*>(x_bf16) + T * w.cols;
+            launch_kernel(dequantize_q8_0_kernel, blocks_for(w.rows * w.cols, 256), 256, 0, stream, w, dequantised);
+            w_bf16 = dequantised;
+        }
+        g_blas.gemm_ex(g_blas.handle, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &one, w_bf16, CUDA_R_16BF, k, x_bf16, CUDA_R_16BF, k, &zero, y,
                        CUDA_R_32F, m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    }
     if (w.bias != nullptr) launch_kernel(add_bias_kernel, blocks_for(T * w.rows, 256), 256, 0, stream, y, w.bias, w.rows, T * w.rows);
 }
 
@@ -447,7 +585,7 @@ void materialise_input_norm(const InputNorm& nm, float* x, int64_t T, int64_t co
 
 void to_bf16_once(const DeviceMatrix* const* w, int n, const float* x, int64_t T, void* x_bf16, Stream stream) {
     for (int m = 0; m < n; ++m) {
-        if (w[m]->type == WeightType::bf16) {
+        if (w[m]->type != WeightType::f32) {
             launch_kernel(to_bf16_kernel, blocks_for(T * w[m]->cols, 256), 256, 0, stream, x, static_cast<__nv_bfloat16*>(x_bf16), T * w[m]->cols);
             return;
         }
@@ -455,6 +593,10 @@ void to_bf16_once(const DeviceMatrix* const* w, int n, const float* x, int64_t T
 }
 
 }  // namespace
+
+int64_t linear_scratch_bf16(const DeviceMatrix& w, int64_t T) {
+    return T * w.cols + (w.type == WeightType::q8_0 && T > kGemvMaxTokens ? w.rows * w.cols : 0);
+}
 
 void linear_batch(const DeviceMatrix* const* w, float* const* y, int n, float* x, int64_t T, void* x_bf16, Stream stream,
                   const InputNorm* norm, const Epilogue* epilogues) {
@@ -491,6 +633,12 @@ void linear(const DeviceMatrix& w, float* x, int64_t T, float* y, void* x_bf16, 
 
 void linear_swiglu(const DeviceMatrix& gate, const DeviceMatrix& up, float* x, int64_t T, float* out, float* up_scratch, void* x_bf16,
                    Stream stream, const InputNorm* norm) {
+    if (use_gemv(T) && gate.type != up.type) {  // (not in converted models) two launches and the product
+        linear(gate, x, T, out, x_bf16, stream, norm);
+        linear(up, x, T, up_scratch, x_bf16, stream, norm);
+        swiglu(out, up_scratch, T * gate.rows, stream);
+        return;
+    }
     if (use_gemv(T)) {
         GemvBatch b;
         b.n = 1;
@@ -518,10 +666,10 @@ void linear_swiglu(const DeviceMatrix& gate, const DeviceMatrix& up, float* x, i
 // ---------------------------------------------------------------- elementwise, norms
 namespace {
 
-__global__ void embed_kernel(const int32_t* tokens, const void* table, WeightType type, int64_t dim, float* x) {
+__global__ void embed_kernel(const int32_t* tokens, DeviceMatrix table, float* x) {
     pdl_wait();
-    const int64_t row = tokens[blockIdx.x];
-    for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) x[blockIdx.x * dim + i] = load_weight(table, type, row * dim + i);
+    const int64_t row = tokens[blockIdx.x], dim = table.cols;
+    for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) x[blockIdx.x * dim + i] = load_weight(table, row, i);
 }
 
 // The same sums and order as input_norm() below, so both give the same bits.
@@ -792,8 +940,8 @@ __global__ void advance_kernel(int64_t* position, int64_t n) {
 
 }  // namespace
 
-void embed(const int32_t* tokens, int64_t T, const void* table, WeightType type, int64_t dim, float* x, Stream stream) {
-    launch_kernel(embed_kernel, static_cast<unsigned>(T), 256, 0, stream, tokens, table, type, dim, x);
+void embed(const int32_t* tokens, int64_t T, const DeviceMatrix& table, float* x, Stream stream) {
+    launch_kernel(embed_kernel, static_cast<unsigned>(T), 256, 0, stream, tokens, table, x);
 }
 void add_rms_norm(const float* x, const float* residual, float* sum, const float* weight, float* y, int64_t n_rows, int64_t dim,
                   float eps, Stream stream) {

@@ -9,6 +9,7 @@
 // both backends (snapshots and probes copy it to the host unchanged).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 struct CUstream_st;
@@ -17,7 +18,10 @@ namespace mnemo::cuda {
 
 using Stream = CUstream_st*;
 
-enum class WeightType : int32_t { f32 = 0, bf16 = 1 };
+// q8_0 is GGUF's q8_0 (value = d · q per block of 32 along a row) split into two arrays so
+// every load is aligned: `data` holds the int8 quants [rows][cols], `scales` the fp16 d
+// [rows][cols / 32]; cols is a multiple of 32.
+enum class WeightType : int32_t { f32 = 0, bf16 = 1, q8_0 = 2 };
 
 // A matrix W [rows = out, cols = in], row-major, with an optional f32 bias [out].
 struct DeviceMatrix {
@@ -26,7 +30,9 @@ struct DeviceMatrix {
     int64_t rows = 0;
     int64_t cols = 0;
     const float* bias = nullptr;
+    const void* scales = nullptr;  // q8_0 only
 };
+inline constexpr int64_t kQ8Block = 32;
 
 // Tokens up to which linear() uses its own GEMV kernel (weights read once for all
 // rows); above it, cuBLAS.
@@ -59,7 +65,11 @@ struct InputNorm {
 };
 
 // y[T, out] = x[T, in] · Wᵀ (+ bias). x, y f32. `x_bf16` is scratch of T·in bf16
-// values, used when cuBLAS multiplies bf16 weights. With `norm`, the input is norm's
+// values, used when cuBLAS multiplies bf16 weights; for q8_0 weights above GEMV sizes it
+// holds rows·in more (linear_scratch_bf16 counts both): the matrix dequantised for cuBLAS.
+// At GEMV sizes q8_0 is dequantised on the fly (f32 products, as the CPU), or with
+// MNEMO_CUDA_Q8=int8 the input is quantised to q8_0 too and multiplied with dp4a
+// (docs/performance-cuda.md has the measurement). With `norm`, the input is norm's
 // (x then receives the normalised rows when cuBLAS runs).
 void linear(const DeviceMatrix& w, float* x, int64_t n_tokens, float* y, void* x_bf16, Stream stream, const InputNorm* norm = nullptr);
 // A function applied to a linear layer's outputs (row = output index): in the GEMV at
@@ -81,8 +91,11 @@ void linear_batch(const DeviceMatrix* const* w, float* const* y, int n, float* x
 void linear_swiglu(const DeviceMatrix& gate, const DeviceMatrix& up, float* x, int64_t n_tokens, float* out, float* up_scratch,
                    void* x_bf16, Stream stream, const InputNorm* norm = nullptr);
 
-// x[t] = table[tokens[t]] as f32 (table rows of `dim` in `type`).
-void embed(const int32_t* tokens, int64_t n_tokens, const void* table, WeightType type, int64_t dim, float* x, Stream stream);
+// bf16 values of x_bf16 scratch that linear() needs for n_tokens rows through `w`.
+int64_t linear_scratch_bf16(const DeviceMatrix& w, int64_t n_tokens);
+
+// x[t] = table[tokens[t]] as f32 (table rows of table.cols values).
+void embed(const int32_t* tokens, int64_t n_tokens, const DeviceMatrix& table, float* x, Stream stream);
 
 // v = x + residual (residual may be null), written to `sum` when not null (sum may be x);
 // y = v / sqrt(mean(v²) + eps) · w (y may be x).

@@ -1,8 +1,8 @@
 // The CUDA backend: the session's forward pass on an NVIDIA GPU (kernels/cuda/ops.h).
 // The state block lives on the device at the same offsets as the host mirror, so the
 // CPU's code reads snapshots and probes of it unchanged. Weights are uploaded once per
-// model and shared by its sessions (f32 weights stay f32; f16, bf16 and q8_0 become
-// bf16). Generation replays one CUDA graph per token, the sampler included.
+// model and shared by its sessions (f32 and q8_0 weights stay as they are, q8_0 split
+// into quants and scales; f16 and bf16 become bf16). Generation replays one CUDA graph per token, the sampler included.
 #include "device_backend.h"
 
 #include "error.h"
@@ -54,6 +54,14 @@ public:
             DeviceMatrix m;
             m.rows = lin.out;
             m.cols = lin.in;
+            if (lin.type == cpu::DType::q8_0 && lin.in % cuda::kQ8Block == 0) {
+                MNEMO_TRY(upload_q8_0(lin, &m));
+                it = matrices_.emplace(name, m).first;
+                *out = it->second;
+                out->bias = nullptr;
+                if (lin.bias != nullptr) MNEMO_TRY(vector(bias_name, &out->bias));
+                return MNEMO_OK;
+            }
             const bool keep_f32 = lin.type == cpu::DType::f32;
             m.type = keep_f32 ? WeightType::f32 : WeightType::bf16;
             const size_t n = static_cast<size_t>(lin.out * lin.in);
@@ -113,6 +121,24 @@ public:
     uint64_t bytes() const { return bytes_; }
 
 private:
+    // q8_0 stays q8_0 (cuda::WeightType::q8_0): quants and scales split into two arrays.
+    mnemo_status upload_q8_0(const Linear& lin, DeviceMatrix* m) {
+        m->type = WeightType::q8_0;
+        const int64_t blocks = lin.out * (lin.in / cuda::kQ8Block);
+        std::vector<int8_t> quants(static_cast<size_t>(lin.out * lin.in));
+        std::vector<uint16_t> scales(static_cast<size_t>(blocks));
+        const auto* src = static_cast<const cpu::BlockQ8_0*>(lin.weight);
+        for (int64_t b = 0; b < blocks; ++b) {
+            scales[static_cast<size_t>(b)] = src[b].d;
+            std::memcpy(quants.data() + b * cuda::kQ8Block, src[b].qs, cuda::kQ8Block);
+        }
+        void* d = nullptr;
+        MNEMO_TRY(upload(quants.data(), quants.size(), &d));
+        m->data = d;
+        MNEMO_TRY(upload(scales.data(), scales.size() * sizeof(uint16_t), &d));
+        m->scales = d;
+        return MNEMO_OK;
+    }
     mnemo_status upload(const void* host, size_t bytes, void** out) {
         MNEMO_CUDA_TRY(cudaMalloc(out, std::max<size_t>(bytes, 16)));
         allocations_.push_back(*out);
@@ -229,7 +255,7 @@ private:
 
 // Precision of the window attention of a layer whose q projection is `q` (docs/performance-cuda.md):
 // tensor cores (bf16 operands, f32 accumulation) when the weights are lower precision already
-// (f16 / bf16 / q8_0, held as bf16 on the device), f32 for f32 models (the golden models' parity).
+// (f16 / bf16 / q8_0), f32 for f32 models (the golden models' parity).
 // MNEMO_CUDA_ATTN=f32|tc overrides it for every layer (tests, A/B measurements).
 cuda::AttnPrecision attention_precision(const DeviceMatrix& q) {
     static const int forced = [] {
@@ -240,7 +266,7 @@ cuda::AttnPrecision attention_precision(const DeviceMatrix& q) {
         return -1;  // "auto" or anything else: by the weights
     }();
     if (forced >= 0) return forced == 1 ? cuda::AttnPrecision::bf16_tensor_cores : cuda::AttnPrecision::f32;
-    return q.type == WeightType::bf16 ? cuda::AttnPrecision::bf16_tensor_cores : cuda::AttnPrecision::f32;
+    return q.type != WeightType::f32 ? cuda::AttnPrecision::bf16_tensor_cores : cuda::AttnPrecision::f32;
 }
 
 class CudaBackend final : public DeviceBackend {
@@ -400,7 +426,12 @@ public:
             MNEMO_TRY(alloc(static_cast<uint64_t>(T * width) * 4, reinterpret_cast<void**>(buf)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(T * heads) * 4, reinterpret_cast<void**>(&ga_)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(T * heads) * 4, reinterpret_cast<void**>(&gb_)));
-        MNEMO_TRY(alloc(static_cast<uint64_t>(T * width) * 2, &x_bf16_));
+        int64_t bf16_scratch = T * width;  // x in bf16 for cuBLAS, then a q8_0 matrix dequantised for it
+        for (const DeviceLayer& L : layers_)
+            for (const DeviceMatrix* m : {&L.gate, &L.up, &L.down, &L.q, &L.k, &L.v, &L.a, &L.b, &L.g, &L.o})
+                if (m->data != nullptr) bf16_scratch = std::max(bf16_scratch, T * width + cuda::linear_scratch_bf16(*m, T) - T * m->cols);
+        bf16_scratch = std::max(bf16_scratch, cuda::linear_scratch_bf16(lm_head_, 1));
+        MNEMO_TRY(alloc(static_cast<uint64_t>(bf16_scratch) * 2, &x_bf16_));
         MNEMO_TRY(alloc(static_cast<uint64_t>(c.vocab_size) * 4, reinterpret_cast<void**>(&logits_)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(T) * 4, reinterpret_cast<void**>(&tokens_)));
         MNEMO_TRY(alloc(16 * 8, reinterpret_cast<void**>(&kv_.meta)));
@@ -617,7 +648,7 @@ private:
             if (add) cur = 1 - cur;
             return n;
         };
-        cuda::embed(tokens_, T, embeddings_.data, embeddings_.type, d, x_, stream_);
+        cuda::embed(tokens_, T, embeddings_, x_, stream_);
         for (size_t i = 0; i < layers_.size(); ++i) {
             const DeviceLayer& L = layers_[i];
             const cuda::InputNorm attn_in = norm(L.attn_norm, i > 0);

@@ -1,6 +1,8 @@
 // CUDA kernels against their CPU counterparts. Without a device every test reports
 // SKIPPED ("no CUDA device"), never passed.
+#include "cpu/dtype.h"
 #include "cpu/gated_delta_rule.h"
+#include "cpu/matmul.h"
 #include "cpu/norm.h"
 #include "device.h"
 #include "ops.h"
@@ -11,6 +13,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -229,6 +233,171 @@ TEST(Cuda, GdnOutputNormInTheGemvEqualsTheNormKernels) {
                 for (float* p : {d_o, d_gate, d_w, d_m, d_normed, d_y[0], d_y[1]}) cudaFree(p);
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------- q8_0 weights
+// q8_0 matrices stay q8_0 on the device. The GEMV dequantises them on the fly (f32 products,
+// as the CPU's matmul: only the order of the sums differs); with MNEMO_CUDA_Q8=int8 it
+// quantises the input to q8_0 as well and multiplies in int8, whose error is bounded by the
+// input's rounding; above GEMV sizes cuBLAS multiplies the matrix dequantised to bf16.
+namespace {
+
+struct Q8Matrix {
+    std::vector<mnemo::cpu::BlockQ8_0> blocks;
+    std::vector<float> dequantised;  // [rows][cols]
+    int8_t* d_quants = nullptr;
+    uint16_t* d_scales = nullptr;
+    mnemo::cuda::DeviceMatrix device(int64_t rows, int64_t cols) const {
+        return mnemo::cuda::DeviceMatrix{d_quants, mnemo::cuda::WeightType::q8_0, rows, cols, nullptr, d_scales};
+    }
+};
+
+Q8Matrix make_q8_matrix(int64_t rows, int64_t cols, std::mt19937& rng) {
+    namespace cpu = mnemo::cpu;
+    Q8Matrix m;
+    const std::vector<float> w = random_vector(static_cast<size_t>(rows * cols), rng);
+    m.blocks.resize(static_cast<size_t>(rows * cols / 32));
+    m.dequantised.resize(w.size());
+    cpu::quantize_row_q8_0(w.data(), m.blocks.data(), rows * cols);
+    cpu::dequantize_row_q8_0(m.blocks.data(), m.dequantised.data(), rows * cols);
+    std::vector<int8_t> quants(w.size());
+    std::vector<uint16_t> scales(m.blocks.size());
+    for (size_t b = 0; b < m.blocks.size(); ++b) {
+        scales[b] = m.blocks[b].d;
+        std::memcpy(quants.data() + b * 32, m.blocks[b].qs, 32);
+    }
+    cudaMalloc(&m.d_quants, quants.size());
+    cudaMalloc(&m.d_scales, scales.size() * 2);
+    cudaMemcpy(m.d_quants, quants.data(), quants.size(), cudaMemcpyHostToDevice);
+    cudaMemcpy(m.d_scales, scales.data(), scales.size() * 2, cudaMemcpyHostToDevice);
+    return m;
+}
+
+// Σ |w_c · x_c| of one output, and the int8 path's bound: Σ |w_c| · (max |x| of c's block) / 254
+// (the input's rounding error, at most half a quantisation step).
+struct RowScale { double magnitude = 0, int8_bound = 0; };
+RowScale row_scale(const float* w, const float* x, int64_t cols) {
+    RowScale s;
+    for (int64_t b = 0; b < cols; b += 32) {
+        double amax = 0, wsum = 0;
+        for (int64_t c = b; c < b + 32; ++c) {
+            s.magnitude += std::fabs(static_cast<double>(w[c]) * x[c]);
+            amax = std::max(amax, static_cast<double>(std::fabs(x[c])));
+            wsum += std::fabs(w[c]);
+        }
+        s.int8_bound += wsum * amax / 254.0;
+    }
+    return s;
+}
+
+}  // namespace
+
+TEST(Cuda, LinearOnQ8_0WeightsMatchesTheCpu) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    namespace mc = mnemo::cuda;
+    namespace cpu = mnemo::cpu;
+    const char* why = nullptr;
+    const bool blas = mc::blas_init(nullptr, &why);
+    struct Shape { int64_t rows, cols; };
+    double int8_largest_change = 0;
+    for (const Shape sh : {Shape{40, 96}, Shape{1024, 1024}, Shape{300, 2816}}) {
+        for (int64_t T : {1, 3, 8, 40}) {
+            if (T > mc::kGemvMaxTokens && !blas) continue;
+            std::mt19937 rng(static_cast<uint32_t>(sh.rows * 7 + sh.cols + T));
+            const Q8Matrix m = make_q8_matrix(sh.rows, sh.cols, rng);
+            const std::vector<float> x = random_vector(static_cast<size_t>(T * sh.cols), rng);
+            std::vector<float> ref(static_cast<size_t>(T * sh.rows));
+            cpu::MatmulArgs args;
+            args.x = x.data(); args.x_stride = sh.cols; args.n_rows = T; args.k = sh.cols;
+            args.w = m.blocks.data(); args.w_type = cpu::DType::q8_0; args.n_cols = sh.rows;
+            args.y = ref.data(); args.y_stride = sh.rows;
+            cpu::matmul_reference(args);
+            float* d_x = to_device(x);
+            float* d_y = to_device(ref);
+            void* scratch = nullptr;
+            cudaMalloc(&scratch, static_cast<size_t>(mc::linear_scratch_bf16(m.device(sh.rows, sh.cols), T)) * 2);
+            for (const bool int8 : {false, true}) {
+                if (int8 && T > mc::kGemvMaxTokens) continue;  // cuBLAS has one path
+                if (int8) setenv("MNEMO_CUDA_Q8", "int8", 1); else unsetenv("MNEMO_CUDA_Q8");
+                cudaMemset(d_y, 0, ref.size() * 4);
+                mc::linear(m.device(sh.rows, sh.cols), d_x, T, d_y, scratch, nullptr);
+                ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+                const std::vector<float> y = to_host(d_y, ref.size());
+                for (int64_t t = 0; t < T; ++t) {
+                    for (int64_t r = 0; r < sh.rows; ++r) {
+                        const size_t i = static_cast<size_t>(t * sh.rows + r);
+                        const RowScale s = row_scale(m.dequantised.data() + r * sh.cols, x.data() + t * sh.cols, sh.cols);
+                        // f32 sums: 1e-5 of the magnitude; cuBLAS rounds x and W to bf16 (2⁻⁸ each).
+                        double tol = (T > mc::kGemvMaxTokens ? 2.0 * std::ldexp(1.0, -8) : 1e-5) * s.magnitude + 1e-6;
+                        if (int8) {
+                            tol += s.int8_bound;
+                            int8_largest_change = std::max(int8_largest_change, std::fabs(static_cast<double>(y[i]) - ref[i]) / s.int8_bound);
+                        }
+                        ASSERT_NEAR(y[i], ref[i], tol) << sh.rows << "x" << sh.cols << " T " << T << " t " << t << " row " << r
+                                                        << (int8 ? " int8" : " dequantised");
+                    }
+                }
+            }
+            unsetenv("MNEMO_CUDA_Q8");
+            cudaFree(d_x); cudaFree(d_y); cudaFree(scratch); cudaFree(m.d_quants); cudaFree(m.d_scales);
+        }
+    }
+    // The int8 path was taken: its results moved by a visible part of the rounding bound.
+    std::printf("int8 path: largest |Δ| = %.3f of its rounding bound\n", int8_largest_change);
+    EXPECT_GT(int8_largest_change, 0.01);
+    if (blas) mc::blas_shutdown();
+}
+
+TEST(Cuda, SwigluAndEmbedOnQ8_0WeightsMatchTheCpu) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    namespace mc = mnemo::cuda;
+    namespace cpu = mnemo::cpu;
+    const int64_t rows = 352, cols = 1024;
+    for (int64_t T : {1, 4}) {
+        std::mt19937 rng(static_cast<uint32_t>(T));
+        const Q8Matrix gate = make_q8_matrix(rows, cols, rng), up = make_q8_matrix(rows, cols, rng);
+        const std::vector<float> x = random_vector(static_cast<size_t>(T * cols), rng);
+        std::vector<float> g(static_cast<size_t>(T * rows)), u(g.size());
+        for (int k = 0; k < 2; ++k) {
+            cpu::MatmulArgs args;
+            args.x = x.data(); args.x_stride = cols; args.n_rows = T; args.k = cols;
+            args.w = (k == 0 ? gate : up).blocks.data(); args.w_type = cpu::DType::q8_0; args.n_cols = rows;
+            args.y = (k == 0 ? g : u).data(); args.y_stride = rows;
+            cpu::matmul_reference(args);
+        }
+        float *d_x = to_device(x), *d_out = to_device(g);
+        mc::linear_swiglu(gate.device(rows, cols), up.device(rows, cols), d_x, T, d_out, nullptr, nullptr, nullptr);
+        ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+        const std::vector<float> out = to_host(d_out, g.size());
+        for (int64_t t = 0; t < T; ++t) {
+            for (int64_t r = 0; r < rows; ++r) {
+                const size_t i = static_cast<size_t>(t * rows + r);
+                const double want = g[i] / (1.0 + std::exp(-static_cast<double>(g[i]))) * u[i];
+                // Each projection within 1e-5 of its magnitude (f32 sums); silu's slope is below 1.1.
+                const double mag_g = row_scale(gate.dequantised.data() + r * cols, x.data() + t * cols, cols).magnitude;
+                const double mag_u = row_scale(up.dequantised.data() + r * cols, x.data() + t * cols, cols).magnitude;
+                const double tol = 1e-5 * (1.1 * mag_g * std::fabs(u[i]) + (std::fabs(g[i]) + 1e-5 * mag_g) * mag_u) + 1e-6;
+                ASSERT_NEAR(out[i], want, tol) << "T " << T << " t " << t << " row " << r;
+            }
+        }
+        // The embedding lookup dequantises a row exactly as the CPU does (d · q in f32).
+        const std::vector<int32_t> tokens = {5, 0, 351, 5};
+        int32_t* d_tokens = nullptr;
+        cudaMalloc(&d_tokens, tokens.size() * 4);
+        cudaMemcpy(d_tokens, tokens.data(), tokens.size() * 4, cudaMemcpyHostToDevice);
+        float* d_rows = to_device(std::vector<float>(tokens.size() * cols));
+        mc::embed(d_tokens, static_cast<int64_t>(tokens.size()), gate.device(rows, cols), d_rows, nullptr);
+        ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+        const std::vector<float> got = to_host(d_rows, tokens.size() * cols);
+        for (size_t t = 0; t < tokens.size(); ++t)
+            EXPECT_EQ(std::vector<float>(got.begin() + t * cols, got.begin() + (t + 1) * cols),
+                      std::vector<float>(gate.dequantised.begin() + tokens[t] * cols, gate.dequantised.begin() + (tokens[t] + 1) * cols))
+                << "token " << tokens[t];
+        for (void* p : {static_cast<void*>(d_x), static_cast<void*>(d_out), static_cast<void*>(d_tokens), static_cast<void*>(d_rows),
+                        static_cast<void*>(gate.d_quants), static_cast<void*>(gate.d_scales), static_cast<void*>(up.d_quants),
+                        static_cast<void*>(up.d_scales)})
+            cudaFree(p);
     }
 }
 

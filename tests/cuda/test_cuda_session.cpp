@@ -32,16 +32,18 @@ const fs::path kGoldenDir = fs::path(MNEMO_SOURCE_DIR) / "tests" / "data" / "gol
 constexpr double kLogitTolerance = 2e-3;
 
 // The golden model as a GGUF file (byte tokenizer); empty on failure.
-std::string golden_gguf(const std::string& name) {
-    const std::string gguf = ::testing::TempDir() + "/cuda_golden_" + name + "_" + std::to_string(::getpid()) + ".gguf";
+std::string golden_gguf(const std::string& name, DType weights = DType::F32) {
+    const std::string gguf = ::testing::TempDir() + "/cuda_golden_" + name + "_" + std::to_string(static_cast<int>(weights)) + "_" +
+                             std::to_string(::getpid()) + ".gguf";
     ConvertOptions o;
     o.tokenizer = "byte";
+    o.weight_type = weights;
     ConvertReport report;
     return convert_hf_directory((kGoldenDir / name).string(), gguf, o, &report) == MNEMO_OK ? gguf : std::string();
 }
 
-std::unique_ptr<ModelImpl> load_golden_model(const std::string& name) {
-    const std::string gguf = golden_gguf(name);
+std::unique_ptr<ModelImpl> load_golden_model(const std::string& name, DType weights = DType::F32) {
+    const std::string gguf = golden_gguf(name, weights);
     std::unique_ptr<ModelImpl> model;
     if (gguf.empty() || load_model(gguf, true, &model) != MNEMO_OK) return nullptr;
     return model;
@@ -348,6 +350,39 @@ TEST_P(CudaGolden, ACpuSnapshotDecodesOnTheDeviceTokenByToken) {
 INSTANTIATE_TEST_SUITE_P(Golden, CudaGolden,
                          ::testing::Values("gdn", "gdn_swa", "lalte", "gdn_attn", "transformer", "lansa", "nsa"),
                          [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
+
+// q8_0 weights stay q8_0 on the device, dequantised on the fly by the decode GEMV with f32
+// products as the CPU's matmul does: fed token by token (GEMV sizes, f32 attention) the two
+// backends agree to the f32 models' tolerance, retained sets included. Chunked prefill runs
+// cuBLAS on the matrices dequantised to bf16 and the window attention on tensor cores, so it
+// is held to bf16's error (kBf16LogitTolerance).
+TEST(CudaBackend, Q8_0WeightsDecodeLikeTheCpu) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    constexpr double kBf16LogitTolerance = 0.1;  // measured on the H100: 0.047 (lalte), 0.008 (gdn_attn)
+    for (const std::string name : {"lalte", "gdn_attn"}) {
+        auto model = load_golden_model(name, DType::Q8_0);
+        ASSERT_NE(model, nullptr) << mnemo_last_error();
+        size_t q8_matrices = 0;
+        for (const GgufTensor& t : model->file.tensors()) q8_matrices += t.type == DType::Q8_0;
+        ASSERT_GT(q8_matrices, 0u) << name << ": the conversion kept no q8_0 matrix";
+        const int32_t vocab = model->config.vocab_size;
+        const std::vector<int32_t> ids = stream_tokens(vocab, 400);
+        std::unique_ptr<SessionImpl> cpu, gpu;
+        ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CPU, 64), &cpu), MNEMO_OK);
+        ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CUDA, 64), &gpu), MNEMO_OK) << mnemo_last_error();
+        const double worst = decode_both(*cpu, *gpu, ids, 0);
+        ASSERT_GE(worst, 0.0);
+        EXPECT_LE(worst, kLogitTolerance) << name << " q8_0 token by token";
+        expect_same_caches(*cpu, *gpu, name + " q8_0 token by token");
+
+        std::unique_ptr<SessionImpl> chunked;
+        ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CUDA, 64), &chunked), MNEMO_OK);
+        ASSERT_EQ(chunked->feed(ids.data(), ids.size()), MNEMO_OK) << mnemo_last_error();
+        const double worst_chunked = max_abs_diff(cpu->logits(), chunked->logits(), static_cast<size_t>(vocab));
+        EXPECT_LE(worst_chunked, kBf16LogitTolerance) << name << " q8_0 prefill in chunks of 64";
+        std::printf("%s q8_0: token by token max |dlogit| %.3g; chunked prefill %.3g\n", name.c_str(), worst, worst_chunked);
+    }
+}
 
 TEST(CudaBackend, WithoutADeviceCudaIsRefusedAndAutoIsTheCpu) {
     if (cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
