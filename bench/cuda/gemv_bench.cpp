@@ -6,8 +6,8 @@
 //   - what the 97 GEMVs of a step cost inside the graph, against the device-copy roofline
 //     measured in the same run, and what an empty kernel costs in the same chain (the floor a
 //     launch adds whatever it does);
-//   - bf16 weights against q8_0 dequantised on the fly and q8_0 through the int8 (dp4a) path
-//     (MNEMO_CUDA_Q8=int8): issue 5's "measure" for q8_0.
+//   - bf16 weights against q8_0 dequantised on the fly (issue 5's "measure" for q8_0; the int8
+//     dp4a path it was measured against is in bench/results/cuda/2026-11-23f).
 // Random weights; the timings are of kernels, not of a model's outputs.
 //   gemv_bench [--reps N] [--json FILE]
 #include "ops.h"
@@ -186,8 +186,8 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
             std::printf("usage: gemv_bench [--reps N] [--json FILE]\n"
-                        "  Times the 0.4B laLTE decode step's 97 GEMVs in one CUDA graph (bf16, q8_0 dequantised,\n"
-                        "  q8_0 int8), an empty-kernel chain of the same length, and the device copy bandwidth.\n");
+                        "  Times the 0.4B laLTE decode step's 97 GEMVs in one CUDA graph (bf16, q8_0 dequantised\n"
+                        "  on the fly), an empty-kernel chain of the same length, and the device copy bandwidth.\n");
             return 0;
         }
         if (std::strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
@@ -223,14 +223,11 @@ int main(int argc, char** argv) {
     std::printf("device copy bandwidth: %.0f GB/s\n", gbps);
     std::printf("empty kernel chain:    %d launches %.1f us (%.2f us each)\n", kLaunches, empty_ms * 1e3, empty_ms * 1e3 / kLaunches);
 
-    struct Variant { const char* name; mc::WeightType type; bool int8; };
+    struct Variant { const char* name; mc::WeightType type; };
     std::string json = "{\"copy_gbps\": " + std::to_string(gbps) + ", \"empty_chain_us\": " + std::to_string(empty_ms * 1e3) +
                        ", \"launches\": " + std::to_string(kLaunches) + ", \"variants\": [";
     bool first = true;
-    for (const Variant v : {Variant{"bf16", mc::WeightType::bf16, false}, Variant{"q8_0 dequantised", mc::WeightType::q8_0, false},
-                            Variant{"q8_0 int8 (dp4a)", mc::WeightType::q8_0, true}}) {
-        if (v.int8) setenv("MNEMO_CUDA_Q8", "int8", 1);
-        else unsetenv("MNEMO_CUDA_Q8");
+    for (const Variant v : {Variant{"bf16", mc::WeightType::bf16}, Variant{"q8_0 dequantised", mc::WeightType::q8_0}}) {
         Model m = make_model(v.type);
         const double ms = graph_ms(s, reps, [&] { enqueue_step(m, b, s); });
         // Each kind of launch alone, 24 times in a row (the head once): its cost in a chain.
@@ -258,7 +255,6 @@ int main(int argc, char** argv) {
         first = false;
         free_model(m);
     }
-    unsetenv("MNEMO_CUDA_Q8");
     json += "]}\n";
     if (!json_path.empty()) {
         FILE* f = std::fopen(json_path.c_str(), "w");

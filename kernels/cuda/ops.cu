@@ -142,7 +142,6 @@ struct GemvBatch {
     bool swiglu = false;  // n == 1: y[0] = silu(x · w[0]ᵀ) · (x · w[1]ᵀ)
     InputNorm norm;       // applied to x on the way in when normed
     bool normed = false;
-    bool int8_input = false;  // q8_0 rows multiplied in int8: the staged input quantised to q8_0 too
     Epilogue epilogue[kMaxLinearBatch];
 };
 
@@ -168,43 +167,71 @@ __device__ __forceinline__ float sum_squares_as_block(const float* x, int64_t n)
 
 // One pass of a warp over a row: kGemvLoads / NR 16-byte loads per lane of each of the NR
 // matrices' rows (SwiGLU's gate and up: both rows in flight before either is used, the same
-// bytes in flight per warp as one row), and a q8_0 block scale per load.
+// bytes in flight per warp as one row). A q8_0 slot holds two 8-byte vectors (8 quants each,
+// a quarter of a block, with their scales): lanes then read their 8 inputs from shared
+// memory 32 bytes apart, as for bf16, instead of 64 (twice the bank conflicts).
 template <int NR>
 struct GemvPass {
     static constexpr int kLoads = kGemvLoads / NR;
     uint4 v[NR][kLoads];
-    float d[NR][kLoads];
+    float d[NR][kLoads][2];
 };
 
-// 16-byte vectors in a row of w, or 0 when its rows are not 16-byte aligned (the scalar path).
+// Vectors in a row of w (16 bytes; q8_0: 8 bytes), or 0 when its rows are not 16-byte
+// aligned (the scalar path).
 __device__ __forceinline__ int64_t row_vectors(const DeviceMatrix& w) {
     if (w.type == WeightType::bf16) return w.cols % 8 == 0 ? w.cols / 8 : 0;
     if (w.type == WeightType::f32) return w.cols % 4 == 0 ? w.cols / 4 : 0;
-    return w.cols / 16;  // q8_0: 16 quants, half a block
+    return w.cols / 8;
+}
+// Vectors a pass covers.
+template <int NR>
+__device__ __forceinline__ int64_t pass_vectors(WeightType type) {
+    return (type == WeightType::q8_0 ? 2 : 1) * GemvPass<NR>::kLoads * kWarp;
+}
+
+// Matrix k of launch matrix m's row: SwiGLU's gate and up (b.n == 1) when NR == 2. Read from the
+// kernel's parameters where used (a pointer or a copy held across the loop would cost a local
+// copy of the batch or dozens of registers).
+template <int NR>
+__device__ __forceinline__ DeviceMatrix matrix_of(const GemvBatch& b, int m, int k) {
+    return b.w[NR == 2 ? k : m];
 }
 
 template <int NR>
-__device__ __forceinline__ void load_pass(const DeviceMatrix (&w)[NR], int64_t row, int64_t base, int64_t n_vec, GemvPass<NR>& p) {
+__device__ __forceinline__ void load_pass(const GemvBatch& b, int m, int64_t row, int64_t base, int64_t n_vec, GemvPass<NR>& p) {
     const int lane = threadIdx.x % kWarp;
-    const int64_t row_bytes = n_vec * 16;
 #pragma unroll
     for (int k = 0; k < NR; ++k) {
-        const uint4* wr = reinterpret_cast<const uint4*>(static_cast<const char*>(w[k].data) + row * row_bytes);
+        const DeviceMatrix w = matrix_of<NR>(b, m, k);
+        if (w.type == WeightType::q8_0) {
+            const uint2* wr = reinterpret_cast<const uint2*>(static_cast<const int8_t*>(w.data) + row * n_vec * 8);
+#pragma unroll
+            for (int u = 0; u < GemvPass<NR>::kLoads; ++u) {
+#pragma unroll
+                for (int h = 0; h < 2; ++h) {
+                    const int64_t j = base + (2 * u + h) * kWarp + lane;
+                    const uint2 q = j < n_vec ? __ldcs(wr + j) : make_uint2(0, 0);
+                    if (h == 0) p.v[k][u].x = q.x, p.v[k][u].y = q.y;
+                    else p.v[k][u].z = q.x, p.v[k][u].w = q.y;
+                    p.d[k][u][h] = j < n_vec ? q8_scale(w, row, j / 4) : 0.0f;
+                }
+            }
+            continue;
+        }
+        const uint4* wr = reinterpret_cast<const uint4*>(static_cast<const char*>(w.data) + row * n_vec * 16);
 #pragma unroll
         for (int u = 0; u < GemvPass<NR>::kLoads; ++u) {
             const int64_t i = base + u * kWarp + lane;
             p.v[k][u] = i < n_vec ? __ldcs(wr + i) : make_uint4(0, 0, 0, 0);  // streamed: read once, evict first
-            p.d[k][u] = w[k].type == WeightType::q8_0 && i < n_vec ? q8_scale(w[k], row, i / 2) : 0.0f;
         }
     }
 }
 
-// acc[k][t] += this lane's share of the pass's weights · x[t]. x8 / x8_scale: the input
-// quantised to q8_0 (MNEMO_CUDA_Q8=int8; else null): q8_0 rows are then multiplied in int8
-// with dp4a and scaled per block, instead of dequantised.
+// acc[k][t] += this lane's share of the pass's weights · x[t] (bf16, f32).
 template <int MaxT, int NR>
 __device__ __forceinline__ void consume_pass(WeightType type, int64_t cols, int64_t base, int64_t n_vec, const GemvPass<NR>& p, const float* x,
-                                             const int8_t* x8, const float* x8_scale, int n_tokens, float (&acc)[NR][MaxT]) {
+                                             int n_tokens, float (&acc)[NR][MaxT]) {
     const int lane = threadIdx.x % kWarp;
 #pragma unroll
     for (int u = 0; u < GemvPass<NR>::kLoads; ++u) {
@@ -232,34 +259,35 @@ __device__ __forceinline__ void consume_pass(WeightType type, int64_t cols, int6
                     const float4 a = reinterpret_cast<const float4*>(x + t * cols)[i];
                     acc[k][t] += w.x * a.x + w.y * a.y + w.z * a.z + w.w * a.w;
                 }
-            } else if (x8 != nullptr) {
+            }
+        }
+    }
+}
+
+// The q8_0 form of consume_pass: 8 quants per vector j, scale p.d of block j / 4.
+template <int MaxT, int NR>
+__device__ __forceinline__ void consume_pass_q8_0(int64_t cols, int64_t base, int64_t n_vec, const GemvPass<NR>& p, const float* x,
+                                                  int n_tokens, float (&acc)[NR][MaxT]) {
+    const int lane = threadIdx.x % kWarp;
+#pragma unroll
+    for (int u = 0; u < GemvPass<NR>::kLoads; ++u) {
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            const int64_t j = base + (2 * u + h) * kWarp + lane;
+            if (j >= n_vec) break;
+#pragma unroll
+            for (int k = 0; k < NR; ++k) {
+                const uint32_t w0 = h == 0 ? p.v[k][u].x : p.v[k][u].z, w1 = h == 0 ? p.v[k][u].y : p.v[k][u].w;
+                const float d = p.d[k][u][h];
+                float q[8];
+                int8x4_to_float(w0, q);
+                int8x4_to_float(w1, q + 4);
 #pragma unroll
                 for (int t = 0; t < MaxT; ++t) {
                     if (t >= n_tokens) break;
-                    const int4 xv = reinterpret_cast<const int4*>(x8 + t * cols)[i];
-                    int dot = __dp4a(static_cast<int>(v.x), xv.x, 0);
-                    dot = __dp4a(static_cast<int>(v.y), xv.y, dot);
-                    dot = __dp4a(static_cast<int>(v.z), xv.z, dot);
-                    dot = __dp4a(static_cast<int>(v.w), xv.w, dot);
-                    acc[k][t] += p.d[k][u] * x8_scale[t * (cols / kQ8Block) + i / 2] * static_cast<float>(dot);
-                }
-            } else {
-                float q[16];
-                int8x4_to_float(v.x, q);
-                int8x4_to_float(v.y, q + 4);
-                int8x4_to_float(v.z, q + 8);
-                int8x4_to_float(v.w, q + 12);
-#pragma unroll
-                for (int t = 0; t < MaxT; ++t) {
-                    if (t >= n_tokens) break;
-                    const float4* xr = reinterpret_cast<const float4*>(x + t * cols) + 4 * i;
-                    float sum = 0.0f;
-#pragma unroll
-                    for (int j = 0; j < 4; ++j) {
-                        const float4 a = xr[j];
-                        sum += q[4 * j] * a.x + q[4 * j + 1] * a.y + q[4 * j + 2] * a.z + q[4 * j + 3] * a.w;
-                    }
-                    acc[k][t] += p.d[k][u] * sum;
+                    const float4* xr = reinterpret_cast<const float4*>(x + t * cols) + 2 * j;
+                    const float4 a = xr[0], b = xr[1];
+                    acc[k][t] += d * (q[0] * a.x + q[1] * a.y + q[2] * a.z + q[3] * a.w + q[4] * b.x + q[5] * b.y + q[6] * b.z + q[7] * b.w);
                 }
             }
         }
@@ -268,15 +296,16 @@ __device__ __forceinline__ void consume_pass(WeightType type, int64_t cols, int6
 
 // Rows whose width is not a whole number of 16-byte vectors (small test models): a value per lane.
 template <int MaxT, int NR>
-__device__ void scalar_rows(const DeviceMatrix (&w)[NR], int64_t row, const float* x, int n_tokens, float (&acc)[NR][MaxT]) {
-    for (int64_t c = threadIdx.x % kWarp; c < w[0].cols; c += kWarp) {
+__device__ void scalar_rows(const GemvBatch& b, int m, int64_t row, const float* x, int n_tokens, float (&acc)[NR][MaxT]) {
+    const int64_t cols = b.w[0].cols;
+    for (int64_t c = threadIdx.x % kWarp; c < cols; c += kWarp) {
 #pragma unroll
         for (int k = 0; k < NR; ++k) {
-            const float wv = load_weight(w[k], row, c);
+            const float wv = load_weight(matrix_of<NR>(b, m, k), row, c);
 #pragma unroll
             for (int t = 0; t < MaxT; ++t) {
                 if (t >= n_tokens) break;
-                acc[k][t] += wv * x[t * w[0].cols + c];
+                acc[k][t] += wv * x[t * cols + c];
             }
         }
     }
@@ -299,25 +328,18 @@ __device__ void stage_groups_normed(const InputNorm& nm, const float* x, const f
     }
 }
 
-// Launch row r of a batch: its matrix (or SwiGLU's pair), copied out of the kernel's
-// parameters (a pointer into them would make every thread copy the batch to local memory),
-// and the row within it.
-template <int NR>
+// Launch row r of a batch: its matrix m and the row within it.
 struct GemvRow {
     int m = 0;
     int64_t row = -1;  // < 0: past the batch
-    DeviceMatrix w[NR];
     int64_t n_vec = 0;
 };
-template <int NR>
-__device__ __forceinline__ GemvRow<NR> gemv_row(const GemvBatch& b, int64_t r) {
-    GemvRow<NR> g;
+__device__ __forceinline__ GemvRow gemv_row(const GemvBatch& b, int64_t r) {
+    GemvRow g;
     if (r >= b.first_row[b.n]) return g;
     while (r >= b.first_row[g.m + 1]) ++g.m;
     g.row = r - b.first_row[g.m];
-    g.w[0] = b.w[g.m];
-    if (NR == 2) g.w[NR - 1] = b.w[1];  // SwiGLU's up (b.n == 1)
-    g.n_vec = row_vectors(g.w[0]);
+    g.n_vec = row_vectors(b.w[g.m]);
     return g;
 }
 
@@ -333,9 +355,9 @@ template <int MaxT, int NR>
 __global__ void __launch_bounds__(256, 2) gemv_kernel(GemvBatch b, const float* x, int n_tokens) {
     const int64_t stride = static_cast<int64_t>(gridDim.x) * (blockDim.x / kWarp);
     int64_t r = static_cast<int64_t>(blockIdx.x) * (blockDim.x / kWarp) + threadIdx.x / kWarp;
-    GemvRow<NR> cur = gemv_row<NR>(b, r);
+    GemvRow cur = gemv_row(b, r);
     GemvPass<NR> next;
-    if (cur.row >= 0 && cur.n_vec > 0) load_pass<NR>(cur.w, cur.row, 0, cur.n_vec, next);
+    if (cur.row >= 0 && cur.n_vec > 0) load_pass<NR>(b, cur.m, cur.row, 0, cur.n_vec, next);
     pdl_wait();
     extern __shared__ float xs[];  // [n_tokens][cols]
     const int64_t cols = b.w[0].cols;
@@ -363,52 +385,35 @@ __global__ void __launch_bounds__(256, 2) gemv_kernel(GemvBatch b, const float* 
         for (int64_t i = threadIdx.x; i < cols; i += blockDim.x) xo[i] = xo[i] * inv * nm.weight[i];
     }
     __syncthreads();
-    // The int8 path's input: each block of 32 staged values quantised as GGML's q8_0 does
-    // (d = max|x| / 127, q = round(x / d)), a warp per block; the scale stays f32.
-    const int8_t* x8 = nullptr;
-    const float* x8_scale = nullptr;
-    if (b.int8_input) {
-        int8_t* q = reinterpret_cast<int8_t*>(xs + n_tokens * cols);
-        float* scale = reinterpret_cast<float*>(q + n_tokens * cols);
-        const int64_t blocks = n_tokens * cols / kQ8Block;
-        for (int64_t blk = threadIdx.x / kWarp; blk < blocks; blk += blockDim.x / kWarp) {
-            const float v = xs[blk * kQ8Block + threadIdx.x % kWarp];
-            float amax = fabsf(v);
-            for (int o = kWarp / 2; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
-            const float d = amax / 127.0f, inv = d != 0.0f ? 1.0f / d : 0.0f;
-            q[blk * kQ8Block + threadIdx.x % kWarp] = static_cast<int8_t>(roundf(v * inv));
-            if (threadIdx.x % kWarp == 0) scale[blk] = d;
-        }
-        __syncthreads();
-        x8 = q;
-        x8_scale = scale;
-    }
     const int lane = threadIdx.x % kWarp;
-    constexpr int64_t kPassVectors = GemvPass<NR>::kLoads * kWarp;
     while (cur.row >= 0) {
         float acc[NR][MaxT];
 #pragma unroll
         for (int k = 0; k < NR; ++k)
 #pragma unroll
             for (int t = 0; t < MaxT; ++t) acc[k][t] = 0.0f;
-        const GemvRow<NR> after = gemv_row<NR>(b, r + stride);
+        const GemvRow after = gemv_row(b, r + stride);
+        const WeightType type = b.w[cur.m].type;
         if (cur.n_vec == 0) {
-            scalar_rows<MaxT, NR>(cur.w, cur.row, xs, n_tokens, acc);
-            if (after.row >= 0 && after.n_vec > 0) load_pass<NR>(after.w, after.row, 0, after.n_vec, next);
+            scalar_rows<MaxT, NR>(b, cur.m, cur.row, xs, n_tokens, acc);
+            if (after.row >= 0 && after.n_vec > 0) load_pass<NR>(b, after.m, after.row, 0, after.n_vec, next);
         } else {
-            for (int64_t base = 0; base < cur.n_vec; base += kPassVectors) {
+            const int64_t step = pass_vectors<NR>(type);
+            for (int64_t base = 0; base < cur.n_vec; base += step) {
                 const GemvPass<NR> now = next;
-                if (base + kPassVectors < cur.n_vec) load_pass<NR>(cur.w, cur.row, base + kPassVectors, cur.n_vec, next);
-                else if (after.row >= 0 && after.n_vec > 0) load_pass<NR>(after.w, after.row, 0, after.n_vec, next);
-                consume_pass<MaxT, NR>(cur.w[0].type, cur.w[0].cols, base, cur.n_vec, now, xs, x8, x8_scale, n_tokens, acc);
+                if (base + step < cur.n_vec) load_pass<NR>(b, cur.m, cur.row, base + step, cur.n_vec, next);
+                else if (after.row >= 0 && after.n_vec > 0) load_pass<NR>(b, after.m, after.row, 0, after.n_vec, next);
+                if (type == WeightType::q8_0) consume_pass_q8_0<MaxT, NR>(cols, base, cur.n_vec, now, xs, n_tokens, acc);
+                else consume_pass<MaxT, NR>(type, cols, base, cur.n_vec, now, xs, n_tokens, acc);
             }
         }
 #pragma unroll
         for (int t = 0; t < MaxT; ++t) {
             if (t >= n_tokens) break;
-            float s = warp_sum(acc[0][t]) + (cur.w[0].bias != nullptr ? cur.w[0].bias[cur.row] : 0.0f);
-            if (NR == 2) s = silu(s) * (warp_sum(acc[NR - 1][t]) + (cur.w[NR - 1].bias != nullptr ? cur.w[NR - 1].bias[cur.row] : 0.0f));
-            if (lane == 0) b.y[cur.m][t * cur.w[0].rows + cur.row] = apply_epilogue(b.epilogue[cur.m], s, cur.row);
+            const float* bias = b.w[cur.m].bias;
+            float s = warp_sum(acc[0][t]) + (bias != nullptr ? bias[cur.row] : 0.0f);
+            if (NR == 2) s = silu(s) * (warp_sum(acc[NR - 1][t]) + (b.w[1].bias != nullptr ? b.w[1].bias[cur.row] : 0.0f));
+            if (lane == 0) b.y[cur.m][t * b.w[cur.m].rows + cur.row] = apply_epilogue(b.epilogue[cur.m], s, cur.row);
         }
         r += stride;
         cur = after;
@@ -523,12 +528,7 @@ void launch_gemv(const GemvBatch& b, const float* x, int64_t T, float* const* y,
     }
     const int64_t cols = b.w[0].cols;
     GemvBatch part = b;
-    const char* q8_path = std::getenv("MNEMO_CUDA_Q8");  // "int8": dp4a against a quantised input; else dequantise
-    const bool int8_input = q8_path != nullptr && std::strcmp(q8_path, "int8") == 0;
-    part.int8_input = false;
-    for (int m = 0; m < b.n + (b.swiglu ? 1 : 0); ++m) part.int8_input |= int8_input && b.w[m].type == WeightType::q8_0;
-    // Staged input per token: f32 values, then (int8 path) their quants and block scales.
-    const int64_t token_bytes = cols * static_cast<int64_t>(sizeof(float)) + (part.int8_input ? cols + cols / kQ8Block * 4 : 0);
+    const int64_t token_bytes = cols * static_cast<int64_t>(sizeof(float));  // the staged input
     const int64_t fit = std::max<int64_t>(1, kGemvMaxSmem / token_bytes);
     const int64_t per_launch = std::min<int64_t>(kGemvMaxTokens, fit);
     const int grid = static_cast<int>(gemv_grid(b.first_row[b.n]));

@@ -67,9 +67,8 @@ struct InputNorm {
 // y[T, out] = x[T, in] · Wᵀ (+ bias). x, y f32. `x_bf16` is scratch of T·in bf16
 // values, used when cuBLAS multiplies bf16 weights; for q8_0 weights above GEMV sizes it
 // holds rows·in more (linear_scratch_bf16 counts both): the matrix dequantised for cuBLAS.
-// At GEMV sizes q8_0 is dequantised on the fly (f32 products, as the CPU), or with
-// MNEMO_CUDA_Q8=int8 the input is quantised to q8_0 too and multiplied with dp4a
-// (docs/performance-cuda.md has the measurement). With `norm`, the input is norm's
+// At GEMV sizes q8_0 is dequantised on the fly (f32 products, as the CPU); an int8 (dp4a)
+// path was measured slower and less exact (docs/performance-cuda.md). With `norm`, the input is norm's
 // (x then receives the normalised rows when cuBLAS runs).
 void linear(const DeviceMatrix& w, float* x, int64_t n_tokens, float* y, void* x_bf16, Stream stream, const InputNorm* norm = nullptr);
 // A function applied to a linear layer's outputs (row = output index): in the GEMV at
