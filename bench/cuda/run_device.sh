@@ -2,7 +2,7 @@
 # Runs on the GPU machine (see docs/performance-cuda.md): the CUDA backend's tests against
 # the CPU on every golden model, compute-sanitizer memcheck on them, and the decode /
 # prefill benchmark at the paper's 0.4B shape (laLTE and GDN+Attn, bf16 random weights).
-#   bench/cuda/run_device.sh BIN_DIR OUT_DIR [tests|memcheck|bench|decode|graph|profile|reference|issue9]...
+#   bench/cuda/run_device.sh BIN_DIR OUT_DIR [tests|memcheck|bench|decode|graph|gemv|profile|reference|issue9]...
 # decode: laLTE 0.4B prefill/decode at 1K/16K/128K with the GPU roofline (before/after runs).
 # profile: ncu kernel time by kernel over 16 greedy decode steps of the laLTE 0.4B model
 # (clocks and caches as they are: the times a decode step sees).
@@ -11,7 +11,8 @@
 # roofline (copy bandwidth, cuBLAS peaks) and fractions of it, GPU memory, the backend the
 # sessions ran on, and the PyTorch reference as the peer in the same run; JSON, Markdown
 # tables and PNG plots (bench/plot_bench.py; needs matplotlib, else plot the JSON later).
-# BIN_DIR holds test_cuda_session, test_cuda and mnemo built with -DMNEMO_CUDA=ON (and
+# gemv: the decode step's 97 GEMVs alone in one graph, bf16 and q8_0 (bench/cuda/gemv_bench).
+# BIN_DIR holds test_cuda_session, test_cuda, mnemo and gemv_bench built with -DMNEMO_CUDA=ON (and
 # any shared libraries the GPU machine lacks).
 set -uo pipefail
 bin=$(cd "$1" && pwd) out=$2
@@ -64,6 +65,9 @@ for step in ${steps[@]}; do
         "$bin/mnemo" run -m "$model" -f /tmp/p.txt -n 256 --backend cuda --chunk 1024 --json --quiet >"$out/graph_decode_$n.json"
         python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print(sys.argv[2], 'prompt', j['prompt_tokens'], 'decode ms/token', round(j['decode_ms_per_token'],3), 'prefill tok/s', round(j['prefill_tokens_per_second']))" "$out/graph_decode_$n.json" $n
       done
+      ;;
+    gemv)
+      "$bin/gemv_bench" --json "$out/gemv_bench.json" 2>&1 | tee "$out/gemv_bench.txt" || status=1
       ;;
     profile)
       # Kernel time by kernel over a short prompt and 16 greedy decode steps of the laLTE
