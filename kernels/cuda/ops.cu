@@ -1189,13 +1189,25 @@ __global__ void lte_layer_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
     }
 }
 
-// One warp per KV head walks the chunk token by token, exactly like KvCache's
-// pop / keep_in_sink / offer_retained / push, but moving references, not data.
+// The ranking of replace-min: entry a is below entry b when its score is lower, or equal
+// with a higher position (positions of held entries are distinct: a total order).
+__device__ __forceinline__ bool ranks_below(int32_t a, int32_t b, const float* score, const int64_t* pos) {
+    return score[a] < score[b] || (score[a] == score[b] && pos[a] > pos[b]);
+}
+
+constexpr int kPlanThreads = 256;
+
+// One block per KV head walks the chunk token by token, exactly like KvCache's
+// pop / keep_in_sink / offer_retained / push, but moving references, not data. Each step's
+// scans over the sink + retained slots (replace-min's free slot and lowest-ranked entry, the
+// visible list) are spread over the block: a single warp spent a decode step's plan in its own
+// instruction latency.
 __global__ void kv_plan_kernel(DeviceKvCache c, KvChunk ch, const int64_t* next_unscored, KvScratch s) {
     pdl_wait();
     extern __shared__ unsigned char plan_smem[];
+    __shared__ int32_t warp_free[kPlanThreads / kWarp], warp_worst[kPlanThreads / kWarp], warp_held[kPlanThreads / kWarp];
     const int32_t h = blockIdx.x;
-    const int lane = threadIdx.x;
+    const int tid = threadIdx.x, lane = tid % kWarp, warp = tid / kWarp, n_warps = kPlanThreads / kWarp;
     const int32_t S = c.sink_capacity, R = c.retained_capacity, SR = S + R;
     int64_t* pos = reinterpret_cast<int64_t*>(plan_smem);          // [SR]
     float* score = reinterpret_cast<float*>(pos + SR);              // [SR]
@@ -1206,12 +1218,13 @@ __global__ void kv_plan_kernel(DeviceKvCache c, KvChunk ch, const int64_t* next_
     meta[kRingCount0] = c.window_meta[1];
     meta[kNextUnscored0] = next_unscored != nullptr ? *next_unscored : 0;
     const int64_t pos0 = meta[kPos0];
-    for (int32_t i = lane; i < SR; i += kWarp) {
+    for (int32_t i = tid; i < SR; i += kPlanThreads) {
         pos[i] = c.positions[h * c.slots + i];
         score[i] = c.scores[h * c.slots + i];
         src[i] = kUnchanged;
     }
-    __syncwarp();
+    __syncthreads();
+    // Every thread keeps the ring's and the sink's counters (the same values in all).
     int64_t ring_start = meta[kRingStart0], ring_count = meta[kRingCount0];
     int32_t sink = *c.sink_meta;
     for (int64_t t = 0; t < ch.n_tokens; ++t) {
@@ -1222,7 +1235,7 @@ __global__ void kv_plan_kernel(DeviceKvCache c, KvChunk ch, const int64_t* next_
             --ring_count;
             const int32_t ref = ref_of_position(leaving, meta, c);
             if (leaving < S) {
-                if (lane == 0 && sink < S) {
+                if (tid == 0 && sink < S) {
                     pos[sink] = leaving;
                     score[sink] = c.learned ? leaving_score(leaving, h, c, s, meta) : 0.0f;
                     src[sink] = ref;
@@ -1231,61 +1244,73 @@ __global__ void kv_plan_kernel(DeviceKvCache c, KvChunk ch, const int64_t* next_
             } else if (c.learned) {
                 const float sc = leaving_score(leaving, h, c, s, meta);
                 if (sc > 0.0f && R > 0) {
-                    // Free slot (lowest index), else the lowest-ranked entry (lowest
-                    // score; among equal scores the highest position).
+                    // Free slot (lowest index), else the lowest-ranked entry (lowest score;
+                    // among equal scores the highest position).
                     int32_t free_slot = INT32_MAX, worst = -1;
-                    for (int32_t i = lane; i < R; i += kWarp) {
+                    for (int32_t i = tid; i < R; i += kPlanThreads) {
                         const int32_t slot = S + i;
-                        if (pos[slot] < 0) {
-                            if (slot < free_slot) free_slot = slot;
-                        } else if (worst < 0 || score[slot] < score[worst] || (score[slot] == score[worst] && pos[slot] > pos[worst])) {
-                            worst = slot;
-                        }
+                        if (pos[slot] < 0) free_slot = min(free_slot, slot);
+                        else if (worst < 0 || ranks_below(slot, worst, score, pos)) worst = slot;
                     }
                     for (int o = kWarp / 2; o > 0; o >>= 1) {
-                        const int32_t of = __shfl_xor_sync(0xffffffffu, free_slot, o);
-                        free_slot = of < free_slot ? of : free_slot;
+                        free_slot = min(free_slot, __shfl_xor_sync(0xffffffffu, free_slot, o));
                         const int32_t ow = __shfl_xor_sync(0xffffffffu, worst, o);
-                        if (ow >= 0 && (worst < 0 || score[ow] < score[worst] || (score[ow] == score[worst] && pos[ow] > pos[worst])))
-                            worst = ow;
+                        if (ow >= 0 && (worst < 0 || ranks_below(ow, worst, score, pos))) worst = ow;
                     }
-                    int32_t target = free_slot != INT32_MAX ? free_slot : (sc > score[worst] ? worst : -1);
-                    if (lane == 0 && target >= 0) {
-                        pos[target] = leaving;
-                        score[target] = sc;
-                        src[target] = ref;
+                    if (lane == 0) {
+                        warp_free[warp] = free_slot;
+                        warp_worst[warp] = worst;
+                    }
+                    __syncthreads();
+                    if (tid == 0) {
+                        for (int w = 1; w < n_warps; ++w) {
+                            free_slot = min(free_slot, warp_free[w]);
+                            const int32_t ow = warp_worst[w];
+                            if (ow >= 0 && (worst < 0 || ranks_below(ow, worst, score, pos))) worst = ow;
+                        }
+                        const int32_t target = free_slot != INT32_MAX ? free_slot : (sc > score[worst] ? worst : -1);
+                        if (target >= 0) {
+                            pos[target] = leaving;
+                            score[target] = sc;
+                            src[target] = ref;
+                        }
                     }
                 }
             }
-            __syncwarp();
+            __syncthreads();
         }
         ++ring_count;  // the new token enters the window
-        // Visible sink/retained entries of token t, in slot order.
+        // Visible sink/retained entries of token t, in slot order: a ballot per warp, the
+        // warps' counts before it as the offset.
         int32_t* list = s.lists + (t * c.n_kv_heads + h) * SR;
         int32_t n = 0;
-        for (int32_t base = 0; base < SR; base += kWarp) {
-            const int32_t i = base + lane;
+        for (int32_t base = 0; base < SR; base += kPlanThreads) {
+            const int32_t i = base + tid;
             const bool held = i < SR && (i < S ? i < sink : pos[i] >= 0);
             const unsigned mask = __ballot_sync(0xffffffffu, held);
-            if (held) {
-                const int32_t at = n + __popc(mask & ((1u << lane) - 1u));
-                list[at] = src[i] != kUnchanged ? src[i] : i;
+            if (lane == 0) warp_held[warp] = __popc(mask);
+            __syncthreads();
+            int32_t before = 0, total = 0;
+            for (int w = 0; w < n_warps; ++w) {
+                before += w < warp ? warp_held[w] : 0;
+                total += warp_held[w];
             }
-            n += __popc(mask);
+            if (held) list[n + before + __popc(mask & ((1u << lane) - 1u))] = src[i] != kUnchanged ? src[i] : i;
+            n += total;
+            __syncthreads();  // warp_held is rewritten by the next round
         }
-        if (lane == 0) {
+        if (tid == 0) {
             s.counts[t * c.n_kv_heads + h] = n;
             if (h == 0) s.window_counts[t] = static_cast<int32_t>(ring_count);
         }
-        __syncwarp();
     }
     // Sink and retained positions/scores are final now (their k/v move in kv_commit).
-    for (int32_t i = lane; i < SR; i += kWarp) {
+    for (int32_t i = tid; i < SR; i += kPlanThreads) {
         c.positions[h * c.slots + i] = pos[i];
         c.scores[h * c.slots + i] = score[i];
         s.sources[h * SR + i] = src[i];
     }
-    if (h == 0 && lane == 0) {
+    if (h == 0 && tid == 0) {
         s.meta[kPos0] = pos0;
         s.meta[kRingStart0] = meta[kRingStart0];
         s.meta[kRingCount0] = meta[kRingCount0];
@@ -1957,7 +1982,7 @@ int64_t lte_act_floats(const LteScorerDevice& sc, int64_t n_kv_heads, int64_t he
 void kv_plan(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice* sc, const KvScratch& s, Stream stream) {
     const int64_t SR = c.sink_capacity + c.retained_capacity;
     const size_t smem = static_cast<size_t>(SR) * (sizeof(int64_t) + sizeof(float) + sizeof(int32_t));
-    launch_kernel(kv_plan_kernel, static_cast<unsigned>(c.n_kv_heads), kWarp, smem, stream, c, ch, sc != nullptr ? sc->next_unscored : nullptr, s);
+    launch_kernel(kv_plan_kernel, static_cast<unsigned>(c.n_kv_heads), kPlanThreads, smem, stream, c, ch, sc != nullptr ? sc->next_unscored : nullptr, s);
 }
 
 bool kv_attend_tensor_cores(const DeviceKvCache& c, int32_t n_q_heads) {
