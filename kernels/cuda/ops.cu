@@ -111,10 +111,10 @@ __device__ __forceinline__ void int8x4_to_float(uint32_t word, float* f) {
 }
 
 // ---------------------------------------------------------------- linear (GEMV)
-// At decode sizes a linear layer is a read of its weights: a warp per output row, every
-// lane with kGemvLoads 16-byte loads in flight (the whole row of a 1024-wide bf16 matrix
-// in one pass), so the memory system sees the matrix at once rather than a row per warp
-// after another. Several matrices that read the same input share one launch.
+// At decode sizes a linear layer is a read of its weights: warps walk output rows, every
+// lane with kGemvLoads 16-byte loads per pass (the whole row of a 1024-wide bf16 matrix in
+// one pass) and the next pass in flight while it multiplies (gemv_kernel below). Several
+// matrices that read the same input share one launch.
 constexpr int kGemvLoads = 4;
 
 // GDN's gates (cpu formula): beta = sigmoid(b); g = −exp(A_log[h]) · softplus(a + dt_bias[h]).
