@@ -116,6 +116,8 @@ __device__ __forceinline__ void int8x4_to_float(uint32_t word, float* f) {
 // one pass) and the next pass in flight while it multiplies (gemv_kernel below). Several
 // matrices that read the same input share one launch.
 constexpr int kGemvLoads = 4;
+constexpr int kThreadsGemv = 256;
+constexpr int kGemvBlocksPerSm = 2;  // the default grid, and what the kernel's registers are bounded for
 
 // GDN's gates (cpu formula): beta = sigmoid(b); g = −exp(A_log[h]) · softplus(a + dt_bias[h]).
 __device__ __forceinline__ float apply_epilogue(const Epilogue& e, float v, int64_t row) {
@@ -352,7 +354,7 @@ __device__ __forceinline__ GemvRow gemv_row(const GemvBatch& b, int64_t r) {
 // normalising them on the way when the batch carries an InputNorm: a block recomputes one
 // row's RMS (a few KB from L2) instead of a launch of its own; block 0 writes the residual sum.
 template <int MaxT, int NR>
-__global__ void __launch_bounds__(256, 2) gemv_kernel(GemvBatch b, const float* x, int n_tokens) {
+__global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(GemvBatch b, const float* x, int n_tokens) {
     const int64_t stride = static_cast<int64_t>(gridDim.x) * (blockDim.x / kWarp);
     int64_t r = static_cast<int64_t>(blockIdx.x) * (blockDim.x / kWarp) + threadIdx.x / kWarp;
     GemvRow cur = gemv_row(b, r);
@@ -407,10 +409,10 @@ __global__ void __launch_bounds__(256, 2) gemv_kernel(GemvBatch b, const float* 
                 else consume_pass<MaxT, NR>(type, cols, base, cur.n_vec, now, xs, n_tokens, acc);
             }
         }
+        const float* bias = b.w[cur.m].bias;
 #pragma unroll
         for (int t = 0; t < MaxT; ++t) {
             if (t >= n_tokens) break;
-            const float* bias = b.w[cur.m].bias;
             float s = warp_sum(acc[0][t]) + (bias != nullptr ? bias[cur.row] : 0.0f);
             if (NR == 2) s = silu(s) * (warp_sum(acc[NR - 1][t]) + (b.w[1].bias != nullptr ? b.w[1].bias[cur.row] : 0.0f));
             if (lane == 0) b.y[cur.m][t * b.w[cur.m].rows + cur.row] = apply_epilogue(b.epilogue[cur.m], s, cur.row);
@@ -497,7 +499,6 @@ void blas_shutdown() {
 namespace {
 
 constexpr int kGemvMaxSmem = 160 * 1024;
-constexpr int kThreadsGemv = 256;
 
 // Blocks per SM of a GEMV launch (MNEMO_CUDA_GEMV_BLOCKS_PER_SM overrides, for measurements):
 // enough warps for the bytes in flight that saturate memory, few enough that each block's
@@ -511,8 +512,10 @@ int64_t gemv_grid(int64_t rows) {
         }
         return n;
     }();
-    const char* env = std::getenv("MNEMO_CUDA_GEMV_BLOCKS_PER_SM");
-    const int64_t per_sm = env != nullptr && std::atoi(env) > 0 ? std::atoi(env) : 2;
+    static const int64_t per_sm = [] {
+        const char* env = std::getenv("MNEMO_CUDA_GEMV_BLOCKS_PER_SM");
+        return env != nullptr && std::atoi(env) > 0 ? std::atoi(env) : kGemvBlocksPerSm;
+    }();
     return std::min<int64_t>(blocks_for(rows, kThreadsGemv / kWarp), per_sm * sms);
 }
 
@@ -593,6 +596,15 @@ void to_bf16_once(const DeviceMatrix* const* w, int n, const float* x, int64_t T
 }
 
 }  // namespace
+
+void split_q8_0_blocks(const void* blocks, int64_t n_blocks, int8_t* quants, uint16_t* scales) {
+    constexpr int64_t kBlockBytes = 2 + kQ8Block;
+    const auto* src = static_cast<const unsigned char*>(blocks);
+    for (int64_t b = 0; b < n_blocks; ++b) {
+        std::memcpy(scales + b, src + b * kBlockBytes, 2);
+        std::memcpy(quants + b * kQ8Block, src + b * kBlockBytes + 2, kQ8Block);
+    }
+}
 
 int64_t linear_scratch_bf16(const DeviceMatrix& w, int64_t T) {
     return T * w.cols + (w.type == WeightType::q8_0 && T > kGemvMaxTokens ? w.rows * w.cols : 0);
@@ -1189,10 +1201,12 @@ __global__ void lte_layer_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
     }
 }
 
-// The ranking of replace-min: entry a is below entry b when its score is lower, or equal
-// with a higher position (positions of held entries are distinct: a total order).
-__device__ __forceinline__ bool ranks_below(int32_t a, int32_t b, const float* score, const int64_t* pos) {
-    return score[a] < score[b] || (score[a] == score[b] && pos[a] > pos[b]);
+// Replace-min's ranking: `worst` becomes `candidate` (a held slot, or −1 for none) when it
+// ranks below it — a lower score, or an equal score with a higher position (positions of held
+// entries are distinct: a total order, so any order of comparisons finds the same entry).
+__device__ __forceinline__ void keep_lowest(int32_t& worst, int32_t candidate, const float* score, const int64_t* pos) {
+    if (candidate < 0) return;
+    if (worst < 0 || score[candidate] < score[worst] || (score[candidate] == score[worst] && pos[candidate] > pos[worst])) worst = candidate;
 }
 
 constexpr int kPlanThreads = 256;
@@ -1250,12 +1264,11 @@ __global__ void kv_plan_kernel(DeviceKvCache c, KvChunk ch, const int64_t* next_
                     for (int32_t i = tid; i < R; i += kPlanThreads) {
                         const int32_t slot = S + i;
                         if (pos[slot] < 0) free_slot = min(free_slot, slot);
-                        else if (worst < 0 || ranks_below(slot, worst, score, pos)) worst = slot;
+                        else keep_lowest(worst, slot, score, pos);
                     }
                     for (int o = kWarp / 2; o > 0; o >>= 1) {
                         free_slot = min(free_slot, __shfl_xor_sync(0xffffffffu, free_slot, o));
-                        const int32_t ow = __shfl_xor_sync(0xffffffffu, worst, o);
-                        if (ow >= 0 && (worst < 0 || ranks_below(ow, worst, score, pos))) worst = ow;
+                        keep_lowest(worst, __shfl_xor_sync(0xffffffffu, worst, o), score, pos);
                     }
                     if (lane == 0) {
                         warp_free[warp] = free_slot;
@@ -1265,8 +1278,7 @@ __global__ void kv_plan_kernel(DeviceKvCache c, KvChunk ch, const int64_t* next_
                     if (tid == 0) {
                         for (int w = 1; w < n_warps; ++w) {
                             free_slot = min(free_slot, warp_free[w]);
-                            const int32_t ow = warp_worst[w];
-                            if (ow >= 0 && (worst < 0 || ranks_below(ow, worst, score, pos))) worst = ow;
+                            keep_lowest(worst, warp_worst[w], score, pos);
                         }
                         const int32_t target = free_slot != INT32_MAX ? free_slot : (sc > score[worst] ? worst : -1);
                         if (target >= 0) {

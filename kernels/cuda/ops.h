@@ -33,6 +33,9 @@ struct DeviceMatrix {
     const void* scales = nullptr;  // q8_0 only
 };
 inline constexpr int64_t kQ8Block = 32;
+// GGUF q8_0 blocks (fp16 d, then 32 int8; 34 bytes each) into the device layout's two arrays
+// (host memory): quants[n_blocks · 32], scales[n_blocks].
+void split_q8_0_blocks(const void* blocks, int64_t n_blocks, int8_t* quants, uint16_t* scales);
 
 // Tokens up to which linear() uses its own GEMV kernel (weights read once for all
 // rows); above it, cuBLAS.

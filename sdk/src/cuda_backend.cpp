@@ -2,7 +2,8 @@
 // The state block lives on the device at the same offsets as the host mirror, so the
 // CPU's code reads snapshots and probes of it unchanged. Weights are uploaded once per
 // model and shared by its sessions (f32 and q8_0 weights stay as they are, q8_0 split
-// into quants and scales; f16 and bf16 become bf16). Generation replays one CUDA graph per token, the sampler included.
+// into quants and scales; f16 and bf16 become bf16). Generation replays one CUDA graph per
+// token, the sampler included.
 #include "device_backend.h"
 
 #include "error.h"
@@ -54,32 +55,8 @@ public:
             DeviceMatrix m;
             m.rows = lin.out;
             m.cols = lin.in;
-            if (lin.type == cpu::DType::q8_0 && lin.in % cuda::kQ8Block == 0) {
-                MNEMO_TRY(upload_q8_0(lin, &m));
-                it = matrices_.emplace(name, m).first;
-                *out = it->second;
-                out->bias = nullptr;
-                if (lin.bias != nullptr) MNEMO_TRY(vector(bias_name, &out->bias));
-                return MNEMO_OK;
-            }
-            const bool keep_f32 = lin.type == cpu::DType::f32;
-            m.type = keep_f32 ? WeightType::f32 : WeightType::bf16;
-            const size_t n = static_cast<size_t>(lin.out * lin.in);
-            std::vector<float> row(static_cast<size_t>(lin.in));
-            std::vector<uint16_t> packed;
-            std::vector<float> full;
-            const int64_t rb = cpu::row_bytes(lin.type, lin.in);
-            if (keep_f32) full.resize(n); else packed.resize(n);
-            for (int64_t r = 0; r < lin.out; ++r) {
-                cpu::row_to_f32(lin.type, static_cast<const uint8_t*>(lin.weight) + r * rb, row.data(), lin.in);
-                for (int64_t c = 0; c < lin.in; ++c) {
-                    if (keep_f32) full[static_cast<size_t>(r * lin.in + c)] = row[static_cast<size_t>(c)];
-                    else packed[static_cast<size_t>(r * lin.in + c)] = to_bf16(row[static_cast<size_t>(c)]);
-                }
-            }
-            void* d = nullptr;
-            MNEMO_TRY(upload(keep_f32 ? static_cast<const void*>(full.data()) : packed.data(), n * (keep_f32 ? 4 : 2), &d));
-            m.data = d;
+            if (lin.type == cpu::DType::q8_0 && lin.in % cuda::kQ8Block == 0) MNEMO_TRY(upload_q8_0(lin, &m));
+            else MNEMO_TRY(upload_widened(lin, &m));
             it = matrices_.emplace(name, m).first;
         }
         *out = it->second;
@@ -127,16 +104,34 @@ private:
         const int64_t blocks = lin.out * (lin.in / cuda::kQ8Block);
         std::vector<int8_t> quants(static_cast<size_t>(lin.out * lin.in));
         std::vector<uint16_t> scales(static_cast<size_t>(blocks));
-        const auto* src = static_cast<const cpu::BlockQ8_0*>(lin.weight);
-        for (int64_t b = 0; b < blocks; ++b) {
-            scales[static_cast<size_t>(b)] = src[b].d;
-            std::memcpy(quants.data() + b * cuda::kQ8Block, src[b].qs, cuda::kQ8Block);
-        }
+        cuda::split_q8_0_blocks(lin.weight, blocks, quants.data(), scales.data());
         void* d = nullptr;
         MNEMO_TRY(upload(quants.data(), quants.size(), &d));
         m->data = d;
         MNEMO_TRY(upload(scales.data(), scales.size() * sizeof(uint16_t), &d));
         m->scales = d;
+        return MNEMO_OK;
+    }
+    // Every other type: f32 stays f32, f16 and bf16 become bf16.
+    mnemo_status upload_widened(const Linear& lin, DeviceMatrix* m) {
+        const bool keep_f32 = lin.type == cpu::DType::f32;
+        m->type = keep_f32 ? WeightType::f32 : WeightType::bf16;
+        const size_t n = static_cast<size_t>(lin.out * lin.in);
+        std::vector<float> row(static_cast<size_t>(lin.in));
+        std::vector<uint16_t> packed;
+        std::vector<float> full;
+        const int64_t rb = cpu::row_bytes(lin.type, lin.in);
+        if (keep_f32) full.resize(n); else packed.resize(n);
+        for (int64_t r = 0; r < lin.out; ++r) {
+            cpu::row_to_f32(lin.type, static_cast<const uint8_t*>(lin.weight) + r * rb, row.data(), lin.in);
+            for (int64_t c = 0; c < lin.in; ++c) {
+                if (keep_f32) full[static_cast<size_t>(r * lin.in + c)] = row[static_cast<size_t>(c)];
+                else packed[static_cast<size_t>(r * lin.in + c)] = to_bf16(row[static_cast<size_t>(c)]);
+            }
+        }
+        void* d = nullptr;
+        MNEMO_TRY(upload(keep_f32 ? static_cast<const void*>(full.data()) : packed.data(), n * (keep_f32 ? 4 : 2), &d));
+        m->data = d;
         return MNEMO_OK;
     }
     mnemo_status upload(const void* host, size_t bytes, void** out) {
@@ -426,11 +421,10 @@ public:
             MNEMO_TRY(alloc(static_cast<uint64_t>(T * width) * 4, reinterpret_cast<void**>(buf)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(T * heads) * 4, reinterpret_cast<void**>(&ga_)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(T * heads) * 4, reinterpret_cast<void**>(&gb_)));
-        int64_t bf16_scratch = T * width;  // x in bf16 for cuBLAS, then a q8_0 matrix dequantised for it
+        int64_t bf16_scratch = std::max(T * width, cuda::linear_scratch_bf16(lm_head_, 1));  // x in bf16 (+ a q8_0 matrix) for cuBLAS
         for (const DeviceLayer& L : layers_)
             for (const DeviceMatrix* m : {&L.gate, &L.up, &L.down, &L.q, &L.k, &L.v, &L.a, &L.b, &L.g, &L.o})
-                if (m->data != nullptr) bf16_scratch = std::max(bf16_scratch, T * width + cuda::linear_scratch_bf16(*m, T) - T * m->cols);
-        bf16_scratch = std::max(bf16_scratch, cuda::linear_scratch_bf16(lm_head_, 1));
+                if (m->data != nullptr) bf16_scratch = std::max(bf16_scratch, cuda::linear_scratch_bf16(*m, T));
         MNEMO_TRY(alloc(static_cast<uint64_t>(bf16_scratch) * 2, &x_bf16_));
         MNEMO_TRY(alloc(static_cast<uint64_t>(c.vocab_size) * 4, reinterpret_cast<void**>(&logits_)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(T) * 4, reinterpret_cast<void**>(&tokens_)));

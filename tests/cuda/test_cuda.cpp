@@ -13,7 +13,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -261,10 +260,7 @@ Q8Matrix make_q8_matrix(int64_t rows, int64_t cols, std::mt19937& rng) {
     cpu::dequantize_row_q8_0(m.blocks.data(), m.dequantised.data(), rows * cols);
     std::vector<int8_t> quants(w.size());
     std::vector<uint16_t> scales(m.blocks.size());
-    for (size_t b = 0; b < m.blocks.size(); ++b) {
-        scales[b] = m.blocks[b].d;
-        std::memcpy(quants.data() + b * 32, m.blocks[b].qs, 32);
-    }
+    mnemo::cuda::split_q8_0_blocks(m.blocks.data(), static_cast<int64_t>(m.blocks.size()), quants.data(), scales.data());
     cudaMalloc(&m.d_quants, quants.size());
     cudaMalloc(&m.d_scales, scales.size() * 2);
     cudaMemcpy(m.d_quants, quants.data(), quants.size(), cudaMemcpyHostToDevice);

@@ -1,30 +1,12 @@
 #!/usr/bin/env bash
 # Batched loads in kv_attend / kv_plan / kv_combine: tests, graph decode new vs before, skip attribution, memcheck.
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-[[ -x $here/mnemo ]] || tar xJf "$here/bins.tar.xz" -C "$here"
-out=${OUT:-/tmp/out}/r; mkdir -p "$out"
-budget=${BUDGET:-540}
-pack() { tar czf "${OUT:-/tmp/out}/r.tgz" -C "$out" .; }
-run_for() { local want=$1; shift; local l=$((budget - SECONDS)); if ((l < 15)); then echo "SKIPPED: $*" | tee -a "$out/skipped.txt"; return 125; fi; ((want > l)) && want=$l; timeout "$want" "$@"; }
-cublas_dir=$(python3 -c 'import nvidia.cublas, os; print(os.path.join(list(nvidia.cublas.__path__)[0], "lib"))' 2>/dev/null || true)
-export LD_LIBRARY_PATH="$here:${cublas_dir}:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
-export PATH="/usr/local/cuda/bin:$PATH"
-[[ -d /work/main/tests/data/golden ]] || { mkdir -p /work && ln -sfn "$PWD" /work/main; }
-models=/tmp/mnemo-models; mkdir -p "$models"
-run_for 120 "$here/test_cuda" >"$out/test_cuda.log" 2>&1; echo "test_cuda exit $?" | tee -a "$out/test_cuda.log"; grep -E "PASSED|FAILED" "$out/test_cuda.log"
-run_for 200 "$here/test_cuda_session" >"$out/test_cuda_session.log" 2>&1; echo "test_cuda_session exit $?" | tee -a "$out/test_cuda_session.log"
-grep -E "FAILED|PASSED|Failure" "$out/test_cuda_session.log" | head -20; grep -E "lalte chunk|gdn_attn chunk" "$out/test_cuda_session.log"
+. "$(dirname "$0")/../device_env.sh"
+kernel_tests 120
+session_tests 200 "lalte chunk|gdn_attn chunk"
 pack
-run_for 60 "$here/mnemo" bench --shape paper-0.4b --mixer lte --type bf16 --backend cuda --contexts 1K --decode-tokens 4 --no-roofline --model-dir "$models" >/dev/null 2>&1
-bf=$(ls $models/*lte*bf16*.gguf | head -n1)
-: >/tmp/prompt.txt; while [[ $(stat -c %s /tmp/prompt.txt) -lt 140000 ]]; do cat training/SEMANTICS.md >>/tmp/prompt.txt; done
-g() { local name=$1 bin=$2 n=$3; shift 3; head -c $n /tmp/prompt.txt >/tmp/p.txt
-  run_for 60 env "$@" "$here/$bin" run -m "$bf" -f /tmp/p.txt -n 256 --backend cuda --chunk 1024 --json --quiet >"$out/g.json" 2>"$out/g.log"
-  python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print(sys.argv[2], sys.argv[3], 'decode ms/token', round(j['decode_ms_per_token'],4))" "$out/g.json" "$name" $n 2>&1 | tee -a "$out/graph_summary.txt"; }
-for r in 1 2; do g new mnemo 1024; g before mnemo_before 1024; done
-g new mnemo 16384; g new mnemo 131072
-for skip in none plan attend plan,attend side rope,plan,attend,side,conv,rec; do g "exp_skip_$skip" mnemo_exp 1024 MNEMO_EXP_SKIP=$skip; done
+lte_model mnemo
+ab_decode 2
+for skip in none plan attend plan,attend side rope,plan,attend,side,conv,rec; do graph "exp_skip_$skip" mnemo_exp 1024 MNEMO_EXP_SKIP=$skip; done
 pack
 run_for 200 compute-sanitizer --tool memcheck --error-exitcode 9 "$here/test_cuda_session" \
   --gtest_filter='*PrefillDecode*lalte:*PrefillDecode*gdn_attn:*TokenByToken*lalte' >"$out/memcheck.log" 2>&1
