@@ -6,6 +6,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
+#include <cooperative_groups.h>
 #include <cublas_v2.h>
 #include <dlfcn.h>
 
@@ -72,19 +73,33 @@ bool pdl_enabled() {
     return enabled;
 }
 
+// `cluster` > 1: thread-block clusters of that many blocks along x (sm_90).
 template <typename... Params, typename... Args>
-void launch_kernel(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, Stream stream, Args&&... args) {
-    cudaLaunchAttribute attribute;
-    attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-    attribute.val.programmaticStreamSerializationAllowed = 1;
+void launch_kernel_in_clusters(unsigned cluster, void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, Stream stream,
+                               Args&&... args) {
+    cudaLaunchAttribute attributes[2];
+    unsigned n = 0;
+    if (pdl_enabled()) {
+        attributes[n].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+        attributes[n++].val.programmaticStreamSerializationAllowed = 1;
+    }
+    if (cluster > 1) {
+        attributes[n].id = cudaLaunchAttributeClusterDimension;
+        attributes[n++].val.clusterDim = {cluster, 1, 1};
+    }
     cudaLaunchConfig_t config{};
     config.gridDim = grid;
     config.blockDim = block;
     config.dynamicSmemBytes = smem;
     config.stream = stream;
-    config.attrs = &attribute;
-    config.numAttrs = pdl_enabled() ? 1 : 0;
+    config.attrs = attributes;
+    config.numAttrs = n;
     cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...);
+}
+
+template <typename... Params, typename... Args>
+void launch_kernel(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, Stream stream, Args&&... args) {
+    launch_kernel_in_clusters(1, kernel, grid, block, smem, stream, std::forward<Args>(args)...);
 }
 
 __device__ __forceinline__ float q8_scale(const DeviceMatrix& w, int64_t r, int64_t block) {
@@ -894,6 +909,22 @@ __global__ void gated_delta_rule_kernel(const float* q, const float* k, const fl
     }
 }
 
+// RoPE of the pair (x1, x2) = (r[i], r[i + hd/2]) at position p, with the CPU's table
+// (cpu/rope.cpp): inv_freq and angle in f32, cos/sin in double. Rounded operation by
+// operation (no contraction), so every kernel that rotates gives the same bits.
+__device__ __forceinline__ void rope_pair(float& x1, float& x2, int64_t i, int64_t hd, int64_t p, float theta) {
+    const float exponent = static_cast<float>(2 * i) / static_cast<float>(hd);
+    const float inv_freq = 1.0f / powf(theta, exponent);
+    const float angle = static_cast<float>(p) * inv_freq;
+    double sd, cd;
+    sincos(static_cast<double>(angle), &sd, &cd);
+    const float c = static_cast<float>(cd), s = static_cast<float>(sd);
+    const float a = __fsub_rn(__fmul_rn(x1, c), __fmul_rn(x2, s));
+    const float b = __fadd_rn(__fmul_rn(x2, c), __fmul_rn(x1, s));
+    x1 = a;
+    x2 = b;
+}
+
 // One thread per (token, head, rotation pair) of q and then k; k's values before the
 // rotation are copied to k_pre on the way (the LTE scorer's input).
 __global__ void rope_kernel(float* q, int64_t q_heads, float* k, int64_t k_heads, float* k_pre, int64_t T, int64_t hd,
@@ -905,21 +936,15 @@ __global__ void rope_kernel(float* q, int64_t q_heads, float* k, int64_t k_heads
     const int64_t i = idx % half, head = (idx / half) % heads, t = idx / (half * heads);
     const bool is_q = head < q_heads;
     float* r = is_q ? q + (t * q_heads + head) * hd : k + (t * k_heads + head - q_heads) * hd;
-    // The CPU's table (cpu/rope.cpp): inv_freq and angle in f32, cos/sin in double.
-    const float exponent = static_cast<float>(2 * i) / static_cast<float>(hd);
-    const float inv_freq = 1.0f / powf(theta, exponent);
-    const float angle = static_cast<float>(*position + t) * inv_freq;
-    double sd, cd;
-    sincos(static_cast<double>(angle), &sd, &cd);
-    const float c = static_cast<float>(cd), s = static_cast<float>(sd);
-    const float x1 = r[i], x2 = r[i + half];
+    float x1 = r[i], x2 = r[i + half];
     if (!is_q && k_pre != nullptr) {
         float* pre = k_pre + (t * k_heads + head - q_heads) * hd;
         pre[i] = x1;
         pre[i + half] = x2;
     }
-    r[i] = x1 * c - x2 * s;
-    r[i + half] = x2 * c + x1 * s;
+    rope_pair(x1, x2, i, hd, *position + t, theta);
+    r[i] = x1;
+    r[i + half] = x2;
 }
 
 __global__ void argmax_kernel(const float* logits, int64_t n, int32_t* out) {
@@ -1209,6 +1234,36 @@ __device__ __forceinline__ void keep_lowest(int32_t& worst, int32_t candidate, c
     if (worst < 0 || score[candidate] < score[worst] || (score[candidate] == score[worst] && pos[candidate] > pos[worst])) worst = candidate;
 }
 
+// Replace-min's scan over the retained slots [S, S + R) by a block of Threads: the lowest free
+// slot (INT32_MAX if none) and the lowest-ranked held entry (−1 if none), to every thread (each
+// merges the warps' candidates in the same order). Every thread of the block must call it.
+template <int Threads>
+__device__ void retained_scan(int32_t S, int32_t R, const float* score, const int64_t* pos, int32_t& free_slot, int32_t& worst) {
+    __shared__ int32_t warp_free[Threads / kWarp], warp_worst[Threads / kWarp];
+    const int tid = threadIdx.x, lane = tid % kWarp, warp = tid / kWarp;
+    free_slot = INT32_MAX;
+    worst = -1;
+    for (int32_t i = tid; i < R; i += Threads) {
+        const int32_t slot = S + i;
+        if (pos[slot] < 0) free_slot = min(free_slot, slot);
+        else keep_lowest(worst, slot, score, pos);
+    }
+    for (int o = kWarp / 2; o > 0; o >>= 1) {
+        free_slot = min(free_slot, __shfl_xor_sync(0xffffffffu, free_slot, o));
+        keep_lowest(worst, __shfl_xor_sync(0xffffffffu, worst, o), score, pos);
+    }
+    if (lane == 0) {
+        warp_free[warp] = free_slot;
+        warp_worst[warp] = worst;
+    }
+    __syncthreads();
+    for (int w = 0; w < Threads / kWarp; ++w) {
+        free_slot = min(free_slot, warp_free[w]);
+        keep_lowest(worst, warp_worst[w], score, pos);
+    }
+    __syncthreads();  // the next call rewrites warp_free / warp_worst
+}
+
 constexpr int kPlanThreads = 256;
 
 // One block per KV head walks the chunk token by token, exactly like KvCache's
@@ -1219,7 +1274,7 @@ constexpr int kPlanThreads = 256;
 __global__ void kv_plan_kernel(DeviceKvCache c, KvChunk ch, const int64_t* next_unscored, KvScratch s) {
     pdl_wait();
     extern __shared__ unsigned char plan_smem[];
-    __shared__ int32_t warp_free[kPlanThreads / kWarp], warp_worst[kPlanThreads / kWarp], warp_held[kPlanThreads / kWarp];
+    __shared__ int32_t warp_held[kPlanThreads / kWarp];
     const int32_t h = blockIdx.x;
     const int tid = threadIdx.x, lane = tid % kWarp, warp = tid / kWarp, n_warps = kPlanThreads / kWarp;
     const int32_t S = c.sink_capacity, R = c.retained_capacity, SR = S + R;
@@ -1260,26 +1315,9 @@ __global__ void kv_plan_kernel(DeviceKvCache c, KvChunk ch, const int64_t* next_
                 if (sc > 0.0f && R > 0) {
                     // Free slot (lowest index), else the lowest-ranked entry (lowest score;
                     // among equal scores the highest position).
-                    int32_t free_slot = INT32_MAX, worst = -1;
-                    for (int32_t i = tid; i < R; i += kPlanThreads) {
-                        const int32_t slot = S + i;
-                        if (pos[slot] < 0) free_slot = min(free_slot, slot);
-                        else keep_lowest(worst, slot, score, pos);
-                    }
-                    for (int o = kWarp / 2; o > 0; o >>= 1) {
-                        free_slot = min(free_slot, __shfl_xor_sync(0xffffffffu, free_slot, o));
-                        keep_lowest(worst, __shfl_xor_sync(0xffffffffu, worst, o), score, pos);
-                    }
-                    if (lane == 0) {
-                        warp_free[warp] = free_slot;
-                        warp_worst[warp] = worst;
-                    }
-                    __syncthreads();
+                    int32_t free_slot, worst;
+                    retained_scan<kPlanThreads>(S, R, score, pos, free_slot, worst);
                     if (tid == 0) {
-                        for (int w = 1; w < n_warps; ++w) {
-                            free_slot = min(free_slot, warp_free[w]);
-                            keep_lowest(worst, warp_worst[w], score, pos);
-                        }
                         const int32_t target = free_slot != INT32_MAX ? free_slot : (sc > score[worst] ? worst : -1);
                         if (target >= 0) {
                             pos[target] = leaving;
@@ -1943,6 +1981,260 @@ __global__ void kv_commit_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
     }
 }
 
+
+// ---------------------------------------------------------------- decode step in one launch
+// A decode step of a bounded cache (kv_decode): a cluster of kDecodeBlocks blocks per KV head,
+// each taking an equal share of the head's slots in slot order (sink, retained, ring). The
+// data stays where it is until kv_commit: the token leaving the window is read from its ring
+// slot and stays visible if the plan keeps it, the retained entry it replaces is masked, and
+// the new token is one more row of the first block. So every block can start copying its
+// slots' keys and values into shared memory, and scan the retained slots for replace-min,
+// before the projections it waits on have finished. Then RoPE, the one token's plan (all
+// blocks reach the same decision; the first writes it), a two-pass softmax over the block's
+// rows, and the blocks' partials combined through distributed shared memory.
+constexpr int kDecodeBlocks = 8;  // cluster size: the portable maximum
+constexpr int kDecodeThreads = 256;
+constexpr size_t kDecodeMaxSmem = 112 * 1024;  // two blocks an SM
+
+struct DecodeLayout {
+    int32_t per;      // slots per block
+    int32_t ks;       // key row stride: hd + 4 floats, so a thread per row reads float4s without bank conflicts
+    size_t keys, values, pos, score, q, p, acc, ml, red, bytes;  // byte offsets into the dynamic shared memory
+};
+
+__host__ __device__ inline DecodeLayout decode_layout(const DeviceKvCache& c, int32_t G) {
+    DecodeLayout L;
+    const int64_t SR = c.sink_capacity + c.retained_capacity, slots = SR + c.window_capacity;
+    L.per = static_cast<int32_t>((slots + kDecodeBlocks - 1) / kDecodeBlocks);
+    L.ks = c.head_dim + 4;
+    const size_t rows = static_cast<size_t>(L.per) + 1, hd = static_cast<size_t>(c.head_dim);
+    L.keys = 0;                                   // [per + 1][ks]   (16-byte aligned rows: cp.async)
+    L.values = L.keys + rows * L.ks * 4;          // [per + 1][hd]
+    L.pos = L.values + rows * hd * 4;             // [SR] int64
+    L.score = L.pos + static_cast<size_t>(SR) * 8;  // [SR]
+    L.q = (L.score + static_cast<size_t>(SR) * 4 + 15) / 16 * 16;  // [G][hd], rotated and scaled (float4 reads)
+    L.p = L.q + G * hd * 4;                       // [G][per + 1] scores, then probabilities
+    L.acc = L.p + G * rows * 4;                   // [G][hd] the block's partial sums
+    L.ml = L.acc + G * hd * 4;                    // [2][G] its maxima and sums
+    L.red = L.ml + 2 * static_cast<size_t>(G) * 4;  // [kDecodeThreads]
+    L.bytes = L.red + kDecodeThreads * 4;
+    return L;
+}
+
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
+    const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(dst), "l"(gmem) : "memory");
+}
+__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;" ::: "memory"); }
+
+__global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache c, KvChunk ch, const float* q, int32_t n_q_heads,
+                                                                     float* k_out, float theta, const int64_t* next_unscored,
+                                                                     float* out, KvScratch s) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    namespace cg = cooperative_groups;
+    const cg::cluster_group cluster = cg::this_cluster();
+    const int rank = static_cast<int>(cluster.block_rank());
+    const int32_t h = blockIdx.y;
+    const int tid = threadIdx.x, lane = tid % kWarp, warp = tid / kWarp;
+    const int32_t hd = c.head_dim, half = hd / 2, G = n_q_heads / c.n_kv_heads;
+    const int32_t S = c.sink_capacity, R = c.retained_capacity, SR = S + R;
+    const int64_t W = c.window_capacity;
+    const DecodeLayout L = decode_layout(c, G);
+    const int32_t first = rank * L.per;
+    const int64_t left = SR + W - first;
+    const int32_t n_rows = left <= 0 ? 0 : static_cast<int32_t>(left < L.per ? left : L.per);
+    const int32_t rows = n_rows + (rank == 0 ? 1 : 0);  // block 0: the new token as its last row
+    extern __shared__ float4 decode_smem[];
+    unsigned char* base = reinterpret_cast<unsigned char*>(decode_smem);
+    float* keys = reinterpret_cast<float*>(base + L.keys);
+    float* values = reinterpret_cast<float*>(base + L.values);
+    int64_t* pos = reinterpret_cast<int64_t*>(base + L.pos);
+    float* score = reinterpret_cast<float*>(base + L.score);
+    float* qs = reinterpret_cast<float*>(base + L.q);
+    float* p = reinterpret_cast<float*>(base + L.p);
+    float* acc = reinterpret_cast<float*>(base + L.acc);
+    float* ml = reinterpret_cast<float*>(base + L.ml);
+    float* red = reinterpret_cast<float*>(base + L.red);
+
+    // Before the wait: what the kernels ahead (the projections) do not write.
+    const int32_t chunks = hd / 4;
+    const float* kp = c.keys + (static_cast<int64_t>(h) * c.slots + first) * hd;
+    const float* vp = c.values + (static_cast<int64_t>(h) * c.slots + first) * hd;
+    for (int32_t i = tid; i < n_rows * chunks; i += kDecodeThreads) {
+        const int32_t r = i / chunks, e = (i - r * chunks) * 4;
+        cp_async16(keys + r * L.ks + e, kp + static_cast<int64_t>(r) * hd + e);
+        cp_async16(values + r * hd + e, vp + static_cast<int64_t>(r) * hd + e);
+    }
+    for (int32_t i = tid; i < SR; i += kDecodeThreads) {
+        pos[i] = c.positions[h * c.slots + i];
+        score[i] = c.scores[h * c.slots + i];
+    }
+    int64_t meta[8];
+    meta[kPos0] = *ch.position;
+    meta[kRingStart0] = c.window_meta[0];
+    meta[kRingCount0] = c.window_meta[1];
+    const int64_t now = meta[kPos0], ring_start = meta[kRingStart0], ring_count = meta[kRingCount0];
+    const int32_t sink = *c.sink_meta;
+    __syncthreads();
+    int32_t free_slot = INT32_MAX, worst = -1;
+    if (c.learned && R > 0) retained_scan<kDecodeThreads>(S, R, score, pos, free_slot, worst);
+
+    pdl_wait();
+    meta[kNextUnscored0] = next_unscored != nullptr ? *next_unscored : 0;
+    const float scale = rsqrtf(static_cast<float>(hd));
+    for (int32_t i = tid; i < G * half; i += kDecodeThreads) {
+        const int32_t g = i / half, j = i - g * half;
+        const float* qr = q + static_cast<int64_t>(h * G + g) * hd;
+        float x1 = qr[j], x2 = qr[j + half];
+        rope_pair(x1, x2, j, hd, now, theta);
+        qs[g * hd + j] = x1 * scale;
+        qs[g * hd + j + half] = x2 * scale;
+    }
+    if (rank == 0) {
+        for (int32_t j = tid; j < half; j += kDecodeThreads) {
+            const int64_t at = static_cast<int64_t>(h) * hd + j;
+            float x1 = ch.k_pre[at], x2 = ch.k_pre[at + half];
+            rope_pair(x1, x2, j, hd, now, theta);
+            k_out[at] = x1;
+            k_out[at + half] = x2;
+            keys[n_rows * L.ks + j] = x1;
+            keys[n_rows * L.ks + j + half] = x2;
+        }
+        for (int32_t d = tid; d < hd; d += kDecodeThreads) values[n_rows * hd + d] = ch.v[static_cast<int64_t>(h) * hd + d];
+    }
+    // The token's plan (kv_plan's step): does the token leaving the window stay, and where.
+    const bool full = ring_count == W;
+    const int64_t leaving = now - W;
+    int32_t dst = -1, replaced = -1;  // slot the leaving token takes; retained entry it evicts
+    float kept_score = 0.0f;
+    if (full && leaving < S) {
+        if (sink < S) {
+            dst = sink;
+            kept_score = c.learned ? leaving_score(leaving, h, c, s, meta) : 0.0f;
+        }
+    } else if (full && c.learned && R > 0) {
+        const float sc = leaving_score(leaving, h, c, s, meta);
+        if (sc > 0.0f) {
+            if (free_slot != INT32_MAX) dst = free_slot;
+            else if (sc > score[worst]) dst = replaced = worst;
+            kept_score = sc;
+        }
+    }
+    // Scores of the block's rows (a thread per row), −inf where the token does not see the slot.
+    cp_async_wait_all();
+    __syncthreads();
+    for (int32_t r = tid; r < rows; r += kDecodeThreads) {
+        bool seen = true;
+        if (r < n_rows) {
+            const int32_t i = first + r;
+            if (i < S) {
+                seen = i < sink;
+            } else if (i < SR) {
+                seen = pos[i] >= 0 && i != replaced;
+            } else {
+                const int64_t k = (i - SR - ring_start + W) % W;  // age rank in the ring, 0 = oldest
+                seen = k < ring_count && !(full && k == 0 && dst < 0);
+            }
+        }
+        float dot[kMaxGroup];
+#pragma unroll
+        for (int g = 0; g < kMaxGroup; ++g) dot[g] = 0.0f;
+        if (seen) {
+            const float4* kr = reinterpret_cast<const float4*>(keys + r * L.ks);
+            for (int32_t e = 0; e < chunks; ++e) {
+                const float4 k4 = kr[e];
+#pragma unroll
+                for (int g = 0; g < kMaxGroup; ++g) {
+                    if (g >= G) break;
+                    const float4 q4 = reinterpret_cast<const float4*>(qs + g * hd)[e];
+                    dot[g] += q4.x * k4.x + q4.y * k4.y + q4.z * k4.z + q4.w * k4.w;
+                }
+            }
+        }
+#pragma unroll
+        for (int g = 0; g < kMaxGroup; ++g)
+            if (g < G) p[g * (L.per + 1) + r] = seen ? dot[g] : -INFINITY;
+    }
+    __syncthreads();
+    // Softmax of each query head over the block's rows: a warp per head.
+    for (int32_t g = warp; g < G; g += kDecodeThreads / kWarp) {
+        float* pg = p + g * (L.per + 1);
+        float m = -INFINITY;
+        for (int32_t r = lane; r < rows; r += kWarp) m = fmaxf(m, pg[r]);
+        for (int o = kWarp / 2; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+        float l = 0.0f;
+        for (int32_t r = lane; r < rows; r += kWarp) {
+            const float e = m == -INFINITY ? 0.0f : expf(pg[r] - m);
+            pg[r] = e;
+            l += e;
+        }
+        l = warp_sum(l);
+        if (lane == 0) {
+            ml[g] = m;
+            ml[G + g] = l;
+        }
+    }
+    __syncthreads();
+    // P·V: `parts` threads per output sum every parts-th row (rows with p = 0 skipped: a masked
+    // slot may hold anything), then their sums are added.
+    const int32_t O = G * hd, parts = max(1, kDecodeThreads / O);
+    for (int32_t idx = tid; idx < O * parts; idx += kDecodeThreads) {
+        const int32_t o = idx % O, part = idx / O, g = o / hd, d = o - g * hd;
+        const float* pg = p + g * (L.per + 1);
+        float a = 0.0f;
+        for (int32_t r = part; r < rows; r += parts) {
+            const float pr = pg[r];
+            if (pr != 0.0f) a += pr * values[r * hd + d];
+        }
+        if (parts == 1) acc[o] = a;
+        else red[idx] = a;
+    }
+    if (parts > 1) {
+        __syncthreads();
+        for (int32_t o = tid; o < O; o += kDecodeThreads) {
+            float a = 0.0f;
+            for (int32_t part = 0; part < parts; ++part) a += red[part * O + o];
+            acc[o] = a;
+        }
+    }
+    cluster.sync();  // every block's partial is ready, and every block has read the plan's inputs
+    for (int32_t o = rank + tid * kDecodeBlocks; o < O; o += kDecodeThreads * kDecodeBlocks) {
+        const int32_t g = o / hd;
+        float M = -INFINITY;
+        for (int b = 0; b < kDecodeBlocks; ++b) M = fmaxf(M, cluster.map_shared_rank(ml, b)[g]);
+        float Ls = 0.0f, A = 0.0f;
+        if (M != -INFINITY) {
+            for (int b = 0; b < kDecodeBlocks; ++b) {
+                const float* mb = cluster.map_shared_rank(ml, b);
+                const float f = expf(mb[g] - M);
+                Ls += mb[G + g] * f;
+                A += cluster.map_shared_rank(acc, b)[o] * f;
+            }
+        }
+        out[static_cast<int64_t>(h) * G * hd + o] = Ls > 0.0f ? A / Ls : 0.0f;
+    }
+    if (rank == 0) {
+        // What kv_plan writes for kv_commit.
+        const int32_t ref = full ? ref_of_position(leaving, meta, c) : kUnchanged;
+        for (int32_t i = tid; i < SR; i += kDecodeThreads) s.sources[h * SR + i] = i == dst ? ref : kUnchanged;
+        if (tid == 0 && dst >= 0) {
+            c.positions[h * c.slots + dst] = leaving;
+            c.scores[h * c.slots + dst] = kept_score;
+        }
+        if (h == 0 && tid == 0) {
+            s.meta[kPos0] = now;
+            s.meta[kRingStart0] = ring_start;
+            s.meta[kRingCount0] = ring_count;
+            s.meta[kRingStart1] = full ? (ring_start + 1) % W : ring_start;
+            s.meta[kRingCount1] = full ? W : ring_count + 1;
+            s.meta[kNextUnscored0] = meta[kNextUnscored0];
+            s.meta[kSink1] = full && leaving < S && sink < S ? sink + 1 : sink;
+        }
+    }
+    cluster.sync();  // no block leaves while the others read its shared memory
+#endif
+}
+
 }  // namespace
 
 namespace {
@@ -2050,6 +2342,36 @@ void kv_attend(const DeviceKvCache& c, const KvChunk& ch, const float* q, int32_
     else launch_kernel(kv_attend_kernel<8>, grid, kAttnWarps * kWarp, 0, stream, c, ch, q, n_q_heads, out, s);
     if (s.splits > 1)
         launch_kernel(kv_combine_kernel, static_cast<unsigned>(ch.n_tokens * n_q_heads), 128, 0, stream, s.partial, out, s.splits, c.head_dim);
+}
+
+bool kv_decode_fits(const DeviceKvCache& c, int32_t n_q_heads) {
+    static const bool capable = [] {  // thread-block clusters and distributed shared memory: sm_90 and later
+        int device = 0, major = 0;
+        if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) {
+            cudaGetLastError();
+            return false;
+        }
+        // Shared memory above 48 KB must be asked for, once per kernel.
+        return major >= 9 && cudaFuncSetAttribute(kv_decode_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                                  static_cast<int>(kDecodeMaxSmem)) == cudaSuccess;
+    }();
+    if (!capable || c.n_kv_heads <= 0 || n_q_heads % c.n_kv_heads != 0 || n_q_heads / c.n_kv_heads > kMaxGroup) return false;
+    if (c.head_dim <= 0 || c.head_dim % 4 != 0 || c.head_dim > kMaxHeadDim || c.window_capacity < 1) return false;
+    const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
+    return aligned(c.keys) && aligned(c.values) && decode_layout(c, n_q_heads / c.n_kv_heads).bytes <= kDecodeMaxSmem;
+}
+
+void kv_decode(const DeviceKvCache& c, const float* q, int32_t n_q_heads, const float* k_in, float* k_out, const float* v,
+               const int64_t* position, float rope_theta, const LteScorerDevice* sc, float* out, const KvScratch& s, Stream stream) {
+    KvChunk ch;
+    ch.k = k_out;
+    ch.k_pre = k_in;
+    ch.v = v;
+    ch.n_tokens = 1;
+    ch.position = position;
+    const size_t smem = decode_layout(c, n_q_heads / c.n_kv_heads).bytes;
+    launch_kernel_in_clusters(kDecodeBlocks, kv_decode_kernel, dim3(kDecodeBlocks, static_cast<unsigned>(c.n_kv_heads)), kDecodeThreads,
+                              smem, stream, c, ch, q, n_q_heads, k_out, rope_theta, sc != nullptr ? sc->next_unscored : nullptr, out, s);
 }
 
 void kv_commit(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice* sc, const KvScratch& s, Stream stream) {

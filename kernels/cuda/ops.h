@@ -251,6 +251,21 @@ void kv_attend(const DeviceKvCache& cache, const KvChunk& chunk, const float* q,
 bool kv_attend_tensor_cores(const DeviceKvCache& cache, int32_t n_q_heads);
 void kv_commit(const DeviceKvCache& cache, const KvChunk& chunk, const LteScorerDevice* scorer, const KvScratch& scratch,
                Stream stream);
+// A decode step (one token) of an attention-family layer in one launch, in place of rope,
+// kv_plan and kv_attend (+ its combine): RoPE of q and of the token's key (k_in, before RoPE,
+// rotated into k_out; the same buffer or, when the cache keeps pre-RoPE keys, k_pre), kv_plan's
+// step for the one token, and the attention over what the token sees. Writes what kv_plan
+// writes for kv_commit (the cache's sink/retained positions and scores, scratch.meta,
+// scratch.sources) and out [n_q_heads, hd]; not scratch.lists / counts / partial. It starts
+// reading the cache before the kernel ahead of it has finished (programmatic dependent launch),
+// so that kernel must not write this cache: the q/k/v projections or lte_score do not.
+// kv_decode_fits: whether this device and cache shape take it (compute capability 9.0 for
+// thread-block clusters, head size a multiple of 4 up to 256, query groups up to 8, and the
+// cache small enough for shared memory: bounded caches, not full attention at long context).
+bool kv_decode_fits(const DeviceKvCache& cache, int32_t n_q_heads);
+void kv_decode(const DeviceKvCache& cache, const float* q, int32_t n_q_heads, const float* k_in, float* k_out, const float* v,
+               const int64_t* position, float rope_theta, const LteScorerDevice* scorer, float* out, const KvScratch& scratch,
+               Stream stream);
 
 // ---------------------------------------------------------------- native sparse attention
 // The NSA layer's state (mixers/nsa.cpp): every key/value row by position, the means of

@@ -191,6 +191,8 @@ struct DeviceLayer {
     cuda::DeviceNsa nsa;
     int32_t splits = 1, decode_splits = 1;
     cuda::AttnPrecision attn_precision = cuda::AttnPrecision::f32;
+    // A decode step's RoPE, plan and attention in one launch (cuda::kv_decode), where it fits.
+    bool decode_one_launch = false;
     // Decode steps (one token) commit the cache, and LTE scores it (cuda::lte_score_committed),
     // on the side stream, off the step's critical path. What the commit reads stays the layer's
     // own until the step ends: its chunk rows (step_k/v/k_pre) and its plan (step's meta, sources).
@@ -203,6 +205,12 @@ struct DeviceLayer {
 bool env_switch(const char* name) {
     const char* env = std::getenv(name);
     return env == nullptr || std::strcmp(env, "0") != 0;
+}
+// MNEMO_CUDA_DECODE_ATTN=split: decode steps run rope, kv_plan and kv_attend as separate
+// launches (A/B measurements, tests); read at each session's creation.
+bool decode_one_launch_wanted() {
+    const char* env = std::getenv("MNEMO_CUDA_DECODE_ATTN");
+    return env == nullptr || std::strcmp(env, "split") != 0;
 }
 bool side_stream_enabled() {
     static const bool on = env_switch("MNEMO_CUDA_SIDE_STREAM");
@@ -400,6 +408,7 @@ public:
                 while (d.splits > 1 && per_split * d.splits > (int64_t{256} << 20)) d.splits /= 2;
                 // A decode step has one query: ~64 keys per block keep enough blocks busy.
                 d.decode_splits = static_cast<int32_t>(std::clamp<int64_t>((visible + 63) / 64, 1, 64));
+                d.decode_one_launch = decode_one_launch_wanted() && cuda::kv_decode_fits(dc, l.n_heads);
                 partial = std::max<int64_t>({partial, per_split / 4 * d.splits, int64_t{l.n_heads} * (l.head_dim + 2) * d.decode_splits});
                 width = std::max<int64_t>(width, int64_t{l.n_heads} * l.head_dim);
                 kv_width = std::max<int64_t>(kv_width, int64_t{l.n_kv_heads} * l.head_dim);
@@ -705,13 +714,17 @@ private:
     mnemo_status attention(const DeviceLayer& L, int64_t T, const cuda::InputNorm& in) {
         const LayerConfig& l = *L.config;
         const int64_t hd = l.head_dim;
-        const bool side = T == 1 && L.decode_side;
+        const bool side = T == 1 && L.decode_side, one_launch = T == 1 && L.decode_one_launch;
         float *q = b1_, *out = b5_;
         float *k = side ? L.step_k : b2_, *v = side ? L.step_v : b3_, *k_pre = side ? L.step_k_pre : b4_;
+        // In one launch the projection's k goes where RoPE would have copied it (the scorer reads
+        // keys before RoPE) and kv_decode rotates it into k.
+        float* k_proj = one_launch && L.cache.pre_rope != nullptr ? k_pre : k;
         const DeviceMatrix* proj[3] = {&L.q, &L.k, &L.v};
-        float* outs[3] = {q, k, v};
+        float* outs[3] = {q, k_proj, v};
         cuda::linear_batch(proj, outs, 3, h_, T, x_bf16_, stream_, &in);
-        cuda::rope(q, l.n_heads, k, l.n_kv_heads, L.cache.pre_rope != nullptr ? k_pre : nullptr, T, hd, position_, l.rope_theta, stream_);
+        if (!one_launch)
+            cuda::rope(q, l.n_heads, k, l.n_kv_heads, L.cache.pre_rope != nullptr ? k_pre : nullptr, T, hd, position_, l.rope_theta, stream_);
         cuda::KvChunk ch;
         ch.k = k;
         ch.k_pre = k_pre;
@@ -722,8 +735,12 @@ private:
         s.splits = T == 1 ? L.decode_splits : L.splits;
         const cuda::LteScorerDevice* scorer = L.learned ? &L.scorer : nullptr;
         if (scorer != nullptr && !side) cuda::lte_score(L.cache, ch, *scorer, s, stream_);
-        cuda::kv_plan(L.cache, ch, scorer, s, stream_);
-        cuda::kv_attend(L.cache, ch, q, l.n_heads, out, s, stream_, L.attn_precision);
+        if (one_launch) {
+            cuda::kv_decode(L.cache, q, l.n_heads, k_proj, k, v, position_, l.rope_theta, scorer, out, s, stream_);
+        } else {
+            cuda::kv_plan(L.cache, ch, scorer, s, stream_);
+            cuda::kv_attend(L.cache, ch, q, l.n_heads, out, s, stream_, L.attn_precision);
+        }
         if (side) {
             // Nothing later in the step reads this layer's cache: the commit, then (LTE) the score of
             // the token that became final, run beside the layers after this one. The token the

@@ -13,8 +13,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 // GTEST_SKIP only leaves the function it is in, so this must be a macro.
@@ -628,5 +630,214 @@ TEST(Cuda, WindowAttentionSeesExactlyItsWindow) {
             EXPECT_EQ(wrong, 0u) << describe(c) << " " << name << ": first at " << first_wrong << ", " << out[first_wrong] << " vs "
                                  << expect[first_wrong];
         }
+    }
+}
+
+// ---------------------------------------------------------------- decode step in one launch
+// kv_decode against the launches it replaces (rope, kv_plan, kv_attend in splits and their
+// combine), both from the same cache state: one step of every kind the plan knows (the ring still
+// filling; the leaving token into the sink, into a free retained slot, replacing the lowest-ranked
+// entry with a tie for lowest, evicted for a low or non-positive score, scored in this chunk's
+// new_scores; StreamingLLM's sink without a scorer; a window alone), and the paper's LTE shape.
+// The plan's outputs must be identical, RoPE bit-identical, attention within f32 rounding. Slots
+// holding no token are NaN, so reading one shows.
+namespace {
+
+struct DecodeCase {
+    const char* what;
+    int32_t S, R;
+    int64_t W;
+    int32_t H, G, hd;
+    bool learned;
+    int64_t pos0, ring_count;
+    int32_t sink, retained;  // held sink / retained entries
+    float leaving_score;     // score of the token leaving the window (every head); NAN: random in (0, 1)
+    bool scored_now;         // the leaving token's score is in new_scores (next_unscored ≤ it)
+    int32_t moved;           // sink/retained entries the step changes over all heads (−1: not checked)
+};
+
+struct DecodeState {
+    std::vector<float> keys, values, scores, q, k, v, new_scores;
+    std::vector<int64_t> positions, window_meta;
+    std::vector<int32_t> sink_meta;
+    int64_t next_unscored = 0;
+};
+
+DecodeState make_decode_state(const DecodeCase& c, std::mt19937& rng) {
+    std::uniform_real_distribution<float> unit(-1.0f, 1.0f), score(0.05f, 1.0f);
+    const int64_t SR = c.S + c.R, slots = SR + c.W, hd = c.hd, ring_start = c.ring_count == c.W ? rng() % c.W : 0;
+    DecodeState d;
+    d.keys.assign(static_cast<size_t>(c.H * slots * hd), NAN);
+    d.values = d.keys;
+    d.positions.assign(static_cast<size_t>(c.H * slots), -1);
+    d.scores.assign(static_cast<size_t>(c.H * slots), 0.0f);
+    d.window_meta = {ring_start, c.ring_count};
+    d.sink_meta = {c.sink};
+    const auto fill = [&](int64_t h, int64_t slot, int64_t p, float sc) {
+        d.positions[static_cast<size_t>(h * slots + slot)] = p;
+        d.scores[static_cast<size_t>(h * slots + slot)] = sc;
+        for (int64_t e = 0; e < hd; ++e) {
+            d.keys[static_cast<size_t>((h * slots + slot) * hd + e)] = unit(rng);
+            d.values[static_cast<size_t>((h * slots + slot) * hd + e)] = unit(rng);
+        }
+    };
+    const int64_t oldest = c.pos0 - c.ring_count;
+    for (int64_t h = 0; h < c.H; ++h) {
+        for (int32_t i = 0; i < c.sink; ++i) fill(h, i, i, 0.0f);
+        // Retained: distinct positions between the sink and the window, random slots; the two
+        // lowest scores equal (replace-min must take the later position).
+        std::vector<int64_t> slot_ids(static_cast<size_t>(c.R));
+        for (int32_t i = 0; i < c.R; ++i) slot_ids[static_cast<size_t>(i)] = c.S + i;
+        std::shuffle(slot_ids.begin(), slot_ids.end(), rng);
+        for (int32_t i = 0; i < c.retained; ++i)
+            fill(h, slot_ids[static_cast<size_t>(i)], c.S + 3 * i + 1, i < 2 ? 0.06f : score(rng));
+        for (int64_t k = 0; k < c.ring_count; ++k) fill(h, SR + (ring_start + k) % c.W, oldest + k, score(rng));
+        if (c.ring_count == c.W && c.learned && !std::isnan(c.leaving_score))
+            d.scores[static_cast<size_t>(h * slots + SR + ring_start)] = c.leaving_score;
+    }
+    d.next_unscored = c.scored_now ? oldest : c.pos0;
+    d.new_scores.resize(static_cast<size_t>((1 + c.W) * c.H));
+    for (float& x : d.new_scores) x = std::isnan(c.leaving_score) ? score(rng) : c.leaving_score;
+    for (auto* x : {&d.q, &d.k, &d.v}) x->resize(static_cast<size_t>(c.H * (x == &d.q ? c.G : 1) * hd));
+    for (auto* x : {&d.q, &d.k, &d.v})
+        for (float& e : *x) e = 2.0f * unit(rng);
+    return d;
+}
+
+struct DecodeResult {
+    std::vector<float> out, k, k_pre, scores;
+    std::vector<int64_t> positions, meta;
+    std::vector<int32_t> sources;
+};
+
+// One step from state d: kv_decode, or rope + kv_plan + kv_attend (3 splits).
+DecodeResult device_decode_step(const DecodeCase& c, const DecodeState& d, bool one_launch) {
+    namespace mc = mnemo::cuda;
+    const int64_t SR = c.S + c.R, nq = int64_t{c.H} * c.G, hd = c.hd;
+    std::vector<void*> owned;
+    const auto dev = [&](const auto& h) {
+        auto* p = to_device(h);
+        owned.push_back(p);
+        return p;
+    };
+    mc::DeviceKvCache cache;
+    cache.keys = dev(d.keys);
+    cache.values = dev(d.values);
+    cache.positions = dev(d.positions);
+    cache.scores = dev(d.scores);
+    cache.window_meta = dev(d.window_meta);
+    cache.sink_meta = dev(d.sink_meta);
+    cache.n_kv_heads = c.H;
+    cache.head_dim = c.hd;
+    cache.sink_capacity = c.S;
+    cache.retained_capacity = c.R;
+    cache.window_capacity = c.W;
+    cache.slots = SR + c.W;
+    cache.learned = c.learned;
+    mc::LteScorerDevice scorer;
+    scorer.next_unscored = dev(std::vector<int64_t>{d.next_unscored});
+    int64_t* position = dev(std::vector<int64_t>{c.pos0});
+    float* q = dev(d.q);
+    float* k = dev(d.k);
+    float* k_pre = dev(std::vector<float>(d.k.size(), NAN));
+    float* v = dev(d.v);
+    float* out = dev(std::vector<float>(static_cast<size_t>(nq * hd), NAN));
+    mc::KvScratch s;
+    s.meta = dev(std::vector<int64_t>(16, -7));
+    s.lists = dev(std::vector<int32_t>(static_cast<size_t>(std::max<int64_t>(1, c.H * SR)), 0));
+    s.counts = dev(std::vector<int32_t>(static_cast<size_t>(c.H), 0));
+    s.window_counts = dev(std::vector<int32_t>(1, 0));
+    s.sources = dev(std::vector<int32_t>(static_cast<size_t>(std::max<int64_t>(1, c.H * SR)), 12345));
+    s.new_scores = dev(d.new_scores);
+    s.splits = 3;
+    s.partial = dev(std::vector<float>(static_cast<size_t>(nq * s.splits * (hd + 2)), NAN));
+    const float theta = 10000.0f;
+    const mc::LteScorerDevice* sc = c.learned ? &scorer : nullptr;
+    if (one_launch) {
+        // As the backend runs it: the projection's k (before RoPE) in k_pre, rotated into k.
+        cudaMemcpy(k_pre, k, d.k.size() * sizeof(float), cudaMemcpyDeviceToDevice);
+        mc::kv_decode(cache, q, static_cast<int32_t>(nq), k_pre, k, v, position, theta, sc, out, s, nullptr);
+    } else {
+        mc::rope(q, nq, k, c.H, k_pre, 1, hd, position, theta, nullptr);
+        mc::KvChunk ch;
+        ch.k = k;
+        ch.k_pre = k_pre;
+        ch.v = v;
+        ch.n_tokens = 1;
+        ch.position = position;
+        mc::kv_plan(cache, ch, sc, s, nullptr);
+        mc::kv_attend(cache, ch, q, static_cast<int32_t>(nq), out, s, nullptr);
+    }
+    EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess) << c.what;
+    EXPECT_EQ(cudaGetLastError(), cudaSuccess) << c.what;
+    DecodeResult r;
+    const auto back = [](auto* p, size_t n) {
+        std::vector<std::remove_const_t<std::remove_pointer_t<decltype(p)>>> h(n);
+        cudaMemcpy(h.data(), p, n * sizeof(h[0]), cudaMemcpyDeviceToHost);
+        return h;
+    };
+    r.out = back(out, static_cast<size_t>(nq * hd));
+    r.k = back(k, d.k.size());
+    r.k_pre = back(k_pre, d.k.size());
+    r.scores = back(cache.scores, d.scores.size());
+    r.positions = back(cache.positions, d.positions.size());
+    r.meta = back(s.meta, 7);
+    r.sources = back(s.sources, static_cast<size_t>(c.H * SR));
+    for (void* p : owned) cudaFree(p);
+    return r;
+}
+
+}  // namespace
+
+TEST(Cuda, DecodeStepInOneLaunchMatchesRopePlanAndSplitAttention) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    namespace mc = mnemo::cuda;
+    int major = 0;
+    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0);
+    if (major < 9) GTEST_SKIP() << "kv_decode needs thread-block clusters (compute capability 9.0)";
+    const DecodeCase cases[] = {
+        {"ring still filling", 4, 12, 16, 2, 2, 32, true, 10, 10, 0, 0, NAN, false, 0},
+        {"leaving token into the sink", 4, 12, 16, 2, 2, 32, true, 18, 16, 2, 0, NAN, false, 2},
+        {"into a free retained slot", 4, 12, 16, 2, 2, 32, true, 60, 16, 4, 5, NAN, false, 2},
+        {"replace-min, a tie for lowest", 4, 12, 16, 2, 2, 32, true, 60, 16, 4, 12, 0.5f, false, 2},
+        {"evicted: below the lowest", 4, 12, 16, 2, 2, 32, true, 60, 16, 4, 12, 0.055f, false, 0},
+        {"evicted: score not positive, 13 slots", 3, 10, 16, 2, 2, 32, true, 60, 16, 3, 5, -0.2f, false, 0},
+        {"score from this chunk's new_scores", 4, 12, 16, 2, 2, 32, true, 60, 16, 4, 12, 0.7f, true, 2},
+        {"StreamingLLM: sink, no scorer", 4, 0, 16, 2, 1, 64, false, 40, 16, 4, 0, NAN, false, 0},
+        {"window only (SWA)", 0, 0, 24, 3, 4, 16, false, 100, 24, 0, 0, NAN, false, 0},
+        {"paper's LTE shape, 4 heads", 4, 512, 768, 4, 1, 64, true, 5000, 768, 4, 512, NAN, false, -1},
+        {"head size 256, group 8", 4, 60, 40, 1, 8, 256, true, 200, 40, 4, 30, NAN, false, 1},
+    };
+    for (const DecodeCase& c : cases) {
+        std::mt19937 rng(static_cast<uint32_t>(c.pos0 * 31 + c.R));
+        const DecodeState d = make_decode_state(c, rng);
+        mc::DeviceKvCache shape;
+        shape.keys = shape.values = reinterpret_cast<float*>(uintptr_t{256});
+        shape.n_kv_heads = c.H;
+        shape.head_dim = c.hd;
+        shape.sink_capacity = c.S;
+        shape.retained_capacity = c.R;
+        shape.window_capacity = c.W;
+        ASSERT_TRUE(mc::kv_decode_fits(shape, c.H * c.G)) << c.what;
+        const DecodeResult split = device_decode_step(c, d, false);
+        const DecodeResult one = device_decode_step(c, d, true);
+        double worst = 0;
+        for (size_t i = 0; i < split.out.size(); ++i) {
+            const double e = std::fabs(double(one.out[i]) - split.out[i]);
+            worst = std::isnan(e) ? INFINITY : std::max(worst, e);
+        }
+        size_t moved = 0;
+        for (size_t i = 0; i < d.positions.size(); ++i) moved += d.positions[i] != split.positions[i];
+        std::printf("%s: max |out diff| %.3g; plan moved %zu entries\n", c.what, worst, moved);
+        EXPECT_LE(worst, 2e-6) << c.what;
+        if (c.moved >= 0) {
+            EXPECT_EQ(moved, static_cast<size_t>(c.moved)) << c.what << ": the case does not test what it says";
+        }
+        EXPECT_EQ(std::memcmp(one.k.data(), split.k.data(), one.k.size() * 4), 0) << c.what << ": RoPE of k";
+        EXPECT_EQ(std::memcmp(one.k_pre.data(), split.k_pre.data(), one.k_pre.size() * 4), 0) << c.what << ": k before RoPE";
+        EXPECT_EQ(one.positions, split.positions) << c.what;
+        EXPECT_EQ(std::memcmp(one.scores.data(), split.scores.data(), one.scores.size() * 4), 0) << c.what << ": scores";
+        EXPECT_EQ(one.sources, split.sources) << c.what;
+        EXPECT_EQ(one.meta, split.meta) << c.what;
     }
 }

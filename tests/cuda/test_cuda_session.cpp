@@ -10,12 +10,14 @@
 #include "convert.h"
 #include "device_backend.h"
 #include "model.h"
+#include "ops.h"
 #include "sampler.h"
 #include "session.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <unistd.h>
@@ -381,6 +383,53 @@ TEST(CudaBackend, Q8_0WeightsDecodeLikeTheCpu) {
         const double worst_chunked = max_abs_diff(cpu->logits(), chunked->logits(), static_cast<size_t>(vocab));
         EXPECT_LE(worst_chunked, kBf16LogitTolerance) << name << " q8_0 prefill in chunks of 64";
         std::printf("%s q8_0: token by token max |dlogit| %.3g; chunked prefill %.3g\n", name.c_str(), worst, worst_chunked);
+    }
+}
+
+// Decode steps of bounded caches run RoPE, the plan and the attention in one launch
+// (cuda::kv_decode) wherever it fits — every cached layer of these golden models, which the
+// parity tests above therefore cover. MNEMO_CUDA_DECODE_ATTN=split (read when a session is
+// created) keeps the separate launches, which larger caches (full attention at long context)
+// still take: they must match the CPU too.
+TEST(CudaBackend, SplitDecodeAttentionStillMatchesTheCpu) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    for (const std::string name : {"lalte", "gdn_swa", "transformer"}) {
+        auto model = load_golden_model(name);
+        ASSERT_NE(model, nullptr) << mnemo_last_error();
+        const std::vector<int32_t> ids = stream_tokens(model->config.vocab_size, 300);
+        std::unique_ptr<SessionImpl> cpu, one, split;
+        ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CPU, 64), &cpu), MNEMO_OK);
+        ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CUDA, 64), &one), MNEMO_OK) << mnemo_last_error();
+        ASSERT_EQ(setenv("MNEMO_CUDA_DECODE_ATTN", "split", 1), 0);
+        const mnemo_status made = create_session(*model, params_for(*model, MNEMO_BACKEND_CUDA, 64), &split);
+        unsetenv("MNEMO_CUDA_DECODE_ATTN");
+        ASSERT_EQ(made, MNEMO_OK) << mnemo_last_error();
+        int32_t cached = 0;
+        for (int32_t i = 0; i < model->config.n_layers; ++i) {
+            const KvCache* kc = cpu->mixer(i).kv_cache();
+            if (kc == nullptr) continue;
+            ++cached;
+            cuda::DeviceKvCache shape;
+            shape.keys = shape.values = reinterpret_cast<float*>(uintptr_t{256});
+            shape.n_kv_heads = kc->shape().n_kv_heads;
+            shape.head_dim = kc->shape().head_dim;
+            shape.sink_capacity = kc->shape().sink_capacity;
+            shape.retained_capacity = kc->shape().retained_capacity;
+            shape.window_capacity = kc->shape().window_capacity;
+            EXPECT_TRUE(cuda::kv_decode_fits(shape, model->config.layers[static_cast<size_t>(i)].n_heads)) << name << " layer " << i;
+        }
+        EXPECT_GT(cached, 0) << name;
+        const double worst = decode_both(*cpu, *split, ids, 0);
+        ASSERT_GE(worst, 0.0);
+        EXPECT_LE(worst, kLogitTolerance) << name << " split decode attention";
+        expect_same_caches(*cpu, *split, name + " split decode attention");
+        for (int32_t id : ids) {
+            ASSERT_EQ(one->feed(&id, 1), MNEMO_OK) << mnemo_last_error();
+        }
+        const double between = max_abs_diff(one->logits(), split->logits(), static_cast<size_t>(model->config.vocab_size));
+        EXPECT_LE(between, kLogitTolerance) << name;
+        std::printf("%s: split decode attention max |dlogit| %.3g against the CPU; one launch vs split at the end %.3g\n", name.c_str(),
+                    worst, between);
     }
 }
 
