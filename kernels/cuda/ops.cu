@@ -1999,7 +1999,7 @@ constexpr size_t kDecodeMaxSmem = 112 * 1024;  // two blocks an SM
 struct DecodeLayout {
     int32_t per;      // slots per block
     int32_t ks;       // key row stride: hd + 4 floats, so a thread per row reads float4s without bank conflicts
-    size_t keys, values, pos, score, q, p, acc, ml, red, bytes;  // byte offsets into the dynamic shared memory
+    size_t keys, values, pos, score, q, p, acc, ml, red, part, bytes;  // byte offsets into the dynamic shared memory
 };
 
 __host__ __device__ inline DecodeLayout decode_layout(const DeviceKvCache& c, int32_t G) {
@@ -2008,16 +2008,24 @@ __host__ __device__ inline DecodeLayout decode_layout(const DeviceKvCache& c, in
     L.per = static_cast<int32_t>((slots + kDecodeBlocks - 1) / kDecodeBlocks);
     L.ks = c.head_dim + 4;
     const size_t rows = static_cast<size_t>(L.per) + 1, hd = static_cast<size_t>(c.head_dim);
-    L.keys = 0;                                   // [per + 1][ks]   (16-byte aligned rows: cp.async)
-    L.values = L.keys + rows * L.ks * 4;          // [per + 1][hd]
-    L.pos = L.values + rows * hd * 4;             // [SR] int64
-    L.score = L.pos + static_cast<size_t>(SR) * 8;  // [SR]
-    L.q = (L.score + static_cast<size_t>(SR) * 4 + 15) / 16 * 16;  // [G][hd], rotated and scaled (float4 reads)
-    L.p = L.q + G * hd * 4;                       // [G][per + 1] scores, then probabilities
-    L.acc = L.p + G * rows * 4;                   // [G][hd] the block's partial sums
-    L.ml = L.acc + G * hd * 4;                    // [2][G] its maxima and sums
-    L.red = L.ml + 2 * static_cast<size_t>(G) * 4;  // [kDecodeThreads]
-    L.bytes = L.red + kDecodeThreads * 4;
+    // Every array starts on 16 bytes (cp.async and float4 accesses).
+    size_t at = 0;
+    const auto take = [&](size_t bytes) {
+        const size_t here = at;
+        at = (at + bytes + 15) / 16 * 16;
+        return here;
+    };
+    L.keys = take(rows * L.ks * 4);          // [per + 1][ks]
+    L.values = take(rows * hd * 4);          // [per + 1][hd]
+    L.pos = take(static_cast<size_t>(SR) * 8);  // [SR] int64
+    L.score = take(static_cast<size_t>(SR) * 4);  // [SR]
+    L.q = take(G * hd * 4);                  // [G][hd], rotated and scaled
+    L.p = take(G * rows * 4);                // [G][per + 1] scores, then probabilities
+    L.acc = take(G * hd * 4);                // [G][hd] the block's P·V sums
+    L.ml = take(2 * static_cast<size_t>(G) * 4);  // [2][G] its maxima and sums
+    L.red = take(4 * kDecodeThreads * 4);    // [4 · kDecodeThreads] P·V's partial sums
+    L.part = take(kDecodeBlocks * (G * hd + 2 * static_cast<size_t>(G)) * 4);  // [blocks][G·hd + 2G] block 0: the blocks' partials
+    L.bytes = at;
     return L;
 }
 
@@ -2034,6 +2042,8 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
     namespace cg = cooperative_groups;
     const cg::cluster_group cluster = cg::this_cluster();
     const int rank = static_cast<int>(cluster.block_rank());
+    // Block 0's shared memory may be written only once it runs: arrive now, wait before the writes.
+    asm volatile("barrier.cluster.arrive.relaxed.aligned;" ::: "memory");
     const int32_t h = blockIdx.y;
     const int tid = threadIdx.x, lane = tid % kWarp, warp = tid / kWarp;
     const int32_t hd = c.head_dim, half = hd / 2, G = n_q_heads / c.n_kv_heads;
@@ -2055,15 +2065,20 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
     float* acc = reinterpret_cast<float*>(base + L.acc);
     float* ml = reinterpret_cast<float*>(base + L.ml);
     float* red = reinterpret_cast<float*>(base + L.red);
+    float* part_of = reinterpret_cast<float*>(base + L.part);
 
     // Before the wait: what the kernels ahead (the projections) do not write.
-    const int32_t chunks = hd / 4;
+    // A warp per row, lanes over its 16-byte chunks of key, then of value (no divisions: the
+    // kernel is bound by the latency of its instruction chains, not by bytes).
+    const int32_t chunks = hd / 4, warps = kDecodeThreads / kWarp;
     const float* kp = c.keys + (static_cast<int64_t>(h) * c.slots + first) * hd;
     const float* vp = c.values + (static_cast<int64_t>(h) * c.slots + first) * hd;
-    for (int32_t i = tid; i < n_rows * chunks; i += kDecodeThreads) {
-        const int32_t r = i / chunks, e = (i - r * chunks) * 4;
-        cp_async16(keys + r * L.ks + e, kp + static_cast<int64_t>(r) * hd + e);
-        cp_async16(values + r * hd + e, vp + static_cast<int64_t>(r) * hd + e);
+    for (int32_t u = lane; u < 2 * chunks; u += kWarp) {
+        const bool value = u >= chunks;
+        const int32_t e = (value ? u - chunks : u) * 4, stride = value ? hd : L.ks;
+        const float* src = (value ? vp : kp) + e;
+        float* dst = (value ? values : keys) + e;
+        for (int32_t r = warp; r < n_rows; r += warps) cp_async16(dst + r * stride, src + static_cast<int64_t>(r) * hd);
     }
     for (int32_t i = tid; i < SR; i += kDecodeThreads) {
         pos[i] = c.positions[h * c.slots + i];
@@ -2075,6 +2090,9 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
     meta[kRingCount0] = c.window_meta[1];
     const int64_t now = meta[kPos0], ring_start = meta[kRingStart0], ring_count = meta[kRingCount0];
     const int32_t sink = *c.sink_meta;
+    // The cached score of the ring's oldest entry (the token that leaves if the ring is full),
+    // used unless it is scored in this chunk (then it is in new_scores, read after the wait).
+    const float oldest_score = c.learned ? c.scores[h * c.slots + SR + ring_start] : 0.0f;
     __syncthreads();
     int32_t free_slot = INT32_MAX, worst = -1;
     if (c.learned && R > 0) retained_scan<kDecodeThreads>(S, R, score, pos, free_slot, worst);
@@ -2090,8 +2108,8 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
         qs[g * hd + j] = x1 * scale;
         qs[g * hd + j + half] = x2 * scale;
     }
-    if (rank == 0) {
-        for (int32_t j = tid; j < half; j += kDecodeThreads) {
+    if (rank == 0) {  // the token's key, on the threads after q's where there are enough
+        for (int32_t j = (tid + G * half) % kDecodeThreads; j < half; j += kDecodeThreads) {
             const int64_t at = static_cast<int64_t>(h) * hd + j;
             float x1 = ch.k_pre[at], x2 = ch.k_pre[at + half];
             rope_pair(x1, x2, j, hd, now, theta);
@@ -2107,13 +2125,16 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
     const int64_t leaving = now - W;
     int32_t dst = -1, replaced = -1;  // slot the leaving token takes; retained entry it evicts
     float kept_score = 0.0f;
+    const auto score_of_leaving = [&] {  // leaving_score(), its cache read done before the wait
+        return leaving >= meta[kNextUnscored0] ? s.new_scores[(leaving - (now - W)) * c.n_kv_heads + h] : oldest_score;
+    };
     if (full && leaving < S) {
         if (sink < S) {
             dst = sink;
-            kept_score = c.learned ? leaving_score(leaving, h, c, s, meta) : 0.0f;
+            kept_score = c.learned ? score_of_leaving() : 0.0f;
         }
     } else if (full && c.learned && R > 0) {
-        const float sc = leaving_score(leaving, h, c, s, meta);
+        const float sc = score_of_leaving();
         if (sc > 0.0f) {
             if (free_slot != INT32_MAX) dst = free_slot;
             else if (sc > score[worst]) dst = replaced = worst;
@@ -2123,6 +2144,7 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
     // Scores of the block's rows (a thread per row), −inf where the token does not see the slot.
     cp_async_wait_all();
     __syncthreads();
+    const int32_t ring_size = static_cast<int32_t>(W), oldest_slot = SR + static_cast<int32_t>(ring_start);
     for (int32_t r = tid; r < rows; r += kDecodeThreads) {
         bool seen = true;
         if (r < n_rows) {
@@ -2132,7 +2154,8 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
             } else if (i < SR) {
                 seen = pos[i] >= 0 && i != replaced;
             } else {
-                const int64_t k = (i - SR - ring_start + W) % W;  // age rank in the ring, 0 = oldest
+                int32_t k = i - oldest_slot;  // age rank in the ring, 0 = oldest
+                if (k < 0) k += ring_size;
                 seen = k < ring_count && !(full && k == 0 && dst < 0);
             }
         }
@@ -2175,63 +2198,71 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
         }
     }
     __syncthreads();
-    // P·V: `parts` threads per output sum every parts-th row (rows with p = 0 skipped: a masked
-    // slot may hold anything), then their sums are added.
-    const int32_t O = G * hd, parts = max(1, kDecodeThreads / O);
-    for (int32_t idx = tid; idx < O * parts; idx += kDecodeThreads) {
-        const int32_t o = idx % O, part = idx / O, g = o / hd, d = o - g * hd;
+    // P·V: a thread per 4 outputs and every parts-th row (rows with p = 0 skipped: a masked slot
+    // may hold anything), then the parts' sums added.
+    const int32_t O = G * hd, O4 = O / 4, parts = max(1, kDecodeThreads / O4);
+    for (int32_t idx = tid; idx < O4 * parts; idx += kDecodeThreads) {
+        const int32_t o4 = idx % O4, part = idx / O4, g = o4 / chunks;
         const float* pg = p + g * (L.per + 1);
-        float a = 0.0f;
+        const float4* v4 = reinterpret_cast<const float4*>(values) + (o4 - g * chunks);
+        float4 a = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+#pragma unroll 4
         for (int32_t r = part; r < rows; r += parts) {
             const float pr = pg[r];
-            if (pr != 0.0f) a += pr * values[r * hd + d];
+            if (pr == 0.0f) continue;
+            const float4 v = v4[r * chunks];
+            a.x += pr * v.x;
+            a.y += pr * v.y;
+            a.z += pr * v.z;
+            a.w += pr * v.w;
         }
-        if (parts == 1) acc[o] = a;
-        else red[idx] = a;
+        reinterpret_cast<float4*>(parts == 1 ? acc : red)[idx] = a;
     }
-    if (parts > 1) {
-        __syncthreads();
-        for (int32_t o = tid; o < O; o += kDecodeThreads) {
-            float a = 0.0f;
-            for (int32_t part = 0; part < parts; ++part) a += red[part * O + o];
-            acc[o] = a;
-        }
+    // The block's partial (its P·V sums, maxima and sums) into block 0's shared memory.
+    asm volatile("barrier.cluster.wait.aligned;" ::: "memory");
+    __syncthreads();
+    float* mine = cluster.map_shared_rank(part_of, 0) + rank * (O + 2 * G);
+    for (int32_t o = tid; o < O; o += kDecodeThreads) {
+        float a = 0.0f;
+        if (parts == 1) a = acc[o];
+        else
+            for (int32_t k = 0; k < parts; ++k) a += red[k * O + o];
+        mine[o] = a;
     }
-    cluster.sync();  // every block's partial is ready, and every block has read the plan's inputs
-    for (int32_t o = rank + tid * kDecodeBlocks; o < O; o += kDecodeThreads * kDecodeBlocks) {
+    if (tid < 2 * G) mine[O + tid] = ml[tid];
+    cluster.sync();  // the partials are in block 0, and every block has read the plan's inputs
+    if (rank != 0) return;  // nothing reads another block's shared memory from here on
+    for (int32_t o = tid; o < O; o += kDecodeThreads) {
         const int32_t g = o / hd;
         float M = -INFINITY;
-        for (int b = 0; b < kDecodeBlocks; ++b) M = fmaxf(M, cluster.map_shared_rank(ml, b)[g]);
+        for (int b = 0; b < kDecodeBlocks; ++b) M = fmaxf(M, part_of[b * (O + 2 * G) + O + g]);
         float Ls = 0.0f, A = 0.0f;
         if (M != -INFINITY) {
             for (int b = 0; b < kDecodeBlocks; ++b) {
-                const float* mb = cluster.map_shared_rank(ml, b);
-                const float f = expf(mb[g] - M);
-                Ls += mb[G + g] * f;
-                A += cluster.map_shared_rank(acc, b)[o] * f;
+                const float* pb = part_of + b * (O + 2 * G);
+                const float f = expf(pb[O + g] - M);
+                Ls += pb[O + G + g] * f;
+                A += pb[o] * f;
             }
         }
         out[static_cast<int64_t>(h) * G * hd + o] = Ls > 0.0f ? A / Ls : 0.0f;
     }
-    if (rank == 0) {
-        // What kv_plan writes for kv_commit.
-        const int32_t ref = full ? ref_of_position(leaving, meta, c) : kUnchanged;
-        for (int32_t i = tid; i < SR; i += kDecodeThreads) s.sources[h * SR + i] = i == dst ? ref : kUnchanged;
-        if (tid == 0 && dst >= 0) {
-            c.positions[h * c.slots + dst] = leaving;
-            c.scores[h * c.slots + dst] = kept_score;
-        }
-        if (h == 0 && tid == 0) {
-            s.meta[kPos0] = now;
-            s.meta[kRingStart0] = ring_start;
-            s.meta[kRingCount0] = ring_count;
-            s.meta[kRingStart1] = full ? (ring_start + 1) % W : ring_start;
-            s.meta[kRingCount1] = full ? W : ring_count + 1;
-            s.meta[kNextUnscored0] = meta[kNextUnscored0];
-            s.meta[kSink1] = full && leaving < S && sink < S ? sink + 1 : sink;
-        }
+    // What kv_plan writes for kv_commit.
+    const int32_t ref = full ? ref_of_position(leaving, meta, c) : kUnchanged;
+    for (int32_t i = tid; i < SR; i += kDecodeThreads) s.sources[h * SR + i] = i == dst ? ref : kUnchanged;
+    if (tid == 0 && dst >= 0) {
+        c.positions[h * c.slots + dst] = leaving;
+        c.scores[h * c.slots + dst] = kept_score;
     }
-    cluster.sync();  // no block leaves while the others read its shared memory
+    if (h == 0 && tid == 0) {
+        s.meta[kPos0] = now;
+        s.meta[kRingStart0] = ring_start;
+        s.meta[kRingCount0] = ring_count;
+        s.meta[kRingStart1] = full ? (ring_start + 1) % W : ring_start;
+        s.meta[kRingCount1] = full ? W : ring_count + 1;
+        s.meta[kNextUnscored0] = meta[kNextUnscored0];
+        s.meta[kSink1] = full && leaving < S && sink < S ? sink + 1 : sink;
+    }
 #endif
 }
 
