@@ -275,7 +275,7 @@ cuda::AttnPrecision attention_precision(const DeviceMatrix& q) {
 class CudaBackend final : public DeviceBackend {
 public:
     ~CudaBackend() override {
-        for (cudaGraphExec_t g : {greedy_graph_, sample_graph_})
+        for (cudaGraphExec_t g : {feed_graph_, greedy_graph_, sample_graph_})
             if (g != nullptr) cudaGraphExecDestroy(g);
         if (blas_) cuda::blas_shutdown();
         for (void* p : allocations_) cudaFree(p);
@@ -470,7 +470,14 @@ public:
     mnemo_status feed_chunk(const int32_t* tokens, int64_t n) override {
         if (n == 1) MNEMO_TRY(catch_up_scores());
         MNEMO_CUDA_TRY(cudaMemcpyAsync(tokens_, tokens, static_cast<size_t>(n) * sizeof(int32_t), cudaMemcpyHostToDevice, stream_));
-        MNEMO_TRY(forward(n));
+        if (n == 1) {
+            // A single token replays the captured step (~200 launches in one), as generation does.
+            if (feed_graph_ == nullptr) MNEMO_TRY(capture_decode_graph(StepEnd::logits, &feed_graph_));
+            MNEMO_CUDA_TRY(cudaGraphLaunch(feed_graph_, stream_));
+            last_sampled_ = -1;  // tokens_ holds the fed token
+        } else {
+            MNEMO_TRY(forward(n));
+        }
         MNEMO_CUDA_TRY(cudaStreamSynchronize(stream_));  // the host's tokens buffer may go away
         return MNEMO_OK;
     }
@@ -517,7 +524,7 @@ public:
         if (!greedy_) MNEMO_TRY(set_uniform(uniform));
         MNEMO_TRY(catch_up_scores());
         cudaGraphExec_t& graph = greedy_ ? greedy_graph_ : sample_graph_;
-        if (graph == nullptr) MNEMO_TRY(capture_decode_graph(greedy_, &graph));
+        if (graph == nullptr) MNEMO_TRY(capture_decode_graph(greedy_ ? StepEnd::argmax : StepEnd::sample, &graph));
         MNEMO_CUDA_TRY(cudaGraphLaunch(graph, stream_));
         return read_token(next);
     }
@@ -618,15 +625,20 @@ private:
         return MNEMO_OK;
     }
 
+    // What a captured decode step ends with: the logits (a fed token), or the next token in
+    // tokens_[0] by argmax or by the sampler.
+    enum class StepEnd { logits, argmax, sample };
+
     // One decode step as a graph: (sampling: the fed token joins the recent ring) forward
-    // pass of tokens_[0], then the next token into tokens_[0].
-    mnemo_status capture_decode_graph(bool greedy, cudaGraphExec_t* out) {
+    // pass of tokens_[0], then (argmax, sample) the next token into tokens_[0].
+    mnemo_status capture_decode_graph(StepEnd end_with, cudaGraphExec_t* out) {
         cudaGraph_t graph = nullptr;
         MNEMO_CUDA_TRY(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
-        if (!greedy) cuda::recent_push(recent_, recent_meta_, tokens_, stream_);
+        if (end_with == StepEnd::sample) cuda::recent_push(recent_, recent_meta_, tokens_, stream_);
         const mnemo_status s = forward(1);
-        if (greedy) cuda::argmax(logits_, model_->config.vocab_size, tokens_, stream_);
-        else cuda::sample(logits_, model_->config.vocab_size, sampler_config_, recent_, recent_meta_, sample_, tokens_, stream_);
+        if (end_with == StepEnd::argmax) cuda::argmax(logits_, model_->config.vocab_size, tokens_, stream_);
+        if (end_with == StepEnd::sample)
+            cuda::sample(logits_, model_->config.vocab_size, sampler_config_, recent_, recent_meta_, sample_, tokens_, stream_);
         const cudaError_t end = cudaStreamEndCapture(stream_, &graph);
         MNEMO_TRY(s);
         if (end != cudaSuccess) return failf(MNEMO_ERR_NO_DEVICE, "CUDA: capturing the decode step failed: %s", cudaGetErrorString(end));
@@ -780,7 +792,7 @@ private:
     bool scores_behind_ = true;  // catch_up_scores() owed before the next single-token step
     cuda::NsaScratch nsa_;
     cuda::GdnChunkScratch gdn_chunk_;
-    cudaGraphExec_t greedy_graph_ = nullptr, sample_graph_ = nullptr;
+    cudaGraphExec_t feed_graph_ = nullptr, greedy_graph_ = nullptr, sample_graph_ = nullptr;
     bool greedy_ = true;
     cuda::SampleScratch sample_;
     cuda::SamplerConfig* sampler_config_ = nullptr;
