@@ -1991,7 +1991,8 @@ __global__ void kv_commit_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
 // slots' keys and values into shared memory, and scan the retained slots for replace-min,
 // before the projections it waits on have finished. Then RoPE, the one token's plan (all
 // blocks reach the same decision; the first writes it), a two-pass softmax over the block's
-// rows, and the blocks' partials combined through distributed shared memory.
+// rows, and each block's partial pushed into the first block's shared memory, which combines
+// them after one cluster barrier (the others leave).
 constexpr int kDecodeBlocks = 8;  // cluster size: the portable maximum
 constexpr int kDecodeThreads = 256;
 constexpr size_t kDecodeMaxSmem = 112 * 1024;  // two blocks an SM
@@ -2076,9 +2077,9 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
     for (int32_t u = lane; u < 2 * chunks; u += kWarp) {
         const bool value = u >= chunks;
         const int32_t e = (value ? u - chunks : u) * 4, stride = value ? hd : L.ks;
-        const float* src = (value ? vp : kp) + e;
-        float* dst = (value ? values : keys) + e;
-        for (int32_t r = warp; r < n_rows; r += warps) cp_async16(dst + r * stride, src + static_cast<int64_t>(r) * hd);
+        const float* from = (value ? vp : kp) + e;
+        float* to = (value ? values : keys) + e;
+        for (int32_t r = warp; r < n_rows; r += warps) cp_async16(to + r * stride, from + static_cast<int64_t>(r) * hd);
     }
     for (int32_t i = tid; i < SR; i += kDecodeThreads) {
         pos[i] = c.positions[h * c.slots + i];
