@@ -1089,13 +1089,15 @@ __device__ __forceinline__ const float* pre_rope_key_of(int32_t ref, int32_t h, 
     return ref >= 0 ? c.pre_rope + (ref - base) * width + h * c.head_dim : ch.k_pre + static_cast<int64_t>(-ref - 1) * width + h * c.head_dim;
 }
 
+// Where KvScratch::new_scores holds the score of position p for head h in a chunk starting at pos0.
+__device__ __forceinline__ int64_t new_score_index(int64_t p, int32_t h, const DeviceKvCache& c, int64_t pos0) {
+    return (p - (pos0 - c.window_capacity)) * c.n_kv_heads + h;
+}
+
 // Score of position p for head h when it leaves the window during the chunk.
 __device__ __forceinline__ float leaving_score(int64_t p, int32_t h, const DeviceKvCache& c, const KvScratch& s, const int64_t* meta) {
     if (!c.learned) return 0.0f;
-    if (p >= meta[kNextUnscored0]) {
-        const int64_t first = meta[kPos0] - c.window_capacity;
-        return s.new_scores[(p - first) * c.n_kv_heads + h];
-    }
+    if (p >= meta[kNextUnscored0]) return s.new_scores[new_score_index(p, h, c, meta[kPos0])];
     const int32_t slot = ref_of_position(p, meta, c);  // scored before the chunk: still in the ring
     return c.scores[h * c.slots + slot];
 }
@@ -1220,7 +1222,7 @@ __global__ void lte_layer_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
                 const float logit = sum + bias;
                 const float score = sc.relu ? fmaxf(logit, 0.0f) : 1.0f / (1.0f + expf(-logit)) - 0.5f;
                 if (committed) c.scores[h * c.slots + ref_of_position(p, meta, c)] = score;
-                else s.new_scores[(p - (pos0 - c.window_capacity)) * c.n_kv_heads + h] = score;
+                else s.new_scores[new_score_index(p, h, c, pos0)] = score;
             }
         }
     }
@@ -1262,6 +1264,24 @@ __device__ void retained_scan(int32_t S, int32_t R, const float* score, const in
         keep_lowest(worst, warp_worst[w], score, pos);
     }
     __syncthreads();  // the next call rewrites warp_free / warp_worst
+}
+
+// Replace-min's choice for a leaving token with a positive score sc, given retained_scan's
+// result: the free slot, else the lowest-ranked entry if sc beats it, else none (−1).
+__device__ __forceinline__ int32_t retained_target(float sc, int32_t free_slot, int32_t worst, const float* score) {
+    return free_slot != INT32_MAX ? free_slot : (sc > score[worst] ? worst : -1);
+}
+
+// What a plan leaves for kv_commit: the chunk's start and the ring / sink after it.
+__device__ __forceinline__ void record_plan(const KvScratch& s, int64_t pos0, int64_t ring_start0, int64_t ring_count0, int64_t ring_start1,
+                                            int64_t ring_count1, int64_t next_unscored0, int64_t sink1) {
+    s.meta[kPos0] = pos0;
+    s.meta[kRingStart0] = ring_start0;
+    s.meta[kRingCount0] = ring_count0;
+    s.meta[kRingStart1] = ring_start1;
+    s.meta[kRingCount1] = ring_count1;
+    s.meta[kNextUnscored0] = next_unscored0;
+    s.meta[kSink1] = sink1;
 }
 
 constexpr int kPlanThreads = 256;
@@ -1318,7 +1338,7 @@ __global__ void kv_plan_kernel(DeviceKvCache c, KvChunk ch, const int64_t* next_
                     int32_t free_slot, worst;
                     retained_scan<kPlanThreads>(S, R, score, pos, free_slot, worst);
                     if (tid == 0) {
-                        const int32_t target = free_slot != INT32_MAX ? free_slot : (sc > score[worst] ? worst : -1);
+                        const int32_t target = retained_target(sc, free_slot, worst, score);
                         if (target >= 0) {
                             pos[target] = leaving;
                             score[target] = sc;
@@ -1360,15 +1380,7 @@ __global__ void kv_plan_kernel(DeviceKvCache c, KvChunk ch, const int64_t* next_
         c.scores[h * c.slots + i] = score[i];
         s.sources[h * SR + i] = src[i];
     }
-    if (h == 0 && tid == 0) {
-        s.meta[kPos0] = pos0;
-        s.meta[kRingStart0] = meta[kRingStart0];
-        s.meta[kRingCount0] = meta[kRingCount0];
-        s.meta[kRingStart1] = ring_start;
-        s.meta[kRingCount1] = ring_count;
-        s.meta[kNextUnscored0] = meta[kNextUnscored0];
-        s.meta[kSink1] = sink;
-    }
+    if (h == 0 && tid == 0) record_plan(s, pos0, meta[kRingStart0], meta[kRingCount0], ring_start, ring_count, meta[kNextUnscored0], sink);
 }
 
 constexpr int kAttnWarps = 4;
@@ -1970,7 +1982,7 @@ __global__ void kv_commit_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
             c.scores[h * c.slots + slot] = 0.0f;
         }
         if (learned && p >= next_old && p < scored_end)
-            c.scores[h * c.slots + slot] = s.new_scores[(p - (pos0 - c.window_capacity)) * c.n_kv_heads + h];
+            c.scores[h * c.slots + slot] = s.new_scores[new_score_index(p, h, c, pos0)];
     }
     __syncthreads();
     if (h == 0 && threadIdx.x == 0) {
@@ -2127,7 +2139,7 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
     int32_t dst = -1, replaced = -1;  // slot the leaving token takes; retained entry it evicts
     float kept_score = 0.0f;
     const auto score_of_leaving = [&] {  // leaving_score(), its cache read done before the wait
-        return leaving >= meta[kNextUnscored0] ? s.new_scores[(leaving - (now - W)) * c.n_kv_heads + h] : oldest_score;
+        return leaving >= meta[kNextUnscored0] ? s.new_scores[new_score_index(leaving, h, c, now)] : oldest_score;
     };
     if (full && leaving < S) {
         if (sink < S) {
@@ -2137,8 +2149,8 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
     } else if (full && c.learned && R > 0) {
         const float sc = score_of_leaving();
         if (sc > 0.0f) {
-            if (free_slot != INT32_MAX) dst = free_slot;
-            else if (sc > score[worst]) dst = replaced = worst;
+            dst = retained_target(sc, free_slot, worst, score);
+            if (free_slot == INT32_MAX) replaced = dst;  // a held entry makes room (or none: −1)
             kept_score = sc;
         }
     }
@@ -2255,15 +2267,9 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
         c.positions[h * c.slots + dst] = leaving;
         c.scores[h * c.slots + dst] = kept_score;
     }
-    if (h == 0 && tid == 0) {
-        s.meta[kPos0] = now;
-        s.meta[kRingStart0] = ring_start;
-        s.meta[kRingCount0] = ring_count;
-        s.meta[kRingStart1] = full ? (ring_start + 1) % W : ring_start;
-        s.meta[kRingCount1] = full ? W : ring_count + 1;
-        s.meta[kNextUnscored0] = meta[kNextUnscored0];
-        s.meta[kSink1] = full && leaving < S && sink < S ? sink + 1 : sink;
-    }
+    if (h == 0 && tid == 0)
+        record_plan(s, now, ring_start, ring_count, full ? (ring_start + 1) % W : ring_start, full ? W : ring_count + 1,
+                    meta[kNextUnscored0], full && leaving < S && sink < S ? sink + 1 : sink);
 #endif
 }
 
