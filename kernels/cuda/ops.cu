@@ -7,6 +7,7 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <cooperative_groups.h>
+#include <cub/block/block_scan.cuh>
 #include <cublas_v2.h>
 #include <dlfcn.h>
 
@@ -750,7 +751,8 @@ struct ConvChannel {
     int64_t channels = 0, c = 0;
     float w[K], hist[K];  // hist[K − 1] is the current input
 
-    __device__ __forceinline__ void load(const ShortConv& cv, int64_t channel) {
+    // Ready to compute tokens from t0 on: the K − 1 inputs before t0 (from the tail before token 0).
+    __device__ __forceinline__ void load(const ShortConv& cv, int64_t channel, int64_t t0 = 0) {
         x = cv.x;
         tail = cv.weight != nullptr ? cv.tail : nullptr;
         channels = cv.channels;
@@ -759,8 +761,10 @@ struct ConvChannel {
 #pragma unroll
         for (int j = 0; j < K; ++j) w[j] = cv.weight[c * K + j];
 #pragma unroll
-        for (int j = 0; j < K - 1; ++j) hist[j] = tail[j * channels + c];
+        for (int j = 0; j < K - 1; ++j) hist[j] = input(t0 - (K - 1) + j);
     }
+    // Input of token u, u < 0 from the tail (tail[j] is token j − (K − 1)).
+    __device__ __forceinline__ float input(int64_t u) const { return u >= 0 ? x[u * channels + c] : tail[(u + K - 1) * channels + c]; }
     // silu(conv) at token t.
     __device__ __forceinline__ float next(int64_t t) {
         const float v = x[t * channels + c];
@@ -788,13 +792,35 @@ __device__ __forceinline__ void conv_channel(const ShortConv& cv, int64_t c, int
     conv.store_tail();
 }
 
-// A thread per channel.
+// A chunk's convs: a block owns kConvChannels channels and splits the chunk into kConvSegments
+// runs of tokens, a thread per (channel, run) — a thread walking every token left most of the
+// GPU idle (~285 µs a GDN layer at 1024 tokens). The convs run in place, so every thread reads
+// the inputs before its run (and run 0 the chunk's last inputs, the new tail) before a barrier,
+// and only then writes.
+constexpr int kConvChannels = 32, kConvSegments = 8;
+
 template <int K>
 __global__ void short_conv_kernel(ShortConvBatch b, int64_t T) {
     pdl_wait();
     const ShortConv& cv = b.convs[blockIdx.y];
-    const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-    if (c < cv.channels) conv_channel<K>(cv, c, T);
+    const int64_t c = static_cast<int64_t>(blockIdx.x) * kConvChannels + threadIdx.x % kConvChannels;
+    const int64_t seg = threadIdx.x / kConvChannels, len = (T + kConvSegments - 1) / kConvSegments;
+    const int64_t t0 = min(T, seg * len), t1 = min(T, t0 + len);
+    const bool mine = c < cv.channels;
+    ConvChannel<K> conv;
+    float new_tail[K > 1 ? K - 1 : 1];
+    if (mine) {
+        conv.load(cv, c, t0);
+        if (seg == 0 && conv.tail != nullptr)
+#pragma unroll
+            for (int j = 0; j < K - 1; ++j) new_tail[j] = conv.input(T - (K - 1) + j);
+    }
+    __syncthreads();
+    if (!mine) return;
+    for (int64_t t = t0; t < t1; ++t) cv.y[t * cv.channels + c] = conv.next(t);
+    if (seg == 0 && conv.tail != nullptr)
+#pragma unroll
+        for (int j = 0; j < K - 1; ++j) conv.tail[j * cv.channels + c] = new_tail[j];
 }
 
 // A GDN layer's convs with q's and k's L2 norm per head (short_conv_silu_l2 at decode sizes).
@@ -1001,8 +1027,10 @@ void short_conv_silu(const ShortConv* convs, int n, int64_t T, int64_t K, Stream
         b.convs[i] = convs[i];
         widest = std::max(widest, convs[i].channels);
     }
-    const dim3 grid(static_cast<unsigned>(blocks_for(widest, 128)), static_cast<unsigned>(n));
-    with_conv_size(K, [&](auto k) { launch_kernel(short_conv_kernel<decltype(k)::value>, grid, 128, 0, stream, b, T); });
+    const dim3 grid(static_cast<unsigned>(blocks_for(widest, kConvChannels)), static_cast<unsigned>(n));
+    with_conv_size(K, [&](auto k) {
+        launch_kernel(short_conv_kernel<decltype(k)::value>, grid, kConvChannels * kConvSegments, 0, stream, b, T);
+    });
 }
 void short_conv_silu_l2(const ShortConv (&qkv)[3], int64_t T, int64_t K, int64_t head_dim, float eps, Stream stream) {
     const int64_t heads = qkv[0].channels / head_dim;
@@ -1284,103 +1312,253 @@ __device__ __forceinline__ void record_plan(const KvScratch& s, int64_t pos0, in
     s.meta[kSink1] = sink1;
 }
 
-constexpr int kPlanThreads = 256;
+constexpr int kPlanThreads = 1024;
+constexpr int32_t kNotEntry = -1;  // plan_work's evict: not a retained entry (empty slot, no candidate, rejected)
 
-// One block per KV head walks the chunk token by token, exactly like KvCache's
-// pop / keep_in_sink / offer_retained / push, but moving references, not data. Each step's
-// scans over the sink + retained slots (replace-min's free slot and lowest-ranked entry, the
-// visible list) are spread over the block: a single warp spent a decode step's plan in its own
-// instruction latency.
-__global__ void kv_plan_kernel(DeviceKvCache c, KvChunk ch, const int64_t* next_unscored, KvScratch s) {
-    pdl_wait();
-    extern __shared__ unsigned char plan_smem[];
-    __shared__ int32_t warp_held[kPlanThreads / kWarp];
-    const int32_t h = blockIdx.x;
-    const int tid = threadIdx.x, lane = tid % kWarp, warp = tid / kWarp, n_warps = kPlanThreads / kWarp;
-    const int32_t S = c.sink_capacity, R = c.retained_capacity, SR = S + R;
-    int64_t* pos = reinterpret_cast<int64_t*>(plan_smem);          // [SR]
-    float* score = reinterpret_cast<float*>(pos + SR);              // [SR]
-    int32_t* src = reinterpret_cast<int32_t*>(score + SR);          // [SR]
-    int64_t meta[8];
+// The chunk's window arithmetic: the ring holds c0 tokens at the start; from step t_first on,
+// every step's token pushes the oldest, leaving(t), out of the window.
+struct PlanChunk {
+    int64_t pos0, T, W, c0, t_first;
+    __device__ PlanChunk(const DeviceKvCache& c, const int64_t* meta, int64_t n_tokens)
+        : pos0(meta[kPos0]), T(n_tokens), W(c.window_capacity), c0(meta[kRingCount0]),
+          t_first(c.window_capacity - meta[kRingCount0] > 0 ? c.window_capacity - meta[kRingCount0] : 0) {}
+    __device__ int64_t leaving(int64_t t) const { return pos0 + t - W; }
+};
+
+__device__ __forceinline__ void plan_meta(int64_t (&meta)[8], const DeviceKvCache& c, const KvChunk& ch, const int64_t* next_unscored) {
     meta[kPos0] = *ch.position;
     meta[kRingStart0] = c.window_meta[0];
     meta[kRingCount0] = c.window_meta[1];
     meta[kNextUnscored0] = next_unscored != nullptr ? *next_unscored : 0;
-    const int64_t pos0 = meta[kPos0];
+}
+
+// Score of the retained candidate leaving the window at step t: NaN when that step has none
+// (no token leaves, it goes to the sink, or its score is not positive).
+__device__ __forceinline__ float candidate_score(int64_t t, int32_t h, const DeviceKvCache& c, const KvScratch& s, const int64_t* meta,
+                                                 const PlanChunk& pc) {
+    if (t < pc.t_first || pc.leaving(t) < c.sink_capacity) return NAN;
+    const float sc = leaving_score(pc.leaving(t), h, c, s, meta);
+    return sc > 0.0f ? sc : NAN;
+}
+
+// Replace-min's order: a ranks above x (higher score; among equal scores the lower position).
+__device__ __forceinline__ bool ranks_above(float sa, int64_t pa, float sx, int64_t px) { return sa > sx || (sa == sx && pa < px); }
+
+// Per KV head: evict[retained + T] (retained slot i, then chunk step t: the step that evicts the
+// entry, T if it stays, kNotEntry), evicted_at[T] (entry evicted at step t), and per step the
+// slot a new entry takes (slot) or the step whose slot it takes (link), double-buffered.
+struct PlanWork {
+    int32_t *evict, *evicted_at, *slot[2], *link[2];
+};
+__device__ __forceinline__ PlanWork plan_work(const KvScratch& s, const DeviceKvCache& c, int64_t T, int32_t h) {
+    int32_t* w = s.plan_work + h * (c.retained_capacity + 6 * T);
+    PlanWork p;
+    p.evict = w;
+    p.evicted_at = w + c.retained_capacity + T;
+    p.slot[0] = p.evicted_at + T;
+    p.slot[1] = p.slot[0] + T;
+    p.link[0] = p.slot[1] + T;
+    p.link[1] = p.link[0] + T;
+    return p;
+}
+
+// Calls use(i, k) for every i in [0, n) with pred(i), k its rank among them in index order;
+// returns how many. Every thread of the block must call it.
+template <typename Pred, typename Use>
+__device__ int32_t block_compact(int64_t n, Pred pred, Use use) {
+    using Scan = cub::BlockScan<int32_t, kPlanThreads>;
+    __shared__ typename Scan::TempStorage scan;
+    int32_t total = 0;
+    for (int64_t base = 0; base < n; base += kPlanThreads) {
+        const int64_t i = base + threadIdx.x;
+        const int32_t flag = i < n && pred(i) ? 1 : 0;
+        int32_t rank = 0, tile = 0;
+        Scan(scan).ExclusiveSum(flag, rank, tile);
+        if (flag) use(i, total + rank);
+        total += tile;
+        __syncthreads();  // scan storage is reused
+    }
+    return total;
+}
+
+// The ranking (learned caches with retained slots): a warp per entry — a retained slot at the
+// chunk start, or the candidate of a step — counts the held entries ranked above it, then walks
+// the chunk's candidates in step order: the one that brings the count to the capacity evicts it
+// (before the entry's own step: it never enters). Entries ranked above one never leave before it.
+__global__ void __launch_bounds__(kPlanThreads) kv_plan_rank_kernel(DeviceKvCache c, KvChunk ch, const int64_t* next_unscored, KvScratch s) {
+    pdl_wait();
+    extern __shared__ unsigned char rank_smem[];
+    const int32_t h = blockIdx.x, S = c.sink_capacity, R = c.retained_capacity;
+    const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
+    int64_t* held_pos = reinterpret_cast<int64_t*>(rank_smem);  // [R]
+    float* held_score = reinterpret_cast<float*>(held_pos + R);  // [R]
+    int64_t meta[8];
+    plan_meta(meta, c, ch, next_unscored);
+    const PlanChunk pc(c, meta, ch.n_tokens);
+    for (int32_t i = threadIdx.x; i < R; i += kPlanThreads) {
+        held_pos[i] = c.positions[h * c.slots + S + i];
+        held_score[i] = c.scores[h * c.slots + S + i];
+    }
+    __syncthreads();
+    const PlanWork w = plan_work(s, c, pc.T, h);
+    const int64_t e = static_cast<int64_t>(blockIdx.y) * (kPlanThreads / kWarp) + warp;
+    if (e >= R + pc.T) return;
+    const int64_t tx = e < R ? -1 : e - R;
+    const float sx = e < R ? (held_pos[e] >= 0 ? held_score[e] : NAN) : candidate_score(tx, h, c, s, meta, pc);
+    const int64_t px = e < R ? held_pos[e] : pc.leaving(tx);
+    if (isnan(sx)) {
+        if (lane == 0) w.evict[e] = kNotEntry;
+        return;
+    }
+    int32_t above = 0;
+    for (int32_t i = lane; i < R; i += kWarp) above += held_pos[i] >= 0 && ranks_above(held_score[i], held_pos[i], sx, px);
+    for (int o = kWarp / 2; o > 0; o >>= 1) above += __shfl_xor_sync(0xffffffffu, above, o);
+    int64_t evict = above >= R ? -1 : pc.T;  // a held entry always has fewer than R above it
+    for (int64_t base = pc.t_first; evict == pc.T && base < pc.T; base += kWarp) {
+        const int64_t t = base + lane;
+        const bool a = t < pc.T && t != tx && ranks_above(candidate_score(t, h, c, s, meta, pc), pc.leaving(t), sx, px);
+        unsigned bits = __ballot_sync(0xffffffffu, a);
+        const int32_t n = __popc(bits);
+        if (above + n >= R) {
+            for (int32_t j = R - above; j > 1; --j) bits &= bits - 1;  // the (R − above)-th candidate above
+            evict = base + __ffs(bits) - 1;
+        }
+        above += n;
+    }
+    if (lane != 0) return;
+    if (tx >= 0 && evict < tx) {
+        w.evict[e] = kNotEntry;
+    } else {
+        w.evict[e] = static_cast<int32_t>(evict);
+        if (evict < pc.T) w.evicted_at[evict] = static_cast<int32_t>(e);
+    }
+}
+
+// The plan, a block per KV head, exactly like KvCache's pop / keep_in_sink / offer_retained /
+// push over the chunk but moving references, not data: the visible list (retained and sink
+// entries at the start, then the entries the chunk adds, each with the tokens that see it), the
+// slots new entries take (free slots lowest first, in step order; then the slot of the entry each
+// evicts, resolved by pointer jumping), and the slots' final contents for kv_commit.
+__global__ void __launch_bounds__(kPlanThreads) kv_plan_kernel(DeviceKvCache c, KvChunk ch, const int64_t* next_unscored, KvScratch s,
+                                                                 bool ranked) {
+    pdl_wait();
+    extern __shared__ unsigned char plan_smem[];
+    const int32_t h = blockIdx.x;
+    const int tid = threadIdx.x;
+    const int32_t S = c.sink_capacity, R = c.retained_capacity, SR = S + R;
+    int64_t* pos = reinterpret_cast<int64_t*>(plan_smem);  // [SR]
+    float* score = reinterpret_cast<float*>(pos + SR);      // [SR]
+    int32_t* src = reinterpret_cast<int32_t*>(score + SR);  // [SR]
+    int32_t* free_slots = src + SR;                         // [R]
+    int64_t meta[8];
+    plan_meta(meta, c, ch, next_unscored);
+    const PlanChunk pc(c, meta, ch.n_tokens);
+    const int64_t T = pc.T;
+    const int32_t sink0 = *c.sink_meta;
     for (int32_t i = tid; i < SR; i += kPlanThreads) {
         pos[i] = c.positions[h * c.slots + i];
         score[i] = c.scores[h * c.slots + i];
         src[i] = kUnchanged;
     }
+    if (h == 0)
+        for (int64_t t = tid; t < T; t += kPlanThreads) s.window_counts[t] = static_cast<int32_t>(min(pc.c0 + t + 1, pc.W));
     __syncthreads();
-    // Every thread keeps the ring's and the sink's counters (the same values in all).
-    int64_t ring_start = meta[kRingStart0], ring_count = meta[kRingCount0];
-    int32_t sink = *c.sink_meta;
-    for (int64_t t = 0; t < ch.n_tokens; ++t) {
-        const int64_t now = pos0 + t;
-        if (ring_count == c.window_capacity) {
-            const int64_t leaving = now - ring_count;
-            ring_start = (ring_start + 1) % c.window_capacity;
-            --ring_count;
-            const int32_t ref = ref_of_position(leaving, meta, c);
-            if (leaving < S) {
-                if (tid == 0 && sink < S) {
-                    pos[sink] = leaving;
-                    score[sink] = c.learned ? leaving_score(leaving, h, c, s, meta) : 0.0f;
-                    src[sink] = ref;
-                }
-                if (sink < S) ++sink;
-            } else if (c.learned) {
-                const float sc = leaving_score(leaving, h, c, s, meta);
-                if (sc > 0.0f && R > 0) {
-                    // Free slot (lowest index), else the lowest-ranked entry (lowest score;
-                    // among equal scores the highest position).
-                    int32_t free_slot, worst;
-                    retained_scan<kPlanThreads>(S, R, score, pos, free_slot, worst);
-                    if (tid == 0) {
-                        const int32_t target = retained_target(sc, free_slot, worst, score);
-                        if (target >= 0) {
-                            pos[target] = leaving;
-                            score[target] = sc;
-                            src[target] = ref;
-                        }
-                    }
-                }
+    const PlanWork w = plan_work(s, c, T, h);
+    const int64_t first_leaving = pc.leaving(pc.t_first);
+    const auto sink_slot = [&](int64_t t) -> int32_t {  // the sink slot step t's leaving token takes, or −1
+        if (t < pc.t_first || pc.leaving(t) >= S) return -1;
+        const int64_t slot = sink0 + (pc.leaving(t) - first_leaving);
+        return slot < S ? static_cast<int32_t>(slot) : -1;
+    };
+    const auto entering = [&](int64_t t) { return ranked && t >= pc.t_first && pc.leaving(t) >= S && w.evict[R + t] != kNotEntry; };
+    const auto held_until = [&](int32_t i) -> int64_t {  // sink/retained slot i at the start: held until this step
+        if (i < S) return i < sink0 ? T : 0;
+        if (pos[i] < 0) return 0;
+        return ranked ? w.evict[i - S] : T;
+    };
+
+    // 1. The visible list: the start's entries in slot order, then new ones in step order.
+    const int64_t stride = SR + T;
+    int32_t* list = s.lists + h * stride;
+    int2* span = reinterpret_cast<int2*>(s.spans) + h * stride;
+    const int32_t n = block_compact(
+        stride, [&](int64_t i) { return i < SR ? held_until(static_cast<int32_t>(i)) > 0 : sink_slot(i - SR) >= 0 || entering(i - SR); },
+        [&](int64_t i, int32_t k) {
+            if (i < SR) {
+                list[k] = static_cast<int32_t>(i);
+                span[k] = make_int2(0, static_cast<int32_t>(held_until(static_cast<int32_t>(i))));
+            } else {
+                const int64_t t = i - SR;
+                list[k] = ref_of_position(pc.leaving(t), meta, c);
+                span[k] = make_int2(static_cast<int32_t>(t), static_cast<int32_t>(sink_slot(t) >= 0 ? T : w.evict[R + t]));
             }
-            __syncthreads();
-        }
-        ++ring_count;  // the new token enters the window
-        // Visible sink/retained entries of token t, in slot order: a ballot per warp, the
-        // warps' counts before it as the offset.
-        int32_t* list = s.lists + (t * c.n_kv_heads + h) * SR;
-        int32_t n = 0;
-        for (int32_t base = 0; base < SR; base += kPlanThreads) {
-            const int32_t i = base + tid;
-            const bool held = i < SR && (i < S ? i < sink : pos[i] >= 0);
-            const unsigned mask = __ballot_sync(0xffffffffu, held);
-            if (lane == 0) warp_held[warp] = __popc(mask);
-            __syncthreads();
-            int32_t before = 0, total = 0;
-            for (int w = 0; w < n_warps; ++w) {
-                before += w < warp ? warp_held[w] : 0;
-                total += warp_held[w];
+        });
+    if (tid == 0) s.counts[h] = n;
+
+    if (ranked) {
+        // 2. Slots of the entries the chunk adds.
+        const int32_t n_free = block_compact(R, [&](int64_t i) { return pos[S + i] < 0; },
+                                             [&](int64_t i, int32_t k) { free_slots[k] = static_cast<int32_t>(S + i); });
+        for (int64_t t = tid; t < T; t += kPlanThreads) w.slot[0][t] = w.link[0][t] = -1;  // steps without a new entry
+        block_compact(T, entering, [&](int64_t t, int32_t k) {  // same thread as the line above for each t
+            int32_t slot = -1, link = -1;
+            if (k < n_free) {
+                slot = free_slots[k];
+            } else {
+                const int32_t evicted = w.evicted_at[t];
+                if (evicted < R) slot = S + evicted;
+                else link = evicted - R;
             }
-            if (held) list[n + before + __popc(mask & ((1u << lane) - 1u))] = src[i] != kUnchanged ? src[i] : i;
-            n += total;
-            __syncthreads();  // warp_held is rewritten by the next round
+            w.slot[0][t] = slot;
+            w.link[0][t] = link;
+        });
+        __syncthreads();
+        int b = 0;
+        for (;;) {
+            bool open = false;
+            for (int64_t t = tid; t < T; t += kPlanThreads) {
+                int32_t slot = w.slot[b][t], link = w.link[b][t];
+                if (slot < 0 && link >= 0) {
+                    if (w.slot[b][link] >= 0) slot = w.slot[b][link];
+                    else link = w.link[b][link];
+                    open = open || slot < 0;
+                }
+                w.slot[1 - b][t] = slot;
+                w.link[1 - b][t] = link;
+            }
+            b = 1 - b;
+            if (!__syncthreads_or(open)) break;
         }
-        if (tid == 0) {
-            s.counts[t * c.n_kv_heads + h] = n;
-            if (h == 0) s.window_counts[t] = static_cast<int32_t>(ring_count);
+        // 3. Each slot's last new entry: the one that stays.
+        for (int64_t t = tid; t < T; t += kPlanThreads) {
+            if (!entering(t) || w.evict[R + t] != T) continue;
+            const int32_t slot = w.slot[b][t];
+            if (slot < S) continue;  // cannot happen: every new entry resolves to a retained slot
+            pos[slot] = pc.leaving(t);
+            score[slot] = leaving_score(pc.leaving(t), h, c, s, meta);
+            src[slot] = ref_of_position(pc.leaving(t), meta, c);
         }
     }
+    for (int64_t t = tid; t < T; t += kPlanThreads) {
+        const int32_t slot = sink_slot(t);
+        if (slot < 0) continue;
+        pos[slot] = pc.leaving(t);
+        score[slot] = c.learned ? leaving_score(pc.leaving(t), h, c, s, meta) : 0.0f;
+        src[slot] = ref_of_position(pc.leaving(t), meta, c);
+    }
+    __syncthreads();
     // Sink and retained positions/scores are final now (their k/v move in kv_commit).
     for (int32_t i = tid; i < SR; i += kPlanThreads) {
         c.positions[h * c.slots + i] = pos[i];
         c.scores[h * c.slots + i] = score[i];
         s.sources[h * SR + i] = src[i];
     }
-    if (h == 0 && tid == 0) record_plan(s, pos0, meta[kRingStart0], meta[kRingCount0], ring_start, ring_count, meta[kNextUnscored0], sink);
+    if (h == 0 && tid == 0) {
+        const int64_t pops = T > pc.t_first ? T - pc.t_first : 0;
+        const int64_t to_sink = first_leaving < S ? min(static_cast<int64_t>(S) - first_leaving, pops) : 0;
+        const int64_t sink1 = min(static_cast<int64_t>(S), sink0 + to_sink);
+        record_plan(s, pc.pos0, meta[kRingStart0], pc.c0, (meta[kRingStart0] + pops) % pc.W, min(pc.c0 + T, pc.W), meta[kNextUnscored0], sink1);
+    }
 }
 
 constexpr int kAttnWarps = 4;
@@ -1405,9 +1583,10 @@ __global__ void kv_attend_kernel(DeviceKvCache c, KvChunk ch, const float* q, in
     meta[kRingStart0] = s.meta[kRingStart0];
     meta[kRingCount0] = s.meta[kRingCount0];
     const int64_t now = meta[kPos0] + t;
-    const int32_t SR = c.sink_capacity + c.retained_capacity;
-    const int32_t* list = s.lists + (t * c.n_kv_heads + h) * SR;
-    const int32_t n_list = s.counts[t * c.n_kv_heads + h];
+    const int64_t stride = c.sink_capacity + c.retained_capacity + ch.n_tokens;
+    const int32_t* list = s.lists + h * stride;
+    const int2* span = reinterpret_cast<const int2*>(s.spans) + h * stride;
+    const int32_t n_list = s.counts[h];
     const int64_t n_window = s.window_counts[t];
     const int64_t n_vis = n_list + n_window;
     const int64_t per_split = (n_vis + s.splits - 1) / s.splits;
@@ -1426,6 +1605,7 @@ __global__ void kv_attend_kernel(DeviceKvCache c, KvChunk ch, const float* q, in
         }
     }
     for (int64_t i = begin + warp; i < end; i += kAttnWarps) {
+        if (i < n_list && (t < span[i].x || t >= span[i].y)) continue;  // an entry this token does not see
         const int32_t ref = i < n_list ? list[i] : ref_of_position(now - n_window + 1 + (i - n_list), meta, c);
         const float* kp = key_of(ref, h, c, ch);
         const float* vp = value_of(ref, h, c, ch);
@@ -1623,7 +1803,9 @@ __global__ void kv_attend_window_kernel(DeviceKvCache c, KvChunk ch, const float
 // Q·Kᵀ and P·V are mma.sync m16n8k16 (bf16 × bf16 → f32); the online softmax runs in
 // registers in the log2 domain (exp2), P is rounded to bf16 for P·V, the row sums l stay
 // f32. head_dim up to 128 (padded to HD = 64 or 128 with zeros). Masks are exact: token
-// t sees positions [pos0 + t − window_counts[t] + 1, pos0 + t], as the f32 kernel.
+// t sees positions [pos0 + t − window_counts[t] + 1, pos0 + t], as the f32 kernel, and
+// (LTE, StreamingLLM) the sink/retained entries of kv_plan's list whose span holds t: the list
+// comes first, in tiles of its own, and a list tile no token of the block sees is skipped.
 constexpr int kTcWarps = 4;
 constexpr int kTcRows = kTcWarps * 16;
 constexpr int kTcKeys = 64;
@@ -1667,8 +1849,8 @@ __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const __nv_bfloat1
 }
 
 template <int HD>
-__global__ void __launch_bounds__(kTcThreads, HD <= 64 ? 3 : 2) kv_attend_window_tc_kernel(DeviceKvCache c, KvChunk ch, const float* q, int32_t n_q_heads,
-                                                                          float* out, KvScratch s) {
+__global__ void __launch_bounds__(kTcThreads, HD <= 64 ? 3 : 2) kv_attend_tc_kernel(DeviceKvCache c, KvChunk ch, const float* q, int32_t n_q_heads,
+                                                                   float* out, KvScratch s) {
     pdl_wait();
     constexpr int kStride = HD + 8;  // bf16 per shared row: 16-byte aligned rows, conflict-free ldmatrix
     constexpr int kChunks = HD / 4;  // float4 chunks per key row
@@ -1692,9 +1874,17 @@ __global__ void __launch_bounds__(kTcThreads, HD <= 64 ? 3 : 2) kv_attend_window
 #pragma unroll
     for (int o = kWarp / 2; o > 0; o >>= 1) lo = min(lo, static_cast<int64_t>(__shfl_xor_sync(0xffffffffu, static_cast<long long>(lo), o)));
     const int64_t hi = pos0 + t_last;
-    int64_t per_split = (hi - lo + 1 + s.splits - 1) / s.splits;
+    // Keys are numbered the sink/retained list first (kv_plan's, padded to whole tiles), then the
+    // window positions lo..hi; the splits divide that range in whole tiles.
+    const int64_t stride = base + T;
+    const int32_t* list = s.lists + h * stride;
+    const int2* span = reinterpret_cast<const int2*>(s.spans) + h * stride;
+    const int64_t n_list = base > 0 ? s.counts[h] : 0;
+    const int64_t list_keys = (n_list + kTcKeys - 1) / kTcKeys * kTcKeys;
+    const int64_t n_keys = list_keys + (hi - lo + 1);
+    int64_t per_split = (n_keys + s.splits - 1) / s.splits;
     per_split = (per_split + kTcKeys - 1) / kTcKeys * kTcKeys;  // whole tiles per split (trailing splits may be empty)
-    const int64_t begin = lo + split * per_split, end = min(hi + 1, begin + per_split);
+    const int64_t begin = split * per_split, end = min(n_keys, begin + per_split);
 
     // This thread's two rows (fragment rows gq and gq + 8 of its warp): window and query.
     int64_t first[2], now[2], t_row[2];
@@ -1732,16 +1922,31 @@ __global__ void __launch_bounds__(kTcThreads, HD <= 64 ? 3 : 2) kv_attend_window
 
     const bool vec4 = hd % 4 == 0 && ((reinterpret_cast<uintptr_t>(c.keys) | reinterpret_cast<uintptr_t>(c.values) |
                                        reinterpret_cast<uintptr_t>(ch.k) | reinterpret_cast<uintptr_t>(ch.v)) & 15) == 0;
-    // Where the tile's key and value rows are (a ring slot at the chunk start or a chunk row;
-    // null past the range), written by the first kTcKeys threads for the tile to come while
-    // the current one is being used, so the gather itself is plain loads.
+    // Where the tile's key and value rows are (a list entry's slot or chunk row; a ring slot at
+    // the chunk start or a chunk row; null past the range or for a list entry no token of the
+    // block sees), written by the first kTcKeys threads for the tile to come while the current
+    // one is being used, so the gather itself is plain loads. A list entry's tokens go beside it.
     __shared__ const float* rows_k[kTcKeys];
     __shared__ const float* rows_v[kTcKeys];
+    __shared__ int2 rows_span[2][kTcKeys];  // by tile parity: the next tile's are written while these are used
     const auto locate = [&](int64_t k0) {
         if (threadIdx.x >= kTcKeys) return;
-        const int64_t p = k0 + threadIdx.x;
         const float *kp = nullptr, *vp = nullptr;
-        if (p < end) {
+        if (k0 < list_keys) {
+            const int64_t i = k0 + threadIdx.x;
+            int2 sp = make_int2(0, 0);
+            if (i < n_list && i < end) sp = span[i];
+            if (sp.x <= t_last && sp.y > t_first) {
+                kp = key_of(list[i], h, c, ch);
+                vp = value_of(list[i], h, c, ch);
+            }
+            rows_span[(k0 / kTcKeys) & 1][threadIdx.x] = sp;
+            rows_k[threadIdx.x] = kp;
+            rows_v[threadIdx.x] = vp;
+            return;
+        }
+        const int64_t p = lo + (k0 - list_keys) + threadIdx.x;
+        if (p < lo + (end - list_keys)) {
             if (p >= pos0) {
                 kp = ch.k + (p - pos0) * width + h * hd;
                 vp = ch.v + (p - pos0) * width + h * hd;
@@ -1790,20 +1995,27 @@ __global__ void __launch_bounds__(kTcThreads, HD <= 64 ? 3 : 2) kv_attend_window
                 *reinterpret_cast<uint2*>(&Vs[j * kStride + d]) = make_uint2(pack_bf16x2(vv[u].x, vv[u].y), pack_bf16x2(vv[u].z, vv[u].w));
             }
         }
-        __syncthreads();
-        if (k0 + kTcKeys < end) locate(k0 + kTcKeys);  // read after the next barrier
-
-        // Which of the warp's rows see the tile: none (skip), all of it (no mask), some.
-        const int64_t k_end = min(k0 + kTcKeys, end);  // one past the tile's last real key
+        const bool listed = k0 < list_keys;
+        // A list tile that no token of the block sees is skipped by every thread alike.
+        const bool live = __syncthreads_or(threadIdx.x < kTcKeys && rows_k[threadIdx.x] != nullptr);
+        const int64_t p0 = lo + (k0 - list_keys), p_end = lo + (end - list_keys);  // window tiles: positions
         bool any = false, all = true;
+        if (listed) {
+            any = live;
+            all = false;
+        } else {
+            // Which of the warp's rows see the tile: none (skip), all of it (no mask), some.
+            const int64_t k_end = min(p0 + kTcKeys, p_end);  // one past the tile's last real key
 #pragma unroll
-        for (int i = 0; i < 2; ++i) {
-            if (!valid[i]) continue;
-            any = any || (k0 <= now[i] && k_end - 1 >= first[i]);
-            all = all && (first[i] <= k0 && k0 + kTcKeys - 1 <= now[i] && k0 + kTcKeys <= end);
+            for (int i = 0; i < 2; ++i) {
+                if (!valid[i]) continue;
+                any = any || (p0 <= now[i] && k_end - 1 >= first[i]);
+                all = all && (first[i] <= p0 && p0 + kTcKeys - 1 <= now[i] && p0 + kTcKeys <= p_end);
+            }
         }
-        if (!__any_sync(0xffffffffu, any)) continue;
-        const bool unmasked = __all_sync(0xffffffffu, all);
+        const bool skip = !__any_sync(0xffffffffu, any), unmasked = __all_sync(0xffffffffu, all);
+        if (k0 + kTcKeys < end) locate(k0 + kTcKeys);  // read after the next barrier
+        if (skip) continue;
 
         // S = Q·Kᵀ: 16 rows × 64 keys per warp, 8 n-tiles of 8 keys.
         float sc[kTcKeys / 8][4];
@@ -1819,14 +2031,25 @@ __global__ void __launch_bounds__(kTcThreads, HD <= 64 ? 3 : 2) kv_attend_window
                 mma_bf16_16816(sc[2 * jp + 1], qf[kk], b[2], b[3]);
             }
         }
-        if (!unmasked) {
+        if (listed) {
+            const int2* spans = rows_span[(k0 / kTcKeys) & 1];
+#pragma unroll
+            for (int j = 0; j < kTcKeys / 8; ++j) {
+#pragma unroll
+                for (int e = 0; e < 4; ++e) {
+                    const int2 sp = spans[8 * j + 2 * t4 + (e & 1)];
+                    const int64_t t = t_row[e / 2];
+                    if (!(t >= sp.x && t < sp.y)) sc[j][e] = -INFINITY;
+                }
+            }
+        } else if (!unmasked) {
 #pragma unroll
             for (int j = 0; j < kTcKeys / 8; ++j) {
 #pragma unroll
                 for (int e = 0; e < 4; ++e) {
                     const int i = e / 2;
-                    const int64_t p = k0 + 8 * j + 2 * t4 + (e & 1);
-                    if (!(p >= first[i] && p <= now[i] && p < end)) sc[j][e] = -INFINITY;
+                    const int64_t p = p0 + 8 * j + 2 * t4 + (e & 1);
+                    if (!(p >= first[i] && p <= now[i] && p < p_end)) sc[j][e] = -INFINITY;
                 }
             }
         }
@@ -2321,10 +2544,25 @@ int64_t lte_act_floats(const LteScorerDevice& sc, int64_t n_kv_heads, int64_t he
     return rows * n_kv_heads * head_dim;
 }
 
+int64_t kv_list_entries(const DeviceKvCache& c, int64_t max_tokens) {
+    return static_cast<int64_t>(c.n_kv_heads) * (c.sink_capacity + c.retained_capacity + max_tokens);
+}
+
+int64_t kv_plan_work_ints(const DeviceKvCache& c, int64_t max_tokens) {
+    return static_cast<int64_t>(c.n_kv_heads) * (c.retained_capacity + 6 * max_tokens);
+}
+
 void kv_plan(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice* sc, const KvScratch& s, Stream stream) {
-    const int64_t SR = c.sink_capacity + c.retained_capacity;
-    const size_t smem = static_cast<size_t>(SR) * (sizeof(int64_t) + sizeof(float) + sizeof(int32_t));
-    launch_kernel(kv_plan_kernel, static_cast<unsigned>(c.n_kv_heads), kPlanThreads, smem, stream, c, ch, sc != nullptr ? sc->next_unscored : nullptr, s);
+    const int64_t S = c.sink_capacity, R = c.retained_capacity;
+    const int64_t* next_unscored = sc != nullptr ? sc->next_unscored : nullptr;
+    const bool ranked = c.learned && R > 0;
+    if (ranked) {
+        const unsigned entries = static_cast<unsigned>((R + ch.n_tokens + kPlanThreads / kWarp - 1) / (kPlanThreads / kWarp));
+        launch_kernel(kv_plan_rank_kernel, dim3(static_cast<unsigned>(c.n_kv_heads), entries), kPlanThreads,
+                      static_cast<size_t>(R) * (sizeof(int64_t) + sizeof(float)), stream, c, ch, next_unscored, s);
+    }
+    const size_t smem = static_cast<size_t>(S + R) * (sizeof(int64_t) + sizeof(float) + sizeof(int32_t)) + static_cast<size_t>(R) * sizeof(int32_t);
+    launch_kernel(kv_plan_kernel, static_cast<unsigned>(c.n_kv_heads), kPlanThreads, smem, stream, c, ch, next_unscored, s, ranked);
 }
 
 bool kv_attend_tensor_cores(const DeviceKvCache& c, int32_t n_q_heads) {
@@ -2336,7 +2574,7 @@ bool kv_attend_tensor_cores(const DeviceKvCache& c, int32_t n_q_heads) {
         }
         return major >= 8;
     }();
-    return capable && c.sink_capacity + c.retained_capacity == 0 && c.head_dim > 0 && c.head_dim % 2 == 0 && c.head_dim <= 128 &&
+    return capable && c.head_dim > 0 && c.head_dim % 2 == 0 && c.head_dim <= 128 &&
            c.n_kv_heads > 0 && n_q_heads % c.n_kv_heads == 0;
 }
 
@@ -2347,8 +2585,8 @@ void kv_attend(const DeviceKvCache& c, const KvChunk& ch, const float* q, int32_
     if (precision == AttnPrecision::bf16_tensor_cores && ch.n_tokens > 1 && kv_attend_tensor_cores(c, n_q_heads)) {
         const int64_t rows = ch.n_tokens * G;
         const dim3 grid(static_cast<unsigned>((rows + kTcRows - 1) / kTcRows), static_cast<unsigned>(c.n_kv_heads), static_cast<unsigned>(s.splits));
-        if (c.head_dim <= 64) launch_kernel(kv_attend_window_tc_kernel<64>, grid, kTcThreads, 0, stream, c, ch, q, n_q_heads, out, s);
-        else launch_kernel(kv_attend_window_tc_kernel<128>, grid, kTcThreads, 0, stream, c, ch, q, n_q_heads, out, s);
+        if (c.head_dim <= 64) launch_kernel(kv_attend_tc_kernel<64>, grid, kTcThreads, 0, stream, c, ch, q, n_q_heads, out, s);
+        else launch_kernel(kv_attend_tc_kernel<128>, grid, kTcThreads, 0, stream, c, ch, q, n_q_heads, out, s);
         if (s.splits > 1)
             launch_kernel(kv_combine_kernel, static_cast<unsigned>(ch.n_tokens * n_q_heads), 128, 0, stream, s.partial, out, s.splits, c.head_dim);
         return;

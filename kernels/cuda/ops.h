@@ -189,8 +189,10 @@ struct KvChunk {
 // Scratch for one chunk (sizes from kv_scratch_floats()).
 struct KvScratch {
     int64_t* meta = nullptr;     // [16] chunk-start and final bookkeeping
-    int32_t* lists = nullptr;    // [T][H][sink + retained] visible sink/retained entries per token
-    int32_t* counts = nullptr;   // [T][H] entries in each list
+    int32_t* lists = nullptr;    // [H][sink + retained + T] sink/retained entries some token of the chunk sees (refs)
+    int32_t* spans = nullptr;    // [H][sink + retained + T][2] chunk tokens [first, last) that see each list entry
+    int32_t* counts = nullptr;   // [H] entries in each list
+    int32_t* plan_work = nullptr;  // [H][kv_plan_work_ints] kv_plan's ranking of the retained candidates
     int32_t* window_counts = nullptr;  // [T] window entries visible to each token
     int32_t* sources = nullptr;  // [H][sink + retained] new content of each slot (or kUnchanged)
     float* new_scores = nullptr;  // [T + window][H] LTE scores computed this chunk
@@ -234,15 +236,24 @@ void lte_score_committed(const DeviceKvCache& cache, const KvChunk& chunk, const
                          Stream stream);
 // Floats of each KvScratch::lte_act buffer for chunks of up to max_tokens.
 int64_t lte_act_floats(const LteScorerDevice& scorer, int64_t n_kv_heads, int64_t head_dim, int64_t window_capacity, int64_t max_tokens);
-// Plans the chunk token by token (window → sink / retained / evicted, replace-min),
-// writing each token's visible entries; then attention over them; then commits the new
-// cache contents. q [T, n_q_heads, hd] after RoPE; out [T, n_q_heads, hd].
+// Plans the chunk (window → sink / retained / evicted, replace-min) with the cache's rules,
+// token by token in effect but in parallel: the retained set after any token is the top
+// (retained capacity) of the retained entries at the chunk start and the chunk's candidates so
+// far (positive score; ranked by score, then lower position), so each entry's entering and
+// eviction steps come from counting the entries ranked above it, and each new entry takes a
+// free slot or the slot of the entry it evicts. Writes the list of sink/retained entries some
+// token sees, with the tokens that see each (lists, spans, counts) and the window count of every
+// token; then attention over them; then commits the new cache contents. q [T, n_q_heads, hd]
+// after RoPE; out [T, n_q_heads, hd]. Scratch: KvScratch::lists and spans hold kv_list_entries
+// entries, plan_work kv_plan_work_ints.
 void kv_plan(const DeviceKvCache& cache, const KvChunk& chunk, const LteScorerDevice* scorer, const KvScratch& scratch,
              Stream stream);
-// Precision of kv_attend's window attention (caches without sink/retained entries, chunks of
-// two tokens or more): f32 on CUDA cores (the golden models' parity), or flash-attention style
-// on tensor cores with q, k, v, p rounded to bf16 and f32 accumulation (for models whose
-// weights are bf16 already; head sizes up to 128, compute capability 8.0 or later, else f32).
+int64_t kv_list_entries(const DeviceKvCache& cache, int64_t max_tokens);
+int64_t kv_plan_work_ints(const DeviceKvCache& cache, int64_t max_tokens);
+// Precision of kv_attend for chunks of two tokens or more: f32 on CUDA cores (the golden
+// models' parity), or flash-attention style on tensor cores with q, k, v, p rounded to bf16 and
+// f32 accumulation (for models whose weights are bf16 already; head sizes up to 128, compute
+// capability 8.0 or later, else f32).
 enum class AttnPrecision : int32_t { f32 = 0, bf16_tensor_cores = 1 };
 void kv_attend(const DeviceKvCache& cache, const KvChunk& chunk, const float* q, int32_t n_q_heads, float* out,
                const KvScratch& scratch, Stream stream, AttnPrecision precision = AttnPrecision::f32);

@@ -310,7 +310,7 @@ public:
         };
         position_ = reinterpret_cast<int64_t*>(state_);
         const ModelConfig& c = model.config;
-        int64_t width = std::max<int64_t>(c.hidden_size, c.intermediate_size), heads = 1, kv_width = 1, list_width = 1, score_rows = 1;
+        int64_t width = std::max<int64_t>(c.hidden_size, c.intermediate_size), heads = 1, kv_width = 1, list_width = 1, list_entries = 1, plan_work = 1, score_rows = 1;
         int64_t partial = 1, nsa_probs = 1, nsa_importance = 1, lte_act = 1, side_lte_act = 1;
         int64_t gdn_scratch[4] = {1, 1, 1, 1};  // chunked gated delta rule: w, u, p, g
         for (int32_t i = 0; i < c.n_layers; ++i) {
@@ -413,6 +413,8 @@ public:
                 width = std::max<int64_t>(width, int64_t{l.n_heads} * l.head_dim);
                 kv_width = std::max<int64_t>(kv_width, int64_t{l.n_kv_heads} * l.head_dim);
                 list_width = std::max<int64_t>(list_width, int64_t{l.n_kv_heads} * (dc.sink_capacity + dc.retained_capacity));
+                list_entries = std::max(list_entries, cuda::kv_list_entries(dc, chunk_));
+                plan_work = std::max(plan_work, cuda::kv_plan_work_ints(dc, chunk_));
                 if (d.learned) {
                     score_rows = std::max<int64_t>(score_rows, (chunk_ + dc.window_capacity) * dc.n_kv_heads);
                     lte_act = std::max(lte_act, cuda::lte_act_floats(d.scorer, dc.n_kv_heads, dc.head_dim, dc.window_capacity, chunk_));
@@ -438,8 +440,10 @@ public:
         MNEMO_TRY(alloc(static_cast<uint64_t>(c.vocab_size) * 4, reinterpret_cast<void**>(&logits_)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(T) * 4, reinterpret_cast<void**>(&tokens_)));
         MNEMO_TRY(alloc(16 * 8, reinterpret_cast<void**>(&kv_.meta)));
-        MNEMO_TRY(alloc(static_cast<uint64_t>(T * list_width) * 4, reinterpret_cast<void**>(&kv_.lists)));
-        MNEMO_TRY(alloc(static_cast<uint64_t>(T * std::max<int64_t>(1, kv_width)) * 4, reinterpret_cast<void**>(&kv_.counts)));
+        MNEMO_TRY(alloc(static_cast<uint64_t>(std::max<int64_t>(1, list_entries)) * 4, reinterpret_cast<void**>(&kv_.lists)));
+        MNEMO_TRY(alloc(static_cast<uint64_t>(std::max<int64_t>(1, list_entries)) * 8, reinterpret_cast<void**>(&kv_.spans)));
+        MNEMO_TRY(alloc(static_cast<uint64_t>(std::max<int64_t>(1, kv_width)) * 4, reinterpret_cast<void**>(&kv_.counts)));
+        MNEMO_TRY(alloc(static_cast<uint64_t>(std::max<int64_t>(1, plan_work)) * 4, reinterpret_cast<void**>(&kv_.plan_work)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(T) * 4, reinterpret_cast<void**>(&kv_.window_counts)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(list_width) * 4, reinterpret_cast<void**>(&kv_.sources)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(score_rows) * 4, reinterpret_cast<void**>(&kv_.new_scores)));

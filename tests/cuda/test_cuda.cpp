@@ -465,8 +465,10 @@ std::vector<float> device_window_attention(const WindowCase& c, const WindowData
     ch.position = position;
     mc::KvScratch s;
     s.meta = to_device(std::vector<int64_t>(16, 0));
-    s.lists = to_device(std::vector<int32_t>(1, 0));
-    s.counts = to_device(std::vector<int32_t>(static_cast<size_t>(T * H), 0));
+    s.lists = to_device(std::vector<int32_t>(static_cast<size_t>(mc::kv_list_entries(cache, T)), 0));
+    s.spans = to_device(std::vector<int32_t>(static_cast<size_t>(2 * mc::kv_list_entries(cache, T)), 0));
+    s.counts = to_device(std::vector<int32_t>(static_cast<size_t>(H), 0));
+    s.plan_work = to_device(std::vector<int32_t>(static_cast<size_t>(mc::kv_plan_work_ints(cache, T)), 0));
     s.window_counts = to_device(std::vector<int32_t>(static_cast<size_t>(T), 0));
     s.sources = to_device(std::vector<int32_t>(1, 0));
     s.new_scores = to_device(std::vector<float>(1, 0.0f));
@@ -483,7 +485,8 @@ std::vector<float> device_window_attention(const WindowCase& c, const WindowData
     for (void* p : {static_cast<void*>(cache.keys), static_cast<void*>(cache.values), static_cast<void*>(cache.positions),
                     static_cast<void*>(cache.scores), static_cast<void*>(cache.window_meta), static_cast<void*>(cache.sink_meta),
                     static_cast<void*>(dk), static_cast<void*>(dv), static_cast<void*>(position), static_cast<void*>(s.meta),
-                    static_cast<void*>(s.lists), static_cast<void*>(s.counts), static_cast<void*>(s.window_counts),
+                    static_cast<void*>(s.lists), static_cast<void*>(s.spans), static_cast<void*>(s.counts),
+                    static_cast<void*>(s.plan_work), static_cast<void*>(s.window_counts),
                     static_cast<void*>(s.sources), static_cast<void*>(s.new_scores), static_cast<void*>(s.partial),
                     static_cast<void*>(dq), static_cast<void*>(dout)})
         cudaFree(p);
@@ -744,8 +747,10 @@ DecodeResult device_decode_step(const DecodeCase& c, const DecodeState& d, bool 
     float* out = dev(std::vector<float>(static_cast<size_t>(nq * hd), NAN));
     mc::KvScratch s;
     s.meta = dev(std::vector<int64_t>(16, -7));
-    s.lists = dev(std::vector<int32_t>(static_cast<size_t>(std::max<int64_t>(1, c.H * SR)), 0));
+    s.lists = dev(std::vector<int32_t>(static_cast<size_t>(mc::kv_list_entries(cache, 1)), 0));
+    s.spans = dev(std::vector<int32_t>(static_cast<size_t>(2 * mc::kv_list_entries(cache, 1)), 0));
     s.counts = dev(std::vector<int32_t>(static_cast<size_t>(c.H), 0));
+    s.plan_work = dev(std::vector<int32_t>(static_cast<size_t>(mc::kv_plan_work_ints(cache, 1)), 0));
     s.window_counts = dev(std::vector<int32_t>(1, 0));
     s.sources = dev(std::vector<int32_t>(static_cast<size_t>(std::max<int64_t>(1, c.H * SR)), 12345));
     s.new_scores = dev(d.new_scores);
@@ -840,5 +845,285 @@ TEST(Cuda, DecodeStepInOneLaunchMatchesRopePlanAndSplitAttention) {
         EXPECT_EQ(std::memcmp(one.scores.data(), split.scores.data(), one.scores.size() * 4), 0) << c.what << ": scores";
         EXPECT_EQ(one.sources, split.sources) << c.what;
         EXPECT_EQ(one.meta, split.meta) << c.what;
+    }
+}
+
+// ---------------------------------------------------------------- a chunk's plan and attention
+// kv_plan over a chunk of an LTE / StreamingLLM cache against a host walk of KvCache's rules
+// token by token (window → sink / retained / evicted, replace-min: a free slot lowest first,
+// else the lowest score — among equal scores the highest position — when the newcomer's score
+// is higher), then kv_attend in both precisions against the host's attention in double over
+// exactly what each token sees.
+namespace {
+
+struct ChunkCase {
+    const char* what;
+    int32_t H, G, hd, S, R;
+    int64_t W, pos0, T;
+    bool learned;
+    int32_t splits;
+};
+
+struct HostLte {
+    std::vector<int64_t> pos;   // [H][S + R] sink then retained slots (−1: empty)
+    std::vector<float> score;   // [H][S + R]
+    std::vector<int32_t> sink;  // [H] sink count
+    std::vector<std::vector<int64_t>> ring;  // [H] window positions, oldest first
+};
+
+// Scores of the chunk test: eighths, so ties are common, from −0.25 up, non-positive ones early
+// on; rising by 1/8 every 64 positions, so later chunks keep replacing retained entries.
+float chunk_score(int64_t p, int32_t h) {
+    const uint32_t x = static_cast<uint32_t>(p) * 2654435761u ^ static_cast<uint32_t>(h) * 40503u;
+    return static_cast<float>((x >> 13) % 8) / 8.0f - 0.25f + static_cast<float>(p / 64) / 8.0f;
+}
+float chunk_key(int64_t p, int32_t h, int32_t e, bool value) {
+    const uint32_t x = (static_cast<uint32_t>(p) * 747796405u + static_cast<uint32_t>(h) * 2891336453u + static_cast<uint32_t>(e) * 277803737u) ^
+                       (value ? 0x9e3779b9u : 0u);
+    return static_cast<float>((x >> 9) % 2001) / 1000.0f - 1.0f;
+}
+
+// One token in: KvCache's pop / keep_in_sink / offer_retained / push.
+void host_push(const ChunkCase& c, HostLte& st, int64_t p) {
+    const int32_t SR = c.S + c.R;
+    for (int32_t h = 0; h < c.H; ++h) {
+        auto& ring = st.ring[h];
+        if (static_cast<int64_t>(ring.size()) == c.W) {
+            const int64_t leaving = ring.front();
+            ring.erase(ring.begin());
+            int64_t* pos = st.pos.data() + h * SR;
+            float* score = st.score.data() + h * SR;
+            const float sc = c.learned ? chunk_score(leaving, h) : 0.0f;
+            if (leaving < c.S) {
+                if (st.sink[h] < c.S) {
+                    pos[st.sink[h]] = leaving;
+                    score[st.sink[h]] = sc;
+                    ++st.sink[h];
+                }
+            } else if (c.learned && sc > 0.0f && c.R > 0) {
+                int32_t target = -1, worst = -1;
+                for (int32_t i = c.S; i < SR && target < 0; ++i)
+                    if (pos[i] < 0) target = i;
+                if (target < 0) {
+                    for (int32_t i = c.S; i < SR; ++i)
+                        if (worst < 0 || score[i] < score[worst] || (score[i] == score[worst] && pos[i] > pos[worst])) worst = i;
+                    if (sc > score[worst]) target = worst;
+                }
+                if (target >= 0) {
+                    pos[target] = leaving;
+                    score[target] = sc;
+                }
+            }
+        }
+        ring.push_back(p);
+    }
+}
+
+}  // namespace
+
+TEST(Cuda, ChunkPlanFollowsTheCacheRulesAndAttentionSeesExactlyThat) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    namespace mc = mnemo::cuda;
+    const ChunkCase cases[] = {
+        {"first chunk longer than the window: sink fills, retained fills then replaces", 2, 2, 64, 4, 24, 32, 0, 200, true, 3},
+        {"a later chunk, the ring wrapped", 2, 2, 64, 4, 24, 32, 517, 300, true, 3},
+        {"a chunk shorter than the window", 3, 1, 64, 4, 40, 96, 1000, 37, true, 2},
+        {"small chunk while the window still fills", 1, 4, 64, 4, 16, 64, 10, 20, true, 1},
+        {"the paper's shape, a 1K chunk", 2, 1, 64, 4, 508, 769, 3000, 1024, true, 6},
+        {"head size 128, group 8", 1, 8, 128, 2, 30, 48, 333, 150, true, 2},
+        {"StreamingLLM: sink and window, no scorer", 2, 2, 64, 4, 0, 40, 0, 180, false, 2},
+        {"head size 256: the f32 kernel for both", 1, 2, 256, 4, 20, 24, 77, 90, true, 2},
+    };
+    for (const ChunkCase& c : cases) {
+        const int32_t SR = c.S + c.R;
+        const int64_t slots = SR + c.W, hd = c.hd, nq = int64_t{c.H} * c.G, T = c.T;
+        HostLte st;
+        st.pos.assign(static_cast<size_t>(c.H * SR), -1);
+        st.score.assign(st.pos.size(), 0.0f);
+        st.sink.assign(static_cast<size_t>(c.H), 0);
+        st.ring.assign(static_cast<size_t>(c.H), {});
+        for (int64_t p = 0; p < c.pos0; ++p) host_push(c, st, p);
+        // The device cache at the chunk start: the ring rotated by an arbitrary start; NaN where no token is.
+        const int64_t ring_count = static_cast<int64_t>(st.ring[0].size());
+        const int64_t ring_start = ring_count == c.W ? (c.pos0 * 7) % c.W : 0;
+        std::vector<float> keys(static_cast<size_t>(c.H * slots * hd), NAN), values(keys.size(), NAN), scores(static_cast<size_t>(c.H * slots), 0.0f);
+        std::vector<int64_t> positions(static_cast<size_t>(c.H * slots), -1);
+        const auto put = [&](int32_t h, int64_t slot, int64_t p, float sc) {
+            positions[static_cast<size_t>(h * slots + slot)] = p;
+            scores[static_cast<size_t>(h * slots + slot)] = sc;
+            for (int32_t e = 0; e < c.hd; ++e) {
+                keys[static_cast<size_t>((h * slots + slot) * hd + e)] = chunk_key(p, h, e, false);
+                values[static_cast<size_t>((h * slots + slot) * hd + e)] = chunk_key(p, h, e, true);
+            }
+        };
+        for (int32_t h = 0; h < c.H; ++h) {
+            for (int32_t i = 0; i < SR; ++i)
+                if (st.pos[h * SR + i] >= 0) put(h, i, st.pos[h * SR + i], st.score[h * SR + i]);
+            for (int64_t j = 0; j < ring_count; ++j) put(h, SR + (ring_start + j) % c.W, st.ring[h][j], c.learned ? chunk_score(st.ring[h][j], h) : 0.0f);
+        }
+        // Every score the chunk may read comes from new_scores (next_unscored = pos0 − W).
+        const int64_t first_scored = c.pos0 - c.W;
+        std::vector<float> new_scores(static_cast<size_t>((T + c.W) * c.H));
+        for (int64_t r = 0; r < T + c.W; ++r)
+            for (int32_t h = 0; h < c.H; ++h) new_scores[static_cast<size_t>(r * c.H + h)] = chunk_score(first_scored + r, h);
+        std::vector<float> k(static_cast<size_t>(T * c.H * hd)), v(k.size()), q(static_cast<size_t>(T * nq * hd));
+        for (int64_t t = 0; t < T; ++t)
+            for (int32_t h = 0; h < c.H; ++h)
+                for (int32_t e = 0; e < c.hd; ++e) {
+                    k[static_cast<size_t>((t * c.H + h) * hd + e)] = chunk_key(c.pos0 + t, h, e, false);
+                    v[static_cast<size_t>((t * c.H + h) * hd + e)] = chunk_key(c.pos0 + t, h, e, true);
+                }
+        std::mt19937 rng(static_cast<uint32_t>(T + c.pos0));
+        std::normal_distribution<float> normal;
+        for (float& x : q) x = 2.0f * normal(rng);
+
+        // The host: what each token sees, then the state after the chunk.
+        std::vector<std::vector<int64_t>> seen(static_cast<size_t>(T * c.H));
+        for (int64_t t = 0; t < T; ++t) {
+            host_push(c, st, c.pos0 + t);
+            for (int32_t h = 0; h < c.H; ++h) {
+                auto& s = seen[static_cast<size_t>(t * c.H + h)];
+                for (int32_t i = 0; i < SR; ++i)
+                    if (st.pos[h * SR + i] >= 0 && (i >= c.S || i < st.sink[h])) s.push_back(st.pos[h * SR + i]);
+                s.insert(s.end(), st.ring[h].begin(), st.ring[h].end());
+                std::sort(s.begin(), s.end());
+            }
+        }
+
+        for (const mc::AttnPrecision precision : {mc::AttnPrecision::f32, mc::AttnPrecision::bf16_tensor_cores}) {
+            std::vector<void*> owned;
+            const auto dev = [&](const auto& h) {
+                auto* p = to_device(h);
+                owned.push_back(p);
+                return p;
+            };
+            mc::DeviceKvCache cache;
+            cache.keys = dev(keys);
+            cache.values = dev(values);
+            cache.positions = dev(positions);
+            cache.scores = dev(scores);
+            cache.window_meta = dev(std::vector<int64_t>{ring_start, ring_count});
+            int32_t sink0 = 0;  // the sink count at the chunk start (the same for every head)
+            for (int32_t i = 0; i < c.S; ++i) sink0 += positions[static_cast<size_t>(i)] >= 0;
+            cache.sink_meta = dev(std::vector<int32_t>{sink0});
+            cache.n_kv_heads = c.H;
+            cache.head_dim = c.hd;
+            cache.sink_capacity = c.S;
+            cache.retained_capacity = c.R;
+            cache.window_capacity = c.W;
+            cache.slots = slots;
+            cache.learned = c.learned;
+            mc::LteScorerDevice scorer;
+            scorer.next_unscored = dev(std::vector<int64_t>{first_scored});
+            mc::KvChunk ch;
+            ch.k = dev(k);
+            ch.k_pre = ch.k;
+            ch.v = dev(v);
+            ch.n_tokens = T;
+            ch.position = dev(std::vector<int64_t>{c.pos0});
+            mc::KvScratch s;
+            s.meta = dev(std::vector<int64_t>(16, -7));
+            s.lists = dev(std::vector<int32_t>(static_cast<size_t>(mc::kv_list_entries(cache, T)), -99));
+            s.spans = dev(std::vector<int32_t>(static_cast<size_t>(2 * mc::kv_list_entries(cache, T)), -99));
+            s.counts = dev(std::vector<int32_t>(static_cast<size_t>(c.H), -1));
+            s.plan_work = dev(std::vector<int32_t>(static_cast<size_t>(mc::kv_plan_work_ints(cache, T)), -99));
+            s.window_counts = dev(std::vector<int32_t>(static_cast<size_t>(T), -1));
+            s.sources = dev(std::vector<int32_t>(static_cast<size_t>(std::max(1, c.H * SR)), 12345));
+            s.new_scores = dev(new_scores);
+            s.splits = c.splits;
+            s.partial = dev(std::vector<float>(static_cast<size_t>(T * nq * c.splits * (hd + 2)), NAN));
+            float* dq = dev(q);
+            float* out = dev(std::vector<float>(static_cast<size_t>(T * nq * hd), NAN));
+            const mc::LteScorerDevice* sc = c.learned ? &scorer : nullptr;
+            mc::kv_plan(cache, ch, sc, s, nullptr);
+            mc::kv_attend(cache, ch, dq, static_cast<int32_t>(nq), out, s, nullptr, precision);
+            ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess) << c.what;
+            const auto back = [](auto* p, size_t n) {
+                std::vector<std::remove_const_t<std::remove_pointer_t<decltype(p)>>> h(n);
+                cudaMemcpy(h.data(), p, n * sizeof(h[0]), cudaMemcpyDeviceToHost);
+                return h;
+            };
+            const auto list = back(s.lists, static_cast<size_t>(mc::kv_list_entries(cache, T)));
+            const auto span = back(s.spans, static_cast<size_t>(2 * mc::kv_list_entries(cache, T)));
+            const auto counts = back(s.counts, static_cast<size_t>(c.H));
+            const auto wcount = back(s.window_counts, static_cast<size_t>(T));
+            const auto pos_after = back(cache.positions, positions.size());
+            const auto score_after = back(cache.scores, scores.size());
+            const auto sources = back(s.sources, static_cast<size_t>(c.H * SR));
+            const auto meta = back(s.meta, 7);
+            const auto gpu = back(out, static_cast<size_t>(T * nq * hd));
+            for (void* p : owned) cudaFree(p);
+
+            // A reference (slot at the chunk start, or chunk row) as a position.
+            const auto position_of = [&](int32_t h, int32_t ref) {
+                return ref >= 0 ? positions[static_cast<size_t>(h * slots + ref)] : c.pos0 + (-ref - 1);
+            };
+            int64_t moved = 0, checked_sets = 0;
+            for (int32_t h = 0; h < c.H; ++h) {
+                // The slots after the chunk: positions, scores, and where new content comes from.
+                for (int32_t i = 0; i < SR; ++i) {
+                    const size_t g = static_cast<size_t>(h * slots + i), hs = static_cast<size_t>(h * SR + i);
+                    ASSERT_EQ(pos_after[g], st.pos[hs]) << c.what << " head " << h << " slot " << i;
+                    if (st.pos[hs] >= 0) {
+                        ASSERT_EQ(score_after[g], st.score[hs]) << c.what << " head " << h << " slot " << i;
+                    }
+                    if (sources[hs] != INT32_MIN) {
+                        ASSERT_EQ(position_of(h, sources[hs]), st.pos[hs]) << c.what << " head " << h << " slot " << i;
+                        ++moved;
+                    } else {
+                        ASSERT_EQ(positions[g], st.pos[hs]) << c.what << " head " << h << " slot " << i << " changed without a source";
+                    }
+                }
+                // What every token sees: the list entries whose span holds it, and its window.
+                for (int64_t t = 0; t < T; ++t) {
+                    std::vector<int64_t> got;
+                    const int64_t base = h * (SR + T);
+                    for (int32_t j = 0; j < counts[h]; ++j)
+                        if (span[2 * (base + j)] <= t && t < span[2 * (base + j) + 1]) got.push_back(position_of(h, list[base + j]));
+                    for (int64_t p = c.pos0 + t - wcount[t] + 1; p <= c.pos0 + t; ++p) got.push_back(p);
+                    std::sort(got.begin(), got.end());
+                    ASSERT_EQ(got, seen[static_cast<size_t>(t * c.H + h)]) << c.what << " head " << h << " token " << t;
+                    ++checked_sets;
+                }
+            }
+            EXPECT_EQ(meta[0], c.pos0) << c.what;
+            EXPECT_EQ(meta[5], static_cast<int64_t>(st.ring[0].size())) << c.what;  // ring count after the chunk
+            EXPECT_EQ(meta[6], st.sink[0]) << c.what;  // sink count after the chunk
+            EXPECT_EQ(meta[4], (ring_start + std::max<int64_t>(0, ring_count + T - c.W)) % c.W) << c.what;  // ring start after
+            // The attention over exactly that set, in double.
+            double worst = 0, v_max = 0;
+            for (int64_t t = 0; t < T; ++t)
+                for (int64_t head = 0; head < nq; ++head) {
+                    const int32_t h = static_cast<int32_t>(head / c.G);
+                    const auto& vis = seen[static_cast<size_t>(t * c.H + h)];
+                    std::vector<double> w(vis.size());
+                    double mx = -INFINITY, l = 0;
+                    for (size_t j = 0; j < vis.size(); ++j) {
+                        double d = 0;
+                        for (int32_t e = 0; e < c.hd; ++e) d += double(q[static_cast<size_t>((t * nq + head) * hd + e)]) * chunk_key(vis[j], h, e, false);
+                        w[j] = d / std::sqrt(double(hd));
+                        mx = std::max(mx, w[j]);
+                    }
+                    for (double& x : w) l += (x = std::exp(x - mx));
+                    for (int32_t e = 0; e < c.hd; ++e) {
+                        double o = 0;
+                        for (size_t j = 0; j < vis.size(); ++j) {
+                            const double val = chunk_key(vis[j], h, e, true);
+                            o += w[j] * val;
+                            v_max = std::max(v_max, std::fabs(val));
+                        }
+                        const double err = std::fabs(gpu[static_cast<size_t>((t * nq + head) * hd + e)] - o / l);
+                        worst = std::isnan(err) ? INFINITY : std::max(worst, err);
+                    }
+                }
+            const bool tc = precision == mc::AttnPrecision::bf16_tensor_cores && mc::kv_attend_tensor_cores(cache, static_cast<int32_t>(nq));
+            const double bound = tc ? 1e-2 * v_max : 1e-4;
+            std::printf("%s (%s): %lld slots moved, %lld visible sets equal, attention max |err| %.3g (bound %.3g)\n", c.what,
+                        tc ? "tensor cores" : "f32", static_cast<long long>(moved), static_cast<long long>(checked_sets), worst, bound);
+            EXPECT_LE(worst, bound) << c.what;
+            if (c.learned && c.pos0 + T > c.W + c.S) {
+                EXPECT_GT(moved, 0) << c.what << ": the case moves nothing";
+            }
+        }
     }
 }
