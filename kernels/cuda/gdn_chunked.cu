@@ -101,6 +101,9 @@ __device__ void load_rows(float* tile, const float* src, int64_t t0, int n, int6
 }
 
 // Pass 2, one block per (head, 32 value columns), 8 warps; lanes are columns.
+constexpr int kStateWarps = 8;
+constexpr int kRowsPerWarp = C / kStateWarps;
+
 template <int DK>
 __global__ void gdn_chunk_state_kernel(const float* q, const float* k, const float* w, const float* u, const float* p,
                                        const float* gcum, float* state, float* out, int64_t T, int64_t H, int64_t dv,
@@ -130,33 +133,80 @@ __global__ void gdn_chunk_state_kernel(const float* q, const float* k, const flo
             tail[t] = expf(Gn - Gt);
         }
         __syncthreads();
+        // Each warp owns kRowsPerWarp consecutive rows t (U, O) or DK / 8 rows i (S), a lane a
+        // column: the shared row (W, Q, P, K) is read four floats at a time for all of them, the
+        // column's S or U value once per four products.
+        const int tw = warp * kRowsPerWarp;
         // U = U_v − W S0
-        for (int t = warp; t < n; t += warps) {
-            float acc = 0.0f;
-#pragma unroll 8
-            for (int i = 0; i < DK; ++i) acc += tile[t * DK + i] * S[i * 32 + lane];
-            U[t * 32 + lane] = (active ? u[((t0 + t) * H + h) * dv + j] : 0.0f) - acc;
+        {
+            float acc[kRowsPerWarp] = {};
+            for (int i = 0; i < DK; i += 4) {
+                const float s0 = S[i * 32 + lane], s1 = S[(i + 1) * 32 + lane], s2 = S[(i + 2) * 32 + lane], s3 = S[(i + 3) * 32 + lane];
+#pragma unroll
+                for (int r = 0; r < kRowsPerWarp; ++r) {
+                    const float4 wr = *reinterpret_cast<const float4*>(&tile[(tw + r) * DK + i]);
+                    acc[r] += wr.x * s0 + wr.y * s1 + wr.z * s2 + wr.w * s3;
+                }
+            }
+#pragma unroll
+            for (int r = 0; r < kRowsPerWarp; ++r) {
+                const int t = tw + r;
+                if (t < n) U[t * 32 + lane] = (active ? u[((t0 + t) * H + h) * dv + j] : 0.0f) - acc[r];
+            }
         }
         __syncthreads();
         load_rows(tile, q, t0, n, H, h, DK);
         __syncthreads();
-        // O = scale · (e^G Q S0 + P U)
-        for (int t = warp; t < n; t += warps) {
-            float qs = 0.0f, pu = 0.0f;
-#pragma unroll 8
-            for (int i = 0; i < DK; ++i) qs += tile[t * DK + i] * S[i * 32 + lane];
-            for (int s = 0; s <= t; ++s) pu += P[t * C + s] * U[s * 32 + lane];
-            if (active) out[((t0 + t) * H + h) * dv + j] = scale * (eg[t] * qs + pu);
+        // O = scale · (e^G Q S0 + P U); P[t][s] is 0 for s > t.
+        {
+            float qs[kRowsPerWarp] = {}, pu[kRowsPerWarp] = {};
+            for (int i = 0; i < DK; i += 4) {
+                const float s0 = S[i * 32 + lane], s1 = S[(i + 1) * 32 + lane], s2 = S[(i + 2) * 32 + lane], s3 = S[(i + 3) * 32 + lane];
+#pragma unroll
+                for (int r = 0; r < kRowsPerWarp; ++r) {
+                    const float4 qr = *reinterpret_cast<const float4*>(&tile[(tw + r) * DK + i]);
+                    qs[r] += qr.x * s0 + qr.y * s1 + qr.z * s2 + qr.w * s3;
+                }
+            }
+            const int s_end = min(n, tw + kRowsPerWarp);  // rows of U this warp's rows see
+            for (int s0 = 0; s0 < s_end; s0 += 4) {
+                float uc[4];
+#pragma unroll
+                for (int e = 0; e < 4; ++e) uc[e] = s0 + e < n ? U[(s0 + e) * 32 + lane] : 0.0f;
+#pragma unroll
+                for (int r = 0; r < kRowsPerWarp; ++r) {
+                    const float4 pr = *reinterpret_cast<const float4*>(&P[(tw + r) * C + s0]);
+                    pu[r] += pr.x * uc[0] + pr.y * uc[1] + pr.z * uc[2] + pr.w * uc[3];
+                }
+            }
+#pragma unroll
+            for (int r = 0; r < kRowsPerWarp; ++r) {
+                const int t = tw + r;
+                if (active && t < n) out[((t0 + t) * H + h) * dv + j] = scale * (eg[t] * qs[r] + pu[r]);
+            }
         }
         __syncthreads();
         load_rows(tile, k, t0, n, H, h, DK);
         __syncthreads();
         // S1 = e^{G_n} S0 + Σ_s e^{G_n − G_s} k_s u_sᵀ
-        const float total = eg[n - 1];
-        for (int i = warp; i < DK; i += warps) {
-            float acc = total * S[i * 32 + lane];
-            for (int s = 0; s < n; ++s) acc += tile[s * DK + i] * tail[s] * U[s * 32 + lane];
-            S[i * 32 + lane] = acc;
+        {
+            constexpr int kStateRows = DK / 8;
+            const int i0 = warp * kStateRows;
+            const float total = eg[n - 1];
+            float acc[kStateRows];
+#pragma unroll
+            for (int r = 0; r < kStateRows; ++r) acc[r] = total * S[(i0 + r) * 32 + lane];
+            for (int s = 0; s < n; ++s) {
+                const float coef = tail[s] * U[s * 32 + lane];
+#pragma unroll
+                for (int r = 0; r < kStateRows; r += 2) {
+                    const float2 kr = *reinterpret_cast<const float2*>(&tile[s * DK + i0 + r]);
+                    acc[r] += kr.x * coef;
+                    acc[r + 1] += kr.y * coef;
+                }
+            }
+#pragma unroll
+            for (int r = 0; r < kStateRows; ++r) S[(i0 + r) * 32 + lane] = acc[r];
         }
         __syncthreads();
     }
@@ -182,7 +232,7 @@ bool launch_chunked(const float* q, const float* k, const float* v, const float*
     const int threads1 = static_cast<int>(std::min<int64_t>(kPrepareThreads, (DK + dv + 31) / 32 * 32));
     gdn_chunk_prepare_kernel<DK><<<dim3(static_cast<unsigned>(n_chunks), static_cast<unsigned>(H)), threads1, smem1, stream>>>(
         q, k, v, g, beta, T, H, dv, s.w, s.u, s.p, s.g);
-    gdn_chunk_state_kernel<DK><<<dim3(static_cast<unsigned>(H), static_cast<unsigned>((dv + 31) / 32)), 256, smem2, stream>>>(
+    gdn_chunk_state_kernel<DK><<<dim3(static_cast<unsigned>(H), static_cast<unsigned>((dv + 31) / 32)), kStateWarps * 32, smem2, stream>>>(
         q, k, s.w, s.u, s.p, s.g, state, out, T, H, dv, scale);
     return cudaPeekAtLastError() == cudaSuccess;  // a launch refused (resources) is an error, not garbage
 }

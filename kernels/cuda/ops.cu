@@ -2148,7 +2148,11 @@ __global__ void kv_combine_kernel(const float* partial, float* out, int32_t spli
 // Moves the chunk's results into the cache: first the sink/retained slots that took a
 // new token (their sources are ring slots at the chunk start or chunk rows), then the
 // ring (chunk rows only), so no source is overwritten before it is read.
-__global__ void kv_commit_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc, bool learned, KvScratch s) {
+// Chunks: the slots in one launch (a block per head), then the ring in another (a grid of blocks
+// per head), so every source is read first; a decode step does both in one block per head.
+enum class CommitPart : int { all, slots, ring };
+
+__global__ void kv_commit_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc, bool learned, KvScratch s, CommitPart part) {
     pdl_wait();
     const int32_t h = blockIdx.x;
     const int64_t hd = c.head_dim, width = static_cast<int64_t>(c.n_kv_heads) * hd;
@@ -2160,7 +2164,7 @@ __global__ void kv_commit_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
     // reads 32 sources at once and copies only the slots whose source changed, a warp per
     // slot (a lane per slot's value would chain a dependent load per slot).
     const int lane = threadIdx.x % kWarp, warps = blockDim.x / kWarp;
-    for (int32_t i0 = (threadIdx.x / kWarp) * kWarp; i0 < SR; i0 += warps * kWarp) {
+    for (int32_t i0 = (threadIdx.x / kWarp) * kWarp; part != CommitPart::ring && i0 < SR; i0 += warps * kWarp) {
         const int32_t mine = i0 + lane < SR ? s.sources[h * SR + i0 + lane] : kUnchanged;
         unsigned changed = __ballot_sync(0xffffffffu, mine != kUnchanged);
         while (changed != 0) {
@@ -2176,14 +2180,16 @@ __global__ void kv_commit_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
             }
         }
     }
+    if (part == CommitPart::slots) return;
     __syncthreads();
+    const int64_t first_thread = static_cast<int64_t>(blockIdx.y) * blockDim.x, threads = static_cast<int64_t>(gridDim.y) * blockDim.x;
     const int64_t base = SR;
     const int64_t ring_start = meta[kRingStart1], ring_count = meta[kRingCount1];
     const int64_t next_old = learned ? meta[kNextUnscored0] : 0;  // as kv_plan read it (block 0 moves it below)
     const int64_t scored_end = learned ? end - sc.right : 0;  // positions < scored_end have final scores now
     // Only entries that entered during the chunk move (chunk rows); older ones may get a score.
     const int64_t first_new = ring_count - (end - pos0 < ring_count ? end - pos0 : ring_count);
-    for (int64_t idx = threadIdx.x; idx < (ring_count - first_new) * hd; idx += blockDim.x) {
+    for (int64_t idx = first_thread + threadIdx.x; idx < (ring_count - first_new) * hd; idx += threads) {
         const int64_t i = first_new + idx / hd, d = idx % hd;
         const int64_t p = end - ring_count + i, row = p - pos0;
         const int64_t slot = base + (ring_start + i) % c.window_capacity;
@@ -2197,7 +2203,7 @@ __global__ void kv_commit_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
         const int64_t from = next_old - (end - ring_count);
         first_scored = from < 0 ? 0 : (from < first_new ? from : first_new);
     }
-    for (int64_t i = first_scored + threadIdx.x; i < ring_count; i += blockDim.x) {
+    for (int64_t i = first_scored + first_thread + threadIdx.x; i < ring_count; i += threads) {
         const int64_t p = end - ring_count + i;
         const int64_t slot = base + (ring_start + i) % c.window_capacity;
         if (p >= pos0) {
@@ -2208,7 +2214,7 @@ __global__ void kv_commit_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
             c.scores[h * c.slots + slot] = s.new_scores[new_score_index(p, h, c, pos0)];
     }
     __syncthreads();
-    if (h == 0 && threadIdx.x == 0) {
+    if (h == 0 && blockIdx.y == 0 && threadIdx.x == 0) {
         c.window_meta[0] = ring_start;
         c.window_meta[1] = ring_count;
         *c.sink_meta = static_cast<int32_t>(meta[kSink1]);
@@ -2652,7 +2658,17 @@ void kv_decode(const DeviceKvCache& c, const float* q, int32_t n_q_heads, const 
 
 void kv_commit(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice* sc, const KvScratch& s, Stream stream) {
     LteScorerDevice none;
-    launch_kernel(kv_commit_kernel, static_cast<unsigned>(c.n_kv_heads), 512, 0, stream, c, ch, sc != nullptr ? *sc : none, sc != nullptr, s);
+    const LteScorerDevice& scorer = sc != nullptr ? *sc : none;
+    const unsigned heads = static_cast<unsigned>(c.n_kv_heads);
+    if (ch.n_tokens <= kGemvMaxTokens) {
+        launch_kernel(kv_commit_kernel, heads, 512, 0, stream, c, ch, scorer, sc != nullptr, s, CommitPart::all);
+        return;
+    }
+    // ~4 K values of the chunk's keys, values and pre-RoPE keys a block.
+    const int64_t rows = std::min<int64_t>(ch.n_tokens, c.window_capacity);
+    const unsigned parts = static_cast<unsigned>(std::clamp<int64_t>(rows * c.head_dim / 4096 + 1, 1, 64));
+    launch_kernel(kv_commit_kernel, heads, 512, 0, stream, c, ch, scorer, sc != nullptr, s, CommitPart::slots);
+    launch_kernel(kv_commit_kernel, dim3(heads, parts), 512, 0, stream, c, ch, scorer, sc != nullptr, s, CommitPart::ring);
 }
 
 }  // namespace mnemo::cuda
