@@ -104,6 +104,20 @@ __device__ void load_rows(float* tile, const float* src, int64_t t0, int n, int6
 constexpr int kStateWarps = 8;
 constexpr int kRowsPerWarp = C / kStateWarps;
 
+// acc[r] += rows[tw + r] · S[:, lane] for a warp's kRowsPerWarp rows of a [C][DK] tile: each
+// shared row read four floats at a time (the same address across the warp), S's column once.
+template <int DK>
+__device__ __forceinline__ void rows_times_state(const float* rows, const float* S, int tw, int lane, float (&acc)[kRowsPerWarp]) {
+    for (int i = 0; i < DK; i += 4) {
+        const float s0 = S[i * 32 + lane], s1 = S[(i + 1) * 32 + lane], s2 = S[(i + 2) * 32 + lane], s3 = S[(i + 3) * 32 + lane];
+#pragma unroll
+        for (int r = 0; r < kRowsPerWarp; ++r) {
+            const float4 x = *reinterpret_cast<const float4*>(&rows[(tw + r) * DK + i]);
+            acc[r] += x.x * s0 + x.y * s1 + x.z * s2 + x.w * s3;
+        }
+    }
+}
+
 template <int DK>
 __global__ void gdn_chunk_state_kernel(const float* q, const float* k, const float* w, const float* u, const float* p,
                                        const float* gcum, float* state, float* out, int64_t T, int64_t H, int64_t dv,
@@ -140,14 +154,7 @@ __global__ void gdn_chunk_state_kernel(const float* q, const float* k, const flo
         // U = U_v − W S0
         {
             float acc[kRowsPerWarp] = {};
-            for (int i = 0; i < DK; i += 4) {
-                const float s0 = S[i * 32 + lane], s1 = S[(i + 1) * 32 + lane], s2 = S[(i + 2) * 32 + lane], s3 = S[(i + 3) * 32 + lane];
-#pragma unroll
-                for (int r = 0; r < kRowsPerWarp; ++r) {
-                    const float4 wr = *reinterpret_cast<const float4*>(&tile[(tw + r) * DK + i]);
-                    acc[r] += wr.x * s0 + wr.y * s1 + wr.z * s2 + wr.w * s3;
-                }
-            }
+            rows_times_state<DK>(tile, S, tw, lane, acc);
 #pragma unroll
             for (int r = 0; r < kRowsPerWarp; ++r) {
                 const int t = tw + r;
@@ -160,14 +167,7 @@ __global__ void gdn_chunk_state_kernel(const float* q, const float* k, const flo
         // O = scale · (e^G Q S0 + P U); P[t][s] is 0 for s > t.
         {
             float qs[kRowsPerWarp] = {}, pu[kRowsPerWarp] = {};
-            for (int i = 0; i < DK; i += 4) {
-                const float s0 = S[i * 32 + lane], s1 = S[(i + 1) * 32 + lane], s2 = S[(i + 2) * 32 + lane], s3 = S[(i + 3) * 32 + lane];
-#pragma unroll
-                for (int r = 0; r < kRowsPerWarp; ++r) {
-                    const float4 qr = *reinterpret_cast<const float4*>(&tile[(tw + r) * DK + i]);
-                    qs[r] += qr.x * s0 + qr.y * s1 + qr.z * s2 + qr.w * s3;
-                }
-            }
+            rows_times_state<DK>(tile, S, tw, lane, qs);
             const int s_end = min(n, tw + kRowsPerWarp);  // rows of U this warp's rows see
             for (int s0 = 0; s0 < s_end; s0 += 4) {
                 float uc[4];

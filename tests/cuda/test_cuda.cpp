@@ -440,6 +440,26 @@ T* to_device(const std::vector<T>& h) {
     return p;
 }
 
+// Host vectors copied to the device, freed when it goes out of scope.
+class DeviceBuffers {
+public:
+    DeviceBuffers() = default;
+    DeviceBuffers(const DeviceBuffers&) = delete;
+    DeviceBuffers& operator=(const DeviceBuffers&) = delete;
+    ~DeviceBuffers() {
+        for (void* p : owned_) cudaFree(p);
+    }
+    template <typename T>
+    T* operator()(const std::vector<T>& h) {
+        T* p = to_device(h);
+        owned_.push_back(p);
+        return p;
+    }
+
+private:
+    std::vector<void*> owned_;
+};
+
 // kv_plan + kv_attend on the device; returns out [T][H·G][hd].
 std::vector<float> device_window_attention(const WindowCase& c, const WindowData& d, mnemo::cuda::AttnPrecision precision) {
     namespace mc = mnemo::cuda;
@@ -717,12 +737,7 @@ struct DecodeResult {
 DecodeResult device_decode_step(const DecodeCase& c, const DecodeState& d, bool one_launch) {
     namespace mc = mnemo::cuda;
     const int64_t SR = c.S + c.R, nq = int64_t{c.H} * c.G, hd = c.hd;
-    std::vector<void*> owned;
-    const auto dev = [&](const auto& h) {
-        auto* p = to_device(h);
-        owned.push_back(p);
-        return p;
-    };
+    DeviceBuffers dev;
     mc::DeviceKvCache cache;
     cache.keys = dev(d.keys);
     cache.values = dev(d.values);
@@ -788,7 +803,6 @@ DecodeResult device_decode_step(const DecodeCase& c, const DecodeState& d, bool 
     r.positions = back(cache.positions, d.positions.size());
     r.meta = back(s.meta, 7);
     r.sources = back(s.sources, static_cast<size_t>(c.H * SR));
-    for (void* p : owned) cudaFree(p);
     return r;
 }
 
@@ -991,12 +1005,7 @@ TEST(Cuda, ChunkPlanFollowsTheCacheRulesAndAttentionSeesExactlyThat) {
         }
 
         for (const mc::AttnPrecision precision : {mc::AttnPrecision::f32, mc::AttnPrecision::bf16_tensor_cores}) {
-            std::vector<void*> owned;
-            const auto dev = [&](const auto& h) {
-                auto* p = to_device(h);
-                owned.push_back(p);
-                return p;
-            };
+            DeviceBuffers dev;
             mc::DeviceKvCache cache;
             cache.keys = dev(keys);
             cache.values = dev(values);
@@ -1052,7 +1061,6 @@ TEST(Cuda, ChunkPlanFollowsTheCacheRulesAndAttentionSeesExactlyThat) {
             const auto sources = back(s.sources, static_cast<size_t>(c.H * SR));
             const auto meta = back(s.meta, 7);
             const auto gpu = back(out, static_cast<size_t>(T * nq * hd));
-            for (void* p : owned) cudaFree(p);
 
             // A reference (slot at the chunk start, or chunk row) as a position.
             const auto position_of = [&](int32_t h, int32_t ref) {
