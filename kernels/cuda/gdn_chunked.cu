@@ -9,8 +9,9 @@
 //   O = scale · (diag(e^G) Q S0 + P U),   P[t][s] = e^{G_t−G_s} q_t·k_s  (s ≤ t)
 //   S1 = e^{G_n} S0 + Σ_s e^{G_n−G_s} k_s u_sᵀ
 // Pass 1 (every chunk and head in parallel) forms P, W and U_v, which do not depend on
-// the state; pass 2 walks the chunks in order per (head, 32 value columns), the state
-// tile in shared memory.
+// the state; pass 2 walks the chunks in order per (head, 16 value columns), the state tile in
+// shared memory, forming U and the state at every chunk start; pass 3 (every chunk in parallel)
+// forms the outputs from them.
 #include "ops.h"
 
 #include <cuda_runtime.h>
@@ -100,9 +101,102 @@ __device__ void load_rows(float* tile, const float* src, int64_t t0, int n, int6
     }
 }
 
-// Pass 2, one block per (head, 32 value columns), 8 warps; lanes are columns.
-constexpr int kStateWarps = 8;
-constexpr int kRowsPerWarp = C / kStateWarps;
+// Pass 2, sequential over the chunks, one block per (head, 16 value columns): U = U_v − W S
+// (written over U_v), the state at each chunk's start kept for pass 3, and the state update
+// S ← e^{G_n} S + Σ_s e^{G_n − G_s} k_s u_sᵀ. A half-warp holds the 16 columns; half-warp hw owns
+// rows 4hw..4hw+3 of U and DK/16 rows of S, and reads the shared rows of W and K four (two)
+// floats at a time for all of them. The output O = e^G Q S + P U needs no order: pass 3.
+constexpr int kStateThreads = 256;
+constexpr int kStateCols = 16;
+constexpr int kHalfWarps = kStateThreads / kStateCols;
+constexpr int kURows = C / kHalfWarps;
+
+template <int DK>
+__global__ void __launch_bounds__(kStateThreads) gdn_chunk_state_kernel(const float* k, const float* w, float* u, const float* gcum,
+                                                                         float* state, float* h_out, int64_t T, int64_t H, int64_t dv) {
+    extern __shared__ float smem[];
+    float* S = smem;                   // [DK][16]
+    float* U = S + DK * kStateCols;    // [C][16]
+    float* tile = U + C * kStateCols;  // [C][DK]: W, then K of the chunk
+    float* tail = tile + C * DK;       // [C] e^{G_n − G_s}
+    const int64_t h = blockIdx.x;
+    const int col = threadIdx.x % kStateCols, hw = threadIdx.x / kStateCols;
+    const int64_t j = static_cast<int64_t>(blockIdx.y) * kStateCols + col;
+    const bool active = j < dv;
+    float* sp = state + h * DK * dv;
+    for (int i = hw; i < DK; i += kHalfWarps) S[i * kStateCols + col] = active ? sp[i * dv + j] : 0.0f;
+    const int64_t n_chunks = (T + C - 1) / C;
+    for (int64_t c = 0; c < n_chunks; ++c) {
+        const int64_t t0 = c * C;
+        const int n = static_cast<int>(T - t0 < C ? T - t0 : C);
+        const float Gn = gcum[(t0 + n - 1) * H + h];
+        load_rows(tile, w, t0, n, H, h, DK);
+        for (int t = threadIdx.x; t < n; t += blockDim.x) tail[t] = expf(Gn - gcum[(t0 + t) * H + h]);
+        if (active)
+            for (int i = hw; i < DK; i += kHalfWarps) h_out[((c * H + h) * DK + i) * dv + j] = S[i * kStateCols + col];
+        __syncthreads();
+        // U = U_v − W S0
+        {
+            const int r0 = hw * kURows;
+            float acc[kURows] = {};
+            for (int i = 0; i < DK; i += 4) {
+                const float s0 = S[i * kStateCols + col], s1 = S[(i + 1) * kStateCols + col], s2 = S[(i + 2) * kStateCols + col],
+                            s3 = S[(i + 3) * kStateCols + col];
+#pragma unroll
+                for (int r = 0; r < kURows; ++r) {
+                    const float4 x = *reinterpret_cast<const float4*>(&tile[(r0 + r) * DK + i]);
+                    acc[r] += x.x * s0 + x.y * s1 + x.z * s2 + x.w * s3;
+                }
+            }
+#pragma unroll
+            for (int r = 0; r < kURows; ++r) {
+                const int t = r0 + r;
+                if (t >= n) continue;
+                float* ut = u + ((t0 + t) * H + h) * dv + j;
+                const float value = (active ? *ut : 0.0f) - acc[r];
+                U[t * kStateCols + col] = value;
+                if (active) *ut = value;
+            }
+        }
+        __syncthreads();
+        load_rows(tile, k, t0, n, H, h, DK);
+        __syncthreads();
+        // S1 = e^{G_n} S0 + Σ_s e^{G_n − G_s} k_s u_sᵀ
+        {
+            constexpr int kRows = DK / kHalfWarps;
+            const int i0 = hw * kRows;
+            const float total = expf(Gn);
+            float acc[kRows];
+#pragma unroll
+            for (int r = 0; r < kRows; ++r) acc[r] = total * S[(i0 + r) * kStateCols + col];
+            for (int s = 0; s < n; ++s) {
+                const float coef = tail[s] * U[s * kStateCols + col];
+                if constexpr (kRows % 2 == 0) {
+#pragma unroll
+                    for (int r = 0; r < kRows; r += 2) {
+                        const float2 x = *reinterpret_cast<const float2*>(&tile[s * DK + i0 + r]);
+                        acc[r] += x.x * coef;
+                        acc[r + 1] += x.y * coef;
+                    }
+                } else {
+#pragma unroll
+                    for (int r = 0; r < kRows; ++r) acc[r] += tile[s * DK + i0 + r] * coef;
+                }
+            }
+#pragma unroll
+            for (int r = 0; r < kRows; ++r) S[(i0 + r) * kStateCols + col] = acc[r];
+        }
+        __syncthreads();
+    }
+    if (active)
+        for (int i = hw; i < DK; i += kHalfWarps) sp[i * dv + j] = S[i * kStateCols + col];
+}
+
+// Pass 3, every chunk at once, one block per (chunk, head, 32 value columns), 8 warps, lanes are
+// columns: O = scale · (e^G Q S0 + P U) from the chunk-start state pass 2 kept; P[t][s] is 0
+// for s > t.
+constexpr int kOutWarps = 8;
+constexpr int kRowsPerWarp = C / kOutWarps;
 
 // acc[r] += rows[tw + r] · S[:, lane] for a warp's kRowsPerWarp rows of a [C][DK] tile: each
 // shared row read four floats at a time (the same address across the warp), S's column once.
@@ -119,99 +213,43 @@ __device__ __forceinline__ void rows_times_state(const float* rows, const float*
 }
 
 template <int DK>
-__global__ void gdn_chunk_state_kernel(const float* q, const float* k, const float* w, const float* u, const float* p,
-                                       const float* gcum, float* state, float* out, int64_t T, int64_t H, int64_t dv,
-                                       float scale) {
+__global__ void __launch_bounds__(kOutWarps * 32) gdn_chunk_output_kernel(const float* q, const float* u, const float* p, const float* gcum,
+                                                                           const float* h_in, float* out, int64_t T, int64_t H, int64_t dv,
+                                                                           float scale) {
     extern __shared__ float smem[];
-    float* S = smem;               // [DK][32]
-    float* U = S + DK * 32;        // [C][32]
-    float* P = U + C * 32;         // [C][C]
-    float* tile = P + C * C;       // [C][DK]: W, then Q, then K of the chunk
-    float* eg = tile + C * DK;     // [C] e^{G_t}
-    float* tail = eg + C;          // [C] e^{G_n − G_s}
-    const int64_t h = blockIdx.x;
-    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
-    const int64_t j = static_cast<int64_t>(blockIdx.y) * 32 + lane;
+    float* S = smem;           // [DK][32]
+    float* U = S + DK * 32;    // [C][32]
+    float* P = U + C * 32;     // [C][C]
+    float* Q = P + C * C;      // [C][DK]
+    float* eg = Q + C * DK;    // [C] e^{G_t}
+    const int64_t c = blockIdx.x, h = blockIdx.y, t0 = c * C;
+    const int n = static_cast<int>(T - t0 < C ? T - t0 : C);
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    const int64_t j = static_cast<int64_t>(blockIdx.z) * 32 + lane;
     const bool active = j < dv;
-    float* sp = state + h * DK * dv;
-    for (int i = warp; i < DK; i += warps) S[i * 32 + lane] = active ? sp[i * dv + j] : 0.0f;
-    const int64_t n_chunks = (T + C - 1) / C;
-    for (int64_t c = 0; c < n_chunks; ++c) {
-        const int64_t t0 = c * C;
-        const int n = static_cast<int>(T - t0 < C ? T - t0 : C);
-        load_rows(tile, w, t0, n, H, h, DK);
-        for (int idx = threadIdx.x; idx < C * C; idx += blockDim.x) P[idx] = p[(c * H + h) * C * C + idx];
-        for (int t = threadIdx.x; t < n; t += blockDim.x) {
-            const float Gt = gcum[(t0 + t) * H + h], Gn = gcum[(t0 + n - 1) * H + h];
-            eg[t] = expf(Gt);
-            tail[t] = expf(Gn - Gt);
+    for (int i = warp; i < DK; i += kOutWarps) S[i * 32 + lane] = active ? h_in[((c * H + h) * DK + i) * dv + j] : 0.0f;
+    for (int t = warp; t < C; t += kOutWarps) U[t * 32 + lane] = active && t < n ? u[((t0 + t) * H + h) * dv + j] : 0.0f;
+    for (int idx = threadIdx.x; idx < C * C; idx += blockDim.x) P[idx] = p[(c * H + h) * C * C + idx];
+    load_rows(Q, q, t0, n, H, h, DK);
+    for (int t = threadIdx.x; t < n; t += blockDim.x) eg[t] = expf(gcum[(t0 + t) * H + h]);
+    __syncthreads();
+    const int tw = warp * kRowsPerWarp;
+    float qs[kRowsPerWarp] = {}, pu[kRowsPerWarp] = {};
+    rows_times_state<DK>(Q, S, tw, lane, qs);
+    const int s_end = min(n, tw + kRowsPerWarp);  // rows of U this warp's rows see
+    for (int s0 = 0; s0 < s_end; s0 += 4) {
+        const float u0 = U[s0 * 32 + lane], u1 = U[(s0 + 1) * 32 + lane], u2 = U[(s0 + 2) * 32 + lane], u3 = U[(s0 + 3) * 32 + lane];
+#pragma unroll
+        for (int r = 0; r < kRowsPerWarp; ++r) {
+            const float4 pr = *reinterpret_cast<const float4*>(&P[(tw + r) * C + s0]);
+            pu[r] += pr.x * u0 + pr.y * u1 + pr.z * u2 + pr.w * u3;
         }
-        __syncthreads();
-        // Each warp owns kRowsPerWarp consecutive rows t (U, O) or DK / 8 rows i (S), a lane a
-        // column: the shared row (W, Q, P, K) is read four floats at a time for all of them, the
-        // column's S or U value once per four products.
-        const int tw = warp * kRowsPerWarp;
-        // U = U_v − W S0
-        {
-            float acc[kRowsPerWarp] = {};
-            rows_times_state<DK>(tile, S, tw, lane, acc);
-#pragma unroll
-            for (int r = 0; r < kRowsPerWarp; ++r) {
-                const int t = tw + r;
-                if (t < n) U[t * 32 + lane] = (active ? u[((t0 + t) * H + h) * dv + j] : 0.0f) - acc[r];
-            }
-        }
-        __syncthreads();
-        load_rows(tile, q, t0, n, H, h, DK);
-        __syncthreads();
-        // O = scale · (e^G Q S0 + P U); P[t][s] is 0 for s > t.
-        {
-            float qs[kRowsPerWarp] = {}, pu[kRowsPerWarp] = {};
-            rows_times_state<DK>(tile, S, tw, lane, qs);
-            const int s_end = min(n, tw + kRowsPerWarp);  // rows of U this warp's rows see
-            for (int s0 = 0; s0 < s_end; s0 += 4) {
-                float uc[4];
-#pragma unroll
-                for (int e = 0; e < 4; ++e) uc[e] = s0 + e < n ? U[(s0 + e) * 32 + lane] : 0.0f;
-#pragma unroll
-                for (int r = 0; r < kRowsPerWarp; ++r) {
-                    const float4 pr = *reinterpret_cast<const float4*>(&P[(tw + r) * C + s0]);
-                    pu[r] += pr.x * uc[0] + pr.y * uc[1] + pr.z * uc[2] + pr.w * uc[3];
-                }
-            }
-#pragma unroll
-            for (int r = 0; r < kRowsPerWarp; ++r) {
-                const int t = tw + r;
-                if (active && t < n) out[((t0 + t) * H + h) * dv + j] = scale * (eg[t] * qs[r] + pu[r]);
-            }
-        }
-        __syncthreads();
-        load_rows(tile, k, t0, n, H, h, DK);
-        __syncthreads();
-        // S1 = e^{G_n} S0 + Σ_s e^{G_n − G_s} k_s u_sᵀ
-        {
-            constexpr int kStateRows = DK / 8;
-            const int i0 = warp * kStateRows;
-            const float total = eg[n - 1];
-            float acc[kStateRows];
-#pragma unroll
-            for (int r = 0; r < kStateRows; ++r) acc[r] = total * S[(i0 + r) * 32 + lane];
-            for (int s = 0; s < n; ++s) {
-                const float coef = tail[s] * U[s * 32 + lane];
-#pragma unroll
-                for (int r = 0; r < kStateRows; r += 2) {
-                    const float2 kr = *reinterpret_cast<const float2*>(&tile[s * DK + i0 + r]);
-                    acc[r] += kr.x * coef;
-                    acc[r + 1] += kr.y * coef;
-                }
-            }
-#pragma unroll
-            for (int r = 0; r < kStateRows; ++r) S[(i0 + r) * 32 + lane] = acc[r];
-        }
-        __syncthreads();
     }
-    if (active)
-        for (int i = warp; i < DK; i += warps) sp[i * dv + j] = S[i * 32 + lane];
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; ++r) {
+        const int t = tw + r;
+        if (active && t < n) out[((t0 + t) * H + h) * dv + j] = scale * (eg[t] * qs[r] + pu[r]);
+    }
 }
 
 template <int DK>
@@ -219,12 +257,15 @@ bool launch_chunked(const float* q, const float* k, const float* v, const float*
                     int64_t T, int64_t H, int64_t dv, float scale, const GdnChunkScratch& s, Stream stream) {
     const int64_t n_chunks = (T + C - 1) / C;
     const size_t smem1 = (2 * C * (DK + 1) + C * C + 2 * C) * sizeof(float);
-    const size_t smem2 = (DK * 32 + C * 32 + C * C + C * DK + 2 * C) * sizeof(float);
+    const size_t smem2 = (DK * kStateCols + C * kStateCols + C * DK + C) * sizeof(float);
+    const size_t smem3 = (DK * 32 + C * 32 + C * C + C * DK + C) * sizeof(float);
     static bool configured = false;  // opt in to > 48 KiB of dynamic shared memory once
     if (!configured) {
         if (cudaFuncSetAttribute(gdn_chunk_prepare_kernel<DK>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem1)) !=
                 cudaSuccess ||
             cudaFuncSetAttribute(gdn_chunk_state_kernel<DK>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem2)) !=
+                cudaSuccess ||
+            cudaFuncSetAttribute(gdn_chunk_output_kernel<DK>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem3)) !=
                 cudaSuccess)
             return false;
         configured = true;
@@ -232,34 +273,48 @@ bool launch_chunked(const float* q, const float* k, const float* v, const float*
     const int threads1 = static_cast<int>(std::min<int64_t>(kPrepareThreads, (DK + dv + 31) / 32 * 32));
     gdn_chunk_prepare_kernel<DK><<<dim3(static_cast<unsigned>(n_chunks), static_cast<unsigned>(H)), threads1, smem1, stream>>>(
         q, k, v, g, beta, T, H, dv, s.w, s.u, s.p, s.g);
-    gdn_chunk_state_kernel<DK><<<dim3(static_cast<unsigned>(H), static_cast<unsigned>((dv + 31) / 32)), kStateWarps * 32, smem2, stream>>>(
-        q, k, s.w, s.u, s.p, s.g, state, out, T, H, dv, scale);
+    gdn_chunk_state_kernel<DK><<<dim3(static_cast<unsigned>(H), static_cast<unsigned>((dv + kStateCols - 1) / kStateCols)), kStateThreads,
+                                 smem2, stream>>>(k, s.w, s.u, s.g, state, s.h, T, H, dv);
+    gdn_chunk_output_kernel<DK><<<dim3(static_cast<unsigned>(n_chunks), static_cast<unsigned>(H), static_cast<unsigned>((dv + 31) / 32)),
+                                  kOutWarps * 32, smem3, stream>>>(q, s.u, s.p, s.g, s.h, out, T, H, dv, scale);
     return cudaPeekAtLastError() == cudaSuccess;  // a launch refused (resources) is an error, not garbage
 }
 
 }  // namespace
 
 int64_t gdn_chunk_scratch_floats(int64_t max_tokens, int64_t n_heads, int64_t dk, int64_t dv, int64_t* w, int64_t* u, int64_t* p,
-                                 int64_t* g) {
+                                 int64_t* g, int64_t* h) {
+    max_tokens = std::min(max_tokens, kGdnSliceTokens);
     const int64_t chunks = (max_tokens + C - 1) / C;
     *w = max_tokens * n_heads * dk;
     *u = max_tokens * n_heads * dv;
     *p = chunks * n_heads * C * C;
     *g = max_tokens * n_heads;
-    return *w + *u + *p + *g;
+    *h = chunks * n_heads * dk * dv;
+    return *w + *u + *p + *g + *h;
 }
 
 bool gated_delta_rule_chunked(const float* q, const float* k, const float* v, const float* g, const float* beta, float* state,
                               float* out, int64_t T, int64_t H, int64_t dk, int64_t dv, float scale, const GdnChunkScratch& s,
                               Stream stream) {
-    switch (dk) {
-        case 16: return launch_chunked<16>(q, k, v, g, beta, state, out, T, H, dv, scale, s, stream);
-        case 32: return launch_chunked<32>(q, k, v, g, beta, state, out, T, H, dv, scale, s, stream);
-        case 64: return launch_chunked<64>(q, k, v, g, beta, state, out, T, H, dv, scale, s, stream);
-        case 128: return launch_chunked<128>(q, k, v, g, beta, state, out, T, H, dv, scale, s, stream);
-        case 256: return launch_chunked<256>(q, k, v, g, beta, state, out, T, H, dv, scale, s, stream);
-        default: return false;
+    // Slices of kGdnSliceTokens (whole chunks, so the result is the same) bound the scratch: the
+    // per-chunk states of pass 2 alone are dk·dv floats a head and chunk.
+    for (int64_t t = 0; t < T; t += kGdnSliceTokens) {
+        const int64_t n = std::min(T - t, kGdnSliceTokens);
+        const float *qs = q + t * H * dk, *ks = k + t * H * dk, *vs = v + t * H * dv, *gs = g + t * H, *bs = beta + t * H;
+        float* os = out + t * H * dv;
+        bool ok = false;
+        switch (dk) {
+            case 16: ok = launch_chunked<16>(qs, ks, vs, gs, bs, state, os, n, H, dv, scale, s, stream); break;
+            case 32: ok = launch_chunked<32>(qs, ks, vs, gs, bs, state, os, n, H, dv, scale, s, stream); break;
+            case 64: ok = launch_chunked<64>(qs, ks, vs, gs, bs, state, os, n, H, dv, scale, s, stream); break;
+            case 128: ok = launch_chunked<128>(qs, ks, vs, gs, bs, state, os, n, H, dv, scale, s, stream); break;
+            case 256: ok = launch_chunked<256>(qs, ks, vs, gs, bs, state, os, n, H, dv, scale, s, stream); break;
+            default: return false;
+        }
+        if (!ok) return false;
     }
+    return true;
 }
 
 }  // namespace mnemo::cuda

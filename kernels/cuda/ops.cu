@@ -1138,6 +1138,7 @@ __device__ __forceinline__ float leaving_score(int64_t p, int32_t h, const Devic
 // every layer; layer l (l == n_layers: the 1×1 projection and the routing) writes the
 // positions the layers after it read: [first − left_after(l), last + right_after(l)].
 constexpr int kLteRows = 16;     // output rows per warp pass (accumulators in registers)
+constexpr int64_t kLteTiledMinRows = 64;  // chunks with this many rows take the tiled kernel
 constexpr int kLteWarps = 8;     // output channels per block
 constexpr int kLteWeights = 24;  // weights per lane in registers: a K·cin row of up to 768 in one pass
 
@@ -1160,10 +1161,76 @@ __device__ LteLayerShape lte_layer_shape(const LteScorerDevice& sc, int32_t l, i
     return L;
 }
 
+// Layer l's rows: inputs at positions [out_lo − pl, out_hi + pr], outputs [out_lo, out_hi]
+// (inclusive), row r of the activation buffers = position base + r.
+struct LteLayerRows {
+    int64_t pos0, end, out_lo, out_hi, base, in_width, out_width;
+    const float* in_act;
+    int64_t meta[8];
+};
+
+__device__ LteLayerRows lte_layer_rows(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice& sc, const KvScratch& s,
+                                       const LteLayerShape& L, int32_t l, bool committed) {
+    LteLayerRows R;
+    R.pos0 = *ch.position + (committed ? ch.n_tokens : 0);
+    R.end = committed ? R.pos0 : R.pos0 + ch.n_tokens;
+    const int64_t first = *sc.next_unscored, last = R.end - 1 - sc.right;
+    int32_t after_left = 0, after_right = 0;  // contexts of the layers after this one
+    for (int32_t i = l + 1; i < sc.n_layers; ++i) {
+        const int32_t total = sc.dilation[i] * (sc.kernel_size[i] - 1);
+        after_left += total / 2;
+        after_right += total - total / 2;
+    }
+    R.out_lo = first - after_left;
+    R.out_hi = last + after_right;
+    R.base = first - sc.left;
+    R.in_width = static_cast<int64_t>(c.n_kv_heads) * L.cin;
+    R.out_width = static_cast<int64_t>(c.n_kv_heads) * L.cout;
+    R.in_act = l > 0 ? s.lte_act[(l - 1) % 2] : nullptr;
+    R.meta[kPos0] = R.pos0;
+    R.meta[kRingStart0] = c.window_meta[0];
+    R.meta[kRingCount0] = c.window_meta[1];
+    return R;
+}
+
+// Layer l's input at position q for head h into row[ci], ci = first, first + stride, ...: zero
+// before the sequence start (and past the last known token, only reached by rows beyond out_hi);
+// layer 0 reads [k before RoPE, v] from the cache or the chunk, later layers the activations.
+__device__ __forceinline__ void lte_input_row(float* row, int64_t q, int32_t l, const LteLayerShape& L, const LteLayerRows& R, int32_t h,
+                                              const DeviceKvCache& c, const KvChunk& ch, int first, int stride) {
+    if (q < 0 || q >= R.end) {
+        for (int32_t ci = first; ci < L.cin; ci += stride) row[ci] = 0.0f;
+    } else if (l > 0) {
+        const float* src = R.in_act + (q - R.base) * R.in_width + static_cast<int64_t>(h) * L.cin;
+        for (int32_t ci = first; ci < L.cin; ci += stride) row[ci] = src[ci];
+    } else {
+        const int32_t ref = ref_of_position(q, R.meta, c);
+        const float* kp = pre_rope_key_of(ref, h, c, ch);
+        const float* vp = value_of(ref, h, c, ch);
+        for (int32_t ci = first; ci < L.cin; ci += stride) row[ci] = ci < c.head_dim ? kp[ci] : vp[ci - c.head_dim];
+    }
+}
+
+// Output channel o of layer l at position p (≤ out_hi): SiLU into the activations ('same' zero
+// padding before the sequence start), or for the projection the routing into the score.
+__device__ __forceinline__ void lte_store(float sum, int64_t p, int32_t o, int32_t l, int32_t g, int32_t h, const LteLayerShape& L,
+                                          const LteLayerRows& R, const DeviceKvCache& c, const LteScorerDevice& sc, const KvScratch& s,
+                                          bool committed) {
+    const float bias = L.bias != nullptr ? L.bias[g * L.cout + o] : 0.0f;
+    if (l < sc.n_layers) {
+        s.lte_act[l % 2][(p - R.base) * R.out_width + static_cast<int64_t>(h) * L.cout + o] = p >= 0 ? silu(sum + bias) : 0.0f;
+    } else {
+        const float logit = sum + bias;
+        const float score = sc.relu ? fmaxf(logit, 0.0f) : 1.0f / (1.0f + expf(-logit)) - 0.5f;
+        if (committed) c.scores[h * c.slots + ref_of_position(p, R.meta, c)] = score;
+        else s.new_scores[new_score_index(p, h, c, R.pos0)] = score;
+    }
+}
+
 // Layer l for KV head h (blockIdx.y): a warp per output channel (blockIdx.z · warps +
 // warp), kLteRows rows at a time; lanes split the K·cin inputs of a row, the rows' inputs
 // wait in shared memory. The warp's weights are loaded before waiting on the kernel
-// before (they are constants), all at once.
+// before (they are constants), all at once. Made for a decode step's few rows.
 //
 // `committed`: the chunk is already in the ring (after kv_commit): every row comes from the
 // cache, and the scores go straight into the cache's score slots (lte_score_committed).
@@ -1172,8 +1239,7 @@ __global__ void lte_layer_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
     const int32_t h = blockIdx.y;
     const int32_t g = sc.per_head_groups ? h : 0;
     const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp, warps = blockDim.x / kWarp;
-    const int32_t hd = c.head_dim;
-    const LteLayerShape L = lte_layer_shape(sc, l, hd);
+    const LteLayerShape L = lte_layer_shape(sc, l, c.head_dim);
     const int32_t o = blockIdx.z * warps + warp;
     const int32_t n_w = L.K * L.cin;
     const float* w = L.weight + (static_cast<int64_t>(g) * L.cout + (o < L.cout ? o : 0)) * n_w;
@@ -1184,42 +1250,11 @@ __global__ void lte_layer_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
         wv[u] = o < L.cout && i < n_w ? w[i] : 0.0f;
     }
     pdl_wait();
-    const int64_t pos0 = *ch.position + (committed ? ch.n_tokens : 0), end = committed ? pos0 : pos0 + ch.n_tokens;
-    const int64_t first = *sc.next_unscored, last = end - 1 - sc.right;
-    int32_t after_left = 0, after_right = 0;  // contexts of the layers after this one
-    for (int32_t i = l + 1; i < sc.n_layers; ++i) {
-        const int32_t total = sc.dilation[i] * (sc.kernel_size[i] - 1);
-        after_left += total / 2;
-        after_right += total - total / 2;
-    }
-    const int64_t out_lo = first - after_left, out_hi = last + after_right;  // output positions (inclusive)
-    const int64_t base = first - sc.left;  // position of buffer row 0
-    const int64_t in_width = static_cast<int64_t>(c.n_kv_heads) * L.cin, out_width = static_cast<int64_t>(c.n_kv_heads) * L.cout;
-    const float* in_act = l > 0 ? s.lte_act[(l - 1) % 2] : nullptr;
-    int64_t meta[8];
-    meta[kPos0] = pos0;
-    meta[kRingStart0] = c.window_meta[0];
-    meta[kRingCount0] = c.window_meta[1];
+    const LteLayerRows R = lte_layer_rows(c, ch, sc, s, L, l, committed);
     const int32_t span = kLteRows + L.d * (L.K - 1);
-    for (int64_t p0 = out_lo + static_cast<int64_t>(blockIdx.x) * kLteRows; p0 <= out_hi; p0 += static_cast<int64_t>(gridDim.x) * kLteRows) {
+    for (int64_t p0 = R.out_lo + static_cast<int64_t>(blockIdx.x) * kLteRows; p0 <= R.out_hi; p0 += static_cast<int64_t>(gridDim.x) * kLteRows) {
         __syncthreads();
-        // Inputs at positions p0 − pl + i: zero before the sequence start (and past the
-        // last known token, only reached by rows beyond out_hi).
-        for (int32_t i = warp; i < span; i += warps) {
-            const int64_t q = p0 - L.pl + i;
-            float* row = lte_in + i * L.cin;
-            if (q < 0 || q >= end) {
-                for (int32_t ci = lane; ci < L.cin; ci += kWarp) row[ci] = 0.0f;
-            } else if (l > 0) {
-                const float* src = in_act + (q - base) * in_width + static_cast<int64_t>(h) * L.cin;
-                for (int32_t ci = lane; ci < L.cin; ci += kWarp) row[ci] = src[ci];
-            } else {
-                const int32_t ref = ref_of_position(q, meta, c);
-                const float* kp = pre_rope_key_of(ref, h, c, ch);
-                const float* vp = value_of(ref, h, c, ch);
-                for (int32_t ci = lane; ci < L.cin; ci += kWarp) row[ci] = ci < hd ? kp[ci] : vp[ci - hd];
-            }
-        }
+        for (int32_t i = warp; i < span; i += warps) lte_input_row(lte_in + i * L.cin, p0 - L.pl + i, l, L, R, h, c, ch, lane, kWarp);
         __syncthreads();
         if (o >= L.cout) continue;
         float acc[kLteRows];
@@ -1237,21 +1272,86 @@ __global__ void lte_layer_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
                 for (int r = 0; r < kLteRows; ++r) acc[r] += wi * in[r * L.cin];
             }
         }
-        const float bias = L.bias != nullptr ? L.bias[g * L.cout + o] : 0.0f;
 #pragma unroll
         for (int r = 0; r < kLteRows; ++r) {
             const float sum = warp_sum(acc[r]);
             const int64_t p = p0 + r;
-            if (lane != r || p > out_hi) continue;
-            if (l < sc.n_layers) {
-                // 'same' zero padding of every layer before the sequence start.
-                s.lte_act[l % 2][(p - base) * out_width + static_cast<int64_t>(h) * L.cout + o] = p >= 0 ? silu(sum + bias) : 0.0f;
-            } else {
-                const float logit = sum + bias;
-                const float score = sc.relu ? fmaxf(logit, 0.0f) : 1.0f / (1.0f + expf(-logit)) - 0.5f;
-                if (committed) c.scores[h * c.slots + ref_of_position(p, meta, c)] = score;
-                else s.new_scores[new_score_index(p, h, c, pos0)] = score;
+            if (lane == r && p <= R.out_hi) lte_store(sum, p, o, l, g, h, L, R, c, sc, s, committed);
+        }
+    }
+}
+
+// The same layer for a chunk's many rows, as a small GEMM per head: a block takes
+// 4·(256 / ct) output rows and every output channel (ct = ⌈cout/4⌉ threads across them, at most
+// 16), each thread a 4 × 4 tile of rows × channels in registers. The block's input rows wait in
+// shared memory; the weights pass through in slabs of kLteSlab of the K·cin inputs, stored
+// [input][channel] so a thread reads its four channels at once.
+constexpr int kLteTileThreads = 256;
+constexpr int kLteSlab = 32;
+
+struct LteTile {
+    int32_t ct, rows, span;  // channel threads, output rows a block, input rows a block
+    int32_t stride, in_floats;  // input row stride (cin + 1: rows 4 apart fall in other banks), input floats (16-byte multiple)
+};
+__host__ __device__ inline LteTile lte_tile(int32_t cin, int32_t cout, int32_t K, int32_t d) {
+    LteTile t;
+    t.ct = min(16, (cout + 3) / 4);
+    t.rows = 4 * (kLteTileThreads / t.ct);
+    t.span = t.rows + d * (K - 1);
+    t.stride = cin + 1;
+    t.in_floats = (t.span * t.stride + 3) / 4 * 4;
+    return t;
+}
+
+__global__ void __launch_bounds__(kLteTileThreads) lte_layer_tiled_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc, KvScratch s,
+                                                                           int32_t l) {
+    extern __shared__ float lte_smem[];
+    const int32_t h = blockIdx.y;
+    const int32_t g = sc.per_head_groups ? h : 0;
+    const LteLayerShape L = lte_layer_shape(sc, l, c.head_dim);
+    const LteTile tile = lte_tile(L.cin, L.cout, L.K, L.d);
+    const int32_t cout4 = tile.ct * 4;
+    float* in = lte_smem;                 // [span][stride]
+    float* ws = in + tile.in_floats;      // [kLteSlab][cout4]
+    const int tx = threadIdx.x % tile.ct, ty = threadIdx.x / tile.ct;
+    const int32_t n_w = L.K * L.cin;
+    const float* w = L.weight + static_cast<int64_t>(g) * L.cout * n_w;
+    pdl_wait();
+    const LteLayerRows R = lte_layer_rows(c, ch, sc, s, L, l, false);
+    const int64_t p0 = R.out_lo + static_cast<int64_t>(blockIdx.x) * tile.rows;
+    if (p0 > R.out_hi) return;
+    for (int32_t i = threadIdx.x / kWarp; i < tile.span; i += kLteTileThreads / kWarp)
+        lte_input_row(in + i * tile.stride, p0 - L.pl + i, l, L, R, h, c, ch, threadIdx.x % kWarp, kWarp);
+    float acc[4][4] = {};
+    for (int32_t k0 = 0; k0 < n_w; k0 += kLteSlab) {
+        __syncthreads();  // the inputs are in; the previous slab's readers are done
+        for (int32_t idx = threadIdx.x; idx < kLteSlab * cout4; idx += kLteTileThreads) {
+            const int32_t o = idx / kLteSlab, kk = idx % kLteSlab;  // consecutive threads: consecutive inputs of one channel
+            ws[kk * cout4 + o] = o < L.cout && k0 + kk < n_w ? w[static_cast<int64_t>(o) * n_w + k0 + kk] : 0.0f;
+        }
+        __syncthreads();
+        const int32_t kn = min(kLteSlab, n_w - k0);
+        for (int32_t kk = 0; kk < kn; ++kk) {
+            const int32_t i = k0 + kk, j = i / L.cin, ci = i - j * L.cin;
+            const float4 b = *reinterpret_cast<const float4*>(&ws[kk * cout4 + 4 * tx]);
+#pragma unroll
+            for (int r = 0; r < 4; ++r) {
+                const float a = in[(4 * ty + r + j * L.d) * tile.stride + ci];
+                acc[r][0] += a * b.x;
+                acc[r][1] += a * b.y;
+                acc[r][2] += a * b.z;
+                acc[r][3] += a * b.w;
             }
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < 4; ++r) {
+        const int64_t p = p0 + 4 * ty + r;
+        if (p > R.out_hi) continue;
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            const int32_t o = 4 * tx + e;
+            if (o < L.cout) lte_store(acc[r][e], p, o, l, g, h, L, R, c, sc, s, false);
         }
     }
 }
@@ -2524,6 +2624,17 @@ void lte_score_layers(const DeviceKvCache& c, const KvChunk& ch, const LteScorer
         const int32_t K = proj ? 1 : sc.kernel_size[l], d = proj ? 1 : sc.dilation[l];
         const int32_t cin = proj ? (sc.n_layers > 0 ? sc.out_per_group[sc.n_layers - 1] : 2 * c.head_dim) : sc.in_per_group[l];
         const int32_t cout = proj ? 1 : sc.out_per_group[l];
+        if (!committed && rows >= kLteTiledMinRows) {
+            // A chunk's rows (rows counts the chunk and the receptive field; a CPU-written state's
+            // deferred rows come on top: one more tile of blocks covers up to a window more).
+            const LteTile t = lte_tile(cin, cout, K, d);
+            const size_t smem = (static_cast<size_t>(t.in_floats) + static_cast<size_t>(kLteSlab) * t.ct * 4) * sizeof(float);
+            if (smem > 48 * 1024) cudaFuncSetAttribute(lte_layer_tiled_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+            const int64_t all_rows = rows + c.window_capacity + 2 * (sc.left + sc.right);
+            const dim3 grid(static_cast<unsigned>((all_rows + t.rows - 1) / t.rows), static_cast<unsigned>(c.n_kv_heads));
+            launch_kernel(lte_layer_tiled_kernel, grid, kLteTileThreads, smem, stream, c, ch, sc, s, l);
+            continue;
+        }
         const int warps = std::min(cout, kLteWarps);
         const size_t smem = static_cast<size_t>(kLteRows + d * (K - 1)) * cin * sizeof(float);
         if (smem > 48 * 1024) cudaFuncSetAttribute(lte_layer_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));

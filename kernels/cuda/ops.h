@@ -135,19 +135,21 @@ bool gated_delta_rule(const float* q, const float* k, const float* v, const floa
                       float* out, int64_t n_tokens, int64_t n_heads, int64_t dk, int64_t dv, float scale, Stream stream);
 
 // The same rule in chunked (WY) form for prefill (gdn_chunked.cu): one sequential step per
-// kGdnChunk tokens. Its scratch holds per-token W and U_v rows, per-chunk P matrices and
-// cumulative gates; gdn_chunk_scratch_floats() gives the sizes (in floats) for a chunk of
-// max_tokens. Returns false for unsupported head sizes (as gated_delta_rule).
+// kGdnChunk tokens. Its scratch holds per-token W and U_v rows, per-chunk P matrices,
+// cumulative gates and chunk-start states; gdn_chunk_scratch_floats() gives the sizes (in floats)
+// for a chunk of max_tokens (at most kGdnSliceTokens: longer inputs run in slices). Returns false for unsupported head sizes (as gated_delta_rule).
 inline constexpr int64_t kGdnChunk = 64;
 inline constexpr int64_t kGdnChunkedMinTokens = 32;  // below it the token-by-token form is faster
+inline constexpr int64_t kGdnSliceTokens = 2048;      // longer inputs run in slices of this many tokens
 struct GdnChunkScratch {
     float* w = nullptr;  // [T][H][dk]
     float* u = nullptr;  // [T][H][dv]
     float* p = nullptr;  // [chunks][H][kGdnChunk][kGdnChunk]
     float* g = nullptr;  // [T][H]
+    float* h = nullptr;  // [chunks][H][dk][dv] the state at each chunk's start
 };
 int64_t gdn_chunk_scratch_floats(int64_t max_tokens, int64_t n_heads, int64_t dk, int64_t dv, int64_t* w, int64_t* u, int64_t* p,
-                                 int64_t* g);
+                                 int64_t* g, int64_t* h);
 bool gated_delta_rule_chunked(const float* q, const float* k, const float* v, const float* g, const float* beta, float* state,
                               float* out, int64_t n_tokens, int64_t n_heads, int64_t dk, int64_t dv, float scale,
                               const GdnChunkScratch& scratch, Stream stream);

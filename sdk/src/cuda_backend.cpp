@@ -312,7 +312,7 @@ public:
         const ModelConfig& c = model.config;
         int64_t width = std::max<int64_t>(c.hidden_size, c.intermediate_size), heads = 1, kv_width = 1, list_width = 1, list_entries = 1, plan_work = 1, score_rows = 1;
         int64_t partial = 1, nsa_probs = 1, nsa_importance = 1, lte_act = 1, side_lte_act = 1;
-        int64_t gdn_scratch[4] = {1, 1, 1, 1};  // chunked gated delta rule: w, u, p, g
+        int64_t gdn_scratch[5] = {1, 1, 1, 1, 1};  // chunked gated delta rule: w, u, p, g, h
         for (int32_t i = 0; i < c.n_layers; ++i) {
             const LayerConfig& l = c.layers[static_cast<size_t>(i)];
             MNEMO_TRY(check_layer(l, i, options));
@@ -347,9 +347,10 @@ public:
                 d.state = reinterpret_cast<float*>(dev(map.recurrent));
                 for (int j = 0; j < 3; ++j) d.tails[j] = reinterpret_cast<float*>(dev(map.conv_tails[j]));
                 width = std::max<int64_t>({width, 2 * int64_t{l.n_heads} * l.head_dim, int64_t{l.n_heads} * l.head_v_dim});
-                int64_t sizes[4] = {};
-                cuda::gdn_chunk_scratch_floats(chunk_, l.n_heads, l.head_dim, l.head_v_dim, &sizes[0], &sizes[1], &sizes[2], &sizes[3]);
-                for (int j = 0; j < 4; ++j) gdn_scratch[j] = std::max(gdn_scratch[j], sizes[j]);
+                int64_t sizes[5] = {};
+                cuda::gdn_chunk_scratch_floats(chunk_, l.n_heads, l.head_dim, l.head_v_dim, &sizes[0], &sizes[1], &sizes[2], &sizes[3],
+                                               &sizes[4]);
+                for (int j = 0; j < 5; ++j) gdn_scratch[j] = std::max(gdn_scratch[j], sizes[j]);
             } else if (l.mixer == MNEMO_MIXER_NSA) {
                 MNEMO_TRY(weights_->matrix(a + "q_proj.weight", a + "q_proj.bias", &d.q));
                 MNEMO_TRY(weights_->matrix(a + "k_proj.weight", a + "k_proj.bias", &d.k));
@@ -463,8 +464,8 @@ public:
         }
         MNEMO_TRY(alloc(static_cast<uint64_t>(nsa_probs) * 4, reinterpret_cast<void**>(&nsa_.probs)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(nsa_importance) * 4, reinterpret_cast<void**>(&nsa_.importance)));
-        float** gdn_buffers[4] = {&gdn_chunk_.w, &gdn_chunk_.u, &gdn_chunk_.p, &gdn_chunk_.g};
-        for (int j = 0; j < 4; ++j) MNEMO_TRY(alloc(static_cast<uint64_t>(gdn_scratch[j]) * 4, reinterpret_cast<void**>(gdn_buffers[j])));
+        float** gdn_buffers[5] = {&gdn_chunk_.w, &gdn_chunk_.u, &gdn_chunk_.p, &gdn_chunk_.g, &gdn_chunk_.h};
+        for (int j = 0; j < 5; ++j) MNEMO_TRY(alloc(static_cast<uint64_t>(gdn_scratch[j]) * 4, reinterpret_cast<void**>(gdn_buffers[j])));
         MNEMO_CUDA_TRY(cudaMallocHost(reinterpret_cast<void**>(&pinned_token_), sizeof(int32_t)));
         MNEMO_TRY(alloc_sampler(c.vocab_size));
         MNEMO_CUDA_TRY(cudaStreamSynchronize(stream_));

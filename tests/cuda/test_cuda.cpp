@@ -54,7 +54,7 @@ TEST(Cuda, GatedDeltaRuleBothFormsMatchTheCpu) {
     MNEMO_REQUIRE_CUDA_DEVICE();
     struct Shape { int64_t T, H, dk, dv; };
     for (const Shape sh : {Shape{33, 2, 64, 64}, Shape{64, 3, 128, 256}, Shape{100, 2, 32, 96}, Shape{1000, 2, 128, 128},
-                           Shape{130, 1, 256, 64}, Shape{77, 2, 16, 16}}) {
+                           Shape{130, 1, 256, 64}, Shape{77, 2, 16, 16}, Shape{2500, 2, 64, 48}}) {  // the last: slices of 2048
         const int64_t T = sh.T, H = sh.H, dk = sh.dk, dv = sh.dv;
         std::mt19937 rng(static_cast<uint32_t>(T * 7 + dk));
         std::normal_distribution<float> normal;
@@ -100,11 +100,11 @@ TEST(Cuda, GatedDeltaRuleBothFormsMatchTheCpu) {
             cudaMemcpy(d, h.data(), h.size() * 4, cudaMemcpyHostToDevice);
             return d;
         };
-        int64_t sizes[4];
-        mnemo::cuda::gdn_chunk_scratch_floats(T, H, dk, dv, &sizes[0], &sizes[1], &sizes[2], &sizes[3]);
+        int64_t sizes[5];
+        mnemo::cuda::gdn_chunk_scratch_floats(T, H, dk, dv, &sizes[0], &sizes[1], &sizes[2], &sizes[3], &sizes[4]);
         mnemo::cuda::GdnChunkScratch scratch;
-        float** bufs[4] = {&scratch.w, &scratch.u, &scratch.p, &scratch.g};
-        for (int j = 0; j < 4; ++j) ASSERT_EQ(cudaMalloc(bufs[j], static_cast<size_t>(sizes[j]) * 4), cudaSuccess);
+        float** bufs[5] = {&scratch.w, &scratch.u, &scratch.p, &scratch.g, &scratch.h};
+        for (int j = 0; j < 5; ++j) ASSERT_EQ(cudaMalloc(bufs[j], static_cast<size_t>(sizes[j]) * 4), cudaSuccess);
         float *dq = upload(q), *dk_ = upload(k), *dvv = upload(v), *dg = upload(g), *db = upload(beta);
         for (bool chunked : {false, true}) {
             float* ds = upload(state);
@@ -127,7 +127,7 @@ TEST(Cuda, GatedDeltaRuleBothFormsMatchTheCpu) {
             cudaFree(dout);
         }
         for (float* p : {dq, dk_, dvv, dg, db}) cudaFree(p);
-        for (int j = 0; j < 4; ++j) cudaFree(*bufs[j]);
+        for (int j = 0; j < 5; ++j) cudaFree(*bufs[j]);
     }
 }
 
