@@ -101,6 +101,21 @@ __device__ void load_rows(float* tile, const float* src, int64_t t0, int n, int6
     }
 }
 
+// acc[r] += rows[r0 + r] · S[:, col] for R consecutive rows of a [C][DK] tile, S [DK][Cols] in
+// shared memory: each row read four floats at a time (one address for all the threads of a
+// column group), S's column once per four products.
+template <int DK, int Cols, int R>
+__device__ __forceinline__ void rows_times_state(const float* rows, const float* S, int r0, int col, float (&acc)[R]) {
+    for (int i = 0; i < DK; i += 4) {
+        const float s0 = S[i * Cols + col], s1 = S[(i + 1) * Cols + col], s2 = S[(i + 2) * Cols + col], s3 = S[(i + 3) * Cols + col];
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+            const float4 x = *reinterpret_cast<const float4*>(&rows[(r0 + r) * DK + i]);
+            acc[r] += x.x * s0 + x.y * s1 + x.z * s2 + x.w * s3;
+        }
+    }
+}
+
 // Pass 2, sequential over the chunks, one block per (head, 16 value columns): U = U_v − W S
 // (written over U_v), the state at each chunk's start kept for pass 3, and the state update
 // S ← e^{G_n} S + Σ_s e^{G_n − G_s} k_s u_sᵀ. A half-warp holds the 16 columns; half-warp hw owns
@@ -139,15 +154,7 @@ __global__ void __launch_bounds__(kStateThreads) gdn_chunk_state_kernel(const fl
         {
             const int r0 = hw * kURows;
             float acc[kURows] = {};
-            for (int i = 0; i < DK; i += 4) {
-                const float s0 = S[i * kStateCols + col], s1 = S[(i + 1) * kStateCols + col], s2 = S[(i + 2) * kStateCols + col],
-                            s3 = S[(i + 3) * kStateCols + col];
-#pragma unroll
-                for (int r = 0; r < kURows; ++r) {
-                    const float4 x = *reinterpret_cast<const float4*>(&tile[(r0 + r) * DK + i]);
-                    acc[r] += x.x * s0 + x.y * s1 + x.z * s2 + x.w * s3;
-                }
-            }
+            rows_times_state<DK, kStateCols>(tile, S, r0, col, acc);
 #pragma unroll
             for (int r = 0; r < kURows; ++r) {
                 const int t = r0 + r;
@@ -198,20 +205,6 @@ __global__ void __launch_bounds__(kStateThreads) gdn_chunk_state_kernel(const fl
 constexpr int kOutWarps = 8;
 constexpr int kRowsPerWarp = C / kOutWarps;
 
-// acc[r] += rows[tw + r] · S[:, lane] for a warp's kRowsPerWarp rows of a [C][DK] tile: each
-// shared row read four floats at a time (the same address across the warp), S's column once.
-template <int DK>
-__device__ __forceinline__ void rows_times_state(const float* rows, const float* S, int tw, int lane, float (&acc)[kRowsPerWarp]) {
-    for (int i = 0; i < DK; i += 4) {
-        const float s0 = S[i * 32 + lane], s1 = S[(i + 1) * 32 + lane], s2 = S[(i + 2) * 32 + lane], s3 = S[(i + 3) * 32 + lane];
-#pragma unroll
-        for (int r = 0; r < kRowsPerWarp; ++r) {
-            const float4 x = *reinterpret_cast<const float4*>(&rows[(tw + r) * DK + i]);
-            acc[r] += x.x * s0 + x.y * s1 + x.z * s2 + x.w * s3;
-        }
-    }
-}
-
 template <int DK>
 __global__ void __launch_bounds__(kOutWarps * 32) gdn_chunk_output_kernel(const float* q, const float* u, const float* p, const float* gcum,
                                                                            const float* h_in, float* out, int64_t T, int64_t H, int64_t dv,
@@ -235,7 +228,7 @@ __global__ void __launch_bounds__(kOutWarps * 32) gdn_chunk_output_kernel(const 
     __syncthreads();
     const int tw = warp * kRowsPerWarp;
     float qs[kRowsPerWarp] = {}, pu[kRowsPerWarp] = {};
-    rows_times_state<DK>(Q, S, tw, lane, qs);
+    rows_times_state<DK, 32>(Q, S, tw, lane, qs);
     const int s_end = min(n, tw + kRowsPerWarp);  // rows of U this warp's rows see
     for (int s0 = 0; s0 < s_end; s0 += 4) {
         const float u0 = U[s0 * 32 + lane], u1 = U[(s0 + 1) * 32 + lane], u2 = U[(s0 + 2) * 32 + lane], u3 = U[(s0 + 3) * 32 + lane];
