@@ -116,22 +116,24 @@ __device__ __forceinline__ void rows_times_state(const float* rows, const float*
     }
 }
 
-// Pass 2, sequential over the chunks, one block per (head, 16 value columns): U = U_v − W S
+// Pass 2, sequential over the chunks, one block per (head, state_cols value columns): U = U_v − W S
 // (written over U_v), the state at each chunk's start kept for pass 3, and the state update
-// S ← e^{G_n} S + Σ_s e^{G_n − G_s} k_s u_sᵀ. A half-warp holds the 16 columns; half-warp hw owns
-// rows 4hw..4hw+3 of U and DK/16 rows of S, and reads the shared rows of W and K four (two)
-// floats at a time for all of them. The output O = e^G Q S + P U needs no order: pass 3.
+// S ← e^{G_n} S + Σ_s e^{G_n − G_s} k_s u_sᵀ. A group of state_cols threads holds the columns;
+// group hw owns C / groups rows of U and DK / groups rows of S, and reads the shared rows of W and
+// K four (two) floats at a time for all of them. The output O = e^G Q S + P U needs no order: pass 3.
 constexpr int kStateThreads = 256;
-constexpr int kStateCols = 16;
-constexpr int kHalfWarps = kStateThreads / kStateCols;
-constexpr int kURows = C / kHalfWarps;
+// Value columns a block of pass 2 owns: 8 (16 at key head size 16, where a group of 8 threads
+// would own half a row of S), so the 0.4B shape's 8 heads × 128 columns make 128 blocks.
+template <int DK>
+__host__ __device__ constexpr int state_cols() { return DK >= 32 ? 8 : 16; }
 
 template <int DK>
 __global__ void __launch_bounds__(kStateThreads) gdn_chunk_state_kernel(const float* k, const float* w, float* u, const float* gcum,
                                                                          float* state, float* h_out, int64_t T, int64_t H, int64_t dv) {
+    constexpr int kStateCols = state_cols<DK>(), kGroups = kStateThreads / kStateCols, kURows = C / kGroups;
     extern __shared__ float smem[];
-    float* S = smem;                   // [DK][16]
-    float* U = S + DK * kStateCols;    // [C][16]
+    float* S = smem;                   // [DK][kStateCols]
+    float* U = S + DK * kStateCols;    // [C][kStateCols]
     float* tile = U + C * kStateCols;  // [C][DK]: W, then K of the chunk
     float* tail = tile + C * DK;       // [C] e^{G_n − G_s}
     const int64_t h = blockIdx.x;
@@ -139,7 +141,7 @@ __global__ void __launch_bounds__(kStateThreads) gdn_chunk_state_kernel(const fl
     const int64_t j = static_cast<int64_t>(blockIdx.y) * kStateCols + col;
     const bool active = j < dv;
     float* sp = state + h * DK * dv;
-    for (int i = hw; i < DK; i += kHalfWarps) S[i * kStateCols + col] = active ? sp[i * dv + j] : 0.0f;
+    for (int i = hw; i < DK; i += kGroups) S[i * kStateCols + col] = active ? sp[i * dv + j] : 0.0f;
     const int64_t n_chunks = (T + C - 1) / C;
     for (int64_t c = 0; c < n_chunks; ++c) {
         const int64_t t0 = c * C;
@@ -148,7 +150,7 @@ __global__ void __launch_bounds__(kStateThreads) gdn_chunk_state_kernel(const fl
         load_rows(tile, w, t0, n, H, h, DK);
         for (int t = threadIdx.x; t < n; t += blockDim.x) tail[t] = expf(Gn - gcum[(t0 + t) * H + h]);
         if (active)
-            for (int i = hw; i < DK; i += kHalfWarps) h_out[((c * H + h) * DK + i) * dv + j] = S[i * kStateCols + col];
+            for (int i = hw; i < DK; i += kGroups) h_out[((c * H + h) * DK + i) * dv + j] = S[i * kStateCols + col];
         __syncthreads();
         // U = U_v − W S0
         {
@@ -170,7 +172,7 @@ __global__ void __launch_bounds__(kStateThreads) gdn_chunk_state_kernel(const fl
         __syncthreads();
         // S1 = e^{G_n} S0 + Σ_s e^{G_n − G_s} k_s u_sᵀ
         {
-            constexpr int kRows = DK / kHalfWarps;
+            constexpr int kRows = DK / kGroups;
             const int i0 = hw * kRows;
             const float total = expf(Gn);
             float acc[kRows];
@@ -196,7 +198,7 @@ __global__ void __launch_bounds__(kStateThreads) gdn_chunk_state_kernel(const fl
         __syncthreads();
     }
     if (active)
-        for (int i = hw; i < DK; i += kHalfWarps) sp[i * dv + j] = S[i * kStateCols + col];
+        for (int i = hw; i < DK; i += kGroups) sp[i * dv + j] = S[i * kStateCols + col];
 }
 
 // Pass 3, every chunk at once, one block per (chunk, head, 32 value columns), 8 warps, lanes are
@@ -250,6 +252,7 @@ bool launch_chunked(const float* q, const float* k, const float* v, const float*
                     int64_t T, int64_t H, int64_t dv, float scale, const GdnChunkScratch& s, Stream stream) {
     const int64_t n_chunks = (T + C - 1) / C;
     const size_t smem1 = (2 * C * (DK + 1) + C * C + 2 * C) * sizeof(float);
+    constexpr int kStateCols = state_cols<DK>();
     const size_t smem2 = (DK * kStateCols + C * kStateCols + C * DK + C) * sizeof(float);
     const size_t smem3 = (DK * 32 + C * 32 + C * C + C * DK + C) * sizeof(float);
     static bool configured = false;  // opt in to > 48 KiB of dynamic shared memory once

@@ -1331,16 +1331,22 @@ __global__ void __launch_bounds__(kLteTileThreads) lte_layer_tiled_kernel(Device
         }
         __syncthreads();
         const int32_t kn = min(kLteSlab, n_w - k0);
+        // Input k0 + kk is tap j, channel ci: stepped, not divided, in the loop.
+        int32_t j = k0 / L.cin, ci = k0 - j * L.cin;
+        const float* a_row = in + (4 * ty + j * L.d) * tile.stride;
         for (int32_t kk = 0; kk < kn; ++kk) {
-            const int32_t i = k0 + kk, j = i / L.cin, ci = i - j * L.cin;
             const float4 b = *reinterpret_cast<const float4*>(&ws[kk * cout4 + 4 * tx]);
 #pragma unroll
             for (int r = 0; r < 4; ++r) {
-                const float a = in[(4 * ty + r + j * L.d) * tile.stride + ci];
+                const float a = a_row[r * tile.stride + ci];
                 acc[r][0] += a * b.x;
                 acc[r][1] += a * b.y;
                 acc[r][2] += a * b.z;
                 acc[r][3] += a * b.w;
+            }
+            if (++ci == L.cin) {
+                ci = 0;
+                a_row += L.d * tile.stride;
             }
         }
     }
