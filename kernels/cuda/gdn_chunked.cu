@@ -121,16 +121,19 @@ __device__ __forceinline__ void rows_times_state(const float* rows, const float*
 // S ← e^{G_n} S + Σ_s e^{G_n − G_s} k_s u_sᵀ. A group of state_cols threads holds the columns;
 // group hw owns C / groups rows of U and DK / groups rows of S, and reads the shared rows of W and
 // K four (two) floats at a time for all of them. The output O = e^G Q S + P U needs no order: pass 3.
-constexpr int kStateThreads = 256;
+// Threads a block of pass 2: a chunk step is bound by the latency of its dependent shared-memory
+// reads, so more threads with fewer rows each (DK / groups rows of S, C / groups of U).
+template <int DK>
+__host__ __device__ constexpr int state_threads() { return DK >= 64 ? 512 : 256; }
 // Value columns a block of pass 2 owns: 8 (16 at key head size 16, where a group of 8 threads
 // would own half a row of S), so the 0.4B shape's 8 heads × 128 columns make 128 blocks.
 template <int DK>
 __host__ __device__ constexpr int state_cols() { return DK >= 32 ? 8 : 16; }
 
 template <int DK>
-__global__ void __launch_bounds__(kStateThreads) gdn_chunk_state_kernel(const float* k, const float* w, float* u, const float* gcum,
+__global__ void __launch_bounds__(state_threads<DK>()) gdn_chunk_state_kernel(const float* k, const float* w, float* u, const float* gcum,
                                                                          float* state, float* h_out, int64_t T, int64_t H, int64_t dv) {
-    constexpr int kStateCols = state_cols<DK>(), kGroups = kStateThreads / kStateCols, kURows = C / kGroups;
+    constexpr int kStateCols = state_cols<DK>(), kGroups = state_threads<DK>() / kStateCols, kURows = C / kGroups;
     extern __shared__ float smem[];
     float* S = smem;                   // [DK][kStateCols]
     float* U = S + DK * kStateCols;    // [C][kStateCols]
@@ -269,7 +272,7 @@ bool launch_chunked(const float* q, const float* k, const float* v, const float*
     const int threads1 = static_cast<int>(std::min<int64_t>(kPrepareThreads, (DK + dv + 31) / 32 * 32));
     gdn_chunk_prepare_kernel<DK><<<dim3(static_cast<unsigned>(n_chunks), static_cast<unsigned>(H)), threads1, smem1, stream>>>(
         q, k, v, g, beta, T, H, dv, s.w, s.u, s.p, s.g);
-    gdn_chunk_state_kernel<DK><<<dim3(static_cast<unsigned>(H), static_cast<unsigned>((dv + kStateCols - 1) / kStateCols)), kStateThreads,
+    gdn_chunk_state_kernel<DK><<<dim3(static_cast<unsigned>(H), static_cast<unsigned>((dv + kStateCols - 1) / kStateCols)), state_threads<DK>(),
                                  smem2, stream>>>(k, s.w, s.u, s.g, state, s.h, T, H, dv);
     gdn_chunk_output_kernel<DK><<<dim3(static_cast<unsigned>(n_chunks), static_cast<unsigned>(H), static_cast<unsigned>((dv + 31) / 32)),
                                   kOutWarps * 32, smem3, stream>>>(q, s.u, s.p, s.g, s.h, out, T, H, dv, scale);
