@@ -1362,12 +1362,15 @@ __global__ void __launch_bounds__(kLteTileThreads) lte_layer_tiled_kernel(Device
     }
 }
 
-// Replace-min's ranking: `worst` becomes `candidate` (a held slot, or −1 for none) when it
-// ranks below it — a lower score, or an equal score with a higher position (positions of held
-// entries are distinct: a total order, so any order of comparisons finds the same entry).
+// Replace-min's order: a ranks above x (higher score; among equal scores the lower position).
+// Positions of entries are distinct, so this is a total order.
+__device__ __forceinline__ bool ranks_above(float sa, int64_t pa, float sx, int64_t px) { return sa > sx || (sa == sx && pa < px); }
+
+// `worst` becomes `candidate` (a held slot, or −1 for none) when it ranks below it (a total
+// order, so any order of comparisons finds the same entry).
 __device__ __forceinline__ void keep_lowest(int32_t& worst, int32_t candidate, const float* score, const int64_t* pos) {
     if (candidate < 0) return;
-    if (worst < 0 || score[candidate] < score[worst] || (score[candidate] == score[worst] && pos[candidate] > pos[worst])) worst = candidate;
+    if (worst < 0 || ranks_above(score[worst], pos[worst], score[candidate], pos[candidate])) worst = candidate;
 }
 
 // Replace-min's scan over the retained slots [S, S + R) by a block of Threads: the lowest free
@@ -1446,9 +1449,6 @@ __device__ __forceinline__ float candidate_score(int64_t t, int32_t h, const Dev
     const float sc = leaving_score(pc.leaving(t), h, c, s, meta);
     return sc > 0.0f ? sc : NAN;
 }
-
-// Replace-min's order: a ranks above x (higher score; among equal scores the lower position).
-__device__ __forceinline__ bool ranks_above(float sa, int64_t pa, float sx, int64_t px) { return sa > sx || (sa == sx && pa < px); }
 
 // Per KV head: evict[retained + T] (retained slot i, then chunk step t: the step that evicts the
 // entry, T if it stays, kNotEntry), evicted_at[T] (entry evicted at step t), and per step the
