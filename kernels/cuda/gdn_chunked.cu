@@ -9,7 +9,7 @@
 //   O = scale · (diag(e^G) Q S0 + P U),   P[t][s] = e^{G_t−G_s} q_t·k_s  (s ≤ t)
 //   S1 = e^{G_n} S0 + Σ_s e^{G_n−G_s} k_s u_sᵀ
 // Pass 1 (every chunk and head in parallel) forms P, W and U_v, which do not depend on
-// the state; pass 2 walks the chunks in order per (head, 16 value columns), the state tile in
+// the state; pass 2 walks the chunks in order per (head, 8 value columns), the state tile in
 // shared memory, forming U and the state at every chunk start; pass 3 (every chunk in parallel)
 // forms the outputs from them.
 #include "ops.h"
@@ -121,6 +121,8 @@ __device__ __forceinline__ void rows_times_state(const float* rows, const float*
 // S ← e^{G_n} S + Σ_s e^{G_n − G_s} k_s u_sᵀ. A group of state_cols threads holds the columns;
 // group hw owns C / groups rows of U and DK / groups rows of S, and reads the shared rows of W and
 // K four (two) floats at a time for all of them. The output O = e^G Q S + P U needs no order: pass 3.
+// Only S carries from one chunk to the next, so the next chunk's W, K, U_v and G are copied into
+// shared memory (cp.async) while this one computes: a step then waits on no global load.
 // Threads a block of pass 2: a chunk step is bound by the latency of its dependent shared-memory
 // reads, so more threads with fewer rows each (DK / groups rows of S, C / groups of U).
 template <int DK>
@@ -129,49 +131,101 @@ __host__ __device__ constexpr int state_threads() { return DK >= 64 ? 512 : 256;
 // would own half a row of S), so the 0.4B shape's 8 heads × 128 columns make 128 blocks.
 template <int DK>
 __host__ __device__ constexpr int state_cols() { return DK >= 32 ? 8 : 16; }
+// Chunks whose inputs are in shared memory at once: two (this one and the next) up to key head
+// size 128; at 256 the W and K tiles of two chunks would not fit, and the copy waits each step.
+template <int DK>
+__host__ __device__ constexpr int state_stages() { return DK <= 128 ? 2 : 1; }
+// Floats of one stage: the W and K tiles [C][DK], U_v [C][state_cols], G [C].
+template <int DK>
+__host__ __device__ constexpr int state_stage_floats() { return 2 * C * DK + C * state_cols<DK>() + C; }
+
+__device__ __forceinline__ void copy_async(float* dst, const float* src, int bytes) {
+    const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(dst));
+    if (bytes == 16) asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(d), "l"(src) : "memory");
+    else asm volatile("cp.async.ca.shared.global [%0], [%1], 4;" ::"r"(d), "l"(src) : "memory");
+}
+__device__ __forceinline__ void copy_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+template <int Pending>
+__device__ __forceinline__ void copy_async_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(Pending) : "memory"); }
+
+// Chunk c's inputs of pass 2 into one stage: rows t < n of W and K (16-byte copies), this block's
+// U_v columns (zero past dv) and G.
+template <int DK>
+__device__ void copy_state_inputs(float* stage, const float* w, const float* k, const float* u, const float* gcum, int64_t c, int64_t T,
+                                  int64_t H, int64_t h, int64_t dv, int64_t j0) {
+    constexpr int kStateCols = state_cols<DK>(), kVec = DK / 4;
+    float* wt = stage;
+    float* kt = wt + C * DK;
+    float* uv = kt + C * DK;
+    float* G = uv + C * kStateCols;
+    const int64_t t0 = c * C;
+    const int n = static_cast<int>(T - t0 < C ? T - t0 : C);
+    for (int idx = threadIdx.x; idx < n * kVec; idx += blockDim.x) {
+        const int t = idx / kVec, i = (idx % kVec) * 4;
+        const int64_t row = ((t0 + t) * H + h) * DK + i;
+        copy_async(wt + t * DK + i, w + row, 16);
+        copy_async(kt + t * DK + i, k + row, 16);
+    }
+    for (int idx = threadIdx.x; idx < n * kStateCols; idx += blockDim.x) {
+        const int t = idx / kStateCols, col = idx % kStateCols;
+        if (j0 + col < dv) copy_async(uv + idx, u + ((t0 + t) * H + h) * dv + j0 + col, 4);
+        else uv[idx] = 0.0f;
+    }
+    for (int t = threadIdx.x; t < n; t += blockDim.x) copy_async(G + t, gcum + (t0 + t) * H + h, 4);
+}
 
 template <int DK>
 __global__ void __launch_bounds__(state_threads<DK>()) gdn_chunk_state_kernel(const float* k, const float* w, float* u, const float* gcum,
                                                                          float* state, float* h_out, int64_t T, int64_t H, int64_t dv) {
     constexpr int kStateCols = state_cols<DK>(), kGroups = state_threads<DK>() / kStateCols, kURows = C / kGroups;
+    constexpr int kStages = state_stages<DK>(), kStage = state_stage_floats<DK>();
     extern __shared__ float smem[];
     float* S = smem;                   // [DK][kStateCols]
     float* U = S + DK * kStateCols;    // [C][kStateCols]
-    float* tile = U + C * kStateCols;  // [C][DK]: W, then K of the chunk
-    float* tail = tile + C * DK;       // [C] e^{G_n − G_s}
+    float* tail = U + C * kStateCols;  // [C] e^{G_n − G_s}
+    float* stages = tail + C;          // kStages × (W [C][DK], K [C][DK], U_v [C][kStateCols], G [C])
     const int64_t h = blockIdx.x;
     const int col = threadIdx.x % kStateCols, hw = threadIdx.x / kStateCols;
-    const int64_t j = static_cast<int64_t>(blockIdx.y) * kStateCols + col;
+    const int64_t j0 = static_cast<int64_t>(blockIdx.y) * kStateCols, j = j0 + col;
     const bool active = j < dv;
     float* sp = state + h * DK * dv;
     for (int i = hw; i < DK; i += kGroups) S[i * kStateCols + col] = active ? sp[i * dv + j] : 0.0f;
     const int64_t n_chunks = (T + C - 1) / C;
+    if (kStages == 2) {
+        copy_state_inputs<DK>(stages, w, k, u, gcum, 0, T, H, h, dv, j0);
+        copy_async_commit();
+    }
     for (int64_t c = 0; c < n_chunks; ++c) {
+        // The stage the chunk before last used is free: every thread passed this loop's last barrier.
+        if (kStages == 1 || c + 1 < n_chunks)
+            copy_state_inputs<DK>(stages + (kStages == 1 ? 0 : (c + 1) % 2) * kStage, w, k, u, gcum, kStages == 1 ? c : c + 1, T, H, h, dv, j0);
+        copy_async_commit();
+        copy_async_wait<kStages - 1>();
+        __syncthreads();
+        const float* wt = stages + (kStages == 1 ? 0 : c % 2) * kStage;
+        const float* kt = wt + C * DK;
+        const float* uv = kt + C * DK;
+        const float* G = uv + C * kStateCols;
         const int64_t t0 = c * C;
         const int n = static_cast<int>(T - t0 < C ? T - t0 : C);
-        const float Gn = gcum[(t0 + n - 1) * H + h];
-        load_rows(tile, w, t0, n, H, h, DK);
-        for (int t = threadIdx.x; t < n; t += blockDim.x) tail[t] = expf(Gn - gcum[(t0 + t) * H + h]);
+        const float Gn = G[n - 1];
+        for (int t = threadIdx.x; t < n; t += blockDim.x) tail[t] = expf(Gn - G[t]);
         if (active)
             for (int i = hw; i < DK; i += kGroups) h_out[((c * H + h) * DK + i) * dv + j] = S[i * kStateCols + col];
-        __syncthreads();
-        // U = U_v − W S0
+        // U = U_v − W S0 (rows past n hold an earlier chunk's values: their sums are not used)
         {
             const int r0 = hw * kURows;
             float acc[kURows] = {};
-            rows_times_state<DK, kStateCols>(tile, S, r0, col, acc);
+            rows_times_state<DK, kStateCols>(wt, S, r0, col, acc);
 #pragma unroll
             for (int r = 0; r < kURows; ++r) {
                 const int t = r0 + r;
                 if (t >= n) continue;
-                float* ut = u + ((t0 + t) * H + h) * dv + j;
-                const float value = (active ? *ut : 0.0f) - acc[r];
+                const float value = uv[t * kStateCols + col] - acc[r];
                 U[t * kStateCols + col] = value;
-                if (active) *ut = value;
+                if (active) u[((t0 + t) * H + h) * dv + j] = value;
             }
         }
-        __syncthreads();
-        load_rows(tile, k, t0, n, H, h, DK);
         __syncthreads();
         // S1 = e^{G_n} S0 + Σ_s e^{G_n − G_s} k_s u_sᵀ
         {
@@ -186,13 +240,13 @@ __global__ void __launch_bounds__(state_threads<DK>()) gdn_chunk_state_kernel(co
                 if constexpr (kRows % 2 == 0) {
 #pragma unroll
                     for (int r = 0; r < kRows; r += 2) {
-                        const float2 x = *reinterpret_cast<const float2*>(&tile[s * DK + i0 + r]);
+                        const float2 x = *reinterpret_cast<const float2*>(&kt[s * DK + i0 + r]);
                         acc[r] += x.x * coef;
                         acc[r + 1] += x.y * coef;
                     }
                 } else {
 #pragma unroll
-                    for (int r = 0; r < kRows; ++r) acc[r] += tile[s * DK + i0 + r] * coef;
+                    for (int r = 0; r < kRows; ++r) acc[r] += kt[s * DK + i0 + r] * coef;
                 }
             }
 #pragma unroll
@@ -256,7 +310,7 @@ bool launch_chunked(const float* q, const float* k, const float* v, const float*
     const int64_t n_chunks = (T + C - 1) / C;
     const size_t smem1 = (2 * C * (DK + 1) + C * C + 2 * C) * sizeof(float);
     constexpr int kStateCols = state_cols<DK>();
-    const size_t smem2 = (DK * kStateCols + C * kStateCols + C * DK + C) * sizeof(float);
+    const size_t smem2 = (DK * kStateCols + C * kStateCols + C + state_stages<DK>() * state_stage_floats<DK>()) * sizeof(float);
     const size_t smem3 = (DK * 32 + C * 32 + C * C + C * DK + C) * sizeof(float);
     static bool configured = false;  // opt in to > 48 KiB of dynamic shared memory once
     if (!configured) {

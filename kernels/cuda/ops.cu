@@ -456,6 +456,16 @@ __global__ void to_bf16_kernel(const float* x, __nv_bfloat16* y, int64_t n) {
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) y[i] = __float2bfloat16(x[i]);
 }
+// Four values a thread (x 16-byte and y 8-byte aligned): n4 groups of four.
+__global__ void to_bf16_x4_kernel(const float* x, __nv_bfloat16* y, int64_t n4) {
+    pdl_wait();
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i >= n4) return;
+    const float4 v = reinterpret_cast<const float4*>(x)[i];
+    __nv_bfloat162* out = reinterpret_cast<__nv_bfloat162*>(y) + 2 * i;
+    out[0] = __floats2bfloat162_rn(v.x, v.y);
+    out[1] = __floats2bfloat162_rn(v.z, v.w);
+}
 
 // cuBLAS entry points, resolved with dlopen.
 struct Blas {
@@ -595,20 +605,38 @@ void blas_linear(const DeviceMatrix& w, const float* x, void* x_bf16, int64_t T,
 
 bool use_gemv(int64_t T) { return T <= kGemvMaxTokens || g_blas.handle == nullptr; }
 
-// Above GEMV sizes the input norm gets a launch of its own, into the linear's x.
-void materialise_input_norm(const InputNorm& nm, float* x, int64_t T, int64_t cols, Stream stream) {
-    if (nm.group == 0) add_rms_norm(nm.x, nm.residual, nm.sum, nm.weight, x, T, cols, nm.eps, stream);
-    else if (nm.gate != nullptr) rms_norm_gated(nm.x, nm.gate, nm.weight, x, T * cols / nm.group, nm.group, nm.eps, stream);
-    else add_rms_norm(nm.x, nullptr, nullptr, nm.weight, x, T * cols / nm.group, nm.group, nm.eps, stream);
+// Which forms of the input cuBLAS reads for these matrices: f32 (f32 weights), bf16 (the rest).
+struct InputForms {
+    bool f32 = false, bf16 = false;
+};
+InputForms input_forms(const DeviceMatrix* const* w, int n) {
+    InputForms f;
+    for (int m = 0; m < n; ++m) (w[m]->type == WeightType::f32 ? f.f32 : f.bf16) = true;
+    return f;
 }
 
-void to_bf16_once(const DeviceMatrix* const* w, int n, const float* x, int64_t T, void* x_bf16, Stream stream) {
-    for (int m = 0; m < n; ++m) {
-        if (w[m]->type != WeightType::f32) {
-            launch_kernel(to_bf16_kernel, blocks_for(T * w[m]->cols, 256), 256, 0, stream, x, static_cast<__nv_bfloat16*>(x_bf16), T * w[m]->cols);
-            return;
-        }
+// Above GEMV sizes the input norm gets a launch of its own, into the linear's x and (for
+// lower-precision weights) straight into x_bf16.
+void materialise_input_norm(const InputNorm& nm, float* x, void* x_bf16, int64_t T, int64_t cols, Stream stream) {
+    if (nm.group == 0) add_rms_norm(nm.x, nm.residual, nm.sum, nm.weight, x, T, cols, nm.eps, stream, x_bf16);
+    else if (nm.gate != nullptr) rms_norm_gated(nm.x, nm.gate, nm.weight, x, T * cols / nm.group, nm.group, nm.eps, stream, x_bf16);
+    else add_rms_norm(nm.x, nullptr, nullptr, nm.weight, x, T * cols / nm.group, nm.group, nm.eps, stream, x_bf16);
+}
+
+// The input of n matrices that read the same x, in the forms cuBLAS reads for them: normalised
+// on the way when `norm` is set (x then receives the f32 rows only where an f32 matrix reads them),
+// else x converted to bf16 once where a lower-precision matrix reads it.
+void prepare_blas_input(const DeviceMatrix* const* w, int n, const InputNorm* norm, float* x, int64_t T, void* x_bf16, Stream stream) {
+    const InputForms f = input_forms(w, n);
+    if (norm != nullptr) {
+        materialise_input_norm(*norm, f.f32 ? x : nullptr, f.bf16 ? x_bf16 : nullptr, T, w[0]->cols, stream);
+        return;
     }
+    if (!f.bf16) return;
+    const int64_t count = T * w[0]->cols;
+    const bool vectors = count % 4 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(x_bf16) % 8 == 0;
+    if (vectors) launch_kernel(to_bf16_x4_kernel, blocks_for(count / 4, 256), 256, 0, stream, x, static_cast<__nv_bfloat16*>(x_bf16), count / 4);
+    else launch_kernel(to_bf16_kernel, blocks_for(count, 256), 256, 0, stream, x, static_cast<__nv_bfloat16*>(x_bf16), count);
 }
 
 }  // namespace
@@ -644,8 +672,7 @@ void linear_batch(const DeviceMatrix* const* w, float* const* y, int n, float* x
         launch_gemv(b, norm != nullptr ? norm->x : x, T, y, stream);
         return;
     }
-    if (norm != nullptr) materialise_input_norm(*norm, x, T, w[0]->cols, stream);
-    to_bf16_once(w, n, x, T, x_bf16, stream);
+    prepare_blas_input(w, n, norm, x, T, x_bf16, stream);
     for (int m = 0; m < n; ++m) {
         blas_linear(*w[m], x, x_bf16, T, y[m], stream);
         if (epilogues != nullptr && epilogues[m].kind != Epilogue::none)
@@ -660,7 +687,7 @@ void linear(const DeviceMatrix& w, float* x, int64_t T, float* y, void* x_bf16, 
 }
 
 void linear_swiglu(const DeviceMatrix& gate, const DeviceMatrix& up, float* x, int64_t T, float* out, float* up_scratch, void* x_bf16,
-                   Stream stream, const InputNorm* norm) {
+                   Stream stream, const InputNorm* norm, void* out_bf16) {
     if (use_gemv(T) && gate.type != up.type) {  // (not in converted models) two launches and the product
         linear(gate, x, T, out, x_bf16, stream, norm);
         linear(up, x, T, up_scratch, x_bf16, stream, norm);
@@ -683,12 +710,23 @@ void linear_swiglu(const DeviceMatrix& gate, const DeviceMatrix& up, float* x, i
         launch_gemv(b, norm != nullptr ? norm->x : x, T, ys, stream);
         return;
     }
-    if (norm != nullptr) materialise_input_norm(*norm, x, T, gate.cols, stream);
     const DeviceMatrix* ws[2] = {&gate, &up};
-    to_bf16_once(ws, 2, x, T, x_bf16, stream);
+    prepare_blas_input(ws, 2, norm, x, T, x_bf16, stream);
     blas_linear(gate, x, x_bf16, T, out, stream);
     blas_linear(up, x, x_bf16, T, up_scratch, stream);
-    swiglu(out, up_scratch, T * gate.rows, stream);
+    swiglu(out, up_scratch, T * gate.rows, stream, out_bf16);
+}
+
+void mlp(const DeviceMatrix& gate, const DeviceMatrix& up, const DeviceMatrix& down, float* x, int64_t T, float* hidden, float* up_scratch,
+         float* y, void* x_bf16, Stream stream, const InputNorm* norm) {
+    if (use_gemv(T) || down.type == WeightType::f32) {
+        linear_swiglu(gate, up, x, T, hidden, up_scratch, x_bf16, stream, norm);
+        linear(down, hidden, T, y, x_bf16, stream);
+        return;
+    }
+    // x_bf16 is free once both projections have read it: the product goes there, as down's input.
+    linear_swiglu(gate, up, x, T, hidden, up_scratch, x_bf16, stream, norm, x_bf16);
+    blas_linear(down, hidden, x_bf16, T, y, stream);
 }
 
 // ---------------------------------------------------------------- elementwise, norms
@@ -701,7 +739,8 @@ __global__ void embed_kernel(const int32_t* tokens, DeviceMatrix table, float* x
 }
 
 // The same sums and order as input_norm() below, so both give the same bits.
-__global__ void add_rms_norm_kernel(const float* x, const float* residual, float* sum, const float* w, float* y, int64_t dim, float eps) {
+__global__ void add_rms_norm_kernel(const float* x, const float* residual, float* sum, const float* w, float* y, __nv_bfloat16* y_bf16,
+                                    int64_t dim, float eps) {
     pdl_wait();
     const int64_t row = static_cast<int64_t>(blockIdx.x) * dim;
     float ss = 0.0f;
@@ -712,18 +751,24 @@ __global__ void add_rms_norm_kernel(const float* x, const float* residual, float
     }
     const float inv = rsqrtf(block_sum(ss) / static_cast<float>(dim) + eps);
     for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) {
-        const float v = x[row + i] + (residual != nullptr ? residual[row + i] : 0.0f);
-        y[row + i] = v * inv * w[i];
+        const float v = x[row + i] + (residual != nullptr ? residual[row + i] : 0.0f), out = v * inv * w[i];
+        if (y != nullptr) y[row + i] = out;
+        if (y_bf16 != nullptr) y_bf16[row + i] = __float2bfloat16(out);
     }
 }
 
-__global__ void rms_norm_gated_kernel(const float* x, const float* gate, const float* w, float* y, int64_t dim, float eps) {
+__global__ void rms_norm_gated_kernel(const float* x, const float* gate, const float* w, float* y, __nv_bfloat16* y_bf16, int64_t dim,
+                                      float eps) {
     pdl_wait();
     const float* xr = x + blockIdx.x * dim;
     float ss = 0.0f;
     for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) ss += xr[i] * xr[i];
     const float inv = rsqrtf(block_sum(ss) / static_cast<float>(dim) + eps);
-    for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) y[blockIdx.x * dim + i] = xr[i] * inv * w[i] * silu(gate[blockIdx.x * dim + i]);
+    for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) {
+        const float out = xr[i] * inv * w[i] * silu(gate[blockIdx.x * dim + i]);
+        if (y != nullptr) y[blockIdx.x * dim + i] = out;
+        if (y_bf16 != nullptr) y_bf16[blockIdx.x * dim + i] = __float2bfloat16(out);
+    }
 }
 
 __global__ void l2_norm_kernel(float* x, int64_t dim, float eps) {
@@ -735,10 +780,13 @@ __global__ void l2_norm_kernel(float* x, int64_t dim, float eps) {
     for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) xr[i] *= inv;
 }
 
-__global__ void swiglu_kernel(float* gate, const float* up, int64_t n) {
+__global__ void swiglu_kernel(float* gate, const float* up, __nv_bfloat16* out_bf16, int64_t n) {
     pdl_wait();
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-    if (i < n) gate[i] = silu(gate[i]) * up[i];
+    if (i >= n) return;
+    const float v = silu(gate[i]) * up[i];
+    if (out_bf16 != nullptr) out_bf16[i] = __float2bfloat16(v);
+    else gate[i] = v;
 }
 
 // One channel of a short conv, walked token by token by one thread with the last K−1
@@ -1007,18 +1055,20 @@ void embed(const int32_t* tokens, int64_t T, const DeviceMatrix& table, float* x
     launch_kernel(embed_kernel, static_cast<unsigned>(T), 256, 0, stream, tokens, table, x);
 }
 void add_rms_norm(const float* x, const float* residual, float* sum, const float* weight, float* y, int64_t n_rows, int64_t dim,
-                  float eps, Stream stream) {
-    launch_kernel(add_rms_norm_kernel, static_cast<unsigned>(n_rows), kNormThreads, 0, stream, x, residual, sum, weight, y, dim, eps);
+                  float eps, Stream stream, void* y_bf16) {
+    launch_kernel(add_rms_norm_kernel, static_cast<unsigned>(n_rows), kNormThreads, 0, stream, x, residual, sum, weight, y,
+                  static_cast<__nv_bfloat16*>(y_bf16), dim, eps);
 }
 void rms_norm_gated(const float* x, const float* gate, const float* weight, float* y, int64_t n_rows, int64_t dim, float eps,
-                    Stream stream) {
-    launch_kernel(rms_norm_gated_kernel, static_cast<unsigned>(n_rows), kGatedNormThreads, 0, stream, x, gate, weight, y, dim, eps);
+                    Stream stream, void* y_bf16) {
+    launch_kernel(rms_norm_gated_kernel, static_cast<unsigned>(n_rows), kGatedNormThreads, 0, stream, x, gate, weight, y,
+                  static_cast<__nv_bfloat16*>(y_bf16), dim, eps);
 }
 void l2_norm(float* x, int64_t n_rows, int64_t dim, float eps, Stream stream) {
     launch_kernel(l2_norm_kernel, static_cast<unsigned>(n_rows), kL2NormThreads, 0, stream, x, dim, eps);
 }
-void swiglu(float* gate, const float* up, int64_t n, Stream stream) {
-    launch_kernel(swiglu_kernel, blocks_for(n, 256), 256, 0, stream, gate, up, n);
+void swiglu(float* gate, const float* up, int64_t n, Stream stream, void* out_bf16) {
+    launch_kernel(swiglu_kernel, blocks_for(n, 256), 256, 0, stream, gate, up, static_cast<__nv_bfloat16*>(out_bf16), n);
 }
 void short_conv_silu(const ShortConv* convs, int n, int64_t T, int64_t K, Stream stream) {
     ShortConvBatch b;
@@ -1281,36 +1331,38 @@ __global__ void lte_layer_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
     }
 }
 
-// The same layer for a chunk's many rows, as a small GEMM per head: a block takes
-// 4·(256 / ct) output rows and every output channel (ct = ⌈cout/4⌉ threads across them, at most
-// 16), each thread a 4 × 4 tile of rows × channels in registers. The block's input rows wait in
-// shared memory; the weights pass through in slabs of kLteSlab of the K·cin inputs, stored
-// [input][channel] so a thread reads its four channels at once.
-constexpr int kLteTileThreads = 256;
-constexpr int kLteSlab = 32;
+// The same layer for a chunk's many rows, as a small GEMM per head: a block takes kLteTileRows
+// output rows and up to kLteTileChannels output channels (blockIdx.z the channel block) with
+// 16 · ct threads (ct = ⌈channels/4⌉), each a 4 × 4 tile of rows × channels in registers, so a
+// narrow layer (the projection: one channel) gets as many blocks as a wide one. The block's input
+// rows wait in shared memory; the weights pass through in slabs of kLteSlab of the K·cin inputs,
+// stored [input][channel] so a thread reads its four channels at once.
+constexpr int kLteTileRows = 64;
+constexpr int kLteTileChannels = 64;
+constexpr int kLteSlab = 64;
 
 struct LteTile {
-    int32_t ct, rows, span;  // channel threads, output rows a block, input rows a block
-    int32_t stride, in_floats;  // input row stride (cin + 1: rows 4 apart fall in other banks), input floats (16-byte multiple)
+    int32_t ct, threads, span;  // channel threads, threads, input rows a block
+    int32_t stride, in_floats;  // input row stride, input floats (16-byte multiple)
 };
 __host__ __device__ inline LteTile lte_tile(int32_t cin, int32_t cout, int32_t K, int32_t d) {
     LteTile t;
-    t.ct = min(16, (cout + 3) / 4);
-    t.rows = 4 * (kLteTileThreads / t.ct);
-    t.span = t.rows + d * (K - 1);
-    t.stride = cin + 1;
+    t.ct = (min(cout, kLteTileChannels) + 3) / 4;
+    t.threads = kLteTileRows / 4 * t.ct;
+    t.span = kLteTileRows + d * (K - 1);
+    t.stride = cin % 4 == 0 ? cin + 4 : cin + 1;  // four inputs a load where rows stay 16-byte aligned
     t.in_floats = (t.span * t.stride + 3) / 4 * 4;
     return t;
 }
 
-__global__ void __launch_bounds__(kLteTileThreads) lte_layer_tiled_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc, KvScratch s,
-                                                                           int32_t l) {
+__global__ void __launch_bounds__(kLteTileRows / 4 * kLteTileChannels / 4) lte_layer_tiled_kernel(DeviceKvCache c, KvChunk ch,
+                                                                                                 LteScorerDevice sc, KvScratch s, int32_t l) {
     extern __shared__ float lte_smem[];
     const int32_t h = blockIdx.y;
     const int32_t g = sc.per_head_groups ? h : 0;
     const LteLayerShape L = lte_layer_shape(sc, l, c.head_dim);
     const LteTile tile = lte_tile(L.cin, L.cout, L.K, L.d);
-    const int32_t cout4 = tile.ct * 4;
+    const int32_t cout4 = tile.ct * 4, o0 = blockIdx.z * kLteTileChannels;
     float* in = lte_smem;                 // [span][stride]
     float* ws = in + tile.in_floats;      // [kLteSlab][cout4]
     const int tx = threadIdx.x % tile.ct, ty = threadIdx.x / tile.ct;
@@ -1318,35 +1370,58 @@ __global__ void __launch_bounds__(kLteTileThreads) lte_layer_tiled_kernel(Device
     const float* w = L.weight + static_cast<int64_t>(g) * L.cout * n_w;
     pdl_wait();
     const LteLayerRows R = lte_layer_rows(c, ch, sc, s, L, l, false);
-    const int64_t p0 = R.out_lo + static_cast<int64_t>(blockIdx.x) * tile.rows;
+    const int64_t p0 = R.out_lo + static_cast<int64_t>(blockIdx.x) * kLteTileRows;
     if (p0 > R.out_hi) return;
-    for (int32_t i = threadIdx.x / kWarp; i < tile.span; i += kLteTileThreads / kWarp)
-        lte_input_row(in + i * tile.stride, p0 - L.pl + i, l, L, R, h, c, ch, threadIdx.x % kWarp, kWarp);
+    const int lanes = min(kWarp, tile.threads), groups = tile.threads / lanes;  // groups of `lanes` threads stage a row each
+    if (static_cast<int>(threadIdx.x) < groups * lanes)
+        for (int32_t i = threadIdx.x / lanes; i < tile.span; i += groups)
+            lte_input_row(in + i * tile.stride, p0 - L.pl + i, l, L, R, h, c, ch, threadIdx.x % lanes, lanes);
     float acc[4][4] = {};
+    const auto fold = [&](const float4& b, float a, int r) {
+        acc[r][0] += a * b.x;
+        acc[r][1] += a * b.y;
+        acc[r][2] += a * b.z;
+        acc[r][3] += a * b.w;
+    };
     for (int32_t k0 = 0; k0 < n_w; k0 += kLteSlab) {
         __syncthreads();  // the inputs are in; the previous slab's readers are done
-        for (int32_t idx = threadIdx.x; idx < kLteSlab * cout4; idx += kLteTileThreads) {
+        for (int32_t idx = threadIdx.x; idx < kLteSlab * cout4; idx += tile.threads) {
             const int32_t o = idx / kLteSlab, kk = idx % kLteSlab;  // consecutive threads: consecutive inputs of one channel
-            ws[kk * cout4 + o] = o < L.cout && k0 + kk < n_w ? w[static_cast<int64_t>(o) * n_w + k0 + kk] : 0.0f;
+            ws[kk * cout4 + o] = o0 + o < L.cout && k0 + kk < n_w ? w[static_cast<int64_t>(o0 + o) * n_w + k0 + kk] : 0.0f;
         }
         __syncthreads();
         const int32_t kn = min(kLteSlab, n_w - k0);
         // Input k0 + kk is tap j, channel ci: stepped, not divided, in the loop.
         int32_t j = k0 / L.cin, ci = k0 - j * L.cin;
         const float* a_row = in + (4 * ty + j * L.d) * tile.stride;
-        for (int32_t kk = 0; kk < kn; ++kk) {
-            const float4 b = *reinterpret_cast<const float4*>(&ws[kk * cout4 + 4 * tx]);
+        if (L.cin % 4 == 0) {
+            // Four inputs at a time, all of one tap (slabs start at multiples of 4): a float4 of each
+            // row and four weight vectors, summed in the same order as one at a time.
+            for (int32_t kk = 0; kk < kn; kk += 4) {
+                const float4* wv = reinterpret_cast<const float4*>(&ws[kk * cout4 + 4 * tx]);
+                const float4 b0 = wv[0], b1 = wv[cout4 / 4], b2 = wv[cout4 / 2], b3 = wv[3 * cout4 / 4];
 #pragma unroll
-            for (int r = 0; r < 4; ++r) {
-                const float a = a_row[r * tile.stride + ci];
-                acc[r][0] += a * b.x;
-                acc[r][1] += a * b.y;
-                acc[r][2] += a * b.z;
-                acc[r][3] += a * b.w;
+                for (int r = 0; r < 4; ++r) {
+                    const float4 a = *reinterpret_cast<const float4*>(&a_row[r * tile.stride + ci]);
+                    fold(b0, a.x, r);
+                    fold(b1, a.y, r);
+                    fold(b2, a.z, r);
+                    fold(b3, a.w, r);
+                }
+                if ((ci += 4) == L.cin) {
+                    ci = 0;
+                    a_row += L.d * tile.stride;
+                }
             }
-            if (++ci == L.cin) {
-                ci = 0;
-                a_row += L.d * tile.stride;
+        } else {
+            for (int32_t kk = 0; kk < kn; ++kk) {
+                const float4 b = *reinterpret_cast<const float4*>(&ws[kk * cout4 + 4 * tx]);
+#pragma unroll
+                for (int r = 0; r < 4; ++r) fold(b, a_row[r * tile.stride + ci], r);
+                if (++ci == L.cin) {
+                    ci = 0;
+                    a_row += L.d * tile.stride;
+                }
             }
         }
     }
@@ -1356,7 +1431,7 @@ __global__ void __launch_bounds__(kLteTileThreads) lte_layer_tiled_kernel(Device
         if (p > R.out_hi) continue;
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-            const int32_t o = 4 * tx + e;
+            const int32_t o = o0 + 4 * tx + e;
             if (o < L.cout) lte_store(acc[r][e], p, o, l, g, h, L, R, c, sc, s, false);
         }
     }
@@ -2257,8 +2332,63 @@ __global__ void kv_combine_kernel(const float* partial, float* out, int32_t spli
 // Chunks: the slots in one launch (a block per head), then the ring in another (a grid of blocks
 // per head), so every source is read first; a decode step does both in one block per head.
 enum class CommitPart : int { all, slots, ring };
+constexpr int kCommitThreads = 512;
+constexpr int kCommitBatch = 4;  // copies in flight a thread
 
-__global__ void kv_commit_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc, bool learned, KvScratch s, CommitPart part) {
+// n copies of `units` units (float4, or float when Vec is false) each: copy j from src(j) to
+// dst(j), a thread kCommitBatch of them at a time, all their loads before any store.
+template <bool Vec, typename Src, typename Dst>
+__device__ __forceinline__ void copy_units(int64_t n, int64_t units, Src src, Dst dst) {
+    using U = std::conditional_t<Vec, float4, float>;
+    for (int64_t e0 = threadIdx.x; e0 < n * units; e0 += static_cast<int64_t>(blockDim.x) * kCommitBatch) {
+        U v[kCommitBatch];
+#pragma unroll
+        for (int b = 0; b < kCommitBatch; ++b) {
+            const int64_t e = e0 + static_cast<int64_t>(b) * blockDim.x;
+            if (e < n * units) v[b] = reinterpret_cast<const U*>(src(e / units))[e % units];
+        }
+#pragma unroll
+        for (int b = 0; b < kCommitBatch; ++b) {
+            const int64_t e = e0 + static_cast<int64_t>(b) * blockDim.x;
+            if (e < n * units) reinterpret_cast<U*>(dst(e / units))[e % units] = v[b];
+        }
+    }
+}
+
+// The sink / retained slots whose source changed (kv_plan's sources; most keep theirs, all but one
+// or two in a decode step) take its key and value: each block compacts the changed slots of its
+// rounds of blockDim slots into shared memory, then copies them with every thread.
+__device__ void commit_changed_slots(const DeviceKvCache& c, const KvChunk& ch, const KvScratch& s, int32_t h) {
+    __shared__ int32_t n_changed, changed_slot[kCommitThreads], changed_ref[kCommitThreads];
+    const int64_t hd = c.head_dim;
+    const int32_t SR = c.sink_capacity + c.retained_capacity;
+    const bool vec = hd % 4 == 0;
+    for (int32_t i0 = blockIdx.y * blockDim.x; i0 < SR; i0 += gridDim.y * blockDim.x) {
+        if (threadIdx.x == 0) n_changed = 0;
+        __syncthreads();
+        const int32_t i = i0 + threadIdx.x;
+        const int32_t ref = i < SR ? s.sources[h * SR + i] : kUnchanged;
+        if (ref != kUnchanged) {
+            const int32_t k = atomicAdd(&n_changed, 1);
+            changed_slot[k] = i;
+            changed_ref[k] = ref;
+        }
+        __syncthreads();
+        const int64_t n = n_changed;
+        for (const bool values : {false, true}) {
+            const auto src = [&](int64_t j) {
+                return values ? value_of(changed_ref[j], h, c, ch) : key_of(changed_ref[j], h, c, ch);
+            };
+            const auto dst = [&](int64_t j) { return (values ? c.values : c.keys) + (h * c.slots + changed_slot[j]) * hd; };
+            if (vec) copy_units<true>(n, hd / 4, src, dst);
+            else copy_units<false>(n, hd, src, dst);
+        }
+        __syncthreads();  // the list is rewritten next round
+    }
+}
+
+__global__ void __launch_bounds__(kCommitThreads) kv_commit_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc, bool learned, KvScratch s,
+                                                                   CommitPart part) {
     pdl_wait();
     const int32_t h = blockIdx.x;
     const int64_t hd = c.head_dim, width = static_cast<int64_t>(c.n_kv_heads) * hd;
@@ -2266,26 +2396,7 @@ __global__ void kv_commit_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
     int64_t meta[8];
     for (int i = 0; i < 8; ++i) meta[i] = s.meta[i];
     const int64_t pos0 = meta[kPos0], end = pos0 + ch.n_tokens;
-    // Most slots are unchanged in a chunk (all but one or two in a decode step): each warp
-    // reads 32 sources at once and copies only the slots whose source changed, a warp per
-    // slot (a lane per slot's value would chain a dependent load per slot).
-    const int lane = threadIdx.x % kWarp, warps = blockDim.x / kWarp;
-    for (int32_t i0 = (threadIdx.x / kWarp) * kWarp; part != CommitPart::ring && i0 < SR; i0 += warps * kWarp) {
-        const int32_t mine = i0 + lane < SR ? s.sources[h * SR + i0 + lane] : kUnchanged;
-        unsigned changed = __ballot_sync(0xffffffffu, mine != kUnchanged);
-        while (changed != 0) {
-            const int b = __ffs(changed) - 1;
-            changed &= changed - 1;
-            const int32_t i = i0 + b;
-            const int32_t ref = __shfl_sync(0xffffffffu, mine, b);
-            const float* kp = key_of(ref, h, c, ch);
-            const float* vp = value_of(ref, h, c, ch);
-            for (int64_t d = lane; d < hd; d += kWarp) {
-                c.keys[(h * c.slots + i) * hd + d] = kp[d];
-                c.values[(h * c.slots + i) * hd + d] = vp[d];
-            }
-        }
-    }
+    if (part != CommitPart::ring) commit_changed_slots(c, ch, s, h);
     if (part == CommitPart::slots) return;
     __syncthreads();
     const int64_t first_thread = static_cast<int64_t>(blockIdx.y) * blockDim.x, threads = static_cast<int64_t>(gridDim.y) * blockDim.x;
@@ -2295,13 +2406,22 @@ __global__ void kv_commit_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
     const int64_t scored_end = learned ? end - sc.right : 0;  // positions < scored_end have final scores now
     // Only entries that entered during the chunk move (chunk rows); older ones may get a score.
     const int64_t first_new = ring_count - (end - pos0 < ring_count ? end - pos0 : ring_count);
-    for (int64_t idx = first_thread + threadIdx.x; idx < (ring_count - first_new) * hd; idx += threads) {
-        const int64_t i = first_new + idx / hd, d = idx % hd;
-        const int64_t p = end - ring_count + i, row = p - pos0;
-        const int64_t slot = base + (ring_start + i) % c.window_capacity;
-        c.keys[(h * c.slots + slot) * hd + d] = ch.k[row * width + h * hd + d];
-        c.values[(h * c.slots + slot) * hd + d] = ch.v[row * width + h * hd + d];
-        if (c.pre_rope != nullptr) c.pre_rope[(slot - base) * width + h * hd + d] = ch.k_pre[row * width + h * hd + d];
+    {
+        // Block y of the ring part takes an equal share of the new rows, copied as copy_units does.
+        const int64_t n_new = ring_count - first_new, per = (n_new + gridDim.y - 1) / gridDim.y;
+        const int64_t lo = first_new + min(n_new, static_cast<int64_t>(blockIdx.y) * per), hi = first_new + min(n_new, (blockIdx.y + 1) * per);
+        const auto row_of = [&](int64_t j) { return end - ring_count + lo + j - pos0; };
+        const auto slot_of = [&](int64_t j) { return base + (ring_start + lo + j) % c.window_capacity; };
+        for (int a = 0; a < 3; ++a) {
+            if (a == 2 && c.pre_rope == nullptr) break;
+            const float* from = a == 0 ? ch.k : a == 1 ? ch.v : ch.k_pre;
+            const auto src = [&](int64_t j) { return from + row_of(j) * width + h * hd; };
+            const auto dst = [&](int64_t j) {
+                return a == 2 ? c.pre_rope + (slot_of(j) - base) * width + h * hd : (a == 0 ? c.keys : c.values) + (h * c.slots + slot_of(j)) * hd;
+            };
+            if (hd % 4 == 0) copy_units<true>(hi - lo, hd / 4, src, dst);
+            else copy_units<false>(hi - lo, hd, src, dst);
+        }
     }
     // Scores change only for entries new in this chunk and (LTE) entries scored now.
     int64_t first_scored = first_new;
@@ -2637,8 +2757,9 @@ void lte_score_layers(const DeviceKvCache& c, const KvChunk& ch, const LteScorer
             const size_t smem = (static_cast<size_t>(t.in_floats) + static_cast<size_t>(kLteSlab) * t.ct * 4) * sizeof(float);
             if (smem > 48 * 1024) cudaFuncSetAttribute(lte_layer_tiled_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
             const int64_t all_rows = rows + c.window_capacity + 2 * (sc.left + sc.right);
-            const dim3 grid(static_cast<unsigned>((all_rows + t.rows - 1) / t.rows), static_cast<unsigned>(c.n_kv_heads));
-            launch_kernel(lte_layer_tiled_kernel, grid, kLteTileThreads, smem, stream, c, ch, sc, s, l);
+            const dim3 grid(static_cast<unsigned>((all_rows + kLteTileRows - 1) / kLteTileRows), static_cast<unsigned>(c.n_kv_heads),
+                            static_cast<unsigned>((cout + kLteTileChannels - 1) / kLteTileChannels));
+            launch_kernel(lte_layer_tiled_kernel, grid, t.threads, smem, stream, c, ch, sc, s, l);
             continue;
         }
         const int warps = std::min(cout, kLteWarps);
@@ -2778,14 +2899,16 @@ void kv_commit(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice*
     const LteScorerDevice& scorer = sc != nullptr ? *sc : none;
     const unsigned heads = static_cast<unsigned>(c.n_kv_heads);
     if (ch.n_tokens <= kGemvMaxTokens) {
-        launch_kernel(kv_commit_kernel, heads, 512, 0, stream, c, ch, scorer, sc != nullptr, s, CommitPart::all);
+        launch_kernel(kv_commit_kernel, heads, kCommitThreads, 0, stream, c, ch, scorer, sc != nullptr, s, CommitPart::all);
         return;
     }
-    // ~4 K values of the chunk's keys, values and pre-RoPE keys a block.
+    // Slots: a block per kCommitThreads of them. Ring: ~4 K values of the chunk's keys, values and
+    // pre-RoPE keys a block.
+    const unsigned slot_parts = static_cast<unsigned>(std::max<int64_t>(1, (c.sink_capacity + c.retained_capacity + kCommitThreads - 1) / kCommitThreads));
     const int64_t rows = std::min<int64_t>(ch.n_tokens, c.window_capacity);
     const unsigned parts = static_cast<unsigned>(std::clamp<int64_t>(rows * c.head_dim / 4096 + 1, 1, 64));
-    launch_kernel(kv_commit_kernel, heads, 512, 0, stream, c, ch, scorer, sc != nullptr, s, CommitPart::slots);
-    launch_kernel(kv_commit_kernel, dim3(heads, parts), 512, 0, stream, c, ch, scorer, sc != nullptr, s, CommitPart::ring);
+    launch_kernel(kv_commit_kernel, dim3(heads, slot_parts), kCommitThreads, 0, stream, c, ch, scorer, sc != nullptr, s, CommitPart::slots);
+    launch_kernel(kv_commit_kernel, dim3(heads, parts), kCommitThreads, 0, stream, c, ch, scorer, sc != nullptr, s, CommitPart::ring);
 }
 
 }  // namespace mnemo::cuda

@@ -71,8 +71,9 @@ struct InputNorm {
 // values, used when cuBLAS multiplies bf16 weights; for q8_0 weights above GEMV sizes it
 // holds rows·in more (linear_scratch_bf16 counts both): the matrix dequantised for cuBLAS.
 // At GEMV sizes q8_0 is dequantised on the fly (f32 products, as the CPU); an int8 (dp4a)
-// path was measured slower and less exact (docs/performance-cuda.md). With `norm`, the input is norm's
-// (x then receives the normalised rows when cuBLAS runs).
+// path was measured slower and less exact (docs/performance-cuda.md). With `norm`, the input is norm's;
+// when cuBLAS runs, the norm's launch writes the rows straight into x_bf16 (bf16 / q8_0 weights) or
+// into x (f32 weights), so x's contents afterwards are unspecified.
 void linear(const DeviceMatrix& w, float* x, int64_t n_tokens, float* y, void* x_bf16, Stream stream, const InputNorm* norm = nullptr);
 // A function applied to a linear layer's outputs (row = output index): in the GEMV at
 // decode sizes, by a kernel of its own above them. gdn_decay is GDN's decay gate
@@ -89,9 +90,14 @@ struct Epilogue {
 void linear_batch(const DeviceMatrix* const* w, float* const* y, int n, float* x, int64_t n_tokens, void* x_bf16, Stream stream,
                   const InputNorm* norm = nullptr, const Epilogue* epilogues = nullptr);
 // out = silu(x · gateᵀ) · (x · upᵀ) (the MLP's two projections and their product in one
-// launch at decode sizes); `up_scratch` [T, rows] is used above them.
+// launch at decode sizes); `up_scratch` [T, rows] is used above them. There, with `out_bf16`
+// set, the product goes to out_bf16 as bf16 instead (out then holds x · gateᵀ).
 void linear_swiglu(const DeviceMatrix& gate, const DeviceMatrix& up, float* x, int64_t n_tokens, float* out, float* up_scratch,
-                   void* x_bf16, Stream stream, const InputNorm* norm = nullptr);
+                   void* x_bf16, Stream stream, const InputNorm* norm = nullptr, void* out_bf16 = nullptr);
+// The MLP: y = down(silu(x · gateᵀ) · (x · upᵀ)), `hidden` [T, gate.rows] and `up_scratch` its
+// scratch. Above GEMV sizes the product goes straight into x_bf16 for a lower-precision down.
+void mlp(const DeviceMatrix& gate, const DeviceMatrix& up, const DeviceMatrix& down, float* x, int64_t n_tokens, float* hidden,
+         float* up_scratch, float* y, void* x_bf16, Stream stream, const InputNorm* norm = nullptr);
 
 // bf16 values of x_bf16 scratch that linear() needs for n_tokens rows through `w`.
 int64_t linear_scratch_bf16(const DeviceMatrix& w, int64_t n_tokens);
@@ -100,16 +106,18 @@ int64_t linear_scratch_bf16(const DeviceMatrix& w, int64_t n_tokens);
 void embed(const int32_t* tokens, int64_t n_tokens, const DeviceMatrix& table, float* x, Stream stream);
 
 // v = x + residual (residual may be null), written to `sum` when not null (sum may be x);
-// y = v / sqrt(mean(v²) + eps) · w (y may be x).
+// y = v / sqrt(mean(v²) + eps) · w (y may be x). y may be null; y_bf16, when set, receives y
+// rounded to bf16 (what cuBLAS reads for lower-precision weights, without a launch of its own).
 void add_rms_norm(const float* x, const float* residual, float* sum, const float* weight, float* y, int64_t n_rows, int64_t dim,
-                  float eps, Stream stream);
-// y = rms_norm(x) · w · silu(gate) (rows of `dim`, gate rows alike; y may be x).
+                  float eps, Stream stream, void* y_bf16 = nullptr);
+// y = rms_norm(x) · w · silu(gate) (rows of `dim`, gate rows alike; y may be x); y and y_bf16 as
+// for add_rms_norm.
 void rms_norm_gated(const float* x, const float* gate, const float* weight, float* y, int64_t n_rows, int64_t dim, float eps,
-                    Stream stream);
+                    Stream stream, void* y_bf16 = nullptr);
 // x = x / sqrt(sum(x²) + eps), in place.
 void l2_norm(float* x, int64_t n_rows, int64_t dim, float eps, Stream stream);
-// gate = silu(gate) · up
-void swiglu(float* gate, const float* up, int64_t n, Stream stream);
+// gate = silu(gate) · up; with out_bf16 set, the product goes there as bf16 instead.
+void swiglu(float* gate, const float* up, int64_t n, Stream stream, void* out_bf16 = nullptr);
 
 // Causal depthwise conv with carried tail (cpu/short_conv.h), SiLU after; or SiLU only
 // when weight is null. x, y [T, C] (x may be y); weight [C, K]; tail [K−1, C]. Up to three

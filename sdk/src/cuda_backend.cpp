@@ -676,8 +676,7 @@ private:
             else if (L.kind == MNEMO_MIXER_NSA) nsa(L, T, attn_in);
             else MNEMO_TRY(attention(L, T, attn_in));
             const cuda::InputNorm mlp_in = norm(L.mlp_norm, true);
-            cuda::linear_swiglu(L.gate, L.up, h_, T, b1_, b2_, x_bf16_, stream_, &mlp_in);
-            cuda::linear(L.down, b1_, T, y_, x_bf16_, stream_);
+            cuda::mlp(L.gate, L.up, L.down, h_, T, b1_, b2_, y_, x_bf16_, stream_, &mlp_in);
         }
         // Only the last token's logits are kept.
         const cuda::InputNorm head_in{stream_x[cur] + (T - 1) * d, y_ + (T - 1) * d, nullptr, final_norm_, c.norm_eps};

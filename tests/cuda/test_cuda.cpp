@@ -372,6 +372,77 @@ TEST(Cuda, SwigluAndEmbedOnQ8_0WeightsMatchTheCpu) {
     }
 }
 
+// The MLP on q8_0 weights with its input norm (residual sum included), at a GEMV size and above
+// it, where the norm writes bf16 straight for cuBLAS and the product goes to bf16 for down's GEMM:
+// against the CPU's formulas in double on the dequantised weights.
+TEST(Cuda, MlpWithItsInputNormMatchesTheCpuAtBothSizes) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    namespace mc = mnemo::cuda;
+    const char* why = nullptr;
+    const bool blas = mc::blas_init(nullptr, &why);
+    const int64_t d = 256, f = 352;
+    for (int64_t T : {3, 40}) {
+        if (T > mc::kGemvMaxTokens && !blas) continue;
+        const bool gemm = T > mc::kGemvMaxTokens;
+        std::mt19937 rng(static_cast<uint32_t>(T + 11));
+        const Q8Matrix gate = make_q8_matrix(f, d, rng), up = make_q8_matrix(f, d, rng), down = make_q8_matrix(d, f, rng);
+        const std::vector<float> x = random_vector(static_cast<size_t>(T * d), rng), res = random_vector(x.size(), rng),
+                                 nw = random_vector(static_cast<size_t>(d), rng);
+        float *d_x = to_device(x), *d_res = to_device(res), *d_nw = to_device(nw);
+        float *d_sum = to_device(std::vector<float>(x.size())), *d_in = to_device(std::vector<float>(x.size()));
+        float *d_hidden = to_device(std::vector<float>(static_cast<size_t>(T * f))), *d_up = to_device(std::vector<float>(static_cast<size_t>(T * f)));
+        float* d_y = to_device(std::vector<float>(x.size()));
+        void* scratch = nullptr;
+        cudaMalloc(&scratch, static_cast<size_t>(std::max(mc::linear_scratch_bf16(down.device(d, f), T), mc::linear_scratch_bf16(gate.device(f, d), T))) * 2);
+        const mc::InputNorm norm{d_x, d_res, d_sum, d_nw, 1e-6f};
+        mc::mlp(gate.device(f, d), up.device(f, d), down.device(d, f), d_in, T, d_hidden, d_up, d_y, scratch, nullptr, &norm);
+        ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+        const std::vector<float> y = to_host(d_y, x.size()), sum = to_host(d_sum, x.size());
+        // cuBLAS rounds its inputs and weights to bf16 (2⁻⁸ each), and the product is rounded once more
+        // for down; the GEMV sums in f32 (1e-5 of the magnitude).
+        const double rel = gemm ? 2.0 * std::ldexp(1.0, -8) : 1e-5, round_h = gemm ? std::ldexp(1.0, -8) : 0.0;
+        for (int64_t t = 0; t < T; ++t) {
+            std::vector<double> in(static_cast<size_t>(d));
+            std::vector<float> in_f(in.size());
+            double ss = 0;
+            for (int64_t i = 0; i < d; ++i) {
+                const size_t k = static_cast<size_t>(t * d + i);
+                ASSERT_EQ(sum[k], x[k] + res[k]) << "residual sum, T " << T;
+                ss += static_cast<double>(sum[k]) * sum[k];
+            }
+            const double inv = 1.0 / std::sqrt(ss / static_cast<double>(d) + 1e-6);
+            for (int64_t i = 0; i < d; ++i) in_f[static_cast<size_t>(i)] = static_cast<float>(in[static_cast<size_t>(i)] = sum[static_cast<size_t>(t * d + i)] * inv * nw[static_cast<size_t>(i)]);
+            std::vector<double> h(static_cast<size_t>(f)), dh(h.size());
+            for (int64_t j = 0; j < f; ++j) {
+                double g = 0, u = 0;
+                for (int64_t i = 0; i < d; ++i) {
+                    g += gate.dequantised[static_cast<size_t>(j * d + i)] * in[static_cast<size_t>(i)];
+                    u += up.dequantised[static_cast<size_t>(j * d + i)] * in[static_cast<size_t>(i)];
+                }
+                h[static_cast<size_t>(j)] = g / (1.0 + std::exp(-g)) * u;
+                const double mg = rel * magnitude(gate.dequantised.data() + j * d, in_f.data(), d) + 1e-6,
+                             mu = rel * magnitude(up.dequantised.data() + j * d, in_f.data(), d) + 1e-6;
+                dh[static_cast<size_t>(j)] = 1.1 * mg * std::fabs(u) + (std::fabs(g) + mg) * mu + round_h * std::fabs(h[static_cast<size_t>(j)]);
+            }
+            for (int64_t r = 0; r < d; ++r) {
+                double want = 0, tol = 1e-5;
+                for (int64_t j = 0; j < f; ++j) {
+                    const double w = down.dequantised[static_cast<size_t>(r * f + j)];
+                    want += w * h[static_cast<size_t>(j)];
+                    tol += std::fabs(w) * (dh[static_cast<size_t>(j)] + rel * std::fabs(h[static_cast<size_t>(j)]));
+                }
+                ASSERT_NEAR(y[static_cast<size_t>(t * d + r)], want, tol) << "T " << T << " t " << t << " row " << r;
+            }
+        }
+        for (void* p : {static_cast<void*>(d_x), static_cast<void*>(d_res), static_cast<void*>(d_nw), static_cast<void*>(d_sum),
+                        static_cast<void*>(d_in), static_cast<void*>(d_hidden), static_cast<void*>(d_up), static_cast<void*>(d_y), scratch,
+                        static_cast<void*>(gate.d_quants), static_cast<void*>(gate.d_scales), static_cast<void*>(up.d_quants),
+                        static_cast<void*>(up.d_scales), static_cast<void*>(down.d_quants), static_cast<void*>(down.d_scales)})
+            cudaFree(p);
+    }
+    if (blas) mc::blas_shutdown();
+}
+
 // ---------------------------------------------------------------- window attention
 // kv_attend on a cache without sink/retained entries (full attention, SWA): every token t of
 // the chunk sees positions [pos0 + t − w_t + 1, pos0 + t], w_t = min(ring count + t + 1,
@@ -1133,5 +1204,114 @@ TEST(Cuda, ChunkPlanFollowsTheCacheRulesAndAttentionSeesExactlyThat) {
                 EXPECT_GT(moved, 0) << c.what << ": the case moves nothing";
             }
         }
+    }
+}
+
+// The LTE scorer over a first chunk (every row from the chunk), against its conv stack in double:
+// 'same' zero padding, SiLU between layers, the projection then sigmoid − 0.5. Chunks of 64+ rows
+// take the tiled kernel, shorter ones a warp per channel; head size 128 has 128 channels in the
+// first layer, more than one tiled block holds (a block per 64 channels).
+TEST(Cuda, LteScorerOverAChunkMatchesItsConvStack) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    namespace mc = mnemo::cuda;
+    struct Case { int32_t hd; int64_t T; };
+    for (const Case cs : {Case{16, 40}, Case{16, 200}, Case{64, 300}, Case{128, 160}}) {
+        const int32_t H = 2, hd = cs.hd, n_layers = 3, K = 3, dil = 2;
+        const int64_t T = cs.T, W = 32;
+        std::mt19937 rng(static_cast<uint32_t>(hd * 1000 + T));
+        std::normal_distribution<float> normal;
+        const auto randn = [&](size_t n, float scale) {
+            std::vector<float> v(n);
+            for (float& x : v) x = scale * normal(rng);
+            return v;
+        };
+        DeviceBuffers dev;
+        mc::LteScorerDevice sc;
+        sc.n_layers = n_layers;
+        sc.per_head_groups = true;
+        std::vector<std::vector<float>> weights, biases;
+        int32_t cin = 2 * hd;
+        for (int32_t l = 0; l < n_layers; ++l) {
+            const int32_t cout = cin / 2;
+            weights.push_back(randn(static_cast<size_t>(H * cout * K * cin), 1.0f / std::sqrt(static_cast<float>(K * cin))));
+            biases.push_back(randn(static_cast<size_t>(H * cout), 0.1f));
+            sc.weight[l] = dev(weights.back());
+            sc.bias[l] = dev(biases.back());
+            sc.kernel_size[l] = K;
+            sc.dilation[l] = dil;
+            sc.in_per_group[l] = cin;
+            sc.out_per_group[l] = cout;
+            sc.left += dil * (K - 1) / 2;
+            sc.right += dil * (K - 1) - dil * (K - 1) / 2;
+            cin = cout;
+        }
+        const std::vector<float> proj = randn(static_cast<size_t>(H * cin), 1.0f / std::sqrt(static_cast<float>(cin))), proj_bias = randn(H, 0.1f);
+        sc.proj_weight = dev(proj);
+        sc.proj_bias = dev(proj_bias);
+        sc.next_unscored = dev(std::vector<int64_t>{0});
+        const std::vector<float> k = randn(static_cast<size_t>(T * H * hd), 1.0f), v = randn(k.size(), 1.0f);
+        mc::DeviceKvCache cache;
+        cache.n_kv_heads = H;
+        cache.head_dim = hd;
+        cache.window_capacity = W;
+        cache.slots = W;
+        cache.learned = true;
+        cache.window_meta = dev(std::vector<int64_t>{0, 0});
+        mc::KvChunk ch;
+        ch.k = ch.k_pre = dev(k);
+        ch.v = dev(v);
+        ch.n_tokens = T;
+        ch.position = dev(std::vector<int64_t>{0});
+        mc::KvScratch s;
+        s.new_scores = dev(std::vector<float>(static_cast<size_t>((T + W) * H), NAN));
+        const int64_t act = mc::lte_act_floats(sc, H, hd, W, T);
+        for (float*& a : s.lte_act) a = dev(std::vector<float>(static_cast<size_t>(act), NAN));
+        mc::lte_score(cache, ch, sc, s, nullptr);
+        ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+        std::vector<float> got(static_cast<size_t>((T + W) * H));
+        cudaMemcpy(got.data(), s.new_scores, got.size() * 4, cudaMemcpyDeviceToHost);
+
+        double worst = 0;
+        int64_t checked = 0;
+        for (int32_t h = 0; h < H; ++h) {
+            // x[p][c], p in [0, T): [k, v] of head h, then each layer's SiLU output.
+            int32_t width = 2 * hd;
+            std::vector<double> x(static_cast<size_t>(T * width));
+            for (int64_t p = 0; p < T; ++p)
+                for (int32_t e = 0; e < hd; ++e) {
+                    x[static_cast<size_t>(p * width + e)] = k[static_cast<size_t>((p * H + h) * hd + e)];
+                    x[static_cast<size_t>(p * width + hd + e)] = v[static_cast<size_t>((p * H + h) * hd + e)];
+                }
+            for (int32_t l = 0; l < n_layers; ++l) {
+                const int32_t cout = width / 2, pl = dil * (K - 1) / 2;
+                std::vector<double> y(static_cast<size_t>(T * cout));
+                for (int64_t p = 0; p < T; ++p)
+                    for (int32_t o = 0; o < cout; ++o) {
+                        double acc = biases[static_cast<size_t>(l)][static_cast<size_t>(h * cout + o)];
+                        for (int32_t j = 0; j < K; ++j) {
+                            const int64_t q = p - pl + j * dil;
+                            if (q < 0 || q >= T) continue;
+                            for (int32_t ci = 0; ci < width; ++ci)
+                                acc += weights[static_cast<size_t>(l)][static_cast<size_t>(((h * cout + o) * K + j) * width + ci)] *
+                                       x[static_cast<size_t>(q * width + ci)];
+                        }
+                        y[static_cast<size_t>(p * cout + o)] = acc / (1.0 + std::exp(-acc));
+                    }
+                x.swap(y);
+                width = cout;
+            }
+            for (int64_t p = 0; p + sc.right < T; ++p) {
+                double logit = proj_bias[static_cast<size_t>(h)];
+                for (int32_t ci = 0; ci < width; ++ci) logit += proj[static_cast<size_t>(h * width + ci)] * x[static_cast<size_t>(p * width + ci)];
+                const double want = 1.0 / (1.0 + std::exp(-logit)) - 0.5;
+                const float score = got[static_cast<size_t>((p + W) * H + h)];
+                const double err = std::fabs(score - want);
+                worst = std::isnan(err) ? INFINITY : std::max(worst, err);
+                ++checked;
+            }
+        }
+        std::printf("scorer head size %d, %lld rows: %lld scores, max |err| %.3g\n", hd, static_cast<long long>(T), static_cast<long long>(checked), worst);
+        EXPECT_EQ(checked, H * (T - sc.right));
+        EXPECT_LT(worst, 5e-5) << "head size " << hd << " rows " << T;
     }
 }
