@@ -771,13 +771,16 @@ __global__ void rms_norm_gated_kernel(const float* x, const float* gate, const f
     }
 }
 
-__global__ void l2_norm_kernel(float* x, int64_t dim, float eps) {
+// A warp per row, summing as a block of kL2NormThreads would (the bits the decode step's fused
+// conv + norm gives): no barriers, and 8 rows a block of 256 threads.
+constexpr int kL2NormRowsPerBlock = 8;
+__global__ void l2_norm_kernel(float* x, int64_t n_rows, int64_t dim, float eps) {
     pdl_wait();
-    float* xr = x + blockIdx.x * dim;
-    float ss = 0.0f;
-    for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) ss += xr[i] * xr[i];
-    const float inv = rsqrtf(block_sum(ss) + eps);
-    for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) xr[i] *= inv;
+    const int64_t row = static_cast<int64_t>(blockIdx.x) * kL2NormRowsPerBlock + threadIdx.x / kWarp;
+    if (row >= n_rows) return;
+    float* xr = x + row * dim;
+    const float inv = rsqrtf(sum_squares_as_block<kL2NormThreads>(xr, dim) + eps);
+    for (int64_t i = threadIdx.x % kWarp; i < dim; i += kWarp) xr[i] *= inv;
 }
 
 __global__ void swiglu_kernel(float* gate, const float* up, __nv_bfloat16* out_bf16, int64_t n) {
@@ -814,8 +817,9 @@ struct ConvChannel {
     // Input of token u, u < 0 from the tail (tail[j] is token j − (K − 1)).
     __device__ __forceinline__ float input(int64_t u) const { return u >= 0 ? x[u * channels + c] : tail[(u + K - 1) * channels + c]; }
     // silu(conv) at token t.
-    __device__ __forceinline__ float next(int64_t t) {
-        const float v = x[t * channels + c];
+    __device__ __forceinline__ float next(int64_t t) { return step(x[t * channels + c]); }
+    // silu(conv) at the token whose input is v (tokens in order).
+    __device__ __forceinline__ float step(float v) {
         if (tail == nullptr) return silu(v);
         hist[K - 1] = v;
         float acc = 0.0f;
@@ -844,8 +848,9 @@ __device__ __forceinline__ void conv_channel(const ShortConv& cv, int64_t c, int
 // runs of tokens, a thread per (channel, run) — a thread walking every token left most of the
 // GPU idle (~285 µs a GDN layer at 1024 tokens). The convs run in place, so every thread reads
 // the inputs before its run (and run 0 the chunk's last inputs, the new tail) before a barrier,
-// and only then writes.
-constexpr int kConvChannels = 32, kConvSegments = 8;
+// and only then writes; within its run a thread loads kConvBatch inputs before it writes their
+// outputs (its own tokens: no other thread reads them after the barrier).
+constexpr int kConvChannels = 32, kConvSegments = 16, kConvBatch = 8;
 
 template <int K>
 __global__ void short_conv_kernel(ShortConvBatch b, int64_t T) {
@@ -865,7 +870,14 @@ __global__ void short_conv_kernel(ShortConvBatch b, int64_t T) {
     }
     __syncthreads();
     if (!mine) return;
-    for (int64_t t = t0; t < t1; ++t) cv.y[t * cv.channels + c] = conv.next(t);
+    for (int64_t t = t0; t < t1; t += kConvBatch) {
+        float in[kConvBatch];
+#pragma unroll
+        for (int u = 0; u < kConvBatch; ++u) in[u] = t + u < t1 ? cv.x[(t + u) * cv.channels + c] : 0.0f;
+#pragma unroll
+        for (int u = 0; u < kConvBatch; ++u)
+            if (t + u < t1) cv.y[(t + u) * cv.channels + c] = conv.step(in[u]);
+    }
     if (seg == 0 && conv.tail != nullptr)
 #pragma unroll
         for (int j = 0; j < K - 1; ++j) conv.tail[j * cv.channels + c] = new_tail[j];
@@ -1065,7 +1077,7 @@ void rms_norm_gated(const float* x, const float* gate, const float* weight, floa
                   static_cast<__nv_bfloat16*>(y_bf16), dim, eps);
 }
 void l2_norm(float* x, int64_t n_rows, int64_t dim, float eps, Stream stream) {
-    launch_kernel(l2_norm_kernel, static_cast<unsigned>(n_rows), kL2NormThreads, 0, stream, x, dim, eps);
+    launch_kernel(l2_norm_kernel, blocks_for(n_rows, kL2NormRowsPerBlock), kL2NormRowsPerBlock * kWarp, 0, stream, x, n_rows, dim, eps);
 }
 void swiglu(float* gate, const float* up, int64_t n, Stream stream, void* out_bf16) {
     launch_kernel(swiglu_kernel, blocks_for(n, 256), 256, 0, stream, gate, up, static_cast<__nv_bfloat16*>(out_bf16), n);
@@ -1364,7 +1376,10 @@ __global__ void __launch_bounds__(kLteTileRows / 4 * kLteTileChannels / 4) lte_l
     const LteTile tile = lte_tile(L.cin, L.cout, L.K, L.d);
     const int32_t cout4 = tile.ct * 4, o0 = blockIdx.z * kLteTileChannels;
     float* in = lte_smem;                 // [span][stride]
-    float* ws = in + tile.in_floats;      // [kLteSlab][cout4]
+    // [kLteSlab][ws_stride]: consecutive threads store consecutive inputs of a channel, a row of 4
+    // floats more than the channels apart, so a warp's stores fall in 8 banks rather than one.
+    const int32_t ws_stride = cout4 + 4;
+    float* ws = in + tile.in_floats;
     const int tx = threadIdx.x % tile.ct, ty = threadIdx.x / tile.ct;
     const int32_t n_w = L.K * L.cin;
     const float* w = L.weight + static_cast<int64_t>(g) * L.cout * n_w;
@@ -1387,7 +1402,7 @@ __global__ void __launch_bounds__(kLteTileRows / 4 * kLteTileChannels / 4) lte_l
         __syncthreads();  // the inputs are in; the previous slab's readers are done
         for (int32_t idx = threadIdx.x; idx < kLteSlab * cout4; idx += tile.threads) {
             const int32_t o = idx / kLteSlab, kk = idx % kLteSlab;  // consecutive threads: consecutive inputs of one channel
-            ws[kk * cout4 + o] = o0 + o < L.cout && k0 + kk < n_w ? w[static_cast<int64_t>(o0 + o) * n_w + k0 + kk] : 0.0f;
+            ws[kk * ws_stride + o] = o0 + o < L.cout && k0 + kk < n_w ? w[static_cast<int64_t>(o0 + o) * n_w + k0 + kk] : 0.0f;
         }
         __syncthreads();
         const int32_t kn = min(kLteSlab, n_w - k0);
@@ -1398,8 +1413,8 @@ __global__ void __launch_bounds__(kLteTileRows / 4 * kLteTileChannels / 4) lte_l
             // Four inputs at a time, all of one tap (slabs start at multiples of 4): a float4 of each
             // row and four weight vectors, summed in the same order as one at a time.
             for (int32_t kk = 0; kk < kn; kk += 4) {
-                const float4* wv = reinterpret_cast<const float4*>(&ws[kk * cout4 + 4 * tx]);
-                const float4 b0 = wv[0], b1 = wv[cout4 / 4], b2 = wv[cout4 / 2], b3 = wv[3 * cout4 / 4];
+                const float4* wv = reinterpret_cast<const float4*>(&ws[kk * ws_stride + 4 * tx]);
+                const float4 b0 = wv[0], b1 = wv[ws_stride / 4], b2 = wv[ws_stride / 2], b3 = wv[3 * ws_stride / 4];
 #pragma unroll
                 for (int r = 0; r < 4; ++r) {
                     const float4 a = *reinterpret_cast<const float4*>(&a_row[r * tile.stride + ci]);
@@ -1415,7 +1430,7 @@ __global__ void __launch_bounds__(kLteTileRows / 4 * kLteTileChannels / 4) lte_l
             }
         } else {
             for (int32_t kk = 0; kk < kn; ++kk) {
-                const float4 b = *reinterpret_cast<const float4*>(&ws[kk * cout4 + 4 * tx]);
+                const float4 b = *reinterpret_cast<const float4*>(&ws[kk * ws_stride + 4 * tx]);
 #pragma unroll
                 for (int r = 0; r < 4; ++r) fold(b, a_row[r * tile.stride + ci], r);
                 if (++ci == L.cin) {
@@ -2754,7 +2769,7 @@ void lte_score_layers(const DeviceKvCache& c, const KvChunk& ch, const LteScorer
             // A chunk's rows (rows counts the chunk and the receptive field; a CPU-written state's
             // deferred rows come on top: one more tile of blocks covers up to a window more).
             const LteTile t = lte_tile(cin, cout, K, d);
-            const size_t smem = (static_cast<size_t>(t.in_floats) + static_cast<size_t>(kLteSlab) * t.ct * 4) * sizeof(float);
+            const size_t smem = (static_cast<size_t>(t.in_floats) + static_cast<size_t>(kLteSlab) * (t.ct * 4 + 4)) * sizeof(float);
             if (smem > 48 * 1024) cudaFuncSetAttribute(lte_layer_tiled_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
             const int64_t all_rows = rows + c.window_capacity + 2 * (sc.left + sc.right);
             const dim3 grid(static_cast<unsigned>((all_rows + kLteTileRows - 1) / kLteTileRows), static_cast<unsigned>(c.n_kv_heads),
