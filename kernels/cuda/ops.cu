@@ -1452,6 +1452,108 @@ __global__ void __launch_bounds__(kLteTileRows / 4 * kLteTileChannels / 4) lte_l
     }
 }
 
+// Layers 1 .. n_layers − 1 and the projection of a chunk in one launch (after layer 0 in the
+// tiled kernel): a block per (kLteTileRows final rows, head) computes each layer's rows that its
+// tile needs — the tile widened by the receptive fields of the layers after it — into shared
+// memory, a thread per (row, channel) output, the layer's weights staged with rows one float
+// apart (threads on consecutive channels read other banks). Each output sums its inputs in the
+// order the tiled kernel does (tap, then channel), so the scores are the same.
+constexpr int kLteTailThreads = 256;
+constexpr size_t kLteTailMaxSmem = 160 * 1024;  // above it (key head sizes over 128), a launch per layer
+
+// Rows of layer l's output (1 ≤ l ≤ n_layers) the tail kernel computes around its tile: lo before, hi after.
+__host__ __device__ inline void lte_tail_halo(const LteScorerDevice& sc, int32_t l, int32_t& lo, int32_t& hi) {
+    lo = hi = 0;
+    for (int32_t i = l + 1; i < sc.n_layers; ++i) {
+        const int32_t total = sc.dilation[i] * (sc.kernel_size[i] - 1);
+        lo += total / 2;
+        hi += total - total / 2;
+    }
+}
+
+struct LteTailSmem {
+    int32_t act_floats, weight_floats;  // each of the two activation buffers; the weights
+    size_t bytes;
+};
+__host__ __device__ inline LteTailSmem lte_tail_smem(const LteScorerDevice& sc) {
+    LteTailSmem t{0, 0, 0};
+    for (int32_t l = 1; l <= sc.n_layers; ++l) {
+        const bool proj = l == sc.n_layers;
+        const int32_t K = proj ? 1 : sc.kernel_size[l], d = proj ? 1 : sc.dilation[l];
+        const int32_t cin = sc.out_per_group[l - 1], cout = proj ? 1 : sc.out_per_group[l];
+        int32_t lo = 0, hi = 0;
+        lte_tail_halo(sc, l, lo, hi);
+        const int32_t rows_in = kLteTileRows + lo + hi + d * (K - 1) + 3;  // + the rows a last group of four reads past them
+        t.act_floats = max(t.act_floats, rows_in * (cin + 1));
+        t.weight_floats = max(t.weight_floats, cout * (K * cin + 1));
+    }
+    t.bytes = (2 * static_cast<size_t>(t.act_floats) + t.weight_floats) * sizeof(float);
+    return t;
+}
+
+__global__ void __launch_bounds__(kLteTailThreads) lte_tail_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc, KvScratch s) {
+    extern __shared__ float tail_smem[];
+    const int32_t h = blockIdx.y, g = sc.per_head_groups ? h : 0, n = sc.n_layers;
+    const LteTailSmem sm = lte_tail_smem(sc);
+    float* act[2] = {tail_smem, tail_smem + sm.act_floats};
+    float* ws = tail_smem + 2 * sm.act_floats;
+    const LteLayerShape Lp = lte_layer_shape(sc, n, c.head_dim);
+    pdl_wait();
+    const LteLayerRows Rp = lte_layer_rows(c, ch, sc, s, Lp, n, false);
+    const int64_t p0 = Rp.out_lo + static_cast<int64_t>(blockIdx.x) * kLteTileRows;
+    if (p0 > Rp.out_hi) return;
+    {
+        // Layer 1's input rows: layer 0's outputs (zero outside the sequence), as the tiled kernel reads them.
+        const LteLayerShape L1 = lte_layer_shape(sc, 1, c.head_dim);
+        const LteLayerRows R1 = lte_layer_rows(c, ch, sc, s, L1, 1, false);
+        int32_t lo = 0, hi = 0;
+        lte_tail_halo(sc, 1, lo, hi);
+        const int32_t rows_in = kLteTileRows + lo + hi + L1.d * (L1.K - 1);
+        for (int32_t i = threadIdx.x / kWarp; i < rows_in; i += kLteTailThreads / kWarp)
+            lte_input_row(act[0] + i * (L1.cin + 1), p0 - lo - L1.pl + i, 1, L1, R1, h, c, ch, threadIdx.x % kWarp, kWarp);
+    }
+    for (int32_t l = 1; l <= n; ++l) {
+        const LteLayerShape L = lte_layer_shape(sc, l, c.head_dim);
+        const int32_t n_w = L.K * L.cin, in_stride = L.cin + 1, out_stride = L.cout + 1;
+        const float* w = L.weight + static_cast<int64_t>(g) * L.cout * n_w;
+        for (int32_t idx = threadIdx.x; idx < L.cout * n_w; idx += kLteTailThreads) ws[(idx / n_w) * (n_w + 1) + idx % n_w] = w[idx];
+        __syncthreads();  // the weights and this layer's inputs are in
+        int32_t lo = 0, hi = 0;
+        lte_tail_halo(sc, l, lo, hi);
+        const int32_t rows_out = kLteTileRows + lo + hi;
+        const float* in = act[(l - 1) % 2];
+        float* out = act[l % 2];
+        // A thread per (4 rows, channel): four sums in flight, one weight read for four products.
+        for (int32_t idx = threadIdx.x; idx < (rows_out + 3) / 4 * L.cout; idx += kLteTailThreads) {
+            const int32_t r0 = idx / L.cout * 4, o = idx % L.cout;
+            const float* wr = ws + o * (n_w + 1);
+            float acc[4] = {};
+            for (int32_t j = 0; j < L.K; ++j) {
+                const float* a = in + (r0 + j * L.d) * in_stride;
+                for (int32_t ci = 0; ci < L.cin; ++ci) {
+                    const float wv = wr[j * L.cin + ci];
+#pragma unroll
+                    for (int q = 0; q < 4; ++q) acc[q] += a[q * in_stride + ci] * wv;
+                }
+            }
+#pragma unroll
+            for (int q = 0; q < 4; ++q) {
+                const int32_t r = r0 + q;
+                const int64_t p = p0 - lo + r;
+                if (r >= rows_out) break;
+                if (l < n) {
+                    // What the next layer reads: zero before the sequence start and past the last token.
+                    const float bias = L.bias != nullptr ? L.bias[g * L.cout + o] : 0.0f;
+                    out[r * out_stride + o] = p >= 0 && p < Rp.end ? silu(acc[q] + bias) : 0.0f;
+                } else if (p <= Rp.out_hi) {
+                    lte_store(acc[q], p, o, l, g, h, L, Rp, c, sc, s, false);
+                }
+            }
+        }
+        __syncthreads();  // the outputs are in; the weights may be replaced
+    }
+}
+
 // Replace-min's order: a ranks above x (higher score; among equal scores the lower position).
 // Positions of entries are distinct, so this is a total order.
 __device__ __forceinline__ bool ranks_above(float sa, int64_t pa, float sx, int64_t px) { return sa > sx || (sa == sx && pa < px); }
@@ -2765,6 +2867,15 @@ void lte_score_layers(const DeviceKvCache& c, const KvChunk& ch, const LteScorer
         const int32_t K = proj ? 1 : sc.kernel_size[l], d = proj ? 1 : sc.dilation[l];
         const int32_t cin = proj ? (sc.n_layers > 0 ? sc.out_per_group[sc.n_layers - 1] : 2 * c.head_dim) : sc.in_per_group[l];
         const int32_t cout = proj ? 1 : sc.out_per_group[l];
+        if (!committed && rows >= kLteTiledMinRows && l == 1 && lte_tail_smem(sc).bytes <= kLteTailMaxSmem) {
+            // The layers after the first and the projection, in one launch.
+            const size_t smem = lte_tail_smem(sc).bytes;
+            if (smem > 48 * 1024) cudaFuncSetAttribute(lte_tail_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+            const int64_t all_rows = rows + c.window_capacity + 2 * (sc.left + sc.right);
+            const dim3 grid(static_cast<unsigned>((all_rows + kLteTileRows - 1) / kLteTileRows), static_cast<unsigned>(c.n_kv_heads));
+            launch_kernel(lte_tail_kernel, grid, kLteTailThreads, smem, stream, c, ch, sc, s);
+            break;
+        }
         if (!committed && rows >= kLteTiledMinRows) {
             // A chunk's rows (rows counts the chunk and the receptive field; a CPU-written state's
             // deferred rows come on top: one more tile of blocks covers up to a window more).
