@@ -1,8 +1,8 @@
 #!/bin/bash
-# Prefill, fourth round: + the scorer layers after the first and its projection in one launch; against cc052d6.
+# Prefill, fifth round: + the fused scorer tail with four rows a thread; then the issue-9 table with this binary.
 
 source "$(dirname "${BASH_SOURCE[0]}")/../bench/results/cuda/2026-11-23f/device_env.sh"
-budget=570
+budget=590
 date
 kernel_tests 90
 session_tests 150 "lalte|gdn_attn|q8"
@@ -14,9 +14,12 @@ for r in 1 2; do graph new mnemo 1024; graph before mnemo_before 1024; done
 date
 head -c 4096 /tmp/prompt.txt > /tmp/p4k.txt
 run_for 150 ncu --clock-control none --cache-control none --metrics gpu__time_duration.sum --csv "$here/mnemo" run -m "$bf" -f /tmp/p4k.txt -n 1 --backend cuda --chunk 1024 > "$out/ncu_prefill_lte.csv" 2>"$out/ncu_prefill_lte.log"
-python3 "$here/sum.py" "$out/ncu_prefill_lte.csv" > "$out/ncu_prefill_lte_summary.txt"; head -25 "$out/ncu_prefill_lte_summary.txt"; gzip -f "$out/ncu_prefill_lte.csv"
+python3 "$here/sum.py"  # bench/results/cuda/2026-11-25/ncu_sum.py "$out/ncu_prefill_lte.csv" > "$out/ncu_prefill_lte_summary.txt"; head -25 "$out/ncu_prefill_lte_summary.txt"; gzip -f "$out/ncu_prefill_lte.csv"
 date
 run_for 120 compute-sanitizer --tool memcheck "$here/test_cuda" --gtest_filter='*Scorer*:*Mlp*:*GatedDelta*:*ChunkPlan*:*GdnConv*' > "$out/memcheck_kernels.log" 2>&1; tail -3 "$out/memcheck_kernels.log"
-run_for 150 compute-sanitizer --tool memcheck "$here/test_cuda_session" --gtest_filter='*PrefillDecodeAndCaches*:*Q8*:*q8*' > "$out/memcheck_session.log" 2>&1; tail -3 "$out/memcheck_session.log"
+date
+
+mkdir -p /tmp/b && cp "$here"/mnemo "$here"/gemv_bench "$here"/test_cuda "$here"/test_cuda_session "$here"/lib*.so.0 /tmp/b/
+run_for 260 bash bench/cuda/run_device.sh /tmp/b "$out/issue9" issue9 2>&1 | tail -30
 date
 pack
