@@ -46,12 +46,18 @@ __global__ void __launch_bounds__(kPrepareThreads) gdn_chunk_prepare_kernel(cons
         ks[t * KS + i] = in ? k[((t0 + t) * H + h) * DK + i] : 0.0f;
         qs[t * KS + i] = in ? q[((t0 + t) * H + h) * DK + i] : 0.0f;
     }
+    // The gates in parallel, then their prefix sum in token order by one thread (the CPU's order):
+    // loading them in that thread's loop chained 64 global loads.
+    for (int t = threadIdx.x; t < C; t += blockDim.x) {
+        G[t] = t < n ? g[(t0 + t) * H + h] : 0.0f;
+        b[t] = t < n ? beta[(t0 + t) * H + h] : 0.0f;
+    }
+    __syncthreads();
     if (threadIdx.x == 0) {
         float acc = 0.0f;
         for (int t = 0; t < C; ++t) {
-            if (t < n) acc += g[(t0 + t) * H + h];
+            if (t < n) acc += G[t];
             G[t] = acc;
-            b[t] = t < n ? beta[(t0 + t) * H + h] : 0.0f;
         }
     }
     __syncthreads();

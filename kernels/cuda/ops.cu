@@ -791,6 +791,21 @@ __global__ void swiglu_kernel(float* gate, const float* up, __nv_bfloat16* out_b
     if (out_bf16 != nullptr) out_bf16[i] = __float2bfloat16(v);
     else gate[i] = v;
 }
+// Four values a thread (gate and up 16-byte, out_bf16 8-byte aligned): n4 groups of four.
+__global__ void swiglu_x4_kernel(float* gate, const float* up, __nv_bfloat16* out_bf16, int64_t n4) {
+    pdl_wait();
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i >= n4) return;
+    const float4 g = reinterpret_cast<const float4*>(gate)[i], u = reinterpret_cast<const float4*>(up)[i];
+    const float4 v = make_float4(silu(g.x) * u.x, silu(g.y) * u.y, silu(g.z) * u.z, silu(g.w) * u.w);
+    if (out_bf16 != nullptr) {
+        __nv_bfloat162* out = reinterpret_cast<__nv_bfloat162*>(out_bf16) + 2 * i;
+        out[0] = __floats2bfloat162_rn(v.x, v.y);
+        out[1] = __floats2bfloat162_rn(v.z, v.w);
+    } else {
+        reinterpret_cast<float4*>(gate)[i] = v;
+    }
+}
 
 // One channel of a short conv, walked token by token by one thread with the last K−1
 // inputs in registers, so the tail moves in the same launch (read before any token
@@ -1013,12 +1028,15 @@ __device__ __forceinline__ void rope_pair(float& x1, float& x2, int64_t i, int64
 
 // One thread per (token, head, rotation pair) of q and then k; k's values before the
 // rotation are copied to k_pre on the way (the LTE scorer's input).
+// Index is the type of the flat (token, head, pair) index: 32 bits when it fits (a 64-bit
+// division is a long instruction sequence, and a chunk needs three per pair).
+template <typename Index>
 __global__ void rope_kernel(float* q, int64_t q_heads, float* k, int64_t k_heads, float* k_pre, int64_t T, int64_t hd,
                             const int64_t* position, float theta) {
     pdl_wait();
-    const int64_t half = hd / 2, heads = q_heads + k_heads;
-    const int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-    if (idx >= T * heads * half) return;
+    const Index half = static_cast<Index>(hd / 2), heads = static_cast<Index>(q_heads + k_heads);
+    const Index idx = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (static_cast<int64_t>(idx) >= T * heads * half) return;
     const int64_t i = idx % half, head = (idx / half) % heads, t = idx / (half * heads);
     const bool is_q = head < q_heads;
     float* r = is_q ? q + (t * q_heads + head) * hd : k + (t * k_heads + head - q_heads) * hd;
@@ -1080,7 +1098,11 @@ void l2_norm(float* x, int64_t n_rows, int64_t dim, float eps, Stream stream) {
     launch_kernel(l2_norm_kernel, blocks_for(n_rows, kL2NormRowsPerBlock), kL2NormRowsPerBlock * kWarp, 0, stream, x, n_rows, dim, eps);
 }
 void swiglu(float* gate, const float* up, int64_t n, Stream stream, void* out_bf16) {
-    launch_kernel(swiglu_kernel, blocks_for(n, 256), 256, 0, stream, gate, up, static_cast<__nv_bfloat16*>(out_bf16), n);
+    const auto aligned = [](const void* p, uintptr_t a) { return reinterpret_cast<uintptr_t>(p) % a == 0; };
+    if (n % 4 == 0 && aligned(gate, 16) && aligned(up, 16) && aligned(out_bf16, 8))
+        launch_kernel(swiglu_x4_kernel, blocks_for(n / 4, 256), 256, 0, stream, gate, up, static_cast<__nv_bfloat16*>(out_bf16), n / 4);
+    else
+        launch_kernel(swiglu_kernel, blocks_for(n, 256), 256, 0, stream, gate, up, static_cast<__nv_bfloat16*>(out_bf16), n);
 }
 void short_conv_silu(const ShortConv* convs, int n, int64_t T, int64_t K, Stream stream) {
     ShortConvBatch b;
@@ -1131,7 +1153,8 @@ bool gated_delta_rule(const float* q, const float* k, const float* v, const floa
 void rope(float* q, int64_t q_heads, float* k, int64_t k_heads, float* k_pre, int64_t T, int64_t hd, const int64_t* position,
           float theta, Stream stream) {
     const int64_t n = T * (q_heads + k_heads) * (hd / 2);
-    launch_kernel(rope_kernel, blocks_for(n, 256), 256, 0, stream, q, q_heads, k, k_heads, k_pre, T, hd, position, theta);
+    if (n < (int64_t{1} << 31)) launch_kernel(rope_kernel<uint32_t>, blocks_for(n, 256), 256, 0, stream, q, q_heads, k, k_heads, k_pre, T, hd, position, theta);
+    else launch_kernel(rope_kernel<int64_t>, blocks_for(n, 256), 256, 0, stream, q, q_heads, k, k_heads, k_pre, T, hd, position, theta);
 }
 void argmax(const float* logits, int64_t n, int32_t* out, Stream stream) { launch_kernel(argmax_kernel, 1, 1024, 0, stream, logits, n, out); }
 void advance_position(int64_t* position, int64_t n, Stream stream) { launch_kernel(advance_kernel, 1, 1, 0, stream, position, n); }

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Prefill, fifth round: + the fused scorer tail with four rows a thread; then the issue-9 table with this binary.
+# Prefill, sixth round: + GDN prepare loads its gates in parallel, RoPE on 32-bit indices, SwiGLU four values a thread; against cc052d6.
 
 source "$(dirname "${BASH_SOURCE[0]}")/../bench/results/cuda/2026-11-23f/device_env.sh"
 budget=590
@@ -19,7 +19,6 @@ date
 run_for 120 compute-sanitizer --tool memcheck "$here/test_cuda" --gtest_filter='*Scorer*:*Mlp*:*GatedDelta*:*ChunkPlan*:*GdnConv*' > "$out/memcheck_kernels.log" 2>&1; tail -3 "$out/memcheck_kernels.log"
 date
 
-mkdir -p /tmp/b && cp "$here"/mnemo "$here"/gemv_bench "$here"/test_cuda "$here"/test_cuda_session "$here"/lib*.so.0 /tmp/b/
-run_for 260 bash bench/cuda/run_device.sh /tmp/b "$out/issue9" issue9 2>&1 | tail -30
+run_for 150 compute-sanitizer --tool memcheck "$here/test_cuda_session" --gtest_filter='*PrefillDecodeAndCaches*:*Q8*:*q8*' > "$out/memcheck_session.log" 2>&1; tail -3 "$out/memcheck_session.log"
 date
 pack
