@@ -12,6 +12,7 @@
 // the state; pass 2 walks the chunks in order per (head, 8 value columns), the state tile in
 // shared memory, forming U and the state at every chunk start; pass 3 (every chunk in parallel)
 // forms the outputs from them.
+#include "copy_async.cuh"
 #include "ops.h"
 
 #include <cuda_runtime.h>
@@ -145,15 +146,6 @@ __host__ __device__ constexpr int state_stages() { return DK <= 128 ? 2 : 1; }
 template <int DK>
 __host__ __device__ constexpr int state_stage_floats() { return 2 * C * DK + C * state_cols<DK>() + C; }
 
-__device__ __forceinline__ void copy_async(float* dst, const float* src, int bytes) {
-    const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(dst));
-    if (bytes == 16) asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(d), "l"(src) : "memory");
-    else asm volatile("cp.async.ca.shared.global [%0], [%1], 4;" ::"r"(d), "l"(src) : "memory");
-}
-__device__ __forceinline__ void copy_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
-template <int Pending>
-__device__ __forceinline__ void copy_async_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(Pending) : "memory"); }
-
 // Chunk c's inputs of pass 2 into one stage: rows t < n of W and K (16-byte copies), this block's
 // U_v columns (zero past dv) and G.
 template <int DK>
@@ -169,15 +161,15 @@ __device__ void copy_state_inputs(float* stage, const float* w, const float* k, 
     for (int idx = threadIdx.x; idx < n * kVec; idx += blockDim.x) {
         const int t = idx / kVec, i = (idx % kVec) * 4;
         const int64_t row = ((t0 + t) * H + h) * DK + i;
-        copy_async(wt + t * DK + i, w + row, 16);
-        copy_async(kt + t * DK + i, k + row, 16);
+        copy_async<16>(wt + t * DK + i, w + row);
+        copy_async<16>(kt + t * DK + i, k + row);
     }
     for (int idx = threadIdx.x; idx < n * kStateCols; idx += blockDim.x) {
         const int t = idx / kStateCols, col = idx % kStateCols;
-        if (j0 + col < dv) copy_async(uv + idx, u + ((t0 + t) * H + h) * dv + j0 + col, 4);
+        if (j0 + col < dv) copy_async<4>(uv + idx, u + ((t0 + t) * H + h) * dv + j0 + col);
         else uv[idx] = 0.0f;
     }
-    for (int t = threadIdx.x; t < n; t += blockDim.x) copy_async(G + t, gcum + (t0 + t) * H + h, 4);
+    for (int t = threadIdx.x; t < n; t += blockDim.x) copy_async<4>(G + t, gcum + (t0 + t) * H + h);
 }
 
 template <int DK>

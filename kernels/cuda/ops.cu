@@ -1,6 +1,7 @@
 // Device operations of the CUDA backend (see ops.h). Written for clarity first: each
 // kernel follows its CPU counterpart's formula and order of operations where that
 // matters for parity (RoPE tables in f32, softplus threshold, replace-min ranking).
+#include "copy_async.cuh"
 #include "ops.h"
 
 #include <cuda_bf16.h>
@@ -456,15 +457,17 @@ __global__ void to_bf16_kernel(const float* x, __nv_bfloat16* y, int64_t n) {
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) y[i] = __float2bfloat16(x[i]);
 }
+// Group i of four bf16 values (y 8-byte aligned) from v.
+__device__ __forceinline__ void store_bf16x4(__nv_bfloat16* y, int64_t i, const float4& v) {
+    __nv_bfloat162* out = reinterpret_cast<__nv_bfloat162*>(y) + 2 * i;
+    out[0] = __floats2bfloat162_rn(v.x, v.y);
+    out[1] = __floats2bfloat162_rn(v.z, v.w);
+}
 // Four values a thread (x 16-byte and y 8-byte aligned): n4 groups of four.
 __global__ void to_bf16_x4_kernel(const float* x, __nv_bfloat16* y, int64_t n4) {
     pdl_wait();
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-    if (i >= n4) return;
-    const float4 v = reinterpret_cast<const float4*>(x)[i];
-    __nv_bfloat162* out = reinterpret_cast<__nv_bfloat162*>(y) + 2 * i;
-    out[0] = __floats2bfloat162_rn(v.x, v.y);
-    out[1] = __floats2bfloat162_rn(v.z, v.w);
+    if (i < n4) store_bf16x4(y, i, reinterpret_cast<const float4*>(x)[i]);
 }
 
 // cuBLAS entry points, resolved with dlopen.
@@ -484,6 +487,8 @@ struct Blas {
 Blas g_blas;
 
 int blocks_for(int64_t n, int threads) { return static_cast<int>((n + threads - 1) / threads); }
+// Whether p may be read as vectors of `bytes` (the four-values-a-thread elementwise kernels).
+bool aligned(const void* p, uintptr_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
 
 }  // namespace
 
@@ -634,8 +639,7 @@ void prepare_blas_input(const DeviceMatrix* const* w, int n, const InputNorm* no
     }
     if (!f.bf16) return;
     const int64_t count = T * w[0]->cols;
-    const bool vectors = count % 4 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(x_bf16) % 8 == 0;
-    if (vectors) launch_kernel(to_bf16_x4_kernel, blocks_for(count / 4, 256), 256, 0, stream, x, static_cast<__nv_bfloat16*>(x_bf16), count / 4);
+    if (count % 4 == 0 && aligned(x, 16) && aligned(x_bf16, 8)) launch_kernel(to_bf16_x4_kernel, blocks_for(count / 4, 256), 256, 0, stream, x, static_cast<__nv_bfloat16*>(x_bf16), count / 4);
     else launch_kernel(to_bf16_kernel, blocks_for(count, 256), 256, 0, stream, x, static_cast<__nv_bfloat16*>(x_bf16), count);
 }
 
@@ -798,13 +802,8 @@ __global__ void swiglu_x4_kernel(float* gate, const float* up, __nv_bfloat16* ou
     if (i >= n4) return;
     const float4 g = reinterpret_cast<const float4*>(gate)[i], u = reinterpret_cast<const float4*>(up)[i];
     const float4 v = make_float4(silu(g.x) * u.x, silu(g.y) * u.y, silu(g.z) * u.z, silu(g.w) * u.w);
-    if (out_bf16 != nullptr) {
-        __nv_bfloat162* out = reinterpret_cast<__nv_bfloat162*>(out_bf16) + 2 * i;
-        out[0] = __floats2bfloat162_rn(v.x, v.y);
-        out[1] = __floats2bfloat162_rn(v.z, v.w);
-    } else {
-        reinterpret_cast<float4*>(gate)[i] = v;
-    }
+    if (out_bf16 != nullptr) store_bf16x4(out_bf16, i, v);
+    else reinterpret_cast<float4*>(gate)[i] = v;
 }
 
 // One channel of a short conv, walked token by token by one thread with the last K−1
@@ -1098,7 +1097,6 @@ void l2_norm(float* x, int64_t n_rows, int64_t dim, float eps, Stream stream) {
     launch_kernel(l2_norm_kernel, blocks_for(n_rows, kL2NormRowsPerBlock), kL2NormRowsPerBlock * kWarp, 0, stream, x, n_rows, dim, eps);
 }
 void swiglu(float* gate, const float* up, int64_t n, Stream stream, void* out_bf16) {
-    const auto aligned = [](const void* p, uintptr_t a) { return reinterpret_cast<uintptr_t>(p) % a == 0; };
     if (n % 4 == 0 && aligned(gate, 16) && aligned(up, 16) && aligned(out_bf16, 8))
         launch_kernel(swiglu_x4_kernel, blocks_for(n / 4, 256), 256, 0, stream, gate, up, static_cast<__nv_bfloat16*>(out_bf16), n / 4);
     else
@@ -1233,7 +1231,7 @@ struct LteLayerShape {
     int32_t K, d, cin, cout, pl;
 };
 
-__device__ LteLayerShape lte_layer_shape(const LteScorerDevice& sc, int32_t l, int32_t hd) {
+__host__ __device__ inline LteLayerShape lte_layer_shape(const LteScorerDevice& sc, int32_t l, int32_t hd) {
     LteLayerShape L;
     const bool proj = l == sc.n_layers;
     L.weight = proj ? sc.proj_weight : sc.weight[l];
@@ -1254,18 +1252,25 @@ struct LteLayerRows {
     int64_t meta[8];
 };
 
+// The receptive-field contexts of the scorer layers after layer l: rows before (lo) and after (hi)
+// layer l's outputs that they read.
+__host__ __device__ inline void lte_context_after(const LteScorerDevice& sc, int32_t l, int32_t& lo, int32_t& hi) {
+    lo = hi = 0;
+    for (int32_t i = l + 1; i < sc.n_layers; ++i) {
+        const int32_t total = sc.dilation[i] * (sc.kernel_size[i] - 1);
+        lo += total / 2;
+        hi += total - total / 2;
+    }
+}
+
 __device__ LteLayerRows lte_layer_rows(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice& sc, const KvScratch& s,
                                        const LteLayerShape& L, int32_t l, bool committed) {
     LteLayerRows R;
     R.pos0 = *ch.position + (committed ? ch.n_tokens : 0);
     R.end = committed ? R.pos0 : R.pos0 + ch.n_tokens;
     const int64_t first = *sc.next_unscored, last = R.end - 1 - sc.right;
-    int32_t after_left = 0, after_right = 0;  // contexts of the layers after this one
-    for (int32_t i = l + 1; i < sc.n_layers; ++i) {
-        const int32_t total = sc.dilation[i] * (sc.kernel_size[i] - 1);
-        after_left += total / 2;
-        after_right += total - total / 2;
-    }
+    int32_t after_left = 0, after_right = 0;
+    lte_context_after(sc, l, after_left, after_right);
     R.out_lo = first - after_left;
     R.out_hi = last + after_right;
     R.base = first - sc.left;
@@ -1484,14 +1489,12 @@ __global__ void __launch_bounds__(kLteTileRows / 4 * kLteTileChannels / 4) lte_l
 constexpr int kLteTailThreads = 256;
 constexpr size_t kLteTailMaxSmem = 160 * 1024;  // above it (key head sizes over 128), a launch per layer
 
-// Rows of layer l's output (1 ≤ l ≤ n_layers) the tail kernel computes around its tile: lo before, hi after.
-__host__ __device__ inline void lte_tail_halo(const LteScorerDevice& sc, int32_t l, int32_t& lo, int32_t& hi) {
-    lo = hi = 0;
-    for (int32_t i = l + 1; i < sc.n_layers; ++i) {
-        const int32_t total = sc.dilation[i] * (sc.kernel_size[i] - 1);
-        lo += total / 2;
-        hi += total - total / 2;
-    }
+// Input rows of layer l (1 ≤ l ≤ n_layers) for the tail kernel's tile: the tile widened by the
+// contexts of the layers after l (lte_context_after) and of l itself.
+__host__ __device__ inline int32_t lte_tail_rows_in(const LteScorerDevice& sc, const LteLayerShape& L, int32_t l) {
+    int32_t lo = 0, hi = 0;
+    lte_context_after(sc, l, lo, hi);
+    return kLteTileRows + lo + hi + L.d * (L.K - 1);
 }
 
 struct LteTailSmem {
@@ -1501,14 +1504,10 @@ struct LteTailSmem {
 __host__ __device__ inline LteTailSmem lte_tail_smem(const LteScorerDevice& sc) {
     LteTailSmem t{0, 0, 0};
     for (int32_t l = 1; l <= sc.n_layers; ++l) {
-        const bool proj = l == sc.n_layers;
-        const int32_t K = proj ? 1 : sc.kernel_size[l], d = proj ? 1 : sc.dilation[l];
-        const int32_t cin = sc.out_per_group[l - 1], cout = proj ? 1 : sc.out_per_group[l];
-        int32_t lo = 0, hi = 0;
-        lte_tail_halo(sc, l, lo, hi);
-        const int32_t rows_in = kLteTileRows + lo + hi + d * (K - 1) + 3;  // + the rows a last group of four reads past them
-        t.act_floats = max(t.act_floats, rows_in * (cin + 1));
-        t.weight_floats = max(t.weight_floats, cout * (K * cin + 1));
+        const LteLayerShape L = lte_layer_shape(sc, l, 0);  // l ≥ 1: cin is the layer before's output
+        const int32_t rows_in = lte_tail_rows_in(sc, L, l) + 3;  // + the rows a last group of four reads past them
+        t.act_floats = max(t.act_floats, rows_in * (L.cin + 1));
+        t.weight_floats = max(t.weight_floats, L.cout * (L.K * L.cin + 1));
     }
     t.bytes = (2 * static_cast<size_t>(t.act_floats) + t.weight_floats) * sizeof(float);
     return t;
@@ -1530,8 +1529,8 @@ __global__ void __launch_bounds__(kLteTailThreads) lte_tail_kernel(DeviceKvCache
         const LteLayerShape L1 = lte_layer_shape(sc, 1, c.head_dim);
         const LteLayerRows R1 = lte_layer_rows(c, ch, sc, s, L1, 1, false);
         int32_t lo = 0, hi = 0;
-        lte_tail_halo(sc, 1, lo, hi);
-        const int32_t rows_in = kLteTileRows + lo + hi + L1.d * (L1.K - 1);
+        lte_context_after(sc, 1, lo, hi);
+        const int32_t rows_in = lte_tail_rows_in(sc, L1, 1);
         for (int32_t i = threadIdx.x / kWarp; i < rows_in; i += kLteTailThreads / kWarp)
             lte_input_row(act[0] + i * (L1.cin + 1), p0 - lo - L1.pl + i, 1, L1, R1, h, c, ch, threadIdx.x % kWarp, kWarp);
     }
@@ -1542,7 +1541,7 @@ __global__ void __launch_bounds__(kLteTailThreads) lte_tail_kernel(DeviceKvCache
         for (int32_t idx = threadIdx.x; idx < L.cout * n_w; idx += kLteTailThreads) ws[(idx / n_w) * (n_w + 1) + idx % n_w] = w[idx];
         __syncthreads();  // the weights and this layer's inputs are in
         int32_t lo = 0, hi = 0;
-        lte_tail_halo(sc, l, lo, hi);
+        lte_context_after(sc, l, lo, hi);
         const int32_t rows_out = kLteTileRows + lo + hi;
         const float* in = act[(l - 1) % 2];
         float* out = act[l % 2];
@@ -2637,12 +2636,6 @@ __host__ __device__ inline DecodeLayout decode_layout(const DeviceKvCache& c, in
     return L;
 }
 
-__device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
-    const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(dst), "l"(gmem) : "memory");
-}
-__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;" ::: "memory"); }
-
 __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache c, KvChunk ch, const float* q, int32_t n_q_heads,
                                                                      float* k_out, float theta, const int64_t* next_unscored,
                                                                      float* out, KvScratch s) {
@@ -2686,7 +2679,7 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
         const int32_t e = (value ? u - chunks : u) * 4, stride = value ? hd : L.ks;
         const float* from = (value ? vp : kp) + e;
         float* to = (value ? values : keys) + e;
-        for (int32_t r = warp; r < n_rows; r += warps) cp_async16(to + r * stride, from + static_cast<int64_t>(r) * hd);
+        for (int32_t r = warp; r < n_rows; r += warps) copy_async<16>(to + r * stride, from + static_cast<int64_t>(r) * hd);
     }
     for (int32_t i = tid; i < SR; i += kDecodeThreads) {
         pos[i] = c.positions[h * c.slots + i];
@@ -2750,7 +2743,8 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
         }
     }
     // Scores of the block's rows (a thread per row), −inf where the token does not see the slot.
-    cp_async_wait_all();
+    copy_async_commit();
+    copy_async_wait<0>();
     __syncthreads();
     const int32_t ring_size = static_cast<int32_t>(W), oldest_slot = SR + static_cast<int32_t>(ring_start);
     for (int32_t r = tid; r < rows; r += kDecodeThreads) {
@@ -2885,36 +2879,31 @@ void lte_score_layers(const DeviceKvCache& c, const KvChunk& ch, const LteScorer
     // some, then the blocks loop) plus the receptive field.
     const int64_t rows = (committed && ch.n_tokens == 0 ? c.window_capacity : ch.n_tokens) + sc.left + sc.right;
     const unsigned row_blocks = static_cast<unsigned>(std::min<int64_t>((rows + kLteRows - 1) / kLteRows, 128));
+    // A chunk's rows (rows counts the chunk and the receptive field; a CPU-written state's deferred
+    // rows come on top: one more tile of blocks covers up to a window more) take the tiled kernel for
+    // the first layer and the tail kernel for the rest, where its shared memory allows.
+    const bool tiled = !committed && rows >= kLteTiledMinRows;
+    const unsigned row_tiles = static_cast<unsigned>((rows + c.window_capacity + 2 * (sc.left + sc.right) + kLteTileRows - 1) / kLteTileRows);
+    const size_t tail_smem = lte_tail_smem(sc).bytes;
     for (int32_t l = 0; l <= sc.n_layers; ++l) {
-        const bool proj = l == sc.n_layers;
-        const int32_t K = proj ? 1 : sc.kernel_size[l], d = proj ? 1 : sc.dilation[l];
-        const int32_t cin = proj ? (sc.n_layers > 0 ? sc.out_per_group[sc.n_layers - 1] : 2 * c.head_dim) : sc.in_per_group[l];
-        const int32_t cout = proj ? 1 : sc.out_per_group[l];
-        if (!committed && rows >= kLteTiledMinRows && l == 1 && lte_tail_smem(sc).bytes <= kLteTailMaxSmem) {
-            // The layers after the first and the projection, in one launch.
-            const size_t smem = lte_tail_smem(sc).bytes;
-            if (smem > 48 * 1024) cudaFuncSetAttribute(lte_tail_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
-            const int64_t all_rows = rows + c.window_capacity + 2 * (sc.left + sc.right);
-            const dim3 grid(static_cast<unsigned>((all_rows + kLteTileRows - 1) / kLteTileRows), static_cast<unsigned>(c.n_kv_heads));
-            launch_kernel(lte_tail_kernel, grid, kLteTailThreads, smem, stream, c, ch, sc, s);
+        const LteLayerShape L = lte_layer_shape(sc, l, c.head_dim);
+        if (tiled && l == 1 && tail_smem <= kLteTailMaxSmem) {
+            if (tail_smem > 48 * 1024) cudaFuncSetAttribute(lte_tail_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(tail_smem));
+            launch_kernel(lte_tail_kernel, dim3(row_tiles, static_cast<unsigned>(c.n_kv_heads)), kLteTailThreads, tail_smem, stream, c, ch, sc, s);
             break;
         }
-        if (!committed && rows >= kLteTiledMinRows) {
-            // A chunk's rows (rows counts the chunk and the receptive field; a CPU-written state's
-            // deferred rows come on top: one more tile of blocks covers up to a window more).
-            const LteTile t = lte_tile(cin, cout, K, d);
+        if (tiled) {
+            const LteTile t = lte_tile(L.cin, L.cout, L.K, L.d);
             const size_t smem = (static_cast<size_t>(t.in_floats) + static_cast<size_t>(kLteSlab) * (t.ct * 4 + 4)) * sizeof(float);
             if (smem > 48 * 1024) cudaFuncSetAttribute(lte_layer_tiled_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
-            const int64_t all_rows = rows + c.window_capacity + 2 * (sc.left + sc.right);
-            const dim3 grid(static_cast<unsigned>((all_rows + kLteTileRows - 1) / kLteTileRows), static_cast<unsigned>(c.n_kv_heads),
-                            static_cast<unsigned>((cout + kLteTileChannels - 1) / kLteTileChannels));
+            const dim3 grid(row_tiles, static_cast<unsigned>(c.n_kv_heads), static_cast<unsigned>((L.cout + kLteTileChannels - 1) / kLteTileChannels));
             launch_kernel(lte_layer_tiled_kernel, grid, t.threads, smem, stream, c, ch, sc, s, l);
             continue;
         }
-        const int warps = std::min(cout, kLteWarps);
-        const size_t smem = static_cast<size_t>(kLteRows + d * (K - 1)) * cin * sizeof(float);
+        const int warps = std::min(L.cout, kLteWarps);
+        const size_t smem = static_cast<size_t>(kLteRows + L.d * (L.K - 1)) * L.cin * sizeof(float);
         if (smem > 48 * 1024) cudaFuncSetAttribute(lte_layer_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
-        const dim3 grid(row_blocks, static_cast<unsigned>(c.n_kv_heads), static_cast<unsigned>((cout + warps - 1) / warps));
+        const dim3 grid(row_blocks, static_cast<unsigned>(c.n_kv_heads), static_cast<unsigned>((L.cout + warps - 1) / warps));
         launch_kernel(lte_layer_kernel, grid, warps * kWarp, smem, stream, c, ch, sc, s, l, committed);
     }
 }
