@@ -33,26 +33,25 @@ __global__ void __launch_bounds__(kPrepareThreads) gdn_chunk_prepare_kernel(cons
                                          int64_t T, int64_t H, int64_t dv, float* w_out, float* u_out, float* p_out,
                                          float* g_out) {
     extern __shared__ float smem[];
-    constexpr int KS = DK + 1;
+    constexpr int KS = DK + 4;  // 16-byte rows
     float* ks = smem;             // [C][KS]
     float* qs = ks + C * KS;      // [C][KS]
     float* a = qs + C * KS;       // [C][C]
     float* G = a + C * C;         // [C]
     float* b = G + C;             // [C]
+    float* eb = b + C;            // [C] β e^G (then V [C][dv] when dv > KS)
     const int64_t c = blockIdx.x, h = blockIdx.y, t0 = c * C;
     const int n = static_cast<int>(T - t0 < C ? T - t0 : C);
-    for (int idx = threadIdx.x; idx < C * DK; idx += blockDim.x) {
-        const int t = idx / DK, i = idx % DK;
-        const bool in = t < n;
-        ks[t * KS + i] = in ? k[((t0 + t) * H + h) * DK + i] : 0.0f;
-        qs[t * KS + i] = in ? q[((t0 + t) * H + h) * DK + i] : 0.0f;
-    }
+    stage_rows_async(ks, KS, KS, k + (t0 * H + h) * DK, H * DK, C, n, DK);
+    stage_rows_async(qs, KS, KS, q + (t0 * H + h) * DK, H * DK, C, n, DK);
+    copy_async_commit();
     // The gates in parallel, then their prefix sum in token order by one thread (the CPU's order):
     // loading them in that thread's loop chained 64 global loads.
     for (int t = threadIdx.x; t < C; t += blockDim.x) {
         G[t] = t < n ? g[(t0 + t) * H + h] : 0.0f;
         b[t] = t < n ? beta[(t0 + t) * H + h] : 0.0f;
     }
+    copy_async_wait<0>();
     __syncthreads();
     if (threadIdx.x == 0) {
         float acc = 0.0f;
@@ -62,21 +61,59 @@ __global__ void __launch_bounds__(kPrepareThreads) gdn_chunk_prepare_kernel(cons
         }
     }
     __syncthreads();
+    // P and A in 4 × 4 tiles of (t, s), rows t = 4·tt + r and s = ts + 16·j: the tile's rows are read
+    // four floats at a time (a quarter-warp's rows s fall in distinct banks: KS ≡ 4 mod 32), each
+    // sum still over i in order, so the bits are those of a dot product per pair.
+    static_assert(C == 64, "the tiling assumes chunks of 64 tokens");
     float* p = p_out + (c * H + h) * C * C;
-    for (int idx = threadIdx.x; idx < C * C; idx += blockDim.x) {
-        const int t = idx / C, s = idx % C;
-        float kk = 0.0f, qk = 0.0f;
-        if (t < n && s <= t) {
-            for (int i = 0; i < DK; ++i) {
-                kk += ks[t * KS + i] * ks[s * KS + i];
-                qk += qs[t * KS + i] * ks[s * KS + i];
+    for (int tile = threadIdx.x; tile < (C / 4) * (C / 4); tile += blockDim.x) {
+        const int tr = tile / (C / 4) * 4, ts = tile % (C / 4);
+        float kk[4][4] = {}, qk[4][4] = {};
+        if (tr < n && ts <= tr + 3) {  // some pair with s <= t < n
+            for (int i = 0; i < DK; i += 4) {
+                float4 kt[4], qt[4], kx[4];
+#pragma unroll
+                for (int r = 0; r < 4; ++r) {
+                    kt[r] = *reinterpret_cast<const float4*>(&ks[(tr + r) * KS + i]);
+                    qt[r] = *reinterpret_cast<const float4*>(&qs[(tr + r) * KS + i]);
+                    kx[r] = *reinterpret_cast<const float4*>(&ks[(ts + 16 * r) * KS + i]);
+                }
+#pragma unroll
+                for (int r = 0; r < 4; ++r)
+#pragma unroll
+                    for (int j = 0; j < 4; ++j) {
+                        kk[r][j] += kt[r].x * kx[j].x;
+                        kk[r][j] += kt[r].y * kx[j].y;
+                        kk[r][j] += kt[r].z * kx[j].z;
+                        kk[r][j] += kt[r].w * kx[j].w;
+                        qk[r][j] += qt[r].x * kx[j].x;
+                        qk[r][j] += qt[r].y * kx[j].y;
+                        qk[r][j] += qt[r].z * kx[j].z;
+                        qk[r][j] += qt[r].w * kx[j].w;
+                    }
             }
         }
-        const float decay = (t < n && s <= t) ? expf(G[t] - G[s]) : 0.0f;
-        a[t * C + s] = s < t ? b[t] * decay * kk : 0.0f;
-        p[t * C + s] = qk * decay;
+#pragma unroll
+        for (int r = 0; r < 4; ++r)
+#pragma unroll
+            for (int j = 0; j < 4; ++j) {
+                const int t = tr + r, s = ts + 16 * j;
+                const bool pair = t < n && s <= t;
+                const float decay = pair ? expf(G[t] - G[s]) : 0.0f;
+                a[t * C + s] = pair && s < t ? b[t] * decay * kk[r][j] : 0.0f;
+                p[t * C + s] = pair ? qk[r][j] * decay : 0.0f;
+            }
     }
     for (int t = threadIdx.x; t < n; t += blockDim.x) g_out[(t0 + t) * H + h] = G[t];
+    __syncthreads();
+    // V's rows (zero past n) where Q's were (after b when dv > KS), and β e^G: the substitution then
+    // reads no global memory. (Writing V to a region of its own made ptxas spill x[C].)
+    const int VS = dv <= KS ? KS : static_cast<int>(dv);
+    float* vs = dv <= KS ? qs : b + 2 * C;
+    stage_rows_async(vs, VS, VS, v + (t0 * H + h) * dv, H * dv, C, n, static_cast<int>(dv));
+    copy_async_commit();
+    for (int t = threadIdx.x; t < C; t += blockDim.x) eb[t] = b[t] * expf(G[t]);
+    copy_async_wait<0>();
     __syncthreads();
     // Forward substitution (I + A) X = B, one column per thread: columns < DK give W
     // (B = β e^G K), the rest U_v (B = β V).
@@ -84,9 +121,7 @@ __global__ void __launch_bounds__(kPrepareThreads) gdn_chunk_prepare_kernel(cons
         float x[C];
 #pragma unroll
         for (int t = 0; t < C; ++t) {
-            float acc;
-            if (col < DK) acc = b[t] * expf(G[t]) * ks[t * KS + col];
-            else acc = t < n ? b[t] * v[((t0 + t) * H + h) * dv + (col - DK)] : 0.0f;
+            float acc = col < DK ? eb[t] * ks[t * KS + col] : b[t] * vs[t * VS + (col - DK)];
 #pragma unroll
             for (int s = 0; s < t; ++s) acc -= a[t * C + s] * x[s];
             x[t] = acc;
@@ -97,14 +132,6 @@ __global__ void __launch_bounds__(kPrepareThreads) gdn_chunk_prepare_kernel(cons
             if (col < DK) w_out[((t0 + t) * H + h) * DK + col] = x[t];
             else u_out[((t0 + t) * H + h) * dv + (col - DK)] = x[t];
         }
-    }
-}
-
-// Rows t < n of a [T][H][width] tensor for head h, chunk start t0, into tile[C][width].
-__device__ void load_rows(float* tile, const float* src, int64_t t0, int n, int64_t H, int64_t h, int width) {
-    for (int idx = threadIdx.x; idx < n * width; idx += blockDim.x) {
-        const int t = idx / width, i = idx % width;
-        tile[idx] = src[((t0 + t) * H + h) * width + i];
     }
 }
 
@@ -277,11 +304,14 @@ __global__ void __launch_bounds__(kOutWarps * 32) gdn_chunk_output_kernel(const 
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
     const int64_t j = static_cast<int64_t>(blockIdx.z) * 32 + lane;
     const bool active = j < dv;
-    for (int i = warp; i < DK; i += kOutWarps) S[i * 32 + lane] = active ? h_in[((c * H + h) * DK + i) * dv + j] : 0.0f;
-    for (int t = warp; t < C; t += kOutWarps) U[t * 32 + lane] = active && t < n ? u[((t0 + t) * H + h) * dv + j] : 0.0f;
-    for (int idx = threadIdx.x; idx < C * C; idx += blockDim.x) P[idx] = p[(c * H + h) * C * C + idx];
-    load_rows(Q, q, t0, n, H, h, DK);
+    const int cols = static_cast<int>(dv - static_cast<int64_t>(blockIdx.z) * 32 < 32 ? dv - static_cast<int64_t>(blockIdx.z) * 32 : 32);  // columns < cols are active
+    stage_rows_async(S, 32, 32, h_in + (c * H + h) * DK * dv + blockIdx.z * 32, dv, DK, DK, cols);
+    stage_rows_async(U, 32, 32, u + (t0 * H + h) * dv + blockIdx.z * 32, H * dv, C, n, cols);
+    stage_rows_async(P, C, C, p + (c * H + h) * C * C, C, C, C, C);
+    stage_rows_async(Q, DK, DK, q + (t0 * H + h) * DK, H * DK, C, n, DK);
+    copy_async_commit();
     for (int t = threadIdx.x; t < n; t += blockDim.x) eg[t] = expf(gcum[(t0 + t) * H + h]);
+    copy_async_wait<0>();
     __syncthreads();
     const int tw = warp * kRowsPerWarp;
     float qs[kRowsPerWarp] = {}, pu[kRowsPerWarp] = {};
@@ -306,20 +336,24 @@ template <int DK>
 bool launch_chunked(const float* q, const float* k, const float* v, const float* g, const float* beta, float* state, float* out,
                     int64_t T, int64_t H, int64_t dv, float scale, const GdnChunkScratch& s, Stream stream) {
     const int64_t n_chunks = (T + C - 1) / C;
-    const size_t smem1 = (2 * C * (DK + 1) + C * C + 2 * C) * sizeof(float);
+    const size_t smem1 = (2 * C * (DK + 4) + C * C + 3 * C + (dv > DK + 4 ? C * dv : 0)) * sizeof(float);
     constexpr int kStateCols = state_cols<DK>();
     const size_t smem2 = (DK * kStateCols + C * kStateCols + C + state_stages<DK>() * state_stage_floats<DK>()) * sizeof(float);
     const size_t smem3 = (DK * 32 + C * 32 + C * C + C * DK + C) * sizeof(float);
     static bool configured = false;  // opt in to > 48 KiB of dynamic shared memory once
+    static size_t prepare_smem = 0;   // pass 1's grows with dv
     if (!configured) {
-        if (cudaFuncSetAttribute(gdn_chunk_prepare_kernel<DK>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem1)) !=
-                cudaSuccess ||
-            cudaFuncSetAttribute(gdn_chunk_state_kernel<DK>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem2)) !=
+        if (cudaFuncSetAttribute(gdn_chunk_state_kernel<DK>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem2)) !=
                 cudaSuccess ||
             cudaFuncSetAttribute(gdn_chunk_output_kernel<DK>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem3)) !=
                 cudaSuccess)
             return false;
         configured = true;
+    }
+    if (smem1 > prepare_smem) {
+        if (cudaFuncSetAttribute(gdn_chunk_prepare_kernel<DK>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem1)) != cudaSuccess)
+            return false;
+        prepare_smem = smem1;
     }
     const int threads1 = static_cast<int>(std::min<int64_t>(kPrepareThreads, (DK + dv + 31) / 32 * 32));
     gdn_chunk_prepare_kernel<DK><<<dim3(static_cast<unsigned>(n_chunks), static_cast<unsigned>(H)), threads1, smem1, stream>>>(
