@@ -142,6 +142,14 @@ bool parse_backend(const std::string& s, mnemo_backend* out) {
     return false;
 }
 
+bool parse_chunk(const std::string& s, int32_t* out) {
+    if (s == "auto") {
+        *out = 0;
+        return true;
+    }
+    return parse_number(s, out) && *out >= 1 && *out <= 65536;
+}
+
 bool parse_size(std::string s, int64_t* out) {
     if (s.empty()) return false;
     int64_t mult = 1;

@@ -65,6 +65,9 @@ bool parse_policy(const std::string& s, mnemo_policy* out);
 
 // "auto", "cpu", "cuda" -> the backend; false otherwise.
 bool parse_backend(const std::string& s, mnemo_backend* out);
+// --chunk: a count in [1, 65536], or "auto" (0: the session's backend chooses, 256 on the CPU and
+// 4096 on CUDA).
+bool parse_chunk(const std::string& s, int32_t* out);
 
 // "4096", "4K", "1M", "2G" (binary multiples) -> a positive count; false otherwise.
 bool parse_size(std::string s, int64_t* out);

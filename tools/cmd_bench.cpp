@@ -63,7 +63,8 @@ const char* kHelp =
     "      --contexts LIST       context lengths (K = 1024, M = 1048576; default\n"
     "                            1K,4K,16K,64K,256K,1M)\n"
     "      --decode-tokens N     decode steps timed at each context (default 64)\n"
-    "      --chunk N             prefill chunk in tokens (session chunk_tokens, default 256)\n"
+    "      --chunk N             prefill chunk in tokens (session chunk_tokens; default auto: 4096\n"
+    "                            with --backend cuda, else 256)\n"
     "      --threads N           threads (default: all cores)\n"
     "      --backend B           cpu, cuda or auto (default cpu); cuda without a usable device\n"
     "                            fails with 'no CUDA device'\n"
@@ -93,7 +94,7 @@ const char* kHelp =
     "                            training/ (bench/cuda/reference_bench.py) with python3 on each\n"
     "                            run's --shape (paper-0.4b, paper-1.4b) and --mixer (lte, attn;\n"
     "                            other models get a 'peer not available' note), on the contexts\n"
-    "                            Mnemo measured, same --chunk and --decode-tokens; its prefill\n"
+    "                            Mnemo measured, same --decode-tokens, --chunk up to 2048; its prefill\n"
     "                            tok/s and decode ms beside Mnemo's. A failure is reported\n"
     "      --peer-python EXE     the Python that runs it (default python3)\n"
     "      --peer-torch-dtype T  float32 (default) or bfloat16 (the script's --dtype)\n"
@@ -748,7 +749,7 @@ json Bench::run_peer(const json& runs) {
 }
 
 // The PyTorch reference of training/ (bench/cuda/reference_bench.py) at the run's synthetic
-// shape and mixer, on the contexts Mnemo measured, same chunk and decode tokens; its
+// shape and mixer, on the contexts Mnemo measured, same decode tokens, the chunk up to 2048; its
 // figures go beside Mnemo's in each context (peer_torch_*). Never fatal: a failure (no
 // python or torch, a script error, a timeout) is recorded with the script's output tail.
 json Bench::run_torch_peer(json* run) {
@@ -778,7 +779,9 @@ json Bench::run_torch_peer(json* run) {
         if (c["status"] == "ok") q.contexts.push_back(c["context"].get<int64_t>());
     if (q.contexts.empty()) q.contexts = o_.contexts;
     q.decode_tokens = o_.decode_tokens;
-    q.chunk = o_.chunk;
+    // At most 2048: the reference's batched chunk forms hold chunk × chunk tensors per head and
+    // failed at 4096 on the 0.4B shape (bench/results/cuda/2026-11-26/d_…); 2048 ran.
+    q.chunk = std::min<int32_t>(o_.chunk, 2048);
     q.max_seconds = o_.peer_max_seconds;
     // Each context's prefill is bounded by the script's estimate; decode, the model's
     // construction and the warm-up come on top.
@@ -1115,7 +1118,7 @@ int cmd_bench(int argc, char** argv) {
     Args args(argc, argv, 2);
     if (args.flag("--help") || args.flag("-h")) { std::fputs(kHelp, stdout); return kExitOk; }
     Options o;
-    std::string mixers = "lte", contexts = "1K,4K,16K,64K,256K,1M", decode = "64", chunk = "256", threads = "0", backend = "cpu",
+    std::string mixers = "lte", contexts = "1K,4K,16K,64K,256K,1M", decode = "64", chunk = "auto", threads = "0", backend = "cpu",
                 max_mem, max_s = "1800", policy = "none", budget = "0", roof_mib = "256", seed = "1", peer_max = "65536", peer_reps = "3",
                 peer_max_s = "120", peer_timeout = "0";
     args.option("-m", "--model", &o.model_path);
@@ -1178,7 +1181,7 @@ int cmd_bench(int argc, char** argv) {
     o.contexts.erase(std::unique(o.contexts.begin(), o.contexts.end()), o.contexts.end());
     int64_t roof = 0;
     if (!parse_number(decode, &o.decode_tokens) || o.decode_tokens < 1) return usage_error("bench", "--decode-tokens needs a count >= 1");
-    if (!parse_number(chunk, &o.chunk) || o.chunk < 1 || o.chunk > 65536) return usage_error("bench", "--chunk needs a count in [1, 65536]");
+    if (!parse_chunk(chunk, &o.chunk)) return usage_error("bench", "--chunk needs a count in [1, 65536] or auto");
     if (!parse_number(threads, &o.threads) || o.threads < 0) return usage_error("bench", "--threads needs a count >= 0");
     if (!max_mem.empty() && !parse_size(max_mem, &o.max_memory)) return usage_error("bench", "--max-memory needs a size like 8G");
     if (!parse_number(max_s, &o.max_seconds) || o.max_seconds <= 0) return usage_error("bench", "--max-seconds needs a positive number");
@@ -1196,6 +1199,7 @@ int cmd_bench(int argc, char** argv) {
     if (o.peer_torch_dtype != "float32" && o.peer_torch_dtype != "bfloat16")
         return usage_error("bench", "--peer-torch-dtype must be float32 or bfloat16");
     if (!parse_backend(backend, &o.backend)) return usage_error("bench", "--backend must be cpu, cuda or auto");
+    if (o.chunk == 0) o.chunk = o.backend == MNEMO_BACKEND_CUDA ? 4096 : 256;  // the session's own choice on that backend (auto: 256)
     if (!o.export_llama.empty() && o.mixers.size() > 1) return usage_error("bench", "--export-llama takes one model");
     return Bench(std::move(o)).run();
 }

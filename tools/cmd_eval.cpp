@@ -49,7 +49,7 @@ const char* kHelp =
     "                          held-out text; wraps around for lengths beyond it)\n"
     "      --backend B         auto (default: CUDA when a device can run the model), cpu or cuda\n"
     "      --threads N         worker threads (default: all cores)\n"
-    "      --chunk N           prefill chunk in tokens (default 256)\n"
+    "      --chunk N           prefill chunk in tokens (default auto: 256 on the CPU, 4096 on CUDA)\n"
     "      --max-memory B      skip a length whose session would need more than B bytes (e.g. 8G)\n"
     "      --max-seconds S     start no sample after S seconds of evaluation: suites and lengths\n"
     "                          not finished by then are reported as skipped (the time limit as\n"
@@ -171,7 +171,7 @@ int cmd_eval(int argc, char** argv) {
     Args args(argc, argv, 2);
     if (args.flag("--help") || args.flag("-h")) { std::fputs(kHelp, stdout); return kExitOk; }
     std::string model_path, suites_s, lengths_s = "1K,2K,4K,8K,16K,32K,64K", samples_s = "8", seed_s = "0", pairs_s = "16",
-                                      haystack, backend_s = "auto", threads_s = "0", chunk_s = "256", max_mem_s, max_seconds_s;
+                                      haystack, backend_s = "auto", threads_s = "0", chunk_s = "auto", max_mem_s, max_seconds_s;
     args.option("-m", "--model", &model_path);
     args.option("--suites", &suites_s);
     args.option("--lengths", &lengths_s);
@@ -225,8 +225,7 @@ int cmd_eval(int argc, char** argv) {
     mnemo_session_params sp = mnemo_session_default_params();
     if (!parse_backend(backend_s, &sp.backend)) return usage_error("eval", "--backend must be auto, cpu or cuda");
     if (!parse_number(threads_s, &sp.n_threads) || sp.n_threads < 0) return usage_error("eval", "--threads needs a count >= 0");
-    if (!parse_number(chunk_s, &sp.chunk_tokens) || sp.chunk_tokens < 1 || sp.chunk_tokens > 65536)
-        return usage_error("eval", "--chunk needs a count in [1, 65536]");
+    if (!parse_chunk(chunk_s, &sp.chunk_tokens)) return usage_error("eval", "--chunk needs a count in [1, 65536] or auto");
     int64_t max_mem = 0;
     if (!max_mem_s.empty() && !parse_size(max_mem_s, &max_mem)) return usage_error("eval", "--max-memory needs a size like 8G");
     sp.budget_bytes = static_cast<uint64_t>(max_mem);

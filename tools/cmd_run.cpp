@@ -32,7 +32,7 @@ const char* kHelp =
     "      --max-context N     hard context limit (needed by attn layers without a policy)\n"
     "      --memory-budget B   refuse to start if the session would need more than B bytes\n"
     "      --threads N         worker threads (default: all cores)\n"
-    "      --chunk N           prefill chunk in tokens (default 256)\n"
+    "      --chunk N           prefill chunk in tokens (default auto: 256 on the CPU, 4096 on CUDA)\n"
     "      --backend B         auto (default: CUDA when a device can run the model), cpu or cuda\n"
     "      --temp T            sampling temperature (default 0 = greedy)\n"
     "      --top-k K, --top-p P, --repeat-penalty R, --seed S\n"
@@ -62,7 +62,7 @@ int cmd_run(int argc, char** argv) {
     Args args(argc, argv, 2);
     if (args.flag("--help") || args.flag("-h")) { std::fputs(kHelp, stdout); return kExitOk; }
     std::string model_path, prompt, file, max_tokens_s = "64", policy_s = "none", budget_s = "0", max_ctx_s = "0", mem_s = "0",
-                                          threads_s = "0", chunk_s = "256", temp_s = "0", topk_s = "0", topp_s = "1", rep_s = "1",
+                                          threads_s = "0", chunk_s = "auto", temp_s = "0", topk_s = "0", topp_s = "1", rep_s = "1",
                                           seed_s = "0";
     const bool have_prompt = args.option("-p", "--prompt", &prompt);
     const bool have_file = args.option("-f", "--file", &file);
@@ -102,7 +102,7 @@ int cmd_run(int argc, char** argv) {
     if (!parse_number(mem_s, &mem_budget)) return usage_error("run", "--memory-budget needs a byte count");
     sp.budget_bytes = mem_budget;
     if (!parse_number(threads_s, &sp.n_threads) || sp.n_threads < 0) return usage_error("run", "--threads needs a count >= 0");
-    if (!parse_number(chunk_s, &sp.chunk_tokens) || sp.chunk_tokens < 1) return usage_error("run", "--chunk needs a count >= 1");
+    if (!parse_chunk(chunk_s, &sp.chunk_tokens)) return usage_error("run", "--chunk needs a count in [1, 65536] or auto");
     if (!parse_backend(backend_s, &sp.backend)) return usage_error("run", "--backend must be auto, cpu or cuda");
     if (!parse_number(temp_s, &gp.sampler.temperature) || !parse_number(topk_s, &gp.sampler.top_k) ||
         !parse_number(topp_s, &gp.sampler.top_p) || !parse_number(rep_s, &gp.sampler.repetition_penalty) ||

@@ -42,14 +42,14 @@ for step in ${steps[@]}; do
     bench)
       for mixer in lte attn; do
         "$bin/mnemo" bench --shape paper-0.4b --mixer $mixer --type bf16 --backend cuda --contexts 1K,16K,128K \
-          --decode-tokens 64 --chunk 1024 --max-seconds 240 --no-roofline --json "$out/bench_cuda_$mixer.json" 2>&1 | tail -25
+          --decode-tokens 64 --max-seconds 240 --no-roofline --json "$out/bench_cuda_$mixer.json" 2>&1 | tail -25
       done
       ;;
     decode)
       # laLTE 0.4B only (bf16): prefill, decode p50 (single-token feeds) and the GPU
       # roofline at 1K/16K/128K: the before/after figure of a decode change.
       "$bin/mnemo" bench --shape paper-0.4b --mixer lte --type bf16 --backend cuda --contexts 1K,16K,128K --decode-tokens 64 \
-        --chunk 1024 --max-seconds 240 --model-dir /tmp/mnemo-models --json "$out/decode_lte.json" >"$out/decode_lte.txt" 2>"$out/decode_lte.log"
+        --max-seconds 240 --model-dir /tmp/mnemo-models --json "$out/decode_lte.json" >"$out/decode_lte.txt" 2>"$out/decode_lte.log"
       cat "$out/decode_lte.txt"
       ;;
     graph)
@@ -62,7 +62,7 @@ for step in ${steps[@]}; do
       while [[ $(stat -c %s /tmp/prompt.txt) -lt 140000 ]]; do cat "$(dirname "$0")/../../training/SEMANTICS.md" >>/tmp/prompt.txt; done
       for n in 1024 16384 131072; do
         head -c $n /tmp/prompt.txt >/tmp/p.txt
-        "$bin/mnemo" run -m "$model" -f /tmp/p.txt -n 256 --backend cuda --chunk 1024 --json --quiet >"$out/graph_decode_$n.json"
+        "$bin/mnemo" run -m "$model" -f /tmp/p.txt -n 256 --backend cuda --json --quiet >"$out/graph_decode_$n.json"
         python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print(sys.argv[2], 'prompt', j['prompt_tokens'], 'decode ms/token', round(j['decode_ms_per_token'],3), 'prefill tok/s', round(j['prefill_tokens_per_second']))" "$out/graph_decode_$n.json" $n
       done
       ;;
@@ -100,8 +100,8 @@ PY
       ;;
     issue9)
       here=$(cd "$(dirname "$0")" && pwd)
-      common=(--type bf16 --backend cuda --contexts 1K,16K,128K --decode-tokens 32 --chunk 1024 --max-seconds 90
-              --model-dir /tmp/mnemo-models --peer-torch-reference "$here/reference_bench.py" --peer-max-seconds 40
+      common=(--type bf16 --backend cuda --contexts 1K,16K,128K --decode-tokens 32 --max-seconds 90
+              --model-dir /tmp/mnemo-models --peer-torch-reference "$here/reference_bench.py" --peer-max-seconds 60
               --peer-timeout 150)
       # Each invocation bounded on its own (safety net: a killed run writes no JSON, the next still runs).
       timeout 240 "$bin/mnemo" bench --shape paper-0.4b --mixer lte,attn "${common[@]}" --json "$out/issue9_paper-0.4b.json" \

@@ -534,7 +534,7 @@ constexpr int kGemvMaxSmem = 160 * 1024;
 // Blocks per SM of a GEMV launch (MNEMO_CUDA_GEMV_BLOCKS_PER_SM overrides, for measurements):
 // enough warps for the bytes in flight that saturate memory, few enough that each block's
 // staged input serves many rows and the next launch's blocks find room to start early.
-int64_t gemv_grid(int64_t rows) {
+int sm_count() {
     static const int sms = [] {
         int device = 0, n = 0;
         if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
@@ -543,6 +543,11 @@ int64_t gemv_grid(int64_t rows) {
         }
         return n;
     }();
+    return sms;
+}
+
+int64_t gemv_grid(int64_t rows) {
+    const int sms = sm_count();
     static const int64_t per_sm = [] {
         const char* env = std::getenv("MNEMO_CUDA_GEMV_BLOCKS_PER_SM");
         return env != nullptr && std::atoi(env) > 0 ? std::atoi(env) : kGemvBlocksPerSm;
@@ -2965,12 +2970,20 @@ void kv_attend(const DeviceKvCache& c, const KvChunk& ch, const float* q, int32_
     const int per_lane = (c.head_dim + kWarp - 1) / kWarp;
     const int32_t G = n_q_heads / c.n_kv_heads;
     if (precision == AttnPrecision::bf16_tensor_cores && ch.n_tokens > 1 && kv_attend_tensor_cores(c, n_q_heads)) {
-        const int64_t rows = ch.n_tokens * G;
-        const dim3 grid(static_cast<unsigned>((rows + kTcRows - 1) / kTcRows), static_cast<unsigned>(c.n_kv_heads), static_cast<unsigned>(s.splits));
-        if (c.head_dim <= 64) launch_kernel(kv_attend_tc_kernel<64>, grid, kTcThreads, 0, stream, c, ch, q, n_q_heads, out, s);
-        else launch_kernel(kv_attend_tc_kernel<128>, grid, kTcThreads, 0, stream, c, ch, q, n_q_heads, out, s);
-        if (s.splits > 1)
-            launch_kernel(kv_combine_kernel, static_cast<unsigned>(ch.n_tokens * n_q_heads), 128, 0, stream, s.partial, out, s.splits, c.head_dim);
+        const int64_t rows = ch.n_tokens * G, tiles = (rows + kTcRows - 1) / kTcRows * c.n_kv_heads;
+        // Fewer splits than s.splits where the chunk's tiles already give every SM two blocks: each
+        // split costs the combine a pass over all the partials (LTE at 4K-token chunks: one split,
+        // 16K prefill 148K → 159K tok/s). A split still takes at most ~2K of the keys a tile can
+        // see, so full attention over a long context keeps its parallelism.
+        KvScratch t = s;
+        const int64_t keys = int64_t{c.sink_capacity} + c.retained_capacity + c.window_capacity + kTcRows;
+        const int64_t fill = (2 * sm_count() + tiles - 1) / tiles, bounded = (keys + 2047) / 2048;
+        t.splits = static_cast<int32_t>(std::clamp<int64_t>(std::max(fill, bounded), 1, s.splits));
+        const dim3 grid(static_cast<unsigned>(tiles / c.n_kv_heads), static_cast<unsigned>(c.n_kv_heads), static_cast<unsigned>(t.splits));
+        if (c.head_dim <= 64) launch_kernel(kv_attend_tc_kernel<64>, grid, kTcThreads, 0, stream, c, ch, q, n_q_heads, out, t);
+        else launch_kernel(kv_attend_tc_kernel<128>, grid, kTcThreads, 0, stream, c, ch, q, n_q_heads, out, t);
+        if (t.splits > 1)
+            launch_kernel(kv_combine_kernel, static_cast<unsigned>(ch.n_tokens * n_q_heads), 128, 0, stream, t.partial, out, t.splits, c.head_dim);
         return;
     }
     if (c.sink_capacity + c.retained_capacity == 0 && G <= kTileRows && kTileRows % G == 0 && ch.n_tokens > 1) {

@@ -195,7 +195,7 @@ mnemo_session_params mnemo_session_default_params(void) {
     p.backend = MNEMO_BACKEND_AUTO;
     p.policy = MNEMO_POLICY_NONE;
     p.policy_sink = 4;
-    p.chunk_tokens = 256;
+    p.chunk_tokens = 0;  // the backend's choice (session.h)
     return p;
 }
 

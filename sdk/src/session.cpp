@@ -53,8 +53,8 @@ mnemo_status validate_params(const ModelImpl& model, const mnemo_session_params&
     if (p.max_context < 0 || p.max_context > kMaxContextLimit)
         return failf(MNEMO_ERR_INVALID_ARGUMENT, "max_context = %lld is outside [0 (unlimited), %lld]", static_cast<long long>(p.max_context),
                      static_cast<long long>(kMaxContextLimit));
-    if (p.chunk_tokens < 1 || p.chunk_tokens > (1 << 16))
-        return failf(MNEMO_ERR_INVALID_ARGUMENT, "chunk_tokens = %d is outside [1, 65536] (mnemo_session_default_params gives 256)",
+    if (p.chunk_tokens < 0 || p.chunk_tokens > (1 << 16))
+        return failf(MNEMO_ERR_INVALID_ARGUMENT, "chunk_tokens = %d is outside [1, 65536] (or 0: the backend's choice, the default)",
                      p.chunk_tokens);
     if (p.policy_budget < 0 || p.policy_sink < 0)
         return fail(MNEMO_ERR_INVALID_ARGUMENT, "policy_budget and policy_sink must not be negative");
@@ -114,16 +114,33 @@ mnemo_status build_mixers(const ModelImpl& model, const SessionOptions& o, std::
     return MNEMO_OK;
 }
 
+// AUTO runs on CUDA when a device exists and every layer can run there; CUDA insists.
+bool wants_cuda(const ModelImpl& model, const mnemo_session_params& params) {
+    return params.backend == MNEMO_BACKEND_CUDA ||
+           (params.backend == MNEMO_BACKEND_AUTO && cuda_device_count() > 0 && cuda_supports(model, options_from(params)) == MNEMO_OK);
+}
+
+// chunk_tokens 0 is the backend's choice: kCpuChunkTokens on the CPU, where larger chunks buy
+// little and cost scratch; kCudaChunkTokens on CUDA, where a chunk's kernels need thousands of
+// rows to fill the GPU (docs/performance-cuda.md: laLTE 0.4B prefill at 16K on an H100, 113K tok/s
+// in chunks of 1024, 147K in 2048, 159K in 4096 for 0.3 GiB more than 2048).
+mnemo_session_params resolve_chunk(const ModelImpl& model, mnemo_session_params params) {
+    if (params.chunk_tokens == 0) params.chunk_tokens = wants_cuda(model, params) ? kCudaChunkTokens : kCpuChunkTokens;
+    return params;
+}
+
 }  // namespace
 
-mnemo_status plan_session(const ModelImpl& model, const mnemo_session_params& params, MemoryPlan* plan) {
-    MNEMO_TRY(validate_params(model, params));
+mnemo_status plan_session(const ModelImpl& model, const mnemo_session_params& params_in, MemoryPlan* plan) {
+    MNEMO_TRY(validate_params(model, params_in));
+    const mnemo_session_params params = resolve_chunk(model, params_in);
     std::vector<std::unique_ptr<Mixer>> mixers;
     return build_mixers(model, options_from(params), &mixers, plan);
 }
 
-mnemo_status create_session(const ModelImpl& model, const mnemo_session_params& params, std::unique_ptr<SessionImpl>* out) {
-    MNEMO_TRY(validate_params(model, params));
+mnemo_status create_session(const ModelImpl& model, const mnemo_session_params& params_in, std::unique_ptr<SessionImpl>* out) {
+    MNEMO_TRY(validate_params(model, params_in));
+    const mnemo_session_params params = resolve_chunk(model, params_in);
     const SessionOptions o = options_from(params);
     std::vector<std::unique_ptr<Mixer>> mixers;
     MemoryPlan plan;
@@ -141,11 +158,7 @@ mnemo_status create_session(const ModelImpl& model, const mnemo_session_params& 
         return failf(MNEMO_ERR_OUT_OF_MEMORY, "cannot allocate the session's %llu planned bytes",
                      static_cast<unsigned long long>(plan.total_bytes));
     }
-    // AUTO runs on CUDA when a device exists and every layer can run there; CUDA
-    // insists (and says why not).
-    const bool want_cuda = params.backend == MNEMO_BACKEND_CUDA ||
-                           (params.backend == MNEMO_BACKEND_AUTO && cuda_device_count() > 0 && cuda_supports(model, o) == MNEMO_OK);
-    if (want_cuda) {
+    if (wants_cuda(model, params)) {  // CUDA insists (and says why not); AUTO falls back to the CPU
         std::unique_ptr<DeviceBackend> device;
         const mnemo_status s = create_cuda_backend(model, o, session->mixers(), session->state_data(), session->state_bytes(), &device);
         if (s != MNEMO_OK && params.backend == MNEMO_BACKEND_CUDA) return s;

@@ -20,6 +20,9 @@ namespace mnemo {
 // Largest max_context a session accepts (4G tokens): keeps every planned byte count of
 // an unbounded layer (tokens × heads × head_dim × bytes) far from 64-bit overflow.
 constexpr int64_t kMaxContextLimit = int64_t{1} << 32;
+// What chunk_tokens 0 (mnemo_session_default_params) resolves to on each backend.
+constexpr int32_t kCpuChunkTokens = 256;
+constexpr int32_t kCudaChunkTokens = 4096;
 // Largest position a session reaches (feeding past it is refused): positions stay
 // exact in a double and far from int64 overflow in position arithmetic.
 constexpr int64_t kMaxPosition = int64_t{1} << 53;

@@ -326,7 +326,6 @@ mnemo_session_params session_params_for(const SnapshotHeader& h, const mnemo_ses
     p.policy = static_cast<mnemo_policy>(h.policy);
     p.policy_budget = h.policy_budget;
     p.policy_sink = h.policy_sink;
-    if (p.chunk_tokens == 0 && h.chunk_tokens > 0 && h.chunk_tokens <= (1 << 16)) p.chunk_tokens = h.chunk_tokens;
     return p;
 }
 

@@ -232,7 +232,7 @@ private:
         p.max_context = in_.PickValueInArray<int64_t>({0, 0, 1, 5, 48, 200, 1 << 20, int64_t{1} << 40, INT64_MAX, -1});
         // Mostly one-token chunks (the decode path): multi-token chunks take the GEMM path,
         // whose per-call packing buffers cost milliseconds under ASan.
-        p.chunk_tokens = in_.PickValueInArray<int32_t>({1, 1, 1, 1, 1, 3, 8, 16, 0, -1, 65537});  // arenas under 128 KiB: ASan maps larger ones afresh
+        p.chunk_tokens = in_.PickValueInArray<int32_t>({1, 1, 1, 1, 1, 3, 8, 16, -5, -1, 65537});  // arenas under 128 KiB: ASan maps larger ones afresh (0 would be 256)
         p.policy = static_cast<mnemo_policy>(in_.PickValueInArray<int32_t>({0, 0, 1, 2, 3, 4, 5, -1}));
         p.policy_budget = in_.PickValueInArray<int32_t>({8, 0, 1, 3, 33, -1, INT32_MAX});
         p.policy_sink = in_.PickValueInArray<int32_t>({4, 0, 2, -1, INT32_MAX});

@@ -275,9 +275,9 @@ TEST(Runtime, BadInputGivesSpecificStatuses) {
     p.chunk_tokens = -1;
     SessionHandle bad;
     EXPECT_EQ(mnemo_session_create(model.m, &p, &bad.s), MNEMO_ERR_INVALID_ARGUMENT);
-    p.chunk_tokens = 0;
+    p.chunk_tokens = 65537;
     EXPECT_EQ(mnemo_session_create(model.m, &p, &bad.s), MNEMO_ERR_INVALID_ARGUMENT);
-    EXPECT_NE(std::string(mnemo_last_error()).find("chunk_tokens = 0"), std::string::npos);
+    EXPECT_NE(std::string(mnemo_last_error()).find("chunk_tokens = 65537"), std::string::npos);
     p = mnemo_session_default_params();
     p.n_threads = -3;
     EXPECT_EQ(mnemo_session_create(model.m, &p, &bad.s), MNEMO_ERR_INVALID_ARGUMENT);
@@ -322,6 +322,47 @@ TEST(Runtime, CancellationStopsBetweenChunksAndKeepsTheSessionUsable) {
     EXPECT_EQ(mnemo_session_feed(s.s, tokens.data() + 32, 68), MNEMO_OK);
     ASSERT_EQ(mnemo_session_position(s.s, &pos), MNEMO_OK);
     EXPECT_EQ(pos, 100);
+}
+
+// chunk_tokens 0, the default, is the backend's choice: the CPU plans and feeds exactly as with
+// 256; the value the session resolved is the one snapshots record.
+TEST(Runtime, ChunkTokensZeroIsTheBackendsChoice) {
+    ModelHandle model("lte");
+    mnemo_session_params p = mnemo_session_default_params();
+    EXPECT_EQ(p.chunk_tokens, 0);
+    p.backend = MNEMO_BACKEND_CPU;
+    p.max_context = 1000;
+    const auto plan_for = [&](int32_t chunk) {
+        mnemo_session_params q = p;
+        q.chunk_tokens = chunk;
+        mnemo_memory_plan plan{};
+        plan.struct_size = sizeof plan;
+        EXPECT_EQ(mnemo_memory_plan_get(model.m, &q, &plan), MNEMO_OK) << mnemo_last_error();
+        return plan.scratch_bytes;
+    };
+    EXPECT_EQ(plan_for(0), plan_for(256));
+    EXPECT_LT(plan_for(0), plan_for(2048));
+    const auto tokens = random_tokens(600, 11);
+    std::vector<float> last[2];
+    for (int32_t chunk : {0, 256}) {
+        p.chunk_tokens = chunk;
+        SessionHandle s;
+        ASSERT_EQ(mnemo_session_create(model.m, &p, &s.s), MNEMO_OK) << mnemo_last_error();
+        ASSERT_EQ(mnemo_session_feed(s.s, tokens.data(), tokens.size()), MNEMO_OK) << mnemo_last_error();
+        const float* logits = nullptr;
+        int32_t n = 0;
+        ASSERT_EQ(mnemo_session_logits(s.s, &logits, &n), MNEMO_OK);
+        last[chunk == 0 ? 0 : 1].assign(logits, logits + n);
+        size_t size = 0;
+        ASSERT_EQ(mnemo_session_snapshot_size(s.s, &size), MNEMO_OK);
+        std::vector<unsigned char> blob(size);
+        ASSERT_EQ(mnemo_session_snapshot(s.s, blob.data(), blob.size(), &size), MNEMO_OK) << mnemo_last_error();
+        mnemo_snapshot_info info{};
+        info.struct_size = sizeof info;
+        ASSERT_EQ(mnemo_snapshot_get_info(blob.data(), blob.size(), &info), MNEMO_OK);
+        EXPECT_EQ(info.chunk_tokens, 256) << "chunk_tokens " << chunk;
+    }
+    EXPECT_EQ(last[0], last[1]);  // the same chunks, so the same bits
 }
 
 TEST(Runtime, ChunkedPrefillEqualsTokenByTokenOnEveryMixer) {

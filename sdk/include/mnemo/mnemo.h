@@ -211,7 +211,7 @@ typedef struct mnemo_session_params {
     int32_t n_threads;       /* 0 (default): all cores */
     uint64_t budget_bytes;   /* 0 (default): no budget; else creation fails with MNEMO_ERR_BUDGET above it */
     int64_t max_context;     /* 0 (default): unlimited, allowed only if every layer is bounded; at most 2^32 */
-    int32_t chunk_tokens;    /* prefill chunk size in [1, 65536]; default 256 */
+    int32_t chunk_tokens;    /* prefill chunk size in [1, 65536]; 0 (default): 256 on the CPU, 4096 on CUDA */
     mnemo_policy policy;     /* for attn/swa/nsa layers; default NONE */
     int32_t policy_budget;   /* tokens kept per KV head beyond the sink (policies other than NONE) */
     int32_t policy_sink;     /* sink tokens per KV head (policies other than NONE); default 4 */
