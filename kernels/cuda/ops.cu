@@ -1710,7 +1710,10 @@ __device__ int32_t block_compact(int64_t n, Pred pred, Use use) {
 // chunk start, or the candidate of a step — counts the held entries ranked above it, then walks
 // the chunk's candidates in step order: the one that brings the count to the capacity evicts it
 // (before the entry's own step: it never enters). Entries ranked above one never leave before it.
-__global__ void __launch_bounds__(kPlanThreads) kv_plan_rank_kernel(DeviceKvCache c, KvChunk ch, const int64_t* next_unscored, KvScratch s) {
+// `staged`: the chunk's candidate scores are computed once into shared memory (each warp's walk
+// then reads a float a step instead of repeating the ring lookup behind every candidate's score).
+__global__ void __launch_bounds__(kPlanThreads) kv_plan_rank_kernel(DeviceKvCache c, KvChunk ch, const int64_t* next_unscored, KvScratch s,
+                                                                      bool staged) {
     pdl_wait();
     extern __shared__ unsigned char rank_smem[];
     const int32_t h = blockIdx.x, S = c.sink_capacity, R = c.retained_capacity;
@@ -1720,16 +1723,20 @@ __global__ void __launch_bounds__(kPlanThreads) kv_plan_rank_kernel(DeviceKvCach
     int64_t meta[8];
     plan_meta(meta, c, ch, next_unscored);
     const PlanChunk pc(c, meta, ch.n_tokens);
+    float* cand = held_score + R;                                // [T] when staged
     for (int32_t i = threadIdx.x; i < R; i += kPlanThreads) {
         held_pos[i] = c.positions[h * c.slots + S + i];
         held_score[i] = c.scores[h * c.slots + S + i];
     }
+    if (staged)
+        for (int64_t t = threadIdx.x; t < pc.T; t += kPlanThreads) cand[t] = candidate_score(t, h, c, s, meta, pc);
     __syncthreads();
+    const auto score_of = [&](int64_t t) { return staged ? cand[t] : candidate_score(t, h, c, s, meta, pc); };
     const PlanWork w = plan_work(s, c, pc.T, h);
     const int64_t e = static_cast<int64_t>(blockIdx.y) * (kPlanThreads / kWarp) + warp;
     if (e >= R + pc.T) return;
     const int64_t tx = e < R ? -1 : e - R;
-    const float sx = e < R ? (held_pos[e] >= 0 ? held_score[e] : NAN) : candidate_score(tx, h, c, s, meta, pc);
+    const float sx = e < R ? (held_pos[e] >= 0 ? held_score[e] : NAN) : score_of(tx);
     const int64_t px = e < R ? held_pos[e] : pc.leaving(tx);
     if (isnan(sx)) {
         if (lane == 0) w.evict[e] = kNotEntry;
@@ -1741,7 +1748,7 @@ __global__ void __launch_bounds__(kPlanThreads) kv_plan_rank_kernel(DeviceKvCach
     int64_t evict = above >= R ? -1 : pc.T;  // a held entry always has fewer than R above it
     for (int64_t base = pc.t_first; evict == pc.T && base < pc.T; base += kWarp) {
         const int64_t t = base + lane;
-        const bool a = t < pc.T && t != tx && ranks_above(candidate_score(t, h, c, s, meta, pc), pc.leaving(t), sx, px);
+        const bool a = t < pc.T && t != tx && ranks_above(score_of(t), pc.leaving(t), sx, px);
         unsigned bits = __ballot_sync(0xffffffffu, a);
         const int32_t n = __popc(bits);
         if (above + n >= R) {
@@ -2945,8 +2952,10 @@ void kv_plan(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice* s
     const bool ranked = c.learned && R > 0;
     if (ranked) {
         const unsigned entries = static_cast<unsigned>((R + ch.n_tokens + kPlanThreads / kWarp - 1) / (kPlanThreads / kWarp));
-        launch_kernel(kv_plan_rank_kernel, dim3(static_cast<unsigned>(c.n_kv_heads), entries), kPlanThreads,
-                      static_cast<size_t>(R) * (sizeof(int64_t) + sizeof(float)), stream, c, ch, next_unscored, s);
+        const size_t held = static_cast<size_t>(R) * (sizeof(int64_t) + sizeof(float)), cand = static_cast<size_t>(ch.n_tokens) * sizeof(float);
+        const bool staged = held + cand <= 48 * 1024;  // the default dynamic shared memory: chunks up to ~10K tokens
+        launch_kernel(kv_plan_rank_kernel, dim3(static_cast<unsigned>(c.n_kv_heads), entries), kPlanThreads, held + (staged ? cand : 0), stream,
+                      c, ch, next_unscored, s, staged);
     }
     const size_t smem = static_cast<size_t>(S + R) * (sizeof(int64_t) + sizeof(float) + sizeof(int32_t)) + static_cast<size_t>(R) * sizeof(int32_t);
     launch_kernel(kv_plan_kernel, static_cast<unsigned>(c.n_kv_heads), kPlanThreads, smem, stream, c, ch, next_unscored, s, ranked);
