@@ -320,6 +320,79 @@ TEST(Cuda, LinearOnQ8_0WeightsMatchesTheCpu) {
     if (blas) mc::blas_shutdown();
 }
 
+// A layer's projections of one input above GEMV sizes, through cuBLAS on bf16 weights (shapes
+// alike and not, 8-row gates, one with a bias): every output against a double sum over the bf16
+// weights the device holds; cuBLAS rounds x to bf16 (2⁻⁸).
+TEST(Cuda, Bf16ProjectionsOfOneInputMatchTheirSums) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    namespace mc = mnemo::cuda;
+    const char* why = nullptr;
+    if (!mc::blas_init(nullptr, &why)) GTEST_SKIP() << why;
+    const int64_t cols = 256;
+    const int64_t rows[7] = {192, 192, 192, 64, 192, 8, 8};
+    const bool biased[7] = {false, false, false, false, true, false, false};
+    for (int64_t T : {9, 40}) {
+        std::mt19937 rng(static_cast<uint32_t>(T));
+        const std::vector<float> x = random_vector(static_cast<size_t>(T * cols), rng);
+        mc::DeviceMatrix w[7];
+        const mc::DeviceMatrix* wp[7];
+        float* y[7];
+        std::vector<std::vector<float>> weights(7), biases(7);
+        std::vector<void*> owned;
+        int64_t scratch_elems = 0;
+        for (int m = 0; m < 7; ++m) {
+            weights[m] = random_vector(static_cast<size_t>(rows[m] * cols), rng);
+            std::vector<uint16_t> bits(weights[m].size());
+            for (size_t i = 0; i < bits.size(); ++i) {
+                uint32_t u;
+                std::memcpy(&u, &weights[m][i], 4);
+                u += 0x7fffu + ((u >> 16) & 1u);  // round to nearest even, as the upload does
+                bits[i] = static_cast<uint16_t>(u >> 16);
+                u = static_cast<uint32_t>(bits[i]) << 16;
+                std::memcpy(&weights[m][i], &u, 4);  // the reference uses what the device holds
+            }
+            void* d = nullptr;
+            cudaMalloc(&d, bits.size() * 2);
+            cudaMemcpy(d, bits.data(), bits.size() * 2, cudaMemcpyHostToDevice);
+            owned.push_back(d);
+            w[m].data = d;
+            w[m].type = mc::WeightType::bf16;
+            w[m].rows = rows[m];
+            w[m].cols = cols;
+            if (biased[m]) {
+                biases[m] = random_vector(static_cast<size_t>(rows[m]), rng);
+                float* b = to_device(biases[m]);
+                owned.push_back(b);
+                w[m].bias = b;
+            }
+            wp[m] = &w[m];
+            y[m] = to_device(std::vector<float>(static_cast<size_t>(T * rows[m]), NAN));
+            owned.push_back(y[m]);
+            scratch_elems = std::max(scratch_elems, mc::linear_scratch_bf16(w[m], T));
+        }
+        float* d_x = to_device(x);
+        void* scratch = nullptr;
+        cudaMalloc(&scratch, static_cast<size_t>(scratch_elems) * 2);
+        mc::linear_batch(wp, y, 7, d_x, T, scratch, nullptr);
+        ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+        for (int m = 0; m < 7; ++m) {
+            const std::vector<float> out = to_host(y[m], static_cast<size_t>(T * rows[m]));
+            for (int64_t t = 0; t < T; ++t)
+                for (int64_t r = 0; r < rows[m]; ++r) {
+                    double ref = biased[m] ? biases[m][static_cast<size_t>(r)] : 0.0;
+                    for (int64_t c = 0; c < cols; ++c)
+                        ref += static_cast<double>(weights[m][static_cast<size_t>(r * cols + c)]) * x[static_cast<size_t>(t * cols + c)];
+                    const double tol = 2.0 * std::ldexp(1.0, -8) * magnitude(weights[m].data() + r * cols, x.data() + t * cols, cols) + 1e-5;
+                    ASSERT_NEAR(out[static_cast<size_t>(t * rows[m] + r)], ref, tol) << "matrix " << m << " T " << T << " t " << t << " row " << r;
+                }
+        }
+        cudaFree(d_x);
+        cudaFree(scratch);
+        for (void* p : owned) cudaFree(p);
+    }
+    mc::blas_shutdown();
+}
+
 TEST(Cuda, SwigluAndEmbedOnQ8_0WeightsMatchTheCpu) {
     MNEMO_REQUIRE_CUDA_DEVICE();
     namespace mc = mnemo::cuda;
