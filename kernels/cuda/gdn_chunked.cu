@@ -172,6 +172,10 @@ __host__ __device__ constexpr int state_stages() { return DK <= 128 ? 2 : 1; }
 // Floats of one stage: the W and K tiles [C][DK], U_v [C][state_cols], G [C].
 template <int DK>
 __host__ __device__ constexpr int state_stage_floats() { return 2 * C * DK + C * state_cols<DK>() + C; }
+// Floats between the state's columns in shared memory: a column is read four values at a time,
+// and lanes of different columns fall in distinct banks (DK + 4 ≡ 4 mod 32 words).
+template <int DK>
+__host__ __device__ constexpr int state_row() { return DK + 4; }
 
 // Chunk c's inputs of pass 2 into one stage: rows t < n of W and K (16-byte copies), this block's
 // U_v columns (zero past dv) and G.
@@ -203,18 +207,18 @@ template <int DK>
 __global__ void __launch_bounds__(state_threads<DK>()) gdn_chunk_state_kernel(const float* k, const float* w, float* u, const float* gcum,
                                                                          float* state, float* h_out, int64_t T, int64_t H, int64_t dv) {
     constexpr int kStateCols = state_cols<DK>(), kGroups = state_threads<DK>() / kStateCols, kURows = C / kGroups;
-    constexpr int kStages = state_stages<DK>(), kStage = state_stage_floats<DK>();
+    constexpr int kStages = state_stages<DK>(), kStage = state_stage_floats<DK>(), SS = state_row<DK>();
     extern __shared__ float smem[];
-    float* S = smem;                   // [DK][kStateCols]
-    float* U = S + DK * kStateCols;    // [C][kStateCols]
-    float* tail = U + C * kStateCols;  // [C] e^{G_n − G_s}
-    float* stages = tail + C;          // kStages × (W [C][DK], K [C][DK], U_v [C][kStateCols], G [C])
+    float* S = smem;                     // [kStateCols][SS]: a column's DK values side by side
+    float* coef = S + kStateCols * SS;   // [C][kStateCols] e^{G_n − G_s} u_s
+    float* stages = coef + C * kStateCols;  // kStages × (W [C][DK], K [C][DK], U_v [C][kStateCols], G [C])
     const int64_t h = blockIdx.x;
     const int col = threadIdx.x % kStateCols, hw = threadIdx.x / kStateCols;
     const int64_t j0 = static_cast<int64_t>(blockIdx.y) * kStateCols, j = j0 + col;
     const bool active = j < dv;
     float* sp = state + h * DK * dv;
-    for (int i = hw; i < DK; i += kGroups) S[i * kStateCols + col] = active ? sp[i * dv + j] : 0.0f;
+    float* scol = S + col * SS;
+    for (int i = hw; i < DK; i += kGroups) scol[i] = active ? sp[i * dv + j] : 0.0f;
     const int64_t n_chunks = (T + C - 1) / C;
     if (kStages == 2) {
         copy_state_inputs<DK>(stages, w, k, u, gcum, 0, T, H, h, dv, j0);
@@ -234,20 +238,27 @@ __global__ void __launch_bounds__(state_threads<DK>()) gdn_chunk_state_kernel(co
         const int64_t t0 = c * C;
         const int n = static_cast<int>(T - t0 < C ? T - t0 : C);
         const float Gn = G[n - 1];
-        for (int t = threadIdx.x; t < n; t += blockDim.x) tail[t] = expf(Gn - G[t]);
         if (active)
-            for (int i = hw; i < DK; i += kGroups) h_out[((c * H + h) * DK + i) * dv + j] = S[i * kStateCols + col];
-        // U = U_v − W S0 (rows past n hold an earlier chunk's values: their sums are not used)
+            for (int i = hw; i < DK; i += kGroups) h_out[((c * H + h) * DK + i) * dv + j] = scol[i];
+        // U = U_v − W S0 (rows past n hold an earlier chunk's values: their sums are not used); the
+        // update's coefficient of each row is formed here once rather than by every row group.
         {
             const int r0 = hw * kURows;
             float acc[kURows] = {};
-            rows_times_state<DK, kStateCols>(wt, S, r0, col, acc);
+            for (int i = 0; i < DK; i += 4) {
+                const float4 s4 = *reinterpret_cast<const float4*>(&scol[i]);  // a column's four values in one load
+#pragma unroll
+                for (int r = 0; r < kURows; ++r) {
+                    const float4 x = *reinterpret_cast<const float4*>(&wt[(r0 + r) * DK + i]);
+                    acc[r] += x.x * s4.x + x.y * s4.y + x.z * s4.z + x.w * s4.w;
+                }
+            }
 #pragma unroll
             for (int r = 0; r < kURows; ++r) {
                 const int t = r0 + r;
                 if (t >= n) continue;
                 const float value = uv[t * kStateCols + col] - acc[r];
-                U[t * kStateCols + col] = value;
+                coef[t * kStateCols + col] = expf(Gn - G[t]) * value;
                 if (active) u[((t0 + t) * H + h) * dv + j] = value;
             }
         }
@@ -259,28 +270,28 @@ __global__ void __launch_bounds__(state_threads<DK>()) gdn_chunk_state_kernel(co
             const float total = expf(Gn);
             float acc[kRows];
 #pragma unroll
-            for (int r = 0; r < kRows; ++r) acc[r] = total * S[(i0 + r) * kStateCols + col];
+            for (int r = 0; r < kRows; ++r) acc[r] = total * scol[i0 + r];
             for (int s = 0; s < n; ++s) {
-                const float coef = tail[s] * U[s * kStateCols + col];
+                const float cs = coef[s * kStateCols + col];
                 if constexpr (kRows % 2 == 0) {
 #pragma unroll
                     for (int r = 0; r < kRows; r += 2) {
                         const float2 x = *reinterpret_cast<const float2*>(&kt[s * DK + i0 + r]);
-                        acc[r] += x.x * coef;
-                        acc[r + 1] += x.y * coef;
+                        acc[r] += x.x * cs;
+                        acc[r + 1] += x.y * cs;
                     }
                 } else {
 #pragma unroll
-                    for (int r = 0; r < kRows; ++r) acc[r] += kt[s * DK + i0 + r] * coef;
+                    for (int r = 0; r < kRows; ++r) acc[r] += kt[s * DK + i0 + r] * cs;
                 }
             }
 #pragma unroll
-            for (int r = 0; r < kRows; ++r) S[(i0 + r) * kStateCols + col] = acc[r];
+            for (int r = 0; r < kRows; ++r) scol[i0 + r] = acc[r];
         }
         __syncthreads();
     }
     if (active)
-        for (int i = hw; i < DK; i += kGroups) sp[i * dv + j] = S[i * kStateCols + col];
+        for (int i = hw; i < DK; i += kGroups) sp[i * dv + j] = scol[i];
 }
 
 // Pass 3, every chunk at once, one block per (chunk, head, 32 value columns), 8 warps, lanes are
@@ -338,7 +349,7 @@ bool launch_chunked(const float* q, const float* k, const float* v, const float*
     const int64_t n_chunks = (T + C - 1) / C;
     const size_t smem1 = (2 * C * (DK + 4) + C * C + 3 * C + (dv > DK + 4 ? C * dv : 0)) * sizeof(float);
     constexpr int kStateCols = state_cols<DK>();
-    const size_t smem2 = (DK * kStateCols + C * kStateCols + C + state_stages<DK>() * state_stage_floats<DK>()) * sizeof(float);
+    const size_t smem2 = (kStateCols * state_row<DK>() + C * kStateCols + state_stages<DK>() * state_stage_floats<DK>()) * sizeof(float);
     const size_t smem3 = (DK * 32 + C * 32 + C * C + C * DK + C) * sizeof(float);
     static bool configured = false;  // opt in to > 48 KiB of dynamic shared memory once
     static size_t prepare_smem = 0;   // pass 1's grows with dv
