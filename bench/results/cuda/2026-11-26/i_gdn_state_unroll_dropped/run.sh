@@ -1,0 +1,16 @@
+#!/bin/bash
+# GDN pass 2: the update loop unrolled by 8; against 1a (the column-major state commit).
+source "$(dirname "${BASH_SOURCE[0]}")/../bench/results/cuda/2026-11-23f/device_env.sh"
+budget=330
+kernel_tests 60
+session_tests 150 "lalte|gdn_attn"
+lte_model mnemo
+for b in mnemo mnemo_before mnemo mnemo_before mnemo mnemo_before; do
+  run_for 60 "$here/$b" bench -m "$bf" --backend cuda --contexts 1K,16K --decode-tokens 4 --no-roofline 2>/dev/null | grep -E "^ *(1K|16K) " | sed "s/^/$b lte chunk auto /" | tee -a "$out/ab_prefill.txt"; done
+for b in mnemo mnemo_before; do
+  run_for 60 "$here/$b" bench --shape paper-0.4b --mixer attn --type bf16 --backend cuda --contexts 16K --decode-tokens 4 --no-roofline --model-dir "$models" 2>/dev/null | grep -E "^ *(16K) " | sed "s/^/$b attn chunk auto /" | tee -a "$out/ab_prefill.txt"; done
+head -c 8192 /tmp/prompt.txt > /tmp/p8k.txt
+run_for 100 ncu --clock-control none --cache-control none --metrics gpu__time_duration.sum --csv "$here/mnemo" run -m "$bf" -f /tmp/p8k.txt -n 1 --backend cuda > "$out/ncu_4096.csv" 2>"$out/ncu_4096.log"
+python3 "$here/sum.py" "$out/ncu_4096.csv" > "$out/ncu_4096_summary.txt"; head -14 "$out/ncu_4096_summary.txt"; gzip -f "$out/ncu_4096.csv"
+run_for 80 compute-sanitizer --tool memcheck "$here/test_cuda" --gtest_filter="*GatedDelta*:*Bf16Projections*" > "$out/memcheck.log" 2>&1; tail -2 "$out/memcheck.log"
+pack
