@@ -1,5 +1,5 @@
 #!/bin/bash
-# GDN pass 2 at key head size 128: 4 value columns a block, 256 threads, one stage (two blocks an SM); against the column-major state commit.
+# A/B of a prefill change against the binary before (mnemo_before), the runs f_–j_ of this folder: kernel and session tests, laLTE 0.4B at the default chunk alternating, GDN+Attn at 16K, an ncu summary of an 8 192-token prompt, memcheck of the changed kernels' tests.
 source "$(dirname "${BASH_SOURCE[0]}")/../bench/results/cuda/2026-11-23f/device_env.sh"
 budget=330
 kernel_tests 60
