@@ -44,8 +44,9 @@ const char* kHelp =
     "(STREAM-like read/copy/triad), FMA peak and the best BLAS sgemm (OpenBLAS), with each\n"
     "figure as a fraction of its roofline; on CUDA against the GPU's roofline (device copy\n"
     "bandwidth, cuBLAS BF16 GEMM for bf16/f16/q8_0 weights, SGEMM for f32). Records the backend\n"
-    "each run resolved to (on CUDA after a throwaway session of two chunks, which takes the\n"
-    "process's one-time GPU costs). Optionally runs llama.cpp's llama-bench on a Transformer of the same\n"
+    "each run resolved to (on CUDA after a throwaway session of two chunks and a piece of each\n"
+    "context shorter than a chunk, which takes the process's one-time GPU costs). Optionally\n"
+    "runs llama.cpp's llama-bench on a Transformer of the same\n"
     "shape and weights, and on the GPU the PyTorch reference (docs/performance.md).\n\n"
     "Model:\n"
     "  -m, --model PATH          a GGUF model file\n"
@@ -420,18 +421,27 @@ json Bench::bench_model(const Subject& s, bool* no_device) {
     std::vector<int32_t> piece;
     if (on_gpu) {
         // The first session of a process on the GPU pays one-time costs (kernel modules loaded on
-        // first launch, cuBLAS's workspaces): ~55 ms, more than a whole 1K prefill. A throwaway
-        // session reads two chunks and decodes a token first, so every context measures steady
-        // state.
+        // first launch, cuBLAS's workspaces and its choice of kernel for each new GEMM shape):
+        // ~55 ms, more than a whole 1K prefill. A throwaway session reads two chunks, a piece of
+        // every context shorter than a chunk (its GEMMs have other shapes) and decodes a token
+        // first, so every context measures steady state.
         mnemo_session_params sp = base;
-        const int64_t warm = 2 * std::max<int64_t>(o_.chunk, 1);
+        std::vector<int64_t> pieces = {2 * std::max<int64_t>(o_.chunk, 1)};
+        for (const int64_t n : o_.contexts)
+            if (n < o_.chunk && std::find(pieces.begin(), pieces.end(), n) == pieces.end()) pieces.push_back(n);
+        int64_t warm = 0;
+        for (const int64_t n : pieces) warm += n;
         sp.max_context = bounded ? 0 : warm + 2;
         mnemo_session* w = nullptr;
         if (mnemo_session_create(model, &sp, &w) == MNEMO_OK) {
-            piece.resize(static_cast<size_t>(warm));
-            for (auto& t : piece) t = next_token();
+            mnemo_status st = MNEMO_OK;
+            for (const int64_t n : pieces) {
+                piece.resize(static_cast<size_t>(n));
+                for (auto& t : piece) t = next_token();
+                if (st == MNEMO_OK) st = mnemo_session_feed(w, piece.data(), piece.size());
+            }
             int32_t one = next_token();
-            if (mnemo_session_feed(w, piece.data(), piece.size()) == MNEMO_OK) mnemo_session_feed(w, &one, 1);
+            if (st == MNEMO_OK) mnemo_session_feed(w, &one, 1);
             mnemo_session_free(w);
             run["warmup_tokens"] = warm + 1;
         }
