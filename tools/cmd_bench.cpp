@@ -9,6 +9,7 @@
 #include "cli_common.h"
 
 #include "gguf.h"
+#include "session.h"
 #include "mnemo/mnemo.h"
 
 #include <nlohmann/json.hpp>
@@ -1209,7 +1210,7 @@ int cmd_bench(int argc, char** argv) {
     if (o.peer_torch_dtype != "float32" && o.peer_torch_dtype != "bfloat16")
         return usage_error("bench", "--peer-torch-dtype must be float32 or bfloat16");
     if (!parse_backend(backend, &o.backend)) return usage_error("bench", "--backend must be cpu, cuda or auto");
-    if (o.chunk == 0) o.chunk = o.backend == MNEMO_BACKEND_CUDA ? 4096 : 256;  // the session's own choice on that backend (auto: 256)
+    if (o.chunk == 0) o.chunk = o.backend == MNEMO_BACKEND_CUDA ? mnemo::kCudaChunkTokens : mnemo::kCpuChunkTokens;  // the session's choice (auto: the CPU's)
     if (!o.export_llama.empty() && o.mixers.size() > 1) return usage_error("bench", "--export-llama takes one model");
     return Bench(std::move(o)).run();
 }

@@ -178,7 +178,8 @@ template <int DK>
 __host__ __device__ constexpr int state_row() { return DK + 4; }
 
 // Chunk c's inputs of pass 2 into one stage: rows t < n of W and K (16-byte copies), this block's
-// U_v columns (zero past dv) and G.
+// U_v columns (zero past dv) and G. Not stage_rows_async: its run-time row width cost this
+// sequential pass ~4 % of 16K prefill (bench/results/cuda/2026-11-26/m_review/).
 template <int DK>
 __device__ void copy_state_inputs(float* stage, const float* w, const float* k, const float* u, const float* gcum, int64_t c, int64_t T,
                                   int64_t H, int64_t h, int64_t dv, int64_t j0) {

@@ -124,8 +124,8 @@ bool wants_cuda(const ModelImpl& model, const mnemo_session_params& params) {
 // little and cost scratch; kCudaChunkTokens on CUDA, where a chunk's kernels need thousands of
 // rows to fill the GPU (docs/performance-cuda.md: laLTE 0.4B prefill at 16K on an H100, 113K tok/s
 // in chunks of 1024, 147K in 2048, 159K in 4096 for 0.3 GiB more than 2048).
-mnemo_session_params resolve_chunk(const ModelImpl& model, mnemo_session_params params) {
-    if (params.chunk_tokens == 0) params.chunk_tokens = wants_cuda(model, params) ? kCudaChunkTokens : kCpuChunkTokens;
+mnemo_session_params resolve_chunk(mnemo_session_params params, bool on_cuda) {
+    if (params.chunk_tokens == 0) params.chunk_tokens = on_cuda ? kCudaChunkTokens : kCpuChunkTokens;
     return params;
 }
 
@@ -133,14 +133,15 @@ mnemo_session_params resolve_chunk(const ModelImpl& model, mnemo_session_params 
 
 mnemo_status plan_session(const ModelImpl& model, const mnemo_session_params& params_in, MemoryPlan* plan) {
     MNEMO_TRY(validate_params(model, params_in));
-    const mnemo_session_params params = resolve_chunk(model, params_in);
+    const mnemo_session_params params = resolve_chunk(params_in, wants_cuda(model, params_in));
     std::vector<std::unique_ptr<Mixer>> mixers;
     return build_mixers(model, options_from(params), &mixers, plan);
 }
 
 mnemo_status create_session(const ModelImpl& model, const mnemo_session_params& params_in, std::unique_ptr<SessionImpl>* out) {
     MNEMO_TRY(validate_params(model, params_in));
-    const mnemo_session_params params = resolve_chunk(model, params_in);
+    const bool on_cuda = wants_cuda(model, params_in);
+    const mnemo_session_params params = resolve_chunk(params_in, on_cuda);
     const SessionOptions o = options_from(params);
     std::vector<std::unique_ptr<Mixer>> mixers;
     MemoryPlan plan;
@@ -158,7 +159,7 @@ mnemo_status create_session(const ModelImpl& model, const mnemo_session_params& 
         return failf(MNEMO_ERR_OUT_OF_MEMORY, "cannot allocate the session's %llu planned bytes",
                      static_cast<unsigned long long>(plan.total_bytes));
     }
-    if (wants_cuda(model, params)) {  // CUDA insists (and says why not); AUTO falls back to the CPU
+    if (on_cuda) {  // CUDA insists (and says why not); AUTO falls back to the CPU
         std::unique_ptr<DeviceBackend> device;
         const mnemo_status s = create_cuda_backend(model, o, session->mixers(), session->state_data(), session->state_bytes(), &device);
         if (s != MNEMO_OK && params.backend == MNEMO_BACKEND_CUDA) return s;

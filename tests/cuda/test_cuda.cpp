@@ -344,12 +344,8 @@ TEST(Cuda, Bf16ProjectionsOfOneInputMatchTheirSums) {
             weights[m] = random_vector(static_cast<size_t>(rows[m] * cols), rng);
             std::vector<uint16_t> bits(weights[m].size());
             for (size_t i = 0; i < bits.size(); ++i) {
-                uint32_t u;
-                std::memcpy(&u, &weights[m][i], 4);
-                u += 0x7fffu + ((u >> 16) & 1u);  // round to nearest even, as the upload does
-                bits[i] = static_cast<uint16_t>(u >> 16);
-                u = static_cast<uint32_t>(bits[i]) << 16;
-                std::memcpy(&weights[m][i], &u, 4);  // the reference uses what the device holds
+                bits[i] = mnemo::cpu::f32_to_bf16(weights[m][i]);  // nearest even, as the upload rounds
+                weights[m][i] = mnemo::cpu::bf16_to_f32(bits[i]);  // the reference uses what the device holds
             }
             void* d = nullptr;
             cudaMalloc(&d, bits.size() * 2);
