@@ -1226,7 +1226,7 @@ __device__ __forceinline__ float leaving_score(int64_t p, int32_t h, const Devic
 // every layer; layer l (l == n_layers: the 1×1 projection and the routing) writes the
 // positions the layers after it read: [first − left_after(l), last + right_after(l)].
 constexpr int kLteRows = 16;     // output rows per warp pass (accumulators in registers)
-constexpr int64_t kLteTiledMinRows = 64;  // chunks with this many rows take the tiled kernel
+constexpr int64_t kLteTiledMinRows = 64;  // chunks with this many rows take the tensor-core kernels
 constexpr int kLteWarps = 8;     // output channels per block
 constexpr int kLteWeights = 24;  // weights per lane in registers: a K·cin row of up to 768 in one pass
 
@@ -1376,121 +1376,185 @@ __global__ void lte_layer_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
     }
 }
 
-// The same layer for a chunk's many rows, as a small GEMM per head: a block takes kLteTileRows
-// output rows and up to kLteTileChannels output channels (blockIdx.z the channel block) with
-// 16 · ct threads (ct = ⌈channels/4⌉), each a 4 × 4 tile of rows × channels in registers, so a
-// narrow layer (the projection: one channel) gets as many blocks as a wide one. The block's input
-// rows wait in shared memory; the weights pass through in slabs of kLteSlab of the K·cin inputs,
-// stored [input][channel] so a thread reads its four channels at once.
+// The same layer for a chunk's many rows, as a small GEMM per head on tensor cores: a block
+// takes kLteTileRows output rows (a warp per 16) and up to kLteTileChannels output channels
+// (blockIdx.z the channel block; a warp covers them all, 8 at a time). The block's input rows
+// wait in shared memory; the weights pass through in slabs of kLteSlab of the K·cin inputs,
+// double-buffered, the first slab copied before waiting on the kernel before (constants).
+// Layers whose cin or cout is not a multiple of 8 take lte_layer_kernel instead.
+//
+// 3xTF32: each operand is split into a tf32 value and the tf32 of its remainder, and
+// big·small + small·big + big·big are accumulated in f32, which keeps f32's accuracy (one tf32
+// product would keep 10 bits of the scores that rank tokens against the CPU's). The sums run
+// in the tensor cores' order, not the CPU's or a decode step's: scores agree to f32 rounding
+// (the kernel test bounds them against double at 5e-5; the session tests compare retained sets).
 constexpr int kLteTileRows = 64;
 constexpr int kLteTileChannels = 64;
-constexpr int kLteSlab = 64;
+constexpr int kLteSlab = 32;  // four blocks of 4 warps an SM: shared memory ~54 KB a block at cin 128
+constexpr int kLteMmaThreads = kLteTileRows / 16 * kWarp;
+constexpr int kLteSlabStride = kLteSlab + 4;  // ≡ 4 (mod 8): a fragment's 8 rows × 4 columns hit 32 banks
 
-struct LteTile {
-    int32_t ct, threads, span;  // channel threads, threads, input rows a block
-    int32_t stride, in_floats;  // input row stride, input floats (16-byte multiple)
-};
-__host__ __device__ inline LteTile lte_tile(int32_t cin, int32_t cout, int32_t K, int32_t d) {
-    LteTile t;
-    t.ct = (min(cout, kLteTileChannels) + 3) / 4;
-    t.threads = kLteTileRows / 4 * t.ct;
-    t.span = kLteTileRows + d * (K - 1);
-    t.stride = cin % 4 == 0 ? cin + 4 : cin + 1;  // four inputs a load where rows stay 16-byte aligned
-    t.in_floats = (t.span * t.stride + 3) / 4 * 4;
-    return t;
+// x = big + small: big is x rounded to tf32's 10 mantissa bits (to nearest, ties away from
+// zero, in two integer operations rather than cvt.rna), small the exact f32 remainder. The
+// tensor cores read a tf32 operand's top 19 bits, so small goes in as it is: its truncation
+// costs at most 2⁻²¹·|x|.
+__device__ __forceinline__ void split_tf32(float x, uint32_t& big, uint32_t& small) {
+    big = (__float_as_uint(x) + 0x1000u) & 0xffffe000u;
+    small = __float_as_uint(x - __uint_as_float(big));
 }
 
-__global__ void __launch_bounds__(kLteTileRows / 4 * kLteTileChannels / 4) lte_layer_tiled_kernel(DeviceKvCache c, KvChunk ch,
-                                                                                                 LteScorerDevice sc, KvScratch s, int32_t l) {
-    extern __shared__ float lte_smem[];
+__device__ __forceinline__ void mma_tf32_1688(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#else
+    (void)d, (void)a, (void)b0, (void)b1;
+    __trap();
+#endif
+}
+
+// A warp's 16 rows × 8·NT channels of a scorer conv layer, inputs k0 .. k0 + kn of each
+// channel's K·cin (k = tap j · cin + ci; cin and kn multiples of 8): acc[n] (the m16n8 C
+// fragment of channel tile n: rows g and g + 8, channels 2t and 2t + 1, g = lane / 4,
+// t = lane % 4) += Σ_k in[(r + j·d)·in_stride + ci] · w[channel·w_stride + k − k0]. `in` is the
+// warp's first row, `w` channel tile 0's input k0, both in shared memory with strides ≡ 4
+// (mod 8), so every fragment load is free of bank conflicts. NT is fixed at compile time so
+// the tiles' loads, splits and products interleave.
+template <int NT>
+__device__ __forceinline__ void lte_conv_mma(float (&acc)[NT][4], const float* in, int in_stride, int cin, int d, const float* w, int w_stride,
+                                             int k0, int kn) {
+    const int lane = threadIdx.x % kWarp, g = lane / 4, t = lane % 4;
+    int j = k0 / cin, ci = k0 - j * cin;
+    const float* wt = w + g * w_stride + t;
+    for (int kk = 0; kk < kn; kk += 8) {
+        const float* a = in + (j * d + g) * in_stride + ci + t;
+        uint32_t ab[4], as[4];
+        split_tf32(a[0], ab[0], as[0]);
+        split_tf32(a[8 * in_stride], ab[1], as[1]);
+        split_tf32(a[4], ab[2], as[2]);
+        split_tf32(a[8 * in_stride + 4], ab[3], as[3]);
+#pragma unroll
+        for (int n = 0; n < NT; ++n) {
+            const float* b = wt + 8 * n * w_stride + kk;
+            uint32_t b0b, b0s, b1b, b1s;
+            split_tf32(b[0], b0b, b0s);
+            split_tf32(b[4], b1b, b1s);
+            mma_tf32_1688(acc[n], as, b0b, b1b);
+            mma_tf32_1688(acc[n], ab, b0s, b1s);
+            mma_tf32_1688(acc[n], ab, b0b, b1b);
+        }
+        if ((ci += 8) == cin) {
+            ci = 0;
+            ++j;
+        }
+    }
+}
+
+// Layer l's input rows q0 .. q0 + rows − 1 of head h into dst (dst_stride floats apart) as
+// 16-byte copies in flight together (cin and the head size multiples of 4), zeros outside the
+// sequence, as lte_input_row reads them. Every thread of the block calls it; commit, wait and a
+// barrier follow.
+__device__ __forceinline__ void lte_stage_rows_async(float* dst, int dst_stride, int64_t q0, int32_t rows, int32_t l, const LteLayerShape& L,
+                                                     const LteLayerRows& R, int32_t h, const DeviceKvCache& c, const KvChunk& ch) {
+    const int32_t per_row = L.cin / 4;
+    for (int32_t idx = threadIdx.x; idx < rows * per_row; idx += blockDim.x) {
+        const int32_t r = idx / per_row, ci = idx % per_row * 4;
+        const int64_t q = q0 + r;
+        float* to = dst + r * dst_stride + ci;
+        const float* src;
+        if (q < 0 || q >= R.end) {
+            *reinterpret_cast<float4*>(to) = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            continue;
+        } else if (l > 0) {
+            src = R.in_act + (q - R.base) * R.in_width + static_cast<int64_t>(h) * L.cin + ci;
+        } else {
+            const int32_t ref = ref_of_position(q, R.meta, c);
+            src = ci < c.head_dim ? pre_rope_key_of(ref, h, c, ch) + ci : value_of(ref, h, c, ch) + (ci - c.head_dim);
+        }
+        copy_async<16>(to, src);
+    }
+}
+
+__host__ __device__ inline bool lte_layer_on_tensor_cores(const LteLayerShape& L) { return L.cin % 8 == 0 && L.cout % 8 == 0; }
+
+// Channel tiles of 8 a block of layer L (a power of two, channels past cout computed on zeros).
+__host__ __device__ inline int32_t lte_mma_tiles(const LteLayerShape& L) {
+    int32_t nt = 1;
+    while (nt < kLteTileChannels / 8 && 8 * nt < L.cout) nt *= 2;
+    return nt;
+}
+__host__ __device__ inline size_t lte_mma_smem_floats(const LteLayerShape& L, int32_t* in_stride, int32_t* in_floats) {
+    *in_stride = L.cin + 4;  // ≡ 4 (mod 8)
+    *in_floats = (kLteTileRows + L.d * (L.K - 1)) * *in_stride;
+    return static_cast<size_t>(*in_floats) + 2 * 8 * lte_mma_tiles(L) * kLteSlabStride;
+}
+
+template <int NT>  // channel tiles of 8 a block: up to kLteTileChannels / 8
+__global__ void __launch_bounds__(kLteMmaThreads) lte_layer_mma_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc, KvScratch s, int32_t l) {
+    extern __shared__ __align__(16) float lte_smem[];
     const int32_t h = blockIdx.y;
     const int32_t g = sc.per_head_groups ? h : 0;
     const LteLayerShape L = lte_layer_shape(sc, l, c.head_dim);
-    const LteTile tile = lte_tile(L.cin, L.cout, L.K, L.d);
-    const int32_t cout4 = tile.ct * 4, o0 = blockIdx.z * kLteTileChannels;
-    float* in = lte_smem;                 // [span][stride]
-    // [kLteSlab][ws_stride]: consecutive threads store consecutive inputs of a channel, a row of 4
-    // floats more than the channels apart, so a warp's stores fall in 8 banks rather than one.
-    const int32_t ws_stride = cout4 + 4;
-    float* ws = in + tile.in_floats;
-    const int tx = threadIdx.x % tile.ct, ty = threadIdx.x / tile.ct;
-    const int32_t n_w = L.K * L.cin;
-    const float* w = L.weight + static_cast<int64_t>(g) * L.cout * n_w;
+    int32_t in_stride = 0, in_floats = 0;
+    lte_mma_smem_floats(L, &in_stride, &in_floats);
+    float* in = lte_smem;  // [kLteTileRows + d(K − 1)][in_stride]
+    constexpr int kSlabFloats = 8 * NT * kLteSlabStride;
+    float* slabs = in + in_floats;  // [2][8·NT][kLteSlabStride], channels past cout zero
+    const int32_t n_w = L.K * L.cin, o0 = blockIdx.z * 8 * NT;
+    const int32_t n_ch = min(8 * NT, L.cout - o0);
+    const float* w = L.weight + (static_cast<int64_t>(g) * L.cout + o0) * n_w;
+    const auto stage_slab = [&](int32_t k0, float* dst) {
+        for (int32_t idx = threadIdx.x; idx < 8 * NT * kLteSlab / 4; idx += kLteMmaThreads) {
+            const int32_t o = idx / (kLteSlab / 4), kk = idx % (kLteSlab / 4) * 4;
+            float* to = dst + o * kLteSlabStride + kk;
+            if (o < n_ch && k0 + kk < n_w) copy_async<16>(to, w + static_cast<int64_t>(o) * n_w + k0 + kk);
+            else *reinterpret_cast<float4*>(to) = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        }
+        copy_async_commit();
+    };
+    stage_slab(0, slabs);
     pdl_wait();
     const LteLayerRows R = lte_layer_rows(c, ch, sc, s, L, l, false);
     const int64_t p0 = R.out_lo + static_cast<int64_t>(blockIdx.x) * kLteTileRows;
-    if (p0 > R.out_hi) return;
-    const int lanes = min(kWarp, tile.threads), groups = tile.threads / lanes;  // groups of `lanes` threads stage a row each
-    if (static_cast<int>(threadIdx.x) < groups * lanes)
-        for (int32_t i = threadIdx.x / lanes; i < tile.span; i += groups)
-            lte_input_row(in + i * tile.stride, p0 - L.pl + i, l, L, R, h, c, ch, threadIdx.x % lanes, lanes);
-    float acc[4][4] = {};
-    const auto fold = [&](const float4& b, float a, int r) {
-        acc[r][0] += a * b.x;
-        acc[r][1] += a * b.y;
-        acc[r][2] += a * b.z;
-        acc[r][3] += a * b.w;
-    };
-    for (int32_t k0 = 0; k0 < n_w; k0 += kLteSlab) {
-        __syncthreads();  // the inputs are in; the previous slab's readers are done
-        for (int32_t idx = threadIdx.x; idx < kLteSlab * cout4; idx += tile.threads) {
-            const int32_t o = idx / kLteSlab, kk = idx % kLteSlab;  // consecutive threads: consecutive inputs of one channel
-            ws[kk * ws_stride + o] = o0 + o < L.cout && k0 + kk < n_w ? w[static_cast<int64_t>(o0 + o) * n_w + k0 + kk] : 0.0f;
-        }
-        __syncthreads();
-        const int32_t kn = min(kLteSlab, n_w - k0);
-        // Input k0 + kk is tap j, channel ci: stepped, not divided, in the loop.
-        int32_t j = k0 / L.cin, ci = k0 - j * L.cin;
-        const float* a_row = in + (4 * ty + j * L.d) * tile.stride;
-        if (L.cin % 4 == 0) {
-            // Four inputs at a time, all of one tap (slabs start at multiples of 4): a float4 of each
-            // row and four weight vectors, summed in the same order as one at a time.
-            for (int32_t kk = 0; kk < kn; kk += 4) {
-                const float4* wv = reinterpret_cast<const float4*>(&ws[kk * ws_stride + 4 * tx]);
-                const float4 b0 = wv[0], b1 = wv[ws_stride / 4], b2 = wv[ws_stride / 2], b3 = wv[3 * ws_stride / 4];
-#pragma unroll
-                for (int r = 0; r < 4; ++r) {
-                    const float4 a = *reinterpret_cast<const float4*>(&a_row[r * tile.stride + ci]);
-                    fold(b0, a.x, r);
-                    fold(b1, a.y, r);
-                    fold(b2, a.z, r);
-                    fold(b3, a.w, r);
-                }
-                if ((ci += 4) == L.cin) {
-                    ci = 0;
-                    a_row += L.d * tile.stride;
-                }
-            }
-        } else {
-            for (int32_t kk = 0; kk < kn; ++kk) {
-                const float4 b = *reinterpret_cast<const float4*>(&ws[kk * ws_stride + 4 * tx]);
-#pragma unroll
-                for (int r = 0; r < 4; ++r) fold(b, a_row[r * tile.stride + ci], r);
-                if (++ci == L.cin) {
-                    ci = 0;
-                    a_row += L.d * tile.stride;
-                }
-            }
-        }
+    if (p0 > R.out_hi) {
+        copy_async_wait<0>();
+        return;
     }
+    lte_stage_rows_async(in, in_stride, p0 - L.pl, kLteTileRows + L.d * (L.K - 1), l, L, R, h, c, ch);
+    copy_async_commit();
+    const int warp = threadIdx.x / kWarp;
+    float acc[NT][4] = {};
+    for (int32_t k0 = 0, b = 0; k0 < n_w; k0 += kLteSlab, b ^= 1) {
+        if (k0 + kLteSlab < n_w) {
+            stage_slab(k0 + kLteSlab, slabs + (b ^ 1) * kSlabFloats);
+            copy_async_wait<1>();  // all but the slab just issued
+        } else {
+            copy_async_wait<0>();
+        }
+        __syncthreads();  // slab b and the inputs are in
+        lte_conv_mma(acc, in + 16 * warp * in_stride, in_stride, L.cin, L.d, slabs + b * kSlabFloats, kLteSlabStride, k0, min(kLteSlab, n_w - k0));
+        __syncthreads();  // slab b is read: the next iteration's copies may overwrite it
+    }
+    const int lane = threadIdx.x % kWarp;
 #pragma unroll
-    for (int r = 0; r < 4; ++r) {
-        const int64_t p = p0 + 4 * ty + r;
-        if (p > R.out_hi) continue;
+    for (int n = 0; n < NT; ++n) {
+        if (8 * n >= n_ch) break;
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-            const int32_t o = o0 + 4 * tx + e;
-            if (o < L.cout) lte_store(acc[r][e], p, o, l, g, h, L, R, c, sc, s, false);
+            const int64_t p = p0 + 16 * warp + lane / 4 + (e >= 2 ? 8 : 0);
+            if (p <= R.out_hi) lte_store(acc[n][e], p, o0 + 8 * n + 2 * (lane % 4) + e % 2, l, g, h, L, R, c, sc, s, false);
         }
     }
 }
 
 // Layers 1 .. n_layers − 1 and the projection of a chunk in one launch (after layer 0 in the
-// tiled kernel): a block per (kLteTileRows final rows, head) computes each layer's rows that its
+// mma kernel): a block per (kLteTileRows final rows, head) computes each layer's rows that its
 // tile needs — the tile widened by the receptive fields of the layers after it — into shared
-// memory, a thread per (row, channel) output, the layer's weights staged with rows one float
-// apart (threads on consecutive channels read other banks). Each output sums its inputs in the
-// order the tiled kernel does (tap, then channel), so the scores are the same.
+// memory. Every layer's weights are staged before waiting on the kernel before (constants).
+// Layers whose channels are multiples of 8 run on tensor cores as lte_layer_mma_kernel does (a
+// warp per 16 rows × 8 channels); the others and the projection take a thread per (4 rows,
+// channel), summing tap by tap, channel by channel.
 constexpr int kLteTailThreads = 256;
 constexpr size_t kLteTailMaxSmem = 160 * 1024;  // above it (key head sizes over 128), a launch per layer
 
@@ -1502,82 +1566,137 @@ __host__ __device__ inline int32_t lte_tail_rows_in(const LteScorerDevice& sc, c
     return kLteTileRows + lo + hi + L.d * (L.K - 1);
 }
 
+// The tail's shared memory: layer l's input rows in buffer (l − 1) % 2, cin + 4 floats apart,
+// as many as its outputs computed in whole m-tiles of 16 read; every layer's weights one after
+// the other, a channel's K·cin inputs + 4 apart on tensor cores (≡ 4 mod 8), + 1 otherwise.
 struct LteTailSmem {
-    int32_t act_floats, weight_floats;  // each of the two activation buffers; the weights
+    int32_t act_floats[2];
+    int32_t weight_at[kMaxLteLayers + 2];  // layer l's weights start at weight_at[l]
     size_t bytes;
 };
+__host__ __device__ inline int32_t lte_tail_weight_stride(const LteLayerShape& L) {
+    return L.K * L.cin + (lte_layer_on_tensor_cores(L) ? 4 : 1);
+}
 __host__ __device__ inline LteTailSmem lte_tail_smem(const LteScorerDevice& sc) {
-    LteTailSmem t{0, 0, 0};
+    LteTailSmem t{};
+    int32_t w = 0;
     for (int32_t l = 1; l <= sc.n_layers; ++l) {
         const LteLayerShape L = lte_layer_shape(sc, l, 0);  // l ≥ 1: cin is the layer before's output
-        const int32_t rows_in = lte_tail_rows_in(sc, L, l) + 3;  // + the rows a last group of four reads past them
-        t.act_floats = max(t.act_floats, rows_in * (L.cin + 1));
-        t.weight_floats = max(t.weight_floats, L.cout * (L.K * L.cin + 1));
+        const int32_t rows = lte_tail_rows_in(sc, L, l) - L.d * (L.K - 1);
+        const int32_t rows_read = (rows + 15) / 16 * 16 + L.d * (L.K - 1);
+        t.act_floats[(l - 1) % 2] = max(t.act_floats[(l - 1) % 2], (rows_read * (L.cin + 4) + 3) / 4 * 4);
+        t.weight_at[l] = w;
+        w += (L.cout * lte_tail_weight_stride(L) + 3) / 4 * 4;
     }
-    t.bytes = (2 * static_cast<size_t>(t.act_floats) + t.weight_floats) * sizeof(float);
+    t.weight_at[sc.n_layers + 1] = w;
+    t.bytes = (static_cast<size_t>(t.act_floats[0]) + t.act_floats[1] + w) * sizeof(float);
     return t;
 }
 
 __global__ void __launch_bounds__(kLteTailThreads) lte_tail_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc, KvScratch s) {
-    extern __shared__ float tail_smem[];
+    extern __shared__ __align__(16) float tail_smem[];
     const int32_t h = blockIdx.y, g = sc.per_head_groups ? h : 0, n = sc.n_layers;
     const LteTailSmem sm = lte_tail_smem(sc);
-    float* act[2] = {tail_smem, tail_smem + sm.act_floats};
-    float* ws = tail_smem + 2 * sm.act_floats;
+    float* act[2] = {tail_smem, tail_smem + sm.act_floats[0]};
+    float* weights = tail_smem + sm.act_floats[0] + sm.act_floats[1];
+    for (int32_t l = 1; l <= n; ++l) {
+        const LteLayerShape L = lte_layer_shape(sc, l, c.head_dim);
+        const int32_t n_w = L.K * L.cin, stride = lte_tail_weight_stride(L);
+        const float* w = L.weight + static_cast<int64_t>(g) * L.cout * n_w;
+        float* ws = weights + sm.weight_at[l];
+        if (lte_layer_on_tensor_cores(L)) {
+            for (int32_t idx = threadIdx.x; idx < L.cout * n_w / 4; idx += kLteTailThreads) {
+                const int32_t o = idx / (n_w / 4), k = idx % (n_w / 4) * 4;
+                copy_async<16>(ws + o * stride + k, w + static_cast<int64_t>(o) * n_w + k);
+            }
+        } else {
+            for (int32_t idx = threadIdx.x; idx < L.cout * n_w; idx += kLteTailThreads) ws[(idx / n_w) * stride + idx % n_w] = w[idx];
+        }
+    }
+    copy_async_commit();
     const LteLayerShape Lp = lte_layer_shape(sc, n, c.head_dim);
     pdl_wait();
     const LteLayerRows Rp = lte_layer_rows(c, ch, sc, s, Lp, n, false);
     const int64_t p0 = Rp.out_lo + static_cast<int64_t>(blockIdx.x) * kLteTileRows;
-    if (p0 > Rp.out_hi) return;
+    if (p0 > Rp.out_hi) {
+        copy_async_wait<0>();
+        return;
+    }
     {
-        // Layer 1's input rows: layer 0's outputs (zero outside the sequence), as the tiled kernel reads them.
+        // Layer 1's input rows: layer 0's outputs (zero outside the sequence).
         const LteLayerShape L1 = lte_layer_shape(sc, 1, c.head_dim);
         const LteLayerRows R1 = lte_layer_rows(c, ch, sc, s, L1, 1, false);
         int32_t lo = 0, hi = 0;
         lte_context_after(sc, 1, lo, hi);
         const int32_t rows_in = lte_tail_rows_in(sc, L1, 1);
-        for (int32_t i = threadIdx.x / kWarp; i < rows_in; i += kLteTailThreads / kWarp)
-            lte_input_row(act[0] + i * (L1.cin + 1), p0 - lo - L1.pl + i, 1, L1, R1, h, c, ch, threadIdx.x % kWarp, kWarp);
+        if (L1.cin % 4 == 0) {
+            lte_stage_rows_async(act[0], L1.cin + 4, p0 - lo - L1.pl, rows_in, 1, L1, R1, h, c, ch);
+        } else {
+            for (int32_t i = threadIdx.x / kWarp; i < rows_in; i += kLteTailThreads / kWarp)
+                lte_input_row(act[0] + i * (L1.cin + 4), p0 - lo - L1.pl + i, 1, L1, R1, h, c, ch, threadIdx.x % kWarp, kWarp);
+        }
+        copy_async_commit();
     }
+    copy_async_wait<0>();
+    const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
     for (int32_t l = 1; l <= n; ++l) {
+        __syncthreads();  // this layer's inputs (and, the first time, every layer's weights) are in
         const LteLayerShape L = lte_layer_shape(sc, l, c.head_dim);
-        const int32_t n_w = L.K * L.cin, in_stride = L.cin + 1, out_stride = L.cout + 1;
-        const float* w = L.weight + static_cast<int64_t>(g) * L.cout * n_w;
-        for (int32_t idx = threadIdx.x; idx < L.cout * n_w; idx += kLteTailThreads) ws[(idx / n_w) * (n_w + 1) + idx % n_w] = w[idx];
-        __syncthreads();  // the weights and this layer's inputs are in
+        const int32_t n_w = L.K * L.cin, in_stride = L.cin + 4, out_stride = L.cout + 4, w_stride = lte_tail_weight_stride(L);
+        const float* ws = weights + sm.weight_at[l];
         int32_t lo = 0, hi = 0;
         lte_context_after(sc, l, lo, hi);
         const int32_t rows_out = kLteTileRows + lo + hi;
         const float* in = act[(l - 1) % 2];
         float* out = act[l % 2];
-        // A thread per (4 rows, channel): four sums in flight, one weight read for four products.
-        for (int32_t idx = threadIdx.x; idx < (rows_out + 3) / 4 * L.cout; idx += kLteTailThreads) {
-            const int32_t r0 = idx / L.cout * 4, o = idx % L.cout;
-            const float* wr = ws + o * (n_w + 1);
-            float acc[4] = {};
-            for (int32_t j = 0; j < L.K; ++j) {
-                const float* a = in + (r0 + j * L.d) * in_stride;
-                for (int32_t ci = 0; ci < L.cin; ++ci) {
-                    const float wv = wr[j * L.cin + ci];
-#pragma unroll
-                    for (int q = 0; q < 4; ++q) acc[q] += a[q * in_stride + ci] * wv;
-                }
+        // Output row r, channel o: SiLU into the next layer's inputs (zero before the sequence
+        // start and past the last token), or from the projection the score.
+        const auto put = [&](float sum, int32_t r, int32_t o) {
+            const int64_t p = p0 - lo + r;
+            if (r >= rows_out) return;
+            if (l < n) {
+                const float bias = L.bias != nullptr ? L.bias[g * L.cout + o] : 0.0f;
+                out[r * out_stride + o] = p >= 0 && p < Rp.end ? silu(sum + bias) : 0.0f;
+            } else if (p <= Rp.out_hi) {
+                lte_store(sum, p, o, l, g, h, L, Rp, c, sc, s, false);
             }
+        };
+        if (l < n && lte_layer_on_tensor_cores(L)) {
+            // A warp per 16 rows × up to four channel tiles (independent products in flight).
+            const int32_t m_tiles = (rows_out + 15) / 16, n_tiles = L.cout / 8;
+            const auto run = [&](auto tiles) {
+                constexpr int NT = decltype(tiles)::value;
+                for (int32_t task = warp; task < m_tiles * (n_tiles / NT); task += kLteTailThreads / kWarp) {
+                    const int32_t m = task / (n_tiles / NT), n0 = task % (n_tiles / NT) * NT;
+                    float acc[NT][4] = {};
+                    lte_conv_mma(acc, in + 16 * m * in_stride, in_stride, L.cin, L.d, ws + 8 * n0 * w_stride, w_stride, 0, n_w);
 #pragma unroll
-            for (int q = 0; q < 4; ++q) {
-                const int32_t r = r0 + q;
-                const int64_t p = p0 - lo + r;
-                if (r >= rows_out) break;
-                if (l < n) {
-                    // What the next layer reads: zero before the sequence start and past the last token.
-                    const float bias = L.bias != nullptr ? L.bias[g * L.cout + o] : 0.0f;
-                    out[r * out_stride + o] = p >= 0 && p < Rp.end ? silu(acc[q] + bias) : 0.0f;
-                } else if (p <= Rp.out_hi) {
-                    lte_store(acc[q], p, o, l, g, h, L, Rp, c, sc, s, false);
+                    for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+                        for (int e = 0; e < 4; ++e) put(acc[nt][e], 16 * m + lane / 4 + (e >= 2 ? 8 : 0), 8 * (n0 + nt) + 2 * (lane % 4) + e % 2);
                 }
+            };
+            if (n_tiles % 4 == 0) run(std::integral_constant<int, 4>{});
+            else if (n_tiles % 2 == 0) run(std::integral_constant<int, 2>{});
+            else run(std::integral_constant<int, 1>{});
+        } else {
+            // A thread per (4 rows, channel): four sums in flight, one weight read for four products.
+            for (int32_t idx = threadIdx.x; idx < (rows_out + 3) / 4 * L.cout; idx += kLteTailThreads) {
+                const int32_t r0 = idx / L.cout * 4, o = idx % L.cout;
+                const float* wr = ws + o * w_stride;
+                float acc[4] = {};
+                for (int32_t j = 0; j < L.K; ++j) {
+                    const float* a = in + (r0 + j * L.d) * in_stride;
+                    for (int32_t ci = 0; ci < L.cin; ++ci) {
+                        const float wv = wr[j * L.cin + ci];
+#pragma unroll
+                        for (int q = 0; q < 4; ++q) acc[q] += a[q * in_stride + ci] * wv;
+                    }
+                }
+#pragma unroll
+                for (int q = 0; q < 4; ++q) put(acc[q], r0 + q, o);
             }
         }
-        __syncthreads();  // the outputs are in; the weights may be replaced
     }
 }
 
@@ -2180,8 +2299,10 @@ __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const __nv_bfloat1
 #endif
 }
 
+// Four blocks an SM at HD 64 (128 registers, 44 bytes spilled), where three (168 registers) left
+// the schedulers short of eligible warps: 244 against 263 µs a 4K chunk (H100, 2026-11-27/c_).
 template <int HD>
-__global__ void __launch_bounds__(kTcThreads, HD <= 64 ? 3 : 2) kv_attend_tc_kernel(DeviceKvCache c, KvChunk ch, const float* q, int32_t n_q_heads,
+__global__ void __launch_bounds__(kTcThreads, HD <= 64 ? 4 : 2) kv_attend_tc_kernel(DeviceKvCache c, KvChunk ch, const float* q, int32_t n_q_heads,
                                                                    float* out, KvScratch s) {
     pdl_wait();
     constexpr int kStride = HD + 8;  // bf16 per shared row: 16-byte aligned rows, conflict-free ldmatrix
@@ -2885,6 +3006,19 @@ __global__ void lte_scored_through_kernel(int64_t* next_unscored, const int64_t*
     if (scored_end > *next_unscored) *next_unscored = scored_end;
 }
 
+// mma.sync with bf16 and tf32 operands: sm_80 and later.
+bool tensor_cores_available() {
+    static const bool capable = [] {
+        int device = 0, major = 0;
+        if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) {
+            cudaGetLastError();
+            return false;
+        }
+        return major >= 8;
+    }();
+    return capable;
+}
+
 void lte_score_layers(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice& sc, const KvScratch& s, Stream stream,
                       bool committed) {
     // Rows per layer: the chunk's positions (more only when a CPU-written state deferred
@@ -2892,9 +3026,9 @@ void lte_score_layers(const DeviceKvCache& c, const KvChunk& ch, const LteScorer
     const int64_t rows = (committed && ch.n_tokens == 0 ? c.window_capacity : ch.n_tokens) + sc.left + sc.right;
     const unsigned row_blocks = static_cast<unsigned>(std::min<int64_t>((rows + kLteRows - 1) / kLteRows, 128));
     // A chunk's rows (rows counts the chunk and the receptive field; a CPU-written state's deferred
-    // rows come on top: one more tile of blocks covers up to a window more) take the tiled kernel for
-    // the first layer and the tail kernel for the rest, where its shared memory allows.
-    const bool tiled = !committed && rows >= kLteTiledMinRows;
+    // rows come on top: one more tile of blocks covers up to a window more) take the tensor-core
+    // kernel for the first layer and the tail kernel for the rest, where its shared memory allows.
+    const bool tiled = !committed && rows >= kLteTiledMinRows && tensor_cores_available();
     const unsigned row_tiles = static_cast<unsigned>((rows + c.window_capacity + 2 * (sc.left + sc.right) + kLteTileRows - 1) / kLteTileRows);
     const size_t tail_smem = lte_tail_smem(sc).bytes;
     for (int32_t l = 0; l <= sc.n_layers; ++l) {
@@ -2904,12 +3038,14 @@ void lte_score_layers(const DeviceKvCache& c, const KvChunk& ch, const LteScorer
             launch_kernel(lte_tail_kernel, dim3(row_tiles, static_cast<unsigned>(c.n_kv_heads)), kLteTailThreads, tail_smem, stream, c, ch, sc, s);
             break;
         }
-        if (tiled) {
-            const LteTile t = lte_tile(L.cin, L.cout, L.K, L.d);
-            const size_t smem = (static_cast<size_t>(t.in_floats) + static_cast<size_t>(kLteSlab) * (t.ct * 4 + 4)) * sizeof(float);
-            if (smem > 48 * 1024) cudaFuncSetAttribute(lte_layer_tiled_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
-            const dim3 grid(row_tiles, static_cast<unsigned>(c.n_kv_heads), static_cast<unsigned>((L.cout + kLteTileChannels - 1) / kLteTileChannels));
-            launch_kernel(lte_layer_tiled_kernel, grid, t.threads, smem, stream, c, ch, sc, s, l);
+        if (tiled && lte_layer_on_tensor_cores(L)) {
+            int32_t in_stride = 0, in_floats = 0;
+            const size_t smem = lte_mma_smem_floats(L, &in_stride, &in_floats) * sizeof(float);
+            const int32_t nt = lte_mma_tiles(L);
+            auto* kernel = nt == 1 ? lte_layer_mma_kernel<1> : nt == 2 ? lte_layer_mma_kernel<2> : nt == 4 ? lte_layer_mma_kernel<4> : lte_layer_mma_kernel<8>;
+            if (smem > 48 * 1024) cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+            const dim3 grid(row_tiles, static_cast<unsigned>(c.n_kv_heads), static_cast<unsigned>((L.cout + 8 * nt - 1) / (8 * nt)));
+            launch_kernel(kernel, grid, kLteMmaThreads, smem, stream, c, ch, sc, s, l);
             continue;
         }
         const int warps = std::min(L.cout, kLteWarps);
@@ -2962,15 +3098,7 @@ void kv_plan(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice* s
 }
 
 bool kv_attend_tensor_cores(const DeviceKvCache& c, int32_t n_q_heads) {
-    static const bool capable = [] {  // mma.sync with bf16 operands: sm_80 and later
-        int device = 0, major = 0;
-        if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) {
-            cudaGetLastError();
-            return false;
-        }
-        return major >= 8;
-    }();
-    return capable && c.head_dim > 0 && c.head_dim % 2 == 0 && c.head_dim <= 128 &&
+    return tensor_cores_available() && c.head_dim > 0 && c.head_dim % 2 == 0 && c.head_dim <= 128 &&
            c.n_kv_heads > 0 && n_q_heads % c.n_kv_heads == 0;
 }
 

@@ -1278,10 +1278,11 @@ TEST(Cuda, ChunkPlanFollowsTheCacheRulesAndAttentionSeesExactlyThat) {
 
 // The LTE scorer over a first chunk (every row from the chunk), against its conv stack in double:
 // 'same' zero padding, SiLU between layers, the projection then sigmoid − 0.5. Chunks of 64+ rows
-// take the tiled kernel for the first layer and the fused tail kernel for the rest, shorter ones a
-// warp per channel; head size 128 has 128 channels in the first layer, more than one tiled block
-// holds (a block per 64 channels), and its tail needs more shared memory than the fused kernel
-// takes, so its later layers run a tiled launch each.
+// take the tensor-core kernel (3xTF32) for the first layer and the fused tail kernel for the rest
+// (head size 16: its last layer, 8 → 4 channels, on CUDA cores there), shorter ones a warp per
+// channel; head size 128 has 128 channels in the first layer, more than one block holds (a block
+// per 64 channels), and its tail needs more shared memory than the fused kernel takes, so its
+// later layers run a launch each (the projection a warp per channel).
 TEST(Cuda, LteScorerOverAChunkMatchesItsConvStack) {
     MNEMO_REQUIRE_CUDA_DEVICE();
     namespace mc = mnemo::cuda;
