@@ -1288,6 +1288,10 @@ __device__ LteLayerRows lte_layer_rows(const DeviceKvCache& c, const KvChunk& ch
     return R;
 }
 
+// Whether a committed scoring (lte_score_committed) runs: the tokens below scored_end from
+// first on wait for a score, and a batch is due when `batch` of them wait.
+__device__ __forceinline__ bool lte_batch_due(int64_t scored_end, int64_t first, int32_t batch) { return scored_end - first >= batch; }
+
 // Layer l's input at position q for head h into row[ci], ci = first, first + stride, ...: zero
 // before the sequence start (and past the last known token, only reached by rows beyond out_hi);
 // layer 0 reads [k before RoPE, v] from the cache or the chunk, later layers the activations.
@@ -1328,8 +1332,10 @@ __device__ __forceinline__ void lte_store(float sum, int64_t p, int32_t o, int32
 // before (they are constants), all at once. Made for a decode step's few rows.
 //
 // `committed`: the chunk is already in the ring (after kv_commit): every row comes from the
-// cache, and the scores go straight into the cache's score slots (lte_score_committed).
-__global__ void lte_layer_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc, KvScratch s, int32_t l, bool committed) {
+// cache, and the scores go straight into the cache's score slots (lte_score_committed), when a
+// batch is due (lte_batch_due).
+__global__ void lte_layer_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc, KvScratch s, int32_t l, bool committed,
+                                 int32_t batch) {
     extern __shared__ float lte_in[];  // [kLteRows + d(K−1)][cin]
     const int32_t h = blockIdx.y;
     const int32_t g = sc.per_head_groups ? h : 0;
@@ -1346,6 +1352,7 @@ __global__ void lte_layer_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
     }
     pdl_wait();
     const LteLayerRows R = lte_layer_rows(c, ch, sc, s, L, l, committed);
+    if (committed && !lte_batch_due(R.end - sc.right, R.base + sc.left, batch)) return;  // every thread alike
     const int32_t span = kLteRows + L.d * (L.K - 1);
     for (int64_t p0 = R.out_lo + static_cast<int64_t>(blockIdx.x) * kLteRows; p0 <= R.out_hi; p0 += static_cast<int64_t>(gridDim.x) * kLteRows) {
         __syncthreads();
@@ -2999,11 +3006,13 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
 
 namespace {
 
-// After lte_score_committed's layers: positions below end − right have final scores.
-__global__ void lte_scored_through_kernel(int64_t* next_unscored, const int64_t* position, int64_t n_tokens, int32_t right) {
+// After lte_score_committed's layers: positions below end − right have final scores, when the
+// layers ran (lte_batch_due).
+__global__ void lte_scored_through_kernel(int64_t* next_unscored, const int64_t* position, int64_t n_tokens, int32_t right,
+                                          int32_t batch) {
     pdl_wait();
     const int64_t scored_end = *position + n_tokens - right;
-    if (scored_end > *next_unscored) *next_unscored = scored_end;
+    if (lte_batch_due(scored_end, *next_unscored, batch)) *next_unscored = scored_end;
 }
 
 // mma.sync with bf16 and tf32 operands: sm_80 and later.
@@ -3020,10 +3029,10 @@ bool tensor_cores_available() {
 }
 
 void lte_score_layers(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice& sc, const KvScratch& s, Stream stream,
-                      bool committed) {
-    // Rows per layer: the chunk's positions (more only when a CPU-written state deferred
-    // some, then the blocks loop) plus the receptive field.
-    const int64_t rows = (committed && ch.n_tokens == 0 ? c.window_capacity : ch.n_tokens) + sc.left + sc.right;
+                      bool committed, int32_t batch) {
+    // Rows per layer: the chunk's positions or the batch a decode step scores (more only when a
+    // CPU-written state deferred some, then the blocks loop) plus the receptive field.
+    const int64_t rows = (committed && ch.n_tokens == 0 ? c.window_capacity : std::max<int64_t>(ch.n_tokens, batch)) + sc.left + sc.right;
     const unsigned row_blocks = static_cast<unsigned>(std::min<int64_t>((rows + kLteRows - 1) / kLteRows, 128));
     // A chunk's rows (rows counts the chunk and the receptive field; a CPU-written state's deferred
     // rows come on top: one more tile of blocks covers up to a window more) take the tensor-core
@@ -3052,19 +3061,20 @@ void lte_score_layers(const DeviceKvCache& c, const KvChunk& ch, const LteScorer
         const size_t smem = static_cast<size_t>(kLteRows + L.d * (L.K - 1)) * L.cin * sizeof(float);
         if (smem > 48 * 1024) cudaFuncSetAttribute(lte_layer_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
         const dim3 grid(row_blocks, static_cast<unsigned>(c.n_kv_heads), static_cast<unsigned>((L.cout + warps - 1) / warps));
-        launch_kernel(lte_layer_kernel, grid, warps * kWarp, smem, stream, c, ch, sc, s, l, committed);
+        launch_kernel(lte_layer_kernel, grid, warps * kWarp, smem, stream, c, ch, sc, s, l, committed, batch);
     }
 }
 
 }  // namespace
 
 void lte_score(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice& sc, const KvScratch& s, Stream stream) {
-    lte_score_layers(c, ch, sc, s, stream, false);
+    lte_score_layers(c, ch, sc, s, stream, false, 1);
 }
 
-void lte_score_committed(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice& sc, const KvScratch& s, Stream stream) {
-    lte_score_layers(c, ch, sc, s, stream, true);
-    launch_kernel(lte_scored_through_kernel, 1, 1, 0, stream, sc.next_unscored, ch.position, ch.n_tokens, sc.right);
+void lte_score_committed(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice& sc, const KvScratch& s, Stream stream,
+                         int32_t batch) {
+    lte_score_layers(c, ch, sc, s, stream, true, batch);
+    launch_kernel(lte_scored_through_kernel, 1, 1, 0, stream, sc.next_unscored, ch.position, ch.n_tokens, sc.right, batch);
 }
 
 int64_t lte_act_floats(const LteScorerDevice& sc, int64_t n_kv_heads, int64_t head_dim, int64_t window_capacity, int64_t max_tokens) {

@@ -197,6 +197,7 @@ struct DeviceLayer {
     // on the side stream, off the step's critical path. What the commit reads stays the layer's
     // own until the step ends: its chunk rows (step_k/v/k_pre) and its plan (step's meta, sources).
     bool decode_side = false;
+    int32_t score_batch = 1;  // LTE: a decode step scores once this many tokens wait (cuda::lte_score_committed)
     cuda::KvScratch step;
     float *step_k = nullptr, *step_v = nullptr, *step_k_pre = nullptr;
 };
@@ -205,6 +206,14 @@ struct DeviceLayer {
 bool env_switch(const char* name) {
     const char* env = std::getenv(name);
     return env == nullptr || std::strcmp(env, "0") != 0;
+}
+// MNEMO_CUDA_SCORE_BATCH=N: decode steps score LTE tokens once N wait (1: every step; A/B
+// measurements, tests); read at each session's creation, capped by the window's slack and
+// cuda::kLteDecodeBatch.
+int64_t score_batch_wanted() {
+    const char* env = std::getenv("MNEMO_CUDA_SCORE_BATCH");
+    const long n = env != nullptr ? std::strtol(env, nullptr, 10) : 0;
+    return n >= 1 ? n : cuda::kLteDecodeBatch;
 }
 // MNEMO_CUDA_DECODE_ATTN=split: decode steps run rope, kv_plan and kv_attend as separate
 // launches (A/B measurements, tests); read at each session's creation.
@@ -401,8 +410,12 @@ public:
                 dc.learned = d.learned;
                 if (d.learned) MNEMO_TRY(load_scorer(l, a, map, dev, &d.scorer));
                 // LTE: every row a decode step's score reads must still be in the ring after
-                // kv_commit, and the score must not be needed in the step that computes it.
-                d.decode_side = side_stream_enabled() && (!d.learned || dc.window_capacity > d.scorer.left + d.scorer.right);
+                // kv_commit, and the score must not be needed in the step that computes it, with
+                // the batch of tokens a step scores together waiting up to score_batch − 1 steps.
+                const int64_t slack = dc.window_capacity - d.scorer.left - d.scorer.right;
+                d.decode_side = side_stream_enabled() && (!d.learned || slack > 0);
+                if (d.learned && d.decode_side)
+                    d.score_batch = static_cast<int32_t>(std::min<int64_t>({slack, cuda::kLteDecodeBatch, score_batch_wanted()}));
                 const int64_t visible = dc.slots;
                 d.splits = static_cast<int32_t>(std::clamp<int64_t>((visible + 255) / 256, 1, 64));  // ~256 keys per block
                 const int64_t per_split = int64_t{chunk_} * l.n_heads * (l.head_dim + 2) * 4;
@@ -581,7 +594,7 @@ private:
             if (!L.learned || !L.decode_side) continue;
             cuda::KvChunk none;
             none.position = position_;
-            cuda::lte_score_committed(L.cache, none, L.scorer, kv_, stream_);
+            cuda::lte_score_committed(L.cache, none, L.scorer, kv_, stream_, 1);
         }
         return launch_status();
     }
@@ -763,7 +776,7 @@ private:
             // plan moves out of the window was scored steps ago.
             MNEMO_TRY(side_.fork(stream_));
             cuda::kv_commit(L.cache, ch, nullptr, s, side_.get());
-            if (scorer != nullptr) cuda::lte_score_committed(L.cache, ch, *scorer, side_kv_, side_.get());
+            if (scorer != nullptr) cuda::lte_score_committed(L.cache, ch, *scorer, side_kv_, side_.get(), L.score_batch);
         } else {
             cuda::kv_commit(L.cache, ch, scorer, s, stream_);
         }

@@ -433,6 +433,40 @@ TEST(CudaBackend, SplitDecodeAttentionStillMatchesTheCpu) {
     }
 }
 
+// Decode steps score LTE tokens in batches (once score_batch tokens wait; the golden model's
+// small window allows a batch of a few). A token's score is the same function of the same ring
+// rows whenever it is computed, so the logits must be bit-identical to scoring every step
+// (MNEMO_CUDA_SCORE_BATCH=1), and the states must differ in between (scores still owed).
+TEST(CudaBackend, LteDecodeScoresInBatchesGiveTheBitsOfScoringEveryStep) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    auto model = load_golden_model("lalte");
+    ASSERT_NE(model, nullptr) << mnemo_last_error();
+    const size_t vocab = static_cast<size_t>(model->config.vocab_size);
+    const std::vector<int32_t> ids = stream_tokens(model->config.vocab_size, 400);
+    std::unique_ptr<SessionImpl> batched, every;
+    ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CUDA, 64), &batched), MNEMO_OK) << mnemo_last_error();
+    ASSERT_EQ(setenv("MNEMO_CUDA_SCORE_BATCH", "1", 1), 0);
+    const mnemo_status made = create_session(*model, params_for(*model, MNEMO_BACKEND_CUDA, 64), &every);
+    unsetenv("MNEMO_CUDA_SCORE_BATCH");
+    ASSERT_EQ(made, MNEMO_OK) << mnemo_last_error();
+    const size_t prompt = 100;
+    ASSERT_EQ(batched->feed(ids.data(), prompt), MNEMO_OK) << mnemo_last_error();
+    ASSERT_EQ(every->feed(ids.data(), prompt), MNEMO_OK) << mnemo_last_error();
+    ASSERT_EQ(batched->state_bytes(), every->state_bytes());
+    int64_t owed_steps = 0;
+    for (size_t t = prompt; t < ids.size(); ++t) {
+        ASSERT_EQ(batched->feed(&ids[t], 1), MNEMO_OK) << mnemo_last_error();
+        ASSERT_EQ(every->feed(&ids[t], 1), MNEMO_OK) << mnemo_last_error();
+        ASSERT_EQ(std::memcmp(batched->logits(), every->logits(), vocab * sizeof(float)), 0) << "token " << t;
+        if (std::memcmp(batched->state_data(), every->state_data(), every->state_bytes()) != 0) ++owed_steps;
+    }
+    EXPECT_GT(owed_steps, 0) << "no step left a score owed: the batches were never larger than one";
+    EXPECT_LT(owed_steps, static_cast<int64_t>(ids.size() - prompt)) << "the batches never caught up";
+    expect_same_caches(*every, *batched, "lalte decoded with batched scores");
+    std::printf("lalte: %lld of %zu decode steps left scores owed; logits bit-identical to scoring every step\n",
+                static_cast<long long>(owed_steps), ids.size() - prompt);
+}
+
 TEST(CudaBackend, WithoutADeviceCudaIsRefusedAndAutoIsTheCpu) {
     if (cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
     auto model = load_golden_model("lalte");
