@@ -2,6 +2,7 @@
 // kernel follows its CPU counterpart's formula and order of operations where that
 // matters for parity (RoPE tables in f32, softplus threshold, replace-min ranking).
 #include "copy_async.cuh"
+#include "mma.cuh"
 #include "ops.h"
 
 #include <cuda_bf16.h>
@@ -1401,26 +1402,6 @@ constexpr int kLteSlab = 32;  // four blocks of 4 warps an SM: shared memory ~54
 constexpr int kLteMmaThreads = kLteTileRows / 16 * kWarp;
 constexpr int kLteSlabStride = kLteSlab + 4;  // ≡ 4 (mod 8): a fragment's 8 rows × 4 columns hit 32 banks
 
-// x = big + small: big is x rounded to tf32's 10 mantissa bits (to nearest, ties away from
-// zero, in two integer operations rather than cvt.rna), small the exact f32 remainder. The
-// tensor cores read a tf32 operand's top 19 bits, so small goes in as it is: its truncation
-// costs at most 2⁻²¹·|x|.
-__device__ __forceinline__ void split_tf32(float x, uint32_t& big, uint32_t& small) {
-    big = (__float_as_uint(x) + 0x1000u) & 0xffffe000u;
-    small = __float_as_uint(x - __uint_as_float(big));
-}
-
-__device__ __forceinline__ void mma_tf32_1688(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-#else
-    (void)d, (void)a, (void)b0, (void)b1;
-    __trap();
-#endif
-}
-
 // A warp's 16 rows × 8·NT channels of a scorer conv layer, inputs k0 .. k0 + kn of each
 // channel's K·cin (k = tap j · cin + ci; cin and kn multiples of 8): acc[n] (the m16n8 C
 // fragment of channel tile n: rows g and g + 8, channels 2t and 2t + 1, g = lane / 4,
@@ -2277,34 +2258,6 @@ __device__ __forceinline__ uint32_t pack_bf16x2(float lo, float hi) {
     return u;
 }
 
-__device__ __forceinline__ void mma_bf16_16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-#else
-    (void)d, (void)a, (void)b0, (void)b1;
-    __trap();
-#endif
-}
-
-// Four 8×8 bf16 matrices from shared memory; lane l gives the address of row l % 8 of
-// matrix l / 8. trans: each thread receives the transposed fragment (V as a B operand).
-template <bool kTrans>
-__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const __nv_bfloat16* row) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    const uint32_t a = static_cast<uint32_t>(__cvta_generic_to_shared(row));
-    if constexpr (kTrans)
-        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a) : "memory");
-    else
-        asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a) : "memory");
-#else
-    (void)r, (void)row;
-    __trap();
-#endif
-}
 
 // Four blocks an SM at HD 64 (128 registers, 44 bytes spilled), where three (168 registers) left
 // the schedulers short of eligible warps: 244 against 263 µs a 4K chunk (H100, 2026-11-27/c_).
