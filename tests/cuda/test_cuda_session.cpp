@@ -436,7 +436,9 @@ TEST(CudaBackend, SplitDecodeAttentionStillMatchesTheCpu) {
 // Decode steps score LTE tokens in batches (once score_batch tokens wait; the golden model's
 // small window allows a batch of a few). A token's score is the same function of the same ring
 // rows whenever it is computed, so the logits must be bit-identical to scoring every step
-// (MNEMO_CUDA_SCORE_BATCH=1), and the states must differ in between (scores still owed).
+// (MNEMO_CUDA_SCORE_BATCH=1), and the states must differ in between (scores still owed). A
+// state with scores owed is a valid snapshot: the CPU restores it and goes on like a CPU that
+// read everything itself.
 TEST(CudaBackend, LteDecodeScoresInBatchesGiveTheBitsOfScoringEveryStep) {
     MNEMO_REQUIRE_CUDA_DEVICE();
     auto model = load_golden_model("lalte");
@@ -453,16 +455,31 @@ TEST(CudaBackend, LteDecodeScoresInBatchesGiveTheBitsOfScoringEveryStep) {
     ASSERT_EQ(batched->feed(ids.data(), prompt), MNEMO_OK) << mnemo_last_error();
     ASSERT_EQ(every->feed(ids.data(), prompt), MNEMO_OK) << mnemo_last_error();
     ASSERT_EQ(batched->state_bytes(), every->state_bytes());
+    // The first state with scores owed also goes to the CPU, which must take it and go on.
+    std::unique_ptr<SessionImpl> back, cpu;
+    ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CPU, 64), &back), MNEMO_OK);
+    ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CPU, 64), &cpu), MNEMO_OK);
+    size_t restored_after = 0;
     int64_t owed_steps = 0;
     for (size_t t = prompt; t < ids.size(); ++t) {
         ASSERT_EQ(batched->feed(&ids[t], 1), MNEMO_OK) << mnemo_last_error();
         ASSERT_EQ(every->feed(&ids[t], 1), MNEMO_OK) << mnemo_last_error();
         ASSERT_EQ(std::memcmp(batched->logits(), every->logits(), vocab * sizeof(float)), 0) << "token " << t;
-        if (std::memcmp(batched->state_data(), every->state_data(), every->state_bytes()) != 0) ++owed_steps;
+        if (std::memcmp(batched->state_data(), every->state_data(), every->state_bytes()) == 0) continue;
+        if (owed_steps++ == 0) {
+            ASSERT_NO_FATAL_FAILURE(restore_state(*back, *batched));
+            restored_after = t + 1;
+        }
     }
     EXPECT_GT(owed_steps, 0) << "no step left a score owed: the batches were never larger than one";
     EXPECT_LT(owed_steps, static_cast<int64_t>(ids.size() - prompt)) << "the batches never caught up";
     expect_same_caches(*every, *batched, "lalte decoded with batched scores");
+    ASSERT_GT(restored_after, size_t{0});
+    ASSERT_EQ(cpu->feed(ids.data(), restored_after), MNEMO_OK);
+    const double worst = decode_both(*cpu, *back, ids, restored_after);
+    ASSERT_GE(worst, 0.0);
+    EXPECT_LE(worst, kLogitTolerance) << "the CPU going on from a device state with scores owed";
+    expect_same_caches(*cpu, *back, "lalte on the CPU from a device state with scores owed");
     std::printf("lalte: %lld of %zu decode steps left scores owed; logits bit-identical to scoring every step\n",
                 static_cast<long long>(owed_steps), ids.size() - prompt);
 }
