@@ -1346,14 +1346,23 @@ __global__ void lte_layer_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
     const int32_t n_w = L.K * L.cin;
     const float* w = L.weight + (static_cast<int64_t>(g) * L.cout + (o < L.cout ? o : 0)) * n_w;
     float wv[kLteWeights];
+    const auto load_weights = [&] {
 #pragma unroll
-    for (int u = 0; u < kLteWeights; ++u) {
-        const int32_t i = u * kWarp + lane;
-        wv[u] = o < L.cout && i < n_w ? w[i] : 0.0f;
-    }
+        for (int u = 0; u < kLteWeights; ++u) {
+            const int32_t i = u * kWarp + lane;
+            wv[u] = o < L.cout && i < n_w ? w[i] : 0.0f;
+        }
+    };
+    // The weights are read before waiting on the kernel before, except by a batched decode
+    // scoring, which most steps leaves at once: it reads them only when a batch is due.
+    const bool batched = committed && batch > 1;
+    if (!batched) load_weights();
     pdl_wait();
     const LteLayerRows R = lte_layer_rows(c, ch, sc, s, L, l, committed);
-    if (committed && !lte_batch_due(R.end - sc.right, R.base + sc.left, batch)) return;  // every thread alike
+    if (batched) {
+        if (!lte_batch_due(R.end - sc.right, R.base + sc.left, batch)) return;  // every thread alike
+        load_weights();
+    }
     const int32_t span = kLteRows + L.d * (L.K - 1);
     for (int64_t p0 = R.out_lo + static_cast<int64_t>(blockIdx.x) * kLteRows; p0 <= R.out_hi; p0 += static_cast<int64_t>(gridDim.x) * kLteRows) {
         __syncthreads();
@@ -2986,7 +2995,8 @@ void lte_score_layers(const DeviceKvCache& c, const KvChunk& ch, const LteScorer
     // Rows per layer: the chunk's positions or the batch a decode step scores (more only when a
     // CPU-written state deferred some, then the blocks loop) plus the receptive field.
     const int64_t rows = (committed && ch.n_tokens == 0 ? c.window_capacity : std::max<int64_t>(ch.n_tokens, batch)) + sc.left + sc.right;
-    const unsigned row_blocks = static_cast<unsigned>(std::min<int64_t>((rows + kLteRows - 1) / kLteRows, 128));
+    // A batched decode scoring takes one block of rows (looping over them): most steps it leaves at once.
+    const unsigned row_blocks = committed && batch > 1 ? 1u : static_cast<unsigned>(std::min<int64_t>((rows + kLteRows - 1) / kLteRows, 128));
     // A chunk's rows (rows counts the chunk and the receptive field; a CPU-written state's deferred
     // rows come on top: one more tile of blocks covers up to a window more) take the tensor-core
     // kernel for the first layer and the tail kernel for the rest, where its shared memory allows.
