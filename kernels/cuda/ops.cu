@@ -62,16 +62,24 @@ __device__ __forceinline__ void pdl_wait() {
 #endif
 }
 
+// The current device's compute capability (major version; 0 when none answers), asked once.
+int device_major() {
+    static const int major = [] {
+        int device = 0, m = 0;
+        if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&m, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) {
+            cudaGetLastError();
+            return 0;
+        }
+        return m;
+    }();
+    return major;
+}
+
 bool pdl_enabled() {
     static const bool enabled = [] {
         const char* env = std::getenv("MNEMO_CUDA_PDL");  // "0": plain launches (A/B measurements)
         if (env != nullptr && std::strcmp(env, "0") == 0) return false;
-        int device = 0, major = 0;
-        if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) {
-            cudaGetLastError();
-            return false;
-        }
-        return major >= 9;
+        return device_major() >= 9;
     }();
     return enabled;
 }
@@ -2978,17 +2986,7 @@ __global__ void lte_scored_through_kernel(int64_t* next_unscored, const int64_t*
 }
 
 // mma.sync with bf16 and tf32 operands: sm_80 and later.
-bool tensor_cores_available() {
-    static const bool capable = [] {
-        int device = 0, major = 0;
-        if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) {
-            cudaGetLastError();
-            return false;
-        }
-        return major >= 8;
-    }();
-    return capable;
-}
+bool tensor_cores_available() { return device_major() >= 8; }
 
 void lte_score_layers(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice& sc, const KvScratch& s, Stream stream,
                       bool committed, int32_t batch) {
@@ -3127,13 +3125,8 @@ void kv_attend(const DeviceKvCache& c, const KvChunk& ch, const float* q, int32_
 
 bool kv_decode_fits(const DeviceKvCache& c, int32_t n_q_heads) {
     static const bool capable = [] {  // thread-block clusters and distributed shared memory: sm_90 and later
-        int device = 0, major = 0;
-        if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) {
-            cudaGetLastError();
-            return false;
-        }
         // Shared memory above 48 KB must be asked for, once per kernel.
-        return major >= 9 && cudaFuncSetAttribute(kv_decode_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+        return device_major() >= 9 && cudaFuncSetAttribute(kv_decode_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                                   static_cast<int>(kDecodeMaxSmem)) == cudaSuccess;
     }();
     if (!capable || c.n_kv_heads <= 0 || n_q_heads % c.n_kv_heads != 0 || n_q_heads / c.n_kv_heads > kMaxGroup) return false;
