@@ -38,6 +38,11 @@ __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const __nv_bfloat1
 #endif
 }
 
+// Where element e (0 … 3) of this thread's m16n8 C fragment sits in the 16 × 8 tile: rows
+// lane / 4 and lane / 4 + 8, columns 2·(lane % 4) and the one after.
+__device__ __forceinline__ int mma_c_row(int e) { return static_cast<int>(threadIdx.x % 32) / 4 + (e >= 2 ? 8 : 0); }
+__device__ __forceinline__ int mma_c_col(int e) { return 2 * static_cast<int>(threadIdx.x % 4) + e % 2; }
+
 // x = big + small: big is x rounded to tf32's 10 mantissa bits (to nearest, ties away from
 // zero, in two integer operations rather than cvt.rna), small the exact f32 remainder. The
 // tensor cores read a tf32 operand's top 19 bits, so small goes in as it is: its truncation

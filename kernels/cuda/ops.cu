@@ -62,16 +62,19 @@ __device__ __forceinline__ void pdl_wait() {
 #endif
 }
 
+// An attribute of the current device, or `fallback` when none answers.
+int device_attribute(cudaDeviceAttr attr, int fallback) {
+    int device = 0, value = 0;
+    if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&value, attr, device) != cudaSuccess) {
+        cudaGetLastError();
+        return fallback;
+    }
+    return value;
+}
+
 // The current device's compute capability (major version; 0 when none answers), asked once.
 int device_major() {
-    static const int major = [] {
-        int device = 0, m = 0;
-        if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&m, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) {
-            cudaGetLastError();
-            return 0;
-        }
-        return m;
-    }();
+    static const int major = device_attribute(cudaDevAttrComputeCapabilityMajor, 0);
     return major;
 }
 
@@ -544,14 +547,7 @@ constexpr int kGemvMaxSmem = 160 * 1024;
 // enough warps for the bytes in flight that saturate memory, few enough that each block's
 // staged input serves many rows and the next launch's blocks find room to start early.
 int sm_count() {
-    static const int sms = [] {
-        int device = 0, n = 0;
-        if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
-            cudaGetLastError();
-            return 132;
-        }
-        return n;
-    }();
+    static const int sms = device_attribute(cudaDevAttrMultiProcessorCount, 132);
     return sms;
 }
 
@@ -1408,7 +1404,7 @@ __global__ void lte_layer_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
 // double-buffered, the first slab copied before waiting on the kernel before (constants).
 // Layers whose cin or cout is not a multiple of 8 take lte_layer_kernel instead.
 //
-// 3xTF32: each operand is split into a tf32 value and the tf32 of its remainder, and
+// 3xTF32: each operand is split into a tf32 value and its f32 remainder (split_tf32), and
 // big·small + small·big + big·big are accumulated in f32, which keeps f32's accuracy (one tf32
 // product would keep 10 bits of the scores that rank tokens against the CPU's). The sums run
 // in the tensor cores' order, not the CPU's or a decode step's: scores agree to f32 rounding
@@ -1541,14 +1537,13 @@ __global__ void __launch_bounds__(kLteMmaThreads) lte_layer_mma_kernel(DeviceKvC
         lte_conv_mma(acc, in + 16 * warp * in_stride, in_stride, L.cin, L.d, slabs + b * kSlabFloats, kLteSlabStride, k0, min(kLteSlab, n_w - k0));
         __syncthreads();  // slab b is read: the next iteration's copies may overwrite it
     }
-    const int lane = threadIdx.x % kWarp;
 #pragma unroll
     for (int n = 0; n < NT; ++n) {
         if (8 * n >= n_ch) break;
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-            const int64_t p = p0 + 16 * warp + lane / 4 + (e >= 2 ? 8 : 0);
-            if (p <= R.out_hi) lte_store(acc[n][e], p, o0 + 8 * n + 2 * (lane % 4) + e % 2, l, g, h, L, R, c, sc, s, false);
+            const int64_t p = p0 + 16 * warp + mma_c_row(e);
+            if (p <= R.out_hi) lte_store(acc[n][e], p, o0 + 8 * n + mma_c_col(e), l, g, h, L, R, c, sc, s, false);
         }
     }
 }
@@ -1643,7 +1638,7 @@ __global__ void __launch_bounds__(kLteTailThreads) lte_tail_kernel(DeviceKvCache
         copy_async_commit();
     }
     copy_async_wait<0>();
-    const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
+    const int warp = threadIdx.x / kWarp;
     for (int32_t l = 1; l <= n; ++l) {
         __syncthreads();  // this layer's inputs (and, the first time, every layer's weights) are in
         const LteLayerShape L = lte_layer_shape(sc, l, c.head_dim);
@@ -1678,7 +1673,7 @@ __global__ void __launch_bounds__(kLteTailThreads) lte_tail_kernel(DeviceKvCache
 #pragma unroll
                     for (int nt = 0; nt < NT; ++nt)
 #pragma unroll
-                        for (int e = 0; e < 4; ++e) put(acc[nt][e], 16 * m + lane / 4 + (e >= 2 ? 8 : 0), 8 * (n0 + nt) + 2 * (lane % 4) + e % 2);
+                        for (int e = 0; e < 4; ++e) put(acc[nt][e], 16 * m + mma_c_row(e), 8 * (n0 + nt) + mma_c_col(e));
                 }
             };
             if (n_tiles % 4 == 0) run(std::integral_constant<int, 4>{});
