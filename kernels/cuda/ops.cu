@@ -749,10 +749,22 @@ void mlp(const DeviceMatrix& gate, const DeviceMatrix& up, const DeviceMatrix& d
 // ---------------------------------------------------------------- elementwise, norms
 namespace {
 
-__global__ void embed_kernel(const int32_t* tokens, DeviceMatrix table, float* x) {
+// Loads a thread keeps in flight in the single-block loops below (embed, argmax): with a loop
+// that loads one value and uses it, each load waits for the one before (an L2 round trip each).
+constexpr int kLoadsInFlight = 8;
+constexpr int kEmbedThreads = 256;
+
+__global__ void __launch_bounds__(kEmbedThreads) embed_kernel(const int32_t* tokens, DeviceMatrix table, float* x) {
     pdl_wait();
     const int64_t row = tokens[blockIdx.x], dim = table.cols;
-    for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) x[blockIdx.x * dim + i] = load_weight(table, row, i);
+    for (int64_t i0 = threadIdx.x; i0 < dim; i0 += kLoadsInFlight * kEmbedThreads) {
+        float v[kLoadsInFlight];
+#pragma unroll
+        for (int u = 0; u < kLoadsInFlight; ++u) v[u] = i0 + u * kEmbedThreads < dim ? load_weight(table, row, i0 + u * kEmbedThreads) : 0.0f;
+#pragma unroll
+        for (int u = 0; u < kLoadsInFlight; ++u)
+            if (i0 + u * kEmbedThreads < dim) x[blockIdx.x * dim + i0 + u * kEmbedThreads] = v[u];
+    }
 }
 
 // The same sums and order as input_norm() below, so both give the same bits.
@@ -1063,29 +1075,48 @@ __global__ void rope_kernel(float* q, int64_t q_heads, float* k, int64_t k_heads
     r[i + half] = x2;
 }
 
-__global__ void argmax_kernel(const float* logits, int64_t n, int32_t* out) {
+// The larger logit, the lower index among equals (NaN counts as −∞): the CPU sampler's greedy rule.
+__device__ __forceinline__ void argmax_take(float& best, int32_t& best_i, float l, int32_t i) {
+    if (isnan(l)) l = -INFINITY;
+    if (l > best || (l == best && i < best_i)) {
+        best = l;
+        best_i = i;
+    }
+}
+
+__device__ __forceinline__ void warp_argmax(float& best, int32_t& best_i) {
+    for (int o = kWarp / 2; o > 0; o >>= 1)
+        argmax_take(best, best_i, __shfl_xor_sync(0xffffffffu, best, o), __shfl_xor_sync(0xffffffffu, best_i, o));
+}
+
+constexpr int kArgmaxThreads = 1024;
+__global__ void __launch_bounds__(kArgmaxThreads) argmax_kernel(const float* logits, int64_t n, int32_t* out) {
     pdl_wait();
     float best = -INFINITY;
     int32_t best_i = INT32_MAX;
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
-        float l = logits[i];
-        if (isnan(l)) l = -INFINITY;
-        if (l > best || (l == best && i < best_i)) { best = l; best_i = static_cast<int32_t>(i); }
+    for (int64_t i0 = threadIdx.x; i0 < n; i0 += kLoadsInFlight * kArgmaxThreads) {
+        float l[kLoadsInFlight];
+#pragma unroll
+        for (int u = 0; u < kLoadsInFlight; ++u) l[u] = i0 + u * kArgmaxThreads < n ? logits[i0 + u * kArgmaxThreads] : -INFINITY;
+#pragma unroll
+        for (int u = 0; u < kLoadsInFlight; ++u)
+            if (i0 + u * kArgmaxThreads < n) argmax_take(best, best_i, l[u], static_cast<int32_t>(i0 + u * kArgmaxThreads));
     }
-    __shared__ float sv[1024];
-    __shared__ int32_t si[1024];
-    sv[threadIdx.x] = best;
-    si[threadIdx.x] = best_i;
+    // Each warp's best, then warp 0's over the warps' (the rule picks the same winner in any order).
+    warp_argmax(best, best_i);
+    __shared__ float sv[kArgmaxThreads / kWarp];
+    __shared__ int32_t si[kArgmaxThreads / kWarp];
+    const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
+    if (lane == 0) {
+        sv[warp] = best;
+        si[warp] = best_i;
+    }
     __syncthreads();
-    for (int stride = blockDim.x / 2; stride > 0; stride >>= 1) {
-        if (threadIdx.x < stride) {
-            const float ov = sv[threadIdx.x + stride];
-            const int32_t oi = si[threadIdx.x + stride];
-            if (ov > sv[threadIdx.x] || (ov == sv[threadIdx.x] && oi < si[threadIdx.x])) { sv[threadIdx.x] = ov; si[threadIdx.x] = oi; }
-        }
-        __syncthreads();
-    }
-    if (threadIdx.x == 0) *out = si[0] == INT32_MAX ? 0 : si[0];
+    if (warp != 0) return;
+    best = sv[lane];
+    best_i = si[lane];
+    warp_argmax(best, best_i);
+    if (lane == 0) *out = best_i == INT32_MAX ? 0 : best_i;
 }
 
 __global__ void advance_kernel(int64_t* position, int64_t n) {
@@ -1094,7 +1125,7 @@ __global__ void advance_kernel(int64_t* position, int64_t n) {
 }  // namespace
 
 void embed(const int32_t* tokens, int64_t T, const DeviceMatrix& table, float* x, Stream stream) {
-    launch_kernel(embed_kernel, static_cast<unsigned>(T), 256, 0, stream, tokens, table, x);
+    launch_kernel(embed_kernel, static_cast<unsigned>(T), kEmbedThreads, 0, stream, tokens, table, x);
 }
 void add_rms_norm(const float* x, const float* residual, float* sum, const float* weight, float* y, int64_t n_rows, int64_t dim,
                   float eps, Stream stream, void* y_bf16) {
@@ -1167,7 +1198,7 @@ void rope(float* q, int64_t q_heads, float* k, int64_t k_heads, float* k_pre, in
     if (n < (int64_t{1} << 31)) launch_kernel(rope_kernel<uint32_t>, blocks_for(n, 256), 256, 0, stream, q, q_heads, k, k_heads, k_pre, T, hd, position, theta);
     else launch_kernel(rope_kernel<int64_t>, blocks_for(n, 256), 256, 0, stream, q, q_heads, k, k_heads, k_pre, T, hd, position, theta);
 }
-void argmax(const float* logits, int64_t n, int32_t* out, Stream stream) { launch_kernel(argmax_kernel, 1, 1024, 0, stream, logits, n, out); }
+void argmax(const float* logits, int64_t n, int32_t* out, Stream stream) { launch_kernel(argmax_kernel, 1, kArgmaxThreads, 0, stream, logits, n, out); }
 void advance_position(int64_t* position, int64_t n, Stream stream) { launch_kernel(advance_kernel, 1, 1, 0, stream, position, n); }
 
 const char* last_error() {

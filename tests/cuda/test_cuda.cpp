@@ -159,6 +159,51 @@ std::vector<float> random_vector(size_t n, std::mt19937& rng) {
 
 }  // namespace
 
+// Greedy decoding's argmax on the device follows the CPU sampler's rule: the largest logit, the
+// lowest index among equal ones, NaN as −∞ (all NaN: token 0). Logits on a coarse grid make ties
+// common; the winner sits first, last, tied at both ends and inside, at vocabulary sizes around
+// the kernel's block and load batch.
+TEST(Cuda, ArgmaxTakesTheLargestLogitAndTheLowestIndexAmongEqualOnes) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    const auto expected = [](const std::vector<float>& l) {
+        int32_t best_i = 0;
+        float best = -INFINITY;
+        for (size_t i = 0; i < l.size(); ++i) {
+            const float v = std::isnan(l[i]) ? -INFINITY : l[i];
+            if (v > best) best = v, best_i = static_cast<int32_t>(i);
+        }
+        return best_i;
+    };
+    int32_t* d_out = nullptr;
+    ASSERT_EQ(cudaMalloc(&d_out, 4), cudaSuccess);
+    int cases = 0;
+    for (int64_t n : {1, 7, 1023, 1024, 1025, 8191, 8193, 32000, 100003}) {
+        std::mt19937 rng(static_cast<uint32_t>(n));
+        std::uniform_int_distribution<int> grid(-20, 20);
+        for (int layout = 0; layout < 5; ++layout) {
+            std::vector<float> l(static_cast<size_t>(n));
+            for (float& v : l) v = 0.5f * static_cast<float>(grid(rng));
+            for (size_t i = 3; i < l.size(); i += 17) l[i] = NAN;
+            const size_t last = l.size() - 1, mid = l.size() / 2;
+            if (layout == 0) l[0] = 100.0f;
+            if (layout == 1) l[last] = 100.0f;
+            if (layout == 2) l[0] = l[last] = 100.0f;
+            if (layout == 3) l[last] = l[mid] = 100.0f;
+            if (layout == 4) std::fill(l.begin(), l.end(), NAN);
+            float* d = to_device(l);
+            ASSERT_EQ(cudaMemset(d_out, 0xff, 4), cudaSuccess);
+            mnemo::cuda::argmax(d, n, d_out, nullptr);
+            int32_t got = -1;
+            ASSERT_EQ(cudaMemcpy(&got, d_out, 4, cudaMemcpyDeviceToHost), cudaSuccess);
+            cudaFree(d);
+            EXPECT_EQ(got, expected(l)) << "n " << n << " layout " << layout;
+            ++cases;
+        }
+    }
+    cudaFree(d_out);
+    EXPECT_EQ(cases, 45);
+}
+
 TEST(Cuda, GdnConvL2FusedEqualsTheTwoOps) {
     MNEMO_REQUIRE_CUDA_DEVICE();
     namespace mc = mnemo::cuda;
