@@ -875,14 +875,6 @@ struct ConvChannel {
     }
 };
 
-template <int K>
-__device__ __forceinline__ void conv_channel(const ShortConv& cv, int64_t c, int64_t T) {
-    ConvChannel<K> conv;
-    conv.load(cv, c);
-    for (int64_t t = 0; t < T; ++t) cv.y[t * cv.channels + c] = conv.next(t);
-    conv.store_tail();
-}
-
 // A chunk's convs: a block owns kConvChannels channels and splits the chunk into kConvSegments
 // runs of tokens, a thread per (channel, run) — a thread walking every token left most of the
 // GPU idle (~285 µs a GDN layer at 1024 tokens). The convs run in place, so every thread reads
@@ -928,21 +920,29 @@ __global__ void short_conv_kernel(ShortConvBatch b, int64_t T) {
 // goes through shared memory and is summed as l2_norm's block sums it, for the same bits.
 constexpr int kMaxConvL2Head = 256;  // gated_delta_rule's largest key head
 
+// A channel's weights and tail (the inputs before the chunk) are read before waiting on the
+// kernel before: that kernel (the input projections) writes neither, and every conv before it has
+// finished (a kernel lets the next one launch only after its own wait).
 template <int K>
 __global__ void short_conv_l2_kernel(ShortConvBatch b, int64_t T, int64_t head_dim, int64_t heads, float eps) {
-    pdl_wait();
     const int64_t block = blockIdx.x;
+    ConvChannel<K> conv;
     if (block >= 2 * heads) {
+        const ShortConv& cv = b.convs[2];
         const int64_t c = (block - 2 * heads) * blockDim.x + threadIdx.x;
-        if (c < b.convs[2].channels) conv_channel<K>(b.convs[2], c, T);
+        if (c < cv.channels) conv.load(cv, c);
+        pdl_wait();
+        if (c >= cv.channels) return;
+        for (int64_t t = 0; t < T; ++t) cv.y[t * cv.channels + c] = conv.next(t);
+        conv.store_tail();
         return;
     }
     __shared__ float head[kMaxConvL2Head];
     const ShortConv& cv = b.convs[block / heads];
     const bool owner = threadIdx.x < head_dim;  // the other threads only help sum
     const int64_t c = (block % heads) * head_dim + threadIdx.x;
-    ConvChannel<K> conv;
     if (owner) conv.load(cv, c);
+    pdl_wait();
     for (int64_t t = 0; t < T; ++t) {
         const float y = owner ? conv.next(t) : 0.0f;
         if (owner) head[threadIdx.x] = y;
@@ -981,7 +981,6 @@ constexpr int kGdrWarps = 8;
 template <int DK>
 __global__ void gated_delta_rule_kernel(const float* q, const float* k, const float* v, const float* g, const float* beta,
                                         float* state, float* out, int64_t T, int64_t H, int64_t dv, float scale) {
-    pdl_wait();
     constexpr int R = DK / kGdrWarps;
     const int64_t h = blockIdx.x;
     const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
@@ -991,8 +990,12 @@ __global__ void gated_delta_rule_kernel(const float* q, const float* k, const fl
     float s[R];
     float* sp = state + h * DK * dv;
     const int i0 = warp * R;
+    // The state is read before waiting on the kernel before (the convs), which does not write it;
+    // the rule's kernels of earlier steps have finished (a kernel lets the next one launch only
+    // after its own wait).
 #pragma unroll
     for (int i = 0; i < R; ++i) s[i] = active ? sp[(i0 + i) * dv + j] : 0.0f;
+    pdl_wait();
     for (int64_t t = 0; t < T; ++t) {
         const int64_t qk = (t * H + h) * DK;
         for (int i = threadIdx.x; i < DK; i += blockDim.x) {
