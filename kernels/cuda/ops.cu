@@ -147,6 +147,7 @@ __device__ __forceinline__ void int8x4_to_float(uint32_t word, float* f) {
 constexpr int kGemvLoads = 4;
 constexpr int kThreadsGemv = 256;
 constexpr int kGemvBlocksPerSm = 2;  // the default grid, and what the kernel's registers are bounded for
+constexpr int kNormWeightsAhead = 4;  // a 1024-wide input norm's weights, read before the wait
 
 // GDN's gates (cpu formula): beta = sigmoid(b); g = −exp(A_log[h]) · softplus(a + dt_bias[h]).
 __device__ __forceinline__ float apply_epilogue(const Epilogue& e, float v, int64_t row) {
@@ -389,9 +390,18 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
     GemvRow cur = gemv_row(b, r);
     GemvPass<NR> next;
     if (cur.row >= 0 && cur.n_vec > 0) load_pass<NR>(b, cur.m, cur.row, 0, cur.n_vec, next);
+    // The input norm's weights (constants) too, up to kNormWeightsAhead a thread: one round trip
+    // fewer after the wait.
+    const int64_t cols = b.w[0].cols;
+    float norm_w[kNormWeightsAhead];
+    if (b.normed && b.norm.group == 0)
+#pragma unroll
+        for (int k = 0; k < kNormWeightsAhead; ++k) {
+            const int64_t i = threadIdx.x + k * kThreadsGemv;
+            norm_w[k] = i < cols ? b.norm.weight[i] : 0.0f;
+        }
     pdl_wait();
     extern __shared__ float xs[];  // [n_tokens][cols]
-    const int64_t cols = b.w[0].cols;
     for (int t = 0; t < n_tokens; ++t) {
         const float* xr = x + t * cols;
         float* xo = xs + t * cols;
@@ -416,7 +426,12 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
             ss += v * v;
         }
         const float inv = rsqrtf(block_sum(ss) / static_cast<float>(cols) + nm.eps);
-        for (int64_t i = threadIdx.x; i < cols; i += kThreadsGemv) xo[i] = xo[i] * inv * nm.weight[i];
+#pragma unroll
+        for (int k = 0; k < kNormWeightsAhead; ++k) {
+            const int64_t i = threadIdx.x + k * kThreadsGemv;
+            if (i < cols) xo[i] = xo[i] * inv * norm_w[k];
+        }
+        for (int64_t i = threadIdx.x + kNormWeightsAhead * kThreadsGemv; i < cols; i += kThreadsGemv) xo[i] = xo[i] * inv * nm.weight[i];
     }
     __syncthreads();
     const int lane = threadIdx.x % kWarp;
