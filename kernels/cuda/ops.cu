@@ -1345,10 +1345,6 @@ __device__ LteLayerRows lte_layer_rows(const DeviceKvCache& c, const KvChunk& ch
     return R;
 }
 
-// Whether a committed scoring (lte_score_committed) runs: the tokens below scored_end from
-// first on wait for a score, and a batch is due when `batch` of them wait.
-__device__ __forceinline__ bool lte_batch_due(int64_t scored_end, int64_t first, int32_t batch) { return scored_end - first >= batch; }
-
 // Layer l's input at position q for head h into row[ci], ci = first, first + stride, ...: zero
 // before the sequence start (and past the last known token, only reached by rows beyond out_hi);
 // layer 0 reads [k before RoPE, v] from the cache or the chunk, later layers the activations.
@@ -1389,10 +1385,8 @@ __device__ __forceinline__ void lte_store(float sum, int64_t p, int32_t o, int32
 // before (they are constants), all at once. Made for a decode step's few rows.
 //
 // `committed`: the chunk is already in the ring (after kv_commit): every row comes from the
-// cache, and the scores go straight into the cache's score slots (lte_score_committed), when a
-// batch is due (lte_batch_due).
-__global__ void lte_layer_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc, KvScratch s, int32_t l, bool committed,
-                                 int32_t batch) {
+// cache, and the scores go straight into the cache's score slots (lte_score_committed).
+__global__ void lte_layer_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc, KvScratch s, int32_t l, bool committed) {
     extern __shared__ float lte_in[];  // [kLteRows + d(K−1)][cin]
     const int32_t h = blockIdx.y;
     const int32_t g = sc.per_head_groups ? h : 0;
@@ -1402,23 +1396,13 @@ __global__ void lte_layer_kernel(DeviceKvCache c, KvChunk ch, LteScorerDevice sc
     const int32_t n_w = L.K * L.cin;
     const float* w = L.weight + (static_cast<int64_t>(g) * L.cout + (o < L.cout ? o : 0)) * n_w;
     float wv[kLteWeights];
-    const auto load_weights = [&] {
 #pragma unroll
-        for (int u = 0; u < kLteWeights; ++u) {
-            const int32_t i = u * kWarp + lane;
-            wv[u] = o < L.cout && i < n_w ? w[i] : 0.0f;
-        }
-    };
-    // The weights are read before waiting on the kernel before, except by a batched decode
-    // scoring, which most steps leaves at once: it reads them only when a batch is due.
-    const bool batched = committed && batch > 1;
-    if (!batched) load_weights();
+    for (int u = 0; u < kLteWeights; ++u) {
+        const int32_t i = u * kWarp + lane;
+        wv[u] = o < L.cout && i < n_w ? w[i] : 0.0f;
+    }
     pdl_wait();
     const LteLayerRows R = lte_layer_rows(c, ch, sc, s, L, l, committed);
-    if (batched) {
-        if (!lte_batch_due(R.end - sc.right, R.base + sc.left, batch)) return;  // every thread alike
-        load_weights();
-    }
     const int32_t span = kLteRows + L.d * (L.K - 1);
     for (int64_t p0 = R.out_lo + static_cast<int64_t>(blockIdx.x) * kLteRows; p0 <= R.out_hi; p0 += static_cast<int64_t>(gridDim.x) * kLteRows) {
         __syncthreads();
@@ -3023,25 +3007,22 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
 
 namespace {
 
-// After lte_score_committed's layers: positions below end − right have final scores, when the
-// layers ran (lte_batch_due).
-__global__ void lte_scored_through_kernel(int64_t* next_unscored, const int64_t* position, int64_t n_tokens, int32_t right,
-                                          int32_t batch) {
+// After lte_score_committed's layers: positions below end − right have final scores.
+__global__ void lte_scored_through_kernel(int64_t* next_unscored, const int64_t* position, int64_t n_tokens, int32_t right) {
     pdl_wait();
     const int64_t scored_end = *position + n_tokens - right;
-    if (lte_batch_due(scored_end, *next_unscored, batch)) *next_unscored = scored_end;
+    if (scored_end > *next_unscored) *next_unscored = scored_end;
 }
 
 // mma.sync with bf16 and tf32 operands: sm_80 and later.
 bool tensor_cores_available() { return device_major() >= 8; }
 
 void lte_score_layers(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice& sc, const KvScratch& s, Stream stream,
-                      bool committed, int32_t batch) {
-    // Rows per layer: the chunk's positions or the batch a decode step scores (more only when a
-    // CPU-written state deferred some, then the blocks loop) plus the receptive field.
-    const int64_t rows = (committed && ch.n_tokens == 0 ? c.window_capacity : std::max<int64_t>(ch.n_tokens, batch)) + sc.left + sc.right;
-    // A batched decode scoring takes one block of rows (looping over them): most steps it leaves at once.
-    const unsigned row_blocks = committed && batch > 1 ? 1u : static_cast<unsigned>(std::min<int64_t>((rows + kLteRows - 1) / kLteRows, 128));
+                      bool committed, int32_t expected) {
+    // Rows per layer: the chunk's positions or the tokens a decode step expects to score (more
+    // only when a CPU-written state deferred some, then the blocks loop) plus the receptive field.
+    const int64_t rows = (committed && ch.n_tokens == 0 ? c.window_capacity : std::max<int64_t>(ch.n_tokens, expected)) + sc.left + sc.right;
+    const unsigned row_blocks = static_cast<unsigned>(std::min<int64_t>((rows + kLteRows - 1) / kLteRows, 128));
     // A chunk's rows (rows counts the chunk and the receptive field; a CPU-written state's deferred
     // rows come on top: one more tile of blocks covers up to a window more) take the tensor-core
     // kernel for the first layer and the tail kernel for the rest, where its shared memory allows.
@@ -3069,7 +3050,7 @@ void lte_score_layers(const DeviceKvCache& c, const KvChunk& ch, const LteScorer
         const size_t smem = static_cast<size_t>(kLteRows + L.d * (L.K - 1)) * L.cin * sizeof(float);
         if (smem > 48 * 1024) cudaFuncSetAttribute(lte_layer_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
         const dim3 grid(row_blocks, static_cast<unsigned>(c.n_kv_heads), static_cast<unsigned>((L.cout + warps - 1) / warps));
-        launch_kernel(lte_layer_kernel, grid, warps * kWarp, smem, stream, c, ch, sc, s, l, committed, batch);
+        launch_kernel(lte_layer_kernel, grid, warps * kWarp, smem, stream, c, ch, sc, s, l, committed);
     }
 }
 
@@ -3080,9 +3061,9 @@ void lte_score(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice&
 }
 
 void lte_score_committed(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice& sc, const KvScratch& s, Stream stream,
-                         int32_t batch) {
-    lte_score_layers(c, ch, sc, s, stream, true, batch);
-    launch_kernel(lte_scored_through_kernel, 1, 1, 0, stream, sc.next_unscored, ch.position, ch.n_tokens, sc.right, batch);
+                         int32_t expected) {
+    lte_score_layers(c, ch, sc, s, stream, true, expected);
+    launch_kernel(lte_scored_through_kernel, 1, 1, 0, stream, sc.next_unscored, ch.position, ch.n_tokens, sc.right);
 }
 
 int64_t lte_act_floats(const LteScorerDevice& sc, int64_t n_kv_heads, int64_t head_dim, int64_t window_capacity, int64_t max_tokens) {

@@ -236,17 +236,18 @@ inline constexpr int32_t kMaxLteLayers = 4;
 void lte_score(const DeviceKvCache& cache, const KvChunk& chunk, const LteScorerDevice& scorer, const KvScratch& scratch,
                Stream stream);
 // The same scores after kv_commit (which then ran without a scorer) has put the chunk's
-// n_tokens rows into the ring: every row is read from the cache and each score goes into its
-// ring slot's score, then next_unscored moves on. Only scratch.lte_act is used, so it can
-// run on a stream of its own while the next layers run: a decode step needs the score of a
-// token only when it leaves the window, window_capacity − right steps later. batch > 1: the
-// launches do nothing until `batch` tokens wait for a score, then score them together (decode
-// steps score in batches of up to kLteDecodeBatch; the caller checks window_capacity ≥ left +
-// right + batch, which also keeps every row in the ring). With n_tokens 0 and batch 1 it catches
-// up on what a CPU-written state left unscored.
+// n_tokens rows into the ring: every token that waits for a score (from next_unscored to the
+// chunk's end − right) is scored from the rows in the cache, each score going into its ring
+// slot's score, then next_unscored moves on. Only scratch.lte_act is used, so it can run on a
+// stream of its own while the next layers run: a decode step needs the score of a token only
+// when it leaves the window, window_capacity − right steps later. `expected`: how many tokens
+// the caller expects to wait (it sizes the grid; any number are scored). Decode steps score
+// every score period of up to kLteDecodeBatch steps (the caller keeps it ≤ window_capacity −
+// left − right, which also keeps every row in the ring). With n_tokens 0 it catches up on what a
+// CPU-written state left unscored.
 inline constexpr int32_t kLteDecodeBatch = 16;
 void lte_score_committed(const DeviceKvCache& cache, const KvChunk& chunk, const LteScorerDevice& scorer, const KvScratch& scratch,
-                         Stream stream, int32_t batch);
+                         Stream stream, int32_t expected);
 // Floats of each KvScratch::lte_act buffer for chunks of up to max_tokens.
 int64_t lte_act_floats(const LteScorerDevice& scorer, int64_t n_kv_heads, int64_t head_dim, int64_t window_capacity, int64_t max_tokens);
 // Plans the chunk (window → sink / retained / evicted, replace-min) with the cache's rules,

@@ -20,6 +20,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <vector>
 
 namespace mnemo {
 namespace {
@@ -197,7 +198,7 @@ struct DeviceLayer {
     // on the side stream, off the step's critical path. What the commit reads stays the layer's
     // own until the step ends: its chunk rows (step_k/v/k_pre) and its plan (step's meta, sources).
     bool decode_side = false;
-    int32_t score_batch = 1;  // LTE: a decode step scores once this many tokens wait (cuda::lte_score_committed)
+    int32_t score_batch = 1;  // LTE: single-token steps score what waits at least every score_batch steps (score_period_)
     cuda::KvScratch step;
     float *step_k = nullptr, *step_v = nullptr, *step_k_pre = nullptr;
 };
@@ -284,8 +285,9 @@ cuda::AttnPrecision attention_precision(const DeviceMatrix& q) {
 class CudaBackend final : public DeviceBackend {
 public:
     ~CudaBackend() override {
-        for (cudaGraphExec_t g : {feed_graph_, greedy_graph_, sample_graph_})
-            if (g != nullptr) cudaGraphExecDestroy(g);
+        for (cudaGraphExec_t* graphs : {feed_graphs_, greedy_graphs_, sample_graphs_})
+            for (int scoring = 0; scoring < 2; ++scoring)
+                if (graphs[scoring] != nullptr) cudaGraphExecDestroy(graphs[scoring]);
         if (blas_) cuda::blas_shutdown();
         for (void* p : allocations_) cudaFree(p);
         if (pinned_token_ != nullptr) cudaFreeHost(pinned_token_);
@@ -414,8 +416,10 @@ public:
                 // the batch of tokens a step scores together waiting up to score_batch − 1 steps.
                 const int64_t slack = dc.window_capacity - d.scorer.left - d.scorer.right;
                 d.decode_side = side_stream_enabled() && (!d.learned || slack > 0);
-                if (d.learned && d.decode_side)
+                if (d.learned && d.decode_side) {
                     d.score_batch = static_cast<int32_t>(std::min<int64_t>({slack, cuda::kLteDecodeBatch, score_batch_wanted()}));
+                    score_period_ = score_period_ == 0 ? d.score_batch : std::min(score_period_, d.score_batch);
+                }
                 const int64_t visible = dc.slots;
                 d.splits = static_cast<int32_t>(std::clamp<int64_t>((visible + 255) / 256, 1, 64));  // ~256 keys per block
                 const int64_t per_split = int64_t{chunk_} * l.n_heads * (l.head_dim + 2) * 4;
@@ -490,8 +494,7 @@ public:
         MNEMO_CUDA_TRY(cudaMemcpyAsync(tokens_, tokens, static_cast<size_t>(n) * sizeof(int32_t), cudaMemcpyHostToDevice, stream_));
         if (n == 1) {
             // A single token replays the captured step (~200 launches in one), as generation does.
-            if (feed_graph_ == nullptr) MNEMO_TRY(capture_decode_graph(StepEnd::logits, &feed_graph_));
-            MNEMO_CUDA_TRY(cudaGraphLaunch(feed_graph_, stream_));
+            MNEMO_TRY(launch_decode_graph(StepEnd::logits, feed_graphs_));
             last_sampled_ = -1;  // tokens_ holds the fed token
         } else {
             MNEMO_TRY(forward(n));
@@ -541,9 +544,7 @@ public:
         if (token != last_sampled_) MNEMO_CUDA_TRY(cudaMemcpyAsync(tokens_, &token, 4, cudaMemcpyHostToDevice, stream_));
         if (!greedy_) MNEMO_TRY(set_uniform(uniform));
         MNEMO_TRY(catch_up_scores());
-        cudaGraphExec_t& graph = greedy_ ? greedy_graph_ : sample_graph_;
-        if (graph == nullptr) MNEMO_TRY(capture_decode_graph(greedy_ ? StepEnd::argmax : StepEnd::sample, &graph));
-        MNEMO_CUDA_TRY(cudaGraphLaunch(graph, stream_));
+        MNEMO_TRY(greedy_ ? launch_decode_graph(StepEnd::argmax, greedy_graphs_) : launch_decode_graph(StepEnd::sample, sample_graphs_));
         return read_token(next);
     }
     uint64_t device_bytes() const override { return weights_->bytes() + own_bytes_; }
@@ -647,13 +648,27 @@ private:
     // tokens_[0] by argmax or by the sampler.
     enum class StepEnd { logits, argmax, sample };
 
+    // One single-token step through its graph. LTE layers score the tokens that became final
+    // once every score_period_ steps (all that wait, together), so a step takes the graph with or
+    // without the scoring launches (each captured on first use): the steps without them no longer
+    // launch ~5 kernels a layer that find nothing due. (A graph per layer phase, so that no step
+    // scores every layer, was slower: 2026-11-30/f_….)
+    mnemo_status launch_decode_graph(StepEnd end_with, cudaGraphExec_t (&graphs)[2]) {
+        const int scoring = score_period_ <= 1 || ++single_steps_ % score_period_ == 0 ? 1 : 0;
+        if (graphs[scoring] == nullptr) MNEMO_TRY(capture_decode_graph(end_with, scoring == 1, &graphs[scoring]));
+        MNEMO_CUDA_TRY(cudaGraphLaunch(graphs[scoring], stream_));
+        return MNEMO_OK;
+    }
+
     // One decode step as a graph: (sampling: the fed token joins the recent ring) forward
     // pass of tokens_[0], then (argmax, sample) the next token into tokens_[0].
-    mnemo_status capture_decode_graph(StepEnd end_with, cudaGraphExec_t* out) {
+    mnemo_status capture_decode_graph(StepEnd end_with, bool scoring, cudaGraphExec_t* out) {
         cudaGraph_t graph = nullptr;
         MNEMO_CUDA_TRY(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
         if (end_with == StepEnd::sample) cuda::recent_push(recent_, recent_meta_, tokens_, stream_);
+        score_now_ = scoring;
         const mnemo_status s = forward(1);
+        score_now_ = true;
         if (end_with == StepEnd::argmax) cuda::argmax(logits_, model_->config.vocab_size, tokens_, stream_);
         if (end_with == StepEnd::sample)
             cuda::sample(logits_, model_->config.vocab_size, sampler_config_, recent_, recent_meta_, sample_, tokens_, stream_);
@@ -776,7 +791,8 @@ private:
             // plan moves out of the window was scored steps ago.
             MNEMO_TRY(side_.fork(stream_));
             cuda::kv_commit(L.cache, ch, nullptr, s, side_.get());
-            if (scorer != nullptr) cuda::lte_score_committed(L.cache, ch, *scorer, side_kv_, side_.get(), L.score_batch);
+            if (scorer != nullptr && score_now_)
+                cuda::lte_score_committed(L.cache, ch, *scorer, side_kv_, side_.get(), std::max(score_period_, 1));
         } else {
             cuda::kv_commit(L.cache, ch, scorer, s, stream_);
         }
@@ -809,7 +825,11 @@ private:
     bool scores_behind_ = true;  // catch_up_scores() owed before the next single-token step
     cuda::NsaScratch nsa_;
     cuda::GdnChunkScratch gdn_chunk_;
-    cudaGraphExec_t feed_graph_ = nullptr, greedy_graph_ = nullptr, sample_graph_ = nullptr;
+    // Single-token steps' graphs, without and with the LTE scoring launches (launch_decode_graph).
+    cudaGraphExec_t feed_graphs_[2] = {}, greedy_graphs_[2] = {}, sample_graphs_[2] = {};
+    int32_t score_period_ = 0;   // the smallest score_batch of the layers that score on the side stream
+    int64_t single_steps_ = 0;
+    bool score_now_ = true;      // whether the single-token step being captured scores
     bool greedy_ = true;
     cuda::SampleScratch sample_;
     cuda::SamplerConfig* sampler_config_ = nullptr;

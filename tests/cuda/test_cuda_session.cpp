@@ -433,8 +433,8 @@ TEST(CudaBackend, SplitDecodeAttentionStillMatchesTheCpu) {
     }
 }
 
-// Decode steps score LTE tokens in batches (once score_batch tokens wait; the golden model's
-// small window allows a batch of a few). A token's score is the same function of the same ring
+// Decode steps score LTE tokens in batches (every score period of steps, all that wait; the
+// golden model's small window allows a period of a few). A token's score is the same function of the same ring
 // rows whenever it is computed, so the logits must be bit-identical to scoring every step
 // (MNEMO_CUDA_SCORE_BATCH=1), and the states must differ in between (scores still owed). A
 // state with scores owed is a valid snapshot: the CPU restores it and goes on like a CPU that
