@@ -208,8 +208,8 @@ bool env_switch(const char* name) {
     const char* env = std::getenv(name);
     return env == nullptr || std::strcmp(env, "0") != 0;
 }
-// MNEMO_CUDA_SCORE_BATCH=N: decode steps score LTE tokens once N wait (1: every step; A/B
-// measurements, tests); read at each session's creation, capped by the window's slack and
+// MNEMO_CUDA_SCORE_BATCH=N: single-token steps score LTE tokens every N steps (1: every step;
+// A/B measurements, tests); read at each session's creation, capped by the window's slack and
 // cuda::kLteDecodeBatch.
 int64_t score_batch_wanted() {
     const char* env = std::getenv("MNEMO_CUDA_SCORE_BATCH");
