@@ -198,7 +198,6 @@ struct DeviceLayer {
     // on the side stream, off the step's critical path. What the commit reads stays the layer's
     // own until the step ends: its chunk rows (step_k/v/k_pre) and its plan (step's meta, sources).
     bool decode_side = false;
-    int32_t score_batch = 1;  // LTE: single-token steps score what waits at least every score_batch steps (score_period_)
     cuda::KvScratch step;
     float *step_k = nullptr, *step_v = nullptr, *step_k_pre = nullptr;
 };
@@ -413,12 +412,12 @@ public:
                 if (d.learned) MNEMO_TRY(load_scorer(l, a, map, dev, &d.scorer));
                 // LTE: every row a decode step's score reads must still be in the ring after
                 // kv_commit, and the score must not be needed in the step that computes it, with
-                // the batch of tokens a step scores together waiting up to score_batch − 1 steps.
+                // the tokens a step scores together waiting up to score_period_ − 1 steps.
                 const int64_t slack = dc.window_capacity - d.scorer.left - d.scorer.right;
                 d.decode_side = side_stream_enabled() && (!d.learned || slack > 0);
                 if (d.learned && d.decode_side) {
-                    d.score_batch = static_cast<int32_t>(std::min<int64_t>({slack, cuda::kLteDecodeBatch, score_batch_wanted()}));
-                    score_period_ = score_period_ == 0 ? d.score_batch : std::min(score_period_, d.score_batch);
+                    const auto period = static_cast<int32_t>(std::min<int64_t>({slack, cuda::kLteDecodeBatch, score_batch_wanted()}));
+                    score_period_ = score_period_ == 0 ? period : std::min(score_period_, period);
                 }
                 const int64_t visible = dc.slots;
                 d.splits = static_cast<int32_t>(std::clamp<int64_t>((visible + 255) / 256, 1, 64));  // ~256 keys per block
@@ -792,7 +791,7 @@ private:
             MNEMO_TRY(side_.fork(stream_));
             cuda::kv_commit(L.cache, ch, nullptr, s, side_.get());
             if (scorer != nullptr && score_now_)
-                cuda::lte_score_committed(L.cache, ch, *scorer, side_kv_, side_.get(), std::max(score_period_, 1));
+                cuda::lte_score_committed(L.cache, ch, *scorer, side_kv_, side_.get(), score_period_);
         } else {
             cuda::kv_commit(L.cache, ch, scorer, s, stream_);
         }
@@ -827,7 +826,8 @@ private:
     cuda::GdnChunkScratch gdn_chunk_;
     // Single-token steps' graphs, without and with the LTE scoring launches (launch_decode_graph).
     cudaGraphExec_t feed_graphs_[2] = {}, greedy_graphs_[2] = {}, sample_graphs_[2] = {};
-    int32_t score_period_ = 0;   // the smallest score_batch of the layers that score on the side stream
+    // LTE layers that score on the side stream: ≤ kLteDecodeBatch, ≤ each one's window slack (0: none).
+    int32_t score_period_ = 0;
     int64_t single_steps_ = 0;
     bool score_now_ = true;      // whether the single-token step being captured scores
     bool greedy_ = true;

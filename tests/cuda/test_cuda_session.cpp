@@ -434,11 +434,11 @@ TEST(CudaBackend, SplitDecodeAttentionStillMatchesTheCpu) {
 }
 
 // Decode steps score LTE tokens in batches (every score period of steps, all that wait; the
-// golden model's small window allows a period of a few). A token's score is the same function of the same ring
-// rows whenever it is computed, so the logits must be bit-identical to scoring every step
-// (MNEMO_CUDA_SCORE_BATCH=1), and the states must differ in between (scores still owed). A
-// state with scores owed is a valid snapshot: the CPU restores it and goes on like a CPU that
-// read everything itself.
+// golden model's small window allows a period of a few). A token's score is the same function
+// of the same ring rows whenever it is computed, so the logits must be bit-identical to scoring
+// every step (MNEMO_CUDA_SCORE_BATCH=1), and the states must differ in between (scores still
+// owed). A state with scores owed is a valid snapshot: the CPU restores it and goes on like a
+// CPU that read everything itself.
 TEST(CudaBackend, LteDecodeScoresInBatchesGiveTheBitsOfScoringEveryStep) {
     MNEMO_REQUIRE_CUDA_DEVICE();
     auto model = load_golden_model("lalte");
