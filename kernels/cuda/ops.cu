@@ -2739,7 +2739,8 @@ __global__ void __launch_bounds__(kCommitThreads) kv_commit_kernel(DeviceKvCache
 // before the projections it waits on have finished. Then RoPE, the one token's plan (all
 // blocks reach the same decision; the first writes it), a two-pass softmax over the block's
 // rows, and each block's partial pushed into the first block's shared memory, which combines
-// them after one cluster barrier (the others leave).
+// them after one cluster barrier (the others leave). With `commit` the first block then does
+// kv_commit's work for the token too (the side stream's steps: no launch of its own).
 constexpr int kDecodeBlocks = 8;  // cluster size: the portable maximum
 constexpr int kDecodeThreads = 256;
 constexpr size_t kDecodeMaxSmem = 112 * 1024;  // two blocks an SM
@@ -2779,7 +2780,7 @@ __host__ __device__ inline DecodeLayout decode_layout(const DeviceKvCache& c, in
 
 __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache c, KvChunk ch, const float* q, int32_t n_q_heads,
                                                                      float* k_out, float theta, const int64_t* next_unscored,
-                                                                     float* out, KvScratch s) {
+                                                                     float* out, KvScratch s, bool commit) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     namespace cg = cooperative_groups;
     const cg::cluster_group cluster = cg::this_cluster();
@@ -2990,16 +2991,48 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
         }
         out[static_cast<int64_t>(h) * G * hd + o] = Ls > 0.0f ? A / Ls : 0.0f;
     }
-    // What kv_plan writes for kv_commit.
-    const int32_t ref = full ? ref_of_position(leaving, meta, c) : kUnchanged;
-    for (int32_t i = tid; i < SR; i += kDecodeThreads) s.sources[h * SR + i] = i == dst ? ref : kUnchanged;
     if (tid == 0 && dst >= 0) {
         c.positions[h * c.slots + dst] = leaving;
         c.scores[h * c.slots + dst] = kept_score;
     }
-    if (h == 0 && tid == 0)
-        record_plan(s, now, ring_start, ring_count, full ? (ring_start + 1) % W : ring_start, full ? W : ring_count + 1,
-                    meta[kNextUnscored0], full && leaving < S && sink < S ? sink + 1 : sink);
+    const int64_t ring_start1 = full ? (ring_start + 1) % W : ring_start, ring_count1 = full ? W : ring_count + 1;
+    const int32_t sink1 = full && leaving < S && sink < S ? sink + 1 : sink;
+    if (!commit) {  // what kv_plan writes for kv_commit
+        const int32_t ref = full ? ref_of_position(leaving, meta, c) : kUnchanged;
+        for (int32_t i = tid; i < SR; i += kDecodeThreads) s.sources[h * SR + i] = i == dst ? ref : kUnchanged;
+        if (h == 0 && tid == 0) record_plan(s, now, ring_start, ring_count, ring_start1, ring_count1, meta[kNextUnscored0], sink1);
+        return;
+    }
+    // kv_commit's work for the token (no scorer). Every block of the head has read its slots
+    // (cluster.sync above), so they may change now. The token takes the ring slot after the
+    // newest: the leaving token's when the ring is full, which moves to dst first (the same
+    // thread reads and then overwrites each element).
+    const int64_t width = static_cast<int64_t>(c.n_kv_heads) * hd;
+    const int32_t slot = SR + static_cast<int32_t>((ring_start + ring_count) % W);
+    float* key_row = c.keys + (static_cast<int64_t>(h) * c.slots + slot) * hd;
+    float* value_row = c.values + (static_cast<int64_t>(h) * c.slots + slot) * hd;
+    for (int32_t d = tid; d < hd; d += kDecodeThreads) {
+        if (dst >= 0) {
+            c.keys[(static_cast<int64_t>(h) * c.slots + dst) * hd + d] = key_row[d];
+            c.values[(static_cast<int64_t>(h) * c.slots + dst) * hd + d] = value_row[d];
+        }
+        key_row[d] = keys[n_rows * L.ks + d];
+        value_row[d] = values[n_rows * hd + d];
+        if (c.pre_rope != nullptr) c.pre_rope[(slot - SR) * width + static_cast<int64_t>(h) * hd + d] = ch.k_pre[static_cast<int64_t>(h) * hd + d];
+    }
+    if (tid == 0) {
+        c.positions[h * c.slots + slot] = now;
+        c.scores[h * c.slots + slot] = 0.0f;
+        // The ring meta every head read before its wait: the last head to get here writes it.
+        __threadfence();
+        if (atomicAdd(s.decode_arrivals, 1u) == static_cast<uint32_t>(c.n_kv_heads - 1)) {
+            __threadfence();
+            c.window_meta[0] = ring_start1;
+            c.window_meta[1] = ring_count1;
+            *c.sink_meta = sink1;
+            *s.decode_arrivals = 0;
+        }
+    }
 #endif
 }
 
@@ -3164,7 +3197,8 @@ bool kv_decode_fits(const DeviceKvCache& c, int32_t n_q_heads) {
 }
 
 void kv_decode(const DeviceKvCache& c, const float* q, int32_t n_q_heads, const float* k_in, float* k_out, const float* v,
-               const int64_t* position, float rope_theta, const LteScorerDevice* sc, float* out, const KvScratch& s, Stream stream) {
+               const int64_t* position, float rope_theta, const LteScorerDevice* sc, float* out, const KvScratch& s, Stream stream,
+               bool commit) {
     KvChunk ch;
     ch.k = k_out;
     ch.k_pre = k_in;
@@ -3173,7 +3207,8 @@ void kv_decode(const DeviceKvCache& c, const float* q, int32_t n_q_heads, const 
     ch.position = position;
     const size_t smem = decode_layout(c, n_q_heads / c.n_kv_heads).bytes;
     launch_kernel_in_clusters(kDecodeBlocks, kv_decode_kernel, dim3(kDecodeBlocks, static_cast<unsigned>(c.n_kv_heads)), kDecodeThreads,
-                              smem, stream, c, ch, q, n_q_heads, k_out, rope_theta, sc != nullptr ? sc->next_unscored : nullptr, out, s);
+                              smem, stream, c, ch, q, n_q_heads, k_out, rope_theta, sc != nullptr ? sc->next_unscored : nullptr, out, s,
+                              commit);
 }
 
 void kv_commit(const DeviceKvCache& c, const KvChunk& ch, const LteScorerDevice* sc, const KvScratch& s, Stream stream) {

@@ -209,6 +209,7 @@ struct KvScratch {
     float* partial = nullptr;     // [T][n_q_heads][splits][hd + 2] split attention partials
     int32_t splits = 1;
     float* lte_act[2] = {};       // LTE scorer activations, alternate layers (lte_act_floats() each)
+    uint32_t* decode_arrivals = nullptr;  // [1] zeroed: kv_decode's heads that have read the ring meta (commit)
 };
 
 struct LteScorerDevice {
@@ -284,13 +285,17 @@ void kv_commit(const DeviceKvCache& cache, const KvChunk& chunk, const LteScorer
 // scratch.sources) and out [n_q_heads, hd]; not scratch.lists / counts / partial. It starts
 // reading the cache before the kernel ahead of it has finished (programmatic dependent launch),
 // so that kernel must not write this cache: the q/k/v projections or lte_score do not.
+// commit: also do kv_commit's work for the token (without a scorer, as the side stream's commit
+// does) and leave scratch.meta / scratch.sources alone; the cache is then the step's final one
+// when the kernel ends. The ring meta that every head reads before its wait is written by the
+// last head to arrive (scratch.decode_arrivals counts them and is zero again afterwards).
 // kv_decode_fits: whether this device and cache shape take it (compute capability 9.0 for
 // thread-block clusters, head size a multiple of 4 up to 256, query groups up to 8, and the
 // cache small enough for shared memory: bounded caches, not full attention at long context).
 bool kv_decode_fits(const DeviceKvCache& cache, int32_t n_q_heads);
 void kv_decode(const DeviceKvCache& cache, const float* q, int32_t n_q_heads, const float* k_in, float* k_out, const float* v,
                const int64_t* position, float rope_theta, const LteScorerDevice* scorer, float* out, const KvScratch& scratch,
-               Stream stream);
+               Stream stream, bool commit = false);
 
 // ---------------------------------------------------------------- native sparse attention
 // The NSA layer's state (mixers/nsa.cpp): every key/value row by position, the means of

@@ -194,9 +194,10 @@ struct DeviceLayer {
     cuda::AttnPrecision attn_precision = cuda::AttnPrecision::f32;
     // A decode step's RoPE, plan and attention in one launch (cuda::kv_decode), where it fits.
     bool decode_one_launch = false;
-    // Decode steps (one token) commit the cache, and LTE scores it (cuda::lte_score_committed),
-    // on the side stream, off the step's critical path. What the commit reads stays the layer's
-    // own until the step ends: its chunk rows (step_k/v/k_pre) and its plan (step's meta, sources).
+    // Decode steps (one token) commit the cache inside kv_decode (or, in split launches, on the
+    // side stream), and LTE scores it (cuda::lte_score_committed) on the side stream, off the
+    // step's critical path. What the side stream reads stays the layer's own until the step ends:
+    // its chunk rows (step_k/v/k_pre) and its plan (step's meta, sources).
     bool decode_side = false;
     cuda::KvScratch step;
     float *step_k = nullptr, *step_v = nullptr, *step_k_pre = nullptr;
@@ -474,6 +475,8 @@ public:
             const uint64_t row = static_cast<uint64_t>(dc.n_kv_heads * dc.head_dim) * 4;
             L.step = kv_;
             MNEMO_TRY(alloc(16 * 8, reinterpret_cast<void**>(&L.step.meta)));
+            MNEMO_TRY(alloc(4, reinterpret_cast<void**>(&L.step.decode_arrivals)));
+            MNEMO_CUDA_TRY(cudaMemsetAsync(L.step.decode_arrivals, 0, 4, stream_));
             MNEMO_TRY(alloc(static_cast<uint64_t>(dc.n_kv_heads * (dc.sink_capacity + dc.retained_capacity)) * 4,
                             reinterpret_cast<void**>(&L.step.sources)));
             for (float** buf : {&L.step_k, &L.step_v, &L.step_k_pre}) MNEMO_TRY(alloc(row, reinterpret_cast<void**>(buf)));
@@ -778,8 +781,11 @@ private:
         s.splits = T == 1 ? L.decode_splits : L.splits;
         const cuda::LteScorerDevice* scorer = L.learned ? &L.scorer : nullptr;
         if (scorer != nullptr && !side) cuda::lte_score(L.cache, ch, *scorer, s, stream_);
+        // A decode step on the side stream's terms commits inside kv_decode: no launch beside the
+        // layers after this one, unless it scores.
+        const bool commit_in_decode = one_launch && side;
         if (one_launch) {
-            cuda::kv_decode(L.cache, q, l.n_heads, k_proj, k, v, position_, l.rope_theta, scorer, out, s, stream_);
+            cuda::kv_decode(L.cache, q, l.n_heads, k_proj, k, v, position_, l.rope_theta, scorer, out, s, stream_, commit_in_decode);
         } else {
             cuda::kv_plan(L.cache, ch, scorer, s, stream_);
             cuda::kv_attend(L.cache, ch, q, l.n_heads, out, s, stream_, L.attn_precision);
@@ -788,10 +794,10 @@ private:
             // Nothing later in the step reads this layer's cache: the commit, then (LTE) the score of
             // the token that became final, run beside the layers after this one. The token the
             // plan moves out of the window was scored steps ago.
-            MNEMO_TRY(side_.fork(stream_));
-            cuda::kv_commit(L.cache, ch, nullptr, s, side_.get());
-            if (scorer != nullptr && score_now_)
-                cuda::lte_score_committed(L.cache, ch, *scorer, side_kv_, side_.get(), score_period_);
+            const bool score = scorer != nullptr && score_now_;
+            if (!commit_in_decode || score) MNEMO_TRY(side_.fork(stream_));
+            if (!commit_in_decode) cuda::kv_commit(L.cache, ch, nullptr, s, side_.get());
+            if (score) cuda::lte_score_committed(L.cache, ch, *scorer, side_kv_, side_.get(), score_period_);
         } else {
             cuda::kv_commit(L.cache, ch, scorer, s, stream_);
         }

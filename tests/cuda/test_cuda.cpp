@@ -913,13 +913,15 @@ DecodeState make_decode_state(const DecodeCase& c, std::mt19937& rng) {
 }
 
 struct DecodeResult {
-    std::vector<float> out, k, k_pre, scores;
-    std::vector<int64_t> positions, meta;
-    std::vector<int32_t> sources;
+    std::vector<float> out, k, k_pre, scores, keys, values, pre_rope;
+    std::vector<int64_t> positions, meta, window_meta;
+    std::vector<int32_t> sources, sink_meta;
+    uint32_t arrivals = 0;
 };
 
-// One step from state d: kv_decode, or rope + kv_plan + kv_attend (3 splits).
-DecodeResult device_decode_step(const DecodeCase& c, const DecodeState& d, bool one_launch) {
+// One step from state d: kv_decode, or rope + kv_plan + kv_attend (3 splits). commit: then the
+// step's commit as the side stream runs it (kv_commit without a scorer), or inside kv_decode.
+DecodeResult device_decode_step(const DecodeCase& c, const DecodeState& d, bool one_launch, bool commit = false) {
     namespace mc = mnemo::cuda;
     const int64_t SR = c.S + c.R, nq = int64_t{c.H} * c.G, hd = c.hd;
     DeviceBuffers dev;
@@ -937,6 +939,7 @@ DecodeResult device_decode_step(const DecodeCase& c, const DecodeState& d, bool 
     cache.window_capacity = c.W;
     cache.slots = SR + c.W;
     cache.learned = c.learned;
+    if (commit) cache.pre_rope = dev(std::vector<float>(static_cast<size_t>(c.W * c.H * hd), NAN));
     mc::LteScorerDevice scorer;
     scorer.next_unscored = dev(std::vector<int64_t>{d.next_unscored});
     int64_t* position = dev(std::vector<int64_t>{c.pos0});
@@ -956,12 +959,13 @@ DecodeResult device_decode_step(const DecodeCase& c, const DecodeState& d, bool 
     s.new_scores = dev(d.new_scores);
     s.splits = 3;
     s.partial = dev(std::vector<float>(static_cast<size_t>(nq * s.splits * (hd + 2)), NAN));
+    s.decode_arrivals = dev(std::vector<uint32_t>{0});
     const float theta = 10000.0f;
     const mc::LteScorerDevice* sc = c.learned ? &scorer : nullptr;
     if (one_launch) {
         // As the backend runs it: the projection's k (before RoPE) in k_pre, rotated into k.
         cudaMemcpy(k_pre, k, d.k.size() * sizeof(float), cudaMemcpyDeviceToDevice);
-        mc::kv_decode(cache, q, static_cast<int32_t>(nq), k_pre, k, v, position, theta, sc, out, s, nullptr);
+        mc::kv_decode(cache, q, static_cast<int32_t>(nq), k_pre, k, v, position, theta, sc, out, s, nullptr, commit);
     } else {
         mc::rope(q, nq, k, c.H, k_pre, 1, hd, position, theta, nullptr);
         mc::KvChunk ch;
@@ -972,6 +976,7 @@ DecodeResult device_decode_step(const DecodeCase& c, const DecodeState& d, bool 
         ch.position = position;
         mc::kv_plan(cache, ch, sc, s, nullptr);
         mc::kv_attend(cache, ch, q, static_cast<int32_t>(nq), out, s, nullptr);
+        if (commit) mc::kv_commit(cache, ch, nullptr, s, nullptr);
     }
     EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess) << c.what;
     EXPECT_EQ(cudaGetLastError(), cudaSuccess) << c.what;
@@ -988,6 +993,12 @@ DecodeResult device_decode_step(const DecodeCase& c, const DecodeState& d, bool 
     r.positions = back(cache.positions, d.positions.size());
     r.meta = back(s.meta, 7);
     r.sources = back(s.sources, static_cast<size_t>(c.H * SR));
+    r.keys = back(cache.keys, d.keys.size());
+    r.values = back(cache.values, d.values.size());
+    r.window_meta = back(cache.window_meta, 2);
+    r.sink_meta = back(cache.sink_meta, 1);
+    if (commit) r.pre_rope = back(cache.pre_rope, static_cast<size_t>(c.W * c.H * hd));
+    r.arrivals = back(s.decode_arrivals, 1)[0];
     return r;
 }
 
@@ -1044,6 +1055,36 @@ TEST(Cuda, DecodeStepInOneLaunchMatchesRopePlanAndSplitAttention) {
         EXPECT_EQ(std::memcmp(one.scores.data(), split.scores.data(), one.scores.size() * 4), 0) << c.what << ": scores";
         EXPECT_EQ(one.sources, split.sources) << c.what;
         EXPECT_EQ(one.meta, split.meta) << c.what;
+
+        // The commit inside kv_decode leaves the cache as kv_commit does after the split step,
+        // twice in a row (the second step reads the meta the first wrote; the arrival count is
+        // zero again after each).
+        DecodeState d1 = d;
+        DecodeCase c1 = c;
+        for (int step = 0; step < 2; ++step, ++c1.pos0) {
+            const DecodeResult split_c = device_decode_step(c1, d1, false, true);
+            const DecodeResult one_c = device_decode_step(c1, d1, true, true);
+            const std::string what = std::string(c.what) + (step == 0 ? ", commit" : ", second commit");
+            EXPECT_EQ(std::memcmp(one_c.keys.data(), split_c.keys.data(), one_c.keys.size() * 4), 0) << what << ": keys";
+            EXPECT_EQ(std::memcmp(one_c.values.data(), split_c.values.data(), one_c.values.size() * 4), 0) << what << ": values";
+            EXPECT_EQ(std::memcmp(one_c.pre_rope.data(), split_c.pre_rope.data(), one_c.pre_rope.size() * 4), 0) << what << ": pre-RoPE";
+            EXPECT_EQ(one_c.positions, split_c.positions) << what;
+            EXPECT_EQ(std::memcmp(one_c.scores.data(), split_c.scores.data(), one_c.scores.size() * 4), 0) << what << ": scores";
+            EXPECT_EQ(one_c.window_meta, split_c.window_meta) << what;
+            EXPECT_EQ(one_c.sink_meta, split_c.sink_meta) << what;
+            EXPECT_NE(one_c.window_meta, d1.window_meta) << what << ": the ring did not move";
+            EXPECT_EQ(one_c.arrivals, 0u) << what;
+            double worst_c = 0;
+            for (size_t i = 0; i < split_c.out.size(); ++i) worst_c = std::max(worst_c, std::fabs(double(one_c.out[i]) - split_c.out[i]));
+            EXPECT_LE(worst_c, 2e-6) << what;
+            // The next step starts from the committed cache, one position on.
+            d1.keys = one_c.keys;
+            d1.values = one_c.values;
+            d1.positions = one_c.positions;
+            d1.scores = one_c.scores;
+            d1.window_meta = one_c.window_meta;
+            d1.sink_meta = one_c.sink_meta;
+        }
     }
 }
 
