@@ -320,6 +320,13 @@ mnemo_status mnemo_session_sample(mnemo_session* session, const mnemo_sampler_pa
         if (params != nullptr) MNEMO_TRY(check_struct(params, "mnemo_sampler_params"));
         const mnemo_sampler_params p = copy_in(params, mnemo_sampler_default_params());
         MNEMO_TRY(validate_sampler_params(p));
+        // Greedy on a device backend: the choice is made where the logits are (the same rule, the
+        // same token), and one id crosses the bus instead of the vocabulary's logits.
+        if (p.temperature == 0.0f && (p.repetition_penalty == 1.0f || p.repetition_window <= 0)) {
+            bool done = false;
+            MNEMO_TRY(session->session->device_greedy(out_token, &done));
+            if (done) return MNEMO_OK;
+        }
         const float* logits = session->session->logits();
         if (logits == nullptr) return fail(MNEMO_ERR_STATE, "mnemo_session_sample: no token has been fed yet");
         Sampler sampler(p);

@@ -549,6 +549,10 @@ public:
         MNEMO_TRY(greedy_ ? launch_decode_graph(StepEnd::argmax, greedy_graphs_) : launch_decode_graph(StepEnd::sample, sample_graphs_));
         return read_token(next);
     }
+    mnemo_status argmax(int32_t* token) override {
+        cuda::argmax(logits_, model_->config.vocab_size, tokens_, stream_);
+        return read_token(token);
+    }
     uint64_t device_bytes() const override { return weights_->bytes() + own_bytes_; }
 
 private:

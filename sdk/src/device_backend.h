@@ -33,6 +33,10 @@ public:
     virtual mnemo_status begin_sampling(const mnemo_sampler_params& params, const std::vector<int32_t>& recent) = 0;
     virtual mnemo_status sample(double uniform, int32_t* token) = 0;
     virtual mnemo_status feed_sample(int32_t token, double uniform, int32_t* next) = 0;
+    // The greedy choice over the current logits by the CPU sampler's rule (the highest logit,
+    // the lowest id among equal ones, NaN lowest), made on the device: only the token comes
+    // back, not the vocabulary's logits.
+    virtual mnemo_status argmax(int32_t* token) = 0;
     virtual uint64_t device_bytes() const = 0;  // weights + state + scratch held on the device
 };
 

@@ -368,6 +368,14 @@ mnemo_status SessionImpl::device_sample(double uniform, int32_t* token) {
     return device_->sample(uniform, token);
 }
 
+mnemo_status SessionImpl::device_greedy(int32_t* token, bool* done) {
+    *done = false;
+    if (!device_ || !has_logits_ || !host_logits_stale_) return MNEMO_OK;
+    MNEMO_TRY(device_->argmax(token));
+    *done = true;
+    return MNEMO_OK;
+}
+
 mnemo_status SessionImpl::feed_device_sample(int32_t token, double uniform, int32_t* next) {
     MNEMO_TRY(check_feed(&token, 1));
     if (params_.cancel != nullptr && params_.cancel(params_.cancel_user_data) != 0)

@@ -88,6 +88,9 @@ public:
     mnemo_status begin_device_sampling(const mnemo_sampler_params& sampler);
     mnemo_status device_sample(double uniform, int32_t* token);
     mnemo_status feed_device_sample(int32_t token, double uniform, int32_t* next);
+    // The greedy token of the current logits chosen on the device when they are there and not
+    // yet on the host (*done = true); else *done = false and the caller samples the host logits.
+    mnemo_status device_greedy(int32_t* token, bool* done);
     const std::vector<int32_t>& recent_tokens() const { return recent_; }
 
 private:

@@ -7,6 +7,7 @@
 // Tolerance: the golden models are f32 and stay f32 on the device; the GPU sums in
 // other orders (and runs the gated delta rule token by token where the CPU uses the
 // chunked form), so logits agree to kLogitTolerance, not bit for bit.
+#include "api_util.h"
 #include "convert.h"
 #include "device_backend.h"
 #include "model.h"
@@ -198,6 +199,44 @@ TEST_P(CudaGolden, GreedyDecodingOnTheDeviceMatchesTheCpu) {
     EXPECT_EQ(gpu->position(), cpu->position());
     expect_same_caches(*cpu, *gpu, GetParam() + " after graph decoding");
     std::printf("%s: greedy on the device agreed with the CPU on %d of %d steps\n", GetParam().c_str(), agree, steps);
+}
+
+// mnemo_session_sample with a greedy sampler on a CUDA session chooses on the device (one id
+// comes back, not the logits): the token is the CPU sampler's choice over the same logits,
+// read afterwards through mnemo_session_logits, and with the logits already on the host the
+// host sampler gives it again.
+TEST_P(CudaGolden, GreedySampleThroughTheApiIsTheHostRuleOverTheSameLogits) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    const std::string gguf = golden_gguf(GetParam());
+    ASSERT_FALSE(gguf.empty()) << mnemo_last_error();
+    mnemo_model* model = nullptr;
+    ASSERT_EQ(mnemo_model_load(gguf.c_str(), nullptr, &model), MNEMO_OK) << mnemo_last_error();
+    if (cuda_supports(*model->model, SessionOptions{}) != MNEMO_OK) {
+        mnemo_model_free(model);
+        GTEST_SKIP() << "not supported on CUDA";
+    }
+    mnemo_session_params sp = params_for(*model->model, MNEMO_BACKEND_CUDA, 64);
+    mnemo_session* session = nullptr;
+    ASSERT_EQ(mnemo_session_create(model, &sp, &session), MNEMO_OK) << mnemo_last_error();
+    const int32_t vocab = model->model->config.vocab_size;
+    const std::vector<int32_t> ids = stream_tokens(vocab, 200);
+    ASSERT_EQ(mnemo_session_feed(session, ids.data(), ids.size()), MNEMO_OK) << mnemo_last_error();
+    Sampler host(mnemo_sampler_default_params());
+    const std::vector<int32_t> no_recent;
+    for (int step = 0; step < 24; ++step) {
+        int32_t token = -1, again = -1;
+        ASSERT_EQ(mnemo_session_sample(session, nullptr, &token), MNEMO_OK) << mnemo_last_error();
+        const float* logits = nullptr;
+        int32_t n = 0;
+        ASSERT_EQ(mnemo_session_logits(session, &logits, &n), MNEMO_OK) << mnemo_last_error();
+        ASSERT_EQ(n, vocab);
+        EXPECT_EQ(token, host.sample(logits, vocab, no_recent)) << "step " << step;
+        ASSERT_EQ(mnemo_session_sample(session, nullptr, &again), MNEMO_OK) << mnemo_last_error();  // the host's logits now
+        EXPECT_EQ(again, token) << "step " << step;
+        ASSERT_EQ(mnemo_session_feed(session, &token, 1), MNEMO_OK) << mnemo_last_error();
+    }
+    mnemo_session_free(session);
+    mnemo_model_free(model);
 }
 
 // Sampling on the device follows the CPU sampler (the specification) token for token:
