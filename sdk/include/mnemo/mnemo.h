@@ -295,7 +295,8 @@ typedef struct mnemo_generate_params {
 
 MNEMO_API mnemo_generate_params mnemo_generate_default_params(void);
 
-/* Samples one token from the current logits (does not feed it). */
+/* Samples one token from the current logits (does not feed it). On a CUDA session a greedy
+ * sampler (temperature 0, no repetition penalty) chooses on the device, by the same rule. */
 MNEMO_API mnemo_status mnemo_session_sample(mnemo_session* session, const mnemo_sampler_params* params,
                                             int32_t* out_token);
 
