@@ -795,9 +795,9 @@ private:
             cuda::kv_attend(L.cache, ch, q, l.n_heads, out, s, stream_, L.attn_precision);
         }
         if (side) {
-            // Nothing later in the step reads this layer's cache: the commit, then (LTE) the score of
-            // the token that became final, run beside the layers after this one. The token the
-            // plan moves out of the window was scored steps ago.
+            // Nothing later in the step reads this layer's cache: the commit (split launches only),
+            // then (LTE, on scoring steps) the scores of the tokens that became final, run beside the
+            // layers after this one. The token the plan moves out of the window was scored steps ago.
             const bool score = scorer != nullptr && score_now_;
             if (!commit_in_decode || score) MNEMO_TRY(side_.fork(stream_));
             if (!commit_in_decode) cuda::kv_commit(L.cache, ch, nullptr, s, side_.get());
