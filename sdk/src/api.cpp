@@ -322,7 +322,7 @@ mnemo_status mnemo_session_sample(mnemo_session* session, const mnemo_sampler_pa
         MNEMO_TRY(validate_sampler_params(p));
         // Greedy on a device backend: the choice is made where the logits are (the same rule, the
         // same token), and one id crosses the bus instead of the vocabulary's logits.
-        if (p.temperature == 0.0f && (p.repetition_penalty == 1.0f || p.repetition_window <= 0)) {
+        if (plain_greedy(p)) {
             bool done = false;
             MNEMO_TRY(session->session->device_greedy(out_token, &done));
             if (done) return MNEMO_OK;

@@ -9,6 +9,7 @@
 #include "error.h"
 #include "mixers/attention_mixer.h"
 #include "runtime/weights.h"
+#include "sampler.h"
 #include "cpu/dtype.h"
 #include "ops.h"
 
@@ -521,7 +522,7 @@ public:
         return MNEMO_OK;
     }
     mnemo_status begin_sampling(const mnemo_sampler_params& p, const std::vector<int32_t>& recent) override {
-        greedy_ = p.temperature == 0.0f && (p.repetition_penalty == 1.0f || p.repetition_window <= 0);
+        greedy_ = plain_greedy(p);
         *pinned_config_ = cuda::SamplerConfig{p.temperature, p.top_k, p.top_p, p.repetition_penalty, p.repetition_window, 0, 0.0};
         MNEMO_CUDA_TRY(cudaMemcpyAsync(sampler_config_, pinned_config_, sizeof(cuda::SamplerConfig), cudaMemcpyHostToDevice, stream_));
         // The recent tokens as the ring's first entries (the last kRecentCapacity of them).
@@ -533,12 +534,9 @@ public:
         return MNEMO_OK;
     }
     mnemo_status sample(double uniform, int32_t* token) override {
-        if (greedy_) {
-            cuda::argmax(logits_, model_->config.vocab_size, tokens_, stream_);
-        } else {
-            MNEMO_TRY(set_uniform(uniform));
-            cuda::sample(logits_, model_->config.vocab_size, sampler_config_, recent_, recent_meta_, sample_, tokens_, stream_);
-        }
+        if (greedy_) return argmax(token);
+        MNEMO_TRY(set_uniform(uniform));
+        cuda::sample(logits_, model_->config.vocab_size, sampler_config_, recent_, recent_meta_, sample_, tokens_, stream_);
         return read_token(token);
     }
     mnemo_status feed_sample(int32_t token, double uniform, int32_t* next) override {

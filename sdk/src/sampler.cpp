@@ -30,7 +30,7 @@ int32_t Sampler::sample(const float* logits, int32_t n_vocab, const std::vector<
     const auto ranked = [](float l) { return std::isnan(l) ? -std::numeric_limits<float>::infinity() : l; };
     for (int32_t i = 0; i < n_vocab; ++i) candidates_[static_cast<size_t>(i)] = {ranked(logits[i]), i};
     // Repetition penalty (CTRL-style): divide positive logits, multiply negative ones.
-    if (params_.repetition_penalty != 1.0f && params_.repetition_window > 0) {
+    if (repetition_penalty_active(params_)) {
         const size_t window = std::min(recent.size(), static_cast<size_t>(params_.repetition_window));
         // Each token in the window is penalised once, however often it appears.
         std::vector<char> seen(static_cast<size_t>(n_vocab), 0);

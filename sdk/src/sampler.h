@@ -28,4 +28,10 @@ private:
 
 mnemo_status validate_sampler_params(const mnemo_sampler_params& p);
 
+// Whether the repetition penalty changes any logit under these parameters.
+inline bool repetition_penalty_active(const mnemo_sampler_params& p) { return p.repetition_penalty != 1.0f && p.repetition_window > 0; }
+// Greedy with no penalty in effect: the token is the argmax of the logits as they are (which a
+// device backend can take where the logits are).
+inline bool plain_greedy(const mnemo_sampler_params& p) { return p.temperature == 0.0f && !repetition_penalty_active(p); }
+
 }  // namespace mnemo
