@@ -360,6 +360,52 @@ __device__ void stage_groups_normed(const InputNorm& nm, const float* x, const f
     }
 }
 
+// GDN's output norm at decode (one token; groups of g ≤ kWarp · kNormWeightsAhead values, g a
+// multiple of kWarp, at most one group a warp): lane l takes values l + 32k of its warp's group,
+// which are what sub-warp k of sum_squares_as_block sums, so the group's sum is the same warp
+// sums in the same order. The norm's weights and silu(gate) are read before the wait: the gate
+// comes from the projections, launches before the kernel this GEMV waits on (the rule), which
+// has passed its own wait when this one starts. Only x, the rule's output, is read after it.
+__host__ __device__ inline bool group_norm_ahead(const InputNorm& nm, int64_t cols, int n_tokens) {
+    return n_tokens == 1 && nm.group > 0 && nm.group % kWarp == 0 && nm.group <= kWarp * kNormWeightsAhead &&
+           cols <= static_cast<int64_t>(kThreadsGemv / kWarp) * nm.group;
+}
+struct GroupNormAhead {
+    float weight[kNormWeightsAhead];
+    float gate[kNormWeightsAhead];  // silu(gate)
+};
+__device__ __forceinline__ void load_group_norm_ahead(const InputNorm& nm, int64_t cols, GroupNormAhead& a) {
+    const int lane = threadIdx.x % kWarp;
+    const int64_t g = nm.group, start = threadIdx.x / kWarp * g;
+#pragma unroll
+    for (int k = 0; k < kNormWeightsAhead; ++k) {
+        const int64_t i = lane + k * kWarp;
+        const bool in = start < cols && i < g;
+        a.weight[k] = in ? nm.weight[i] : 0.0f;
+        a.gate[k] = in && nm.gate != nullptr ? silu(nm.gate[start + i]) : 1.0f;
+    }
+}
+__device__ __forceinline__ void stage_group_ahead(const InputNorm& nm, const GroupNormAhead& a, const float* x, float* xo, int64_t cols) {
+    const int lane = threadIdx.x % kWarp;
+    const int64_t g = nm.group, start = threadIdx.x / kWarp * g;
+    if (start >= cols) return;
+    float v[kNormWeightsAhead];
+#pragma unroll
+    for (int k = 0; k < kNormWeightsAhead; ++k) v[k] = lane + k * kWarp < g ? x[start + lane + k * kWarp] : 0.0f;
+    float total = 0.0f;
+#pragma unroll
+    for (int k = 0; k < kNormWeightsAhead; ++k)
+        if (k * kWarp < g) total += warp_sum(v[k] * v[k]);
+    const float inv = rsqrtf(total / static_cast<float>(g) + nm.eps);
+#pragma unroll
+    for (int k = 0; k < kNormWeightsAhead; ++k) {
+        if (k * kWarp >= g) break;
+        float y = v[k] * inv * a.weight[k];
+        if (nm.gate != nullptr) y *= a.gate[k];
+        xo[start + lane + k * kWarp] = y;
+    }
+}
+
 // Launch row r of a batch: its matrix m and the row within it.
 struct GemvRow {
     int m = 0;
@@ -400,6 +446,9 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
             const int64_t i = threadIdx.x + k * kThreadsGemv;
             norm_w[k] = i < cols ? b.norm.weight[i] : 0.0f;
         }
+    const bool group_ahead = b.normed && group_norm_ahead(b.norm, cols, n_tokens);
+    GroupNormAhead ahead;
+    if (group_ahead) load_group_norm_ahead(b.norm, cols, ahead);
     pdl_wait();
     extern __shared__ float xs[];  // [n_tokens][cols]
     for (int t = 0; t < n_tokens; ++t) {
@@ -413,6 +462,10 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
             continue;
         }
         const InputNorm& nm = b.norm;
+        if (group_ahead) {
+            stage_group_ahead(nm, ahead, xr, xo, cols);
+            continue;
+        }
         if (nm.group > 0) {
             stage_groups_normed(nm, xr, nm.gate != nullptr ? nm.gate + t * cols : nullptr, xo, cols);
             continue;
