@@ -56,7 +56,9 @@ void blas_shutdown();
 // sum must not alias x (other blocks still read x while block 0 writes sum).
 // With `group` > 0 (a divisor of the row) each run of `group` values is normalised on its own
 // with weight[0, group) (GDN's per-head output norm: add_rms_norm's sums), times silu(gate)
-// when gate is set (rms_norm_gated's sums; gate rows like x's); no residual then.
+// when gate is set (rms_norm_gated's sums; gate rows like x's); no residual then. At one
+// token the GEMV reads the gate before its programmatic wait, so the gate must come from a
+// launch before the one the linear layer waits on (GDN: the projections, then the rule).
 struct InputNorm {
     const float* x = nullptr;
     const float* residual = nullptr;
