@@ -7,7 +7,8 @@
 //     measured in the same run, and what an empty kernel costs in the same chain (the floor a
 //     launch adds whatever it does);
 //   - bf16 weights against q8_0 dequantised on the fly (issue 5's "measure" for q8_0; the int8
-//     dp4a path it was measured against is in bench/results/cuda/2026-11-23f).
+//     dp4a path it was measured against is in bench/results/cuda/2026-11-23f);
+//   - the MLP in one launch (cuda::mlp_split, bf16) against gate/up then down, alone and in the step.
 // Random weights; the timings are of kernels, not of a model's outputs.
 //   gemv_bench [--reps N] [--json FILE]
 #include "ops.h"
@@ -123,6 +124,28 @@ void enqueue_step(const Model& m, Buffers& b, cudaStream_t s) {
     mc::linear(m.head, b.h, 1, b.logits, nullptr, s, &head_in);
 }
 
+// The same step as the backend runs it at one token where the MLP fits cuda::mlp_split: the MLP
+// in one launch (73 launches), its sum in fixed point, read by the next input norm.
+void enqueue_step_split(const Model& m, Buffers& b, int64_t* sums, cudaStream_t s) {
+    const int64_t* fixed = nullptr;
+    for (size_t i = 0; i < m.layers.size(); ++i) {
+        const Layer& l = m.layers[i];
+        mc::InputNorm attn_in{b.x, fixed == nullptr ? b.y : nullptr, b.x2, b.norm_w, 1e-6f};
+        attn_in.residual_fixed = fixed;
+        std::vector<const mc::DeviceMatrix*> ws;
+        for (const auto& w : l.in) ws.push_back(&w);
+        mc::linear_batch(ws.data(), b.outs, static_cast<int>(ws.size()), b.h, 1, nullptr, s, &attn_in);
+        mc::linear(l.o, b.outs[0], 1, b.y, nullptr, s);
+        const mc::InputNorm mlp_in{b.x2, b.y, b.x, b.norm_w, 1e-6f};
+        int64_t* sum = sums + (i % 2) * kHidden;
+        mc::mlp_split(l.gate, l.up, l.down, mlp_in, sum, sums + ((i + 1) % 2) * kHidden, s);
+        fixed = sum;
+    }
+    mc::InputNorm head_in{b.x, nullptr, nullptr, b.norm_w, 1e-6f};
+    head_in.residual_fixed = fixed;
+    mc::linear(m.head, b.h, 1, b.logits, nullptr, s, &head_in);
+}
+
 // Milliseconds per replay of a graph of what `enqueue` launches.
 template <typename F>
 double graph_ms(cudaStream_t s, int reps, F enqueue) {
@@ -187,7 +210,8 @@ int main(int argc, char** argv) {
         if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
             std::printf("usage: gemv_bench [--reps N] [--json FILE]\n"
                         "  Times the 0.4B laLTE decode step's 97 GEMVs in one CUDA graph (bf16, q8_0 dequantised\n"
-                        "  on the fly), an empty-kernel chain of the same length, and the device copy bandwidth.\n");
+                        "  on the fly), the same step with each MLP in one launch (bf16), an empty-kernel chain of the\n"
+                        "  same length, and the device copy bandwidth.\n");
             return 0;
         }
         if (std::strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
@@ -238,6 +262,21 @@ int main(int argc, char** argv) {
             for (int i = 0; i < kLayers; ++i) mc::linear_swiglu(l.gate, l.up, b.h, 1, b.mlp, nullptr, nullptr, s, &in);
         });
         const double down_ms = graph_ms(s, reps, [&] { for (int i = 0; i < kLayers; ++i) mc::linear(l.down, b.mlp, 1, b.y, nullptr, s); });
+        // The MLP in one launch (bf16 only: mlp_split takes no q8_0): 24 in a row, and the step with it.
+        double split_ms = 0, step_split_ms = 0;
+        const bool split = mc::mlp_split_fits(l.gate, l.up, l.down);
+        if (split) {
+            int64_t* sums = nullptr;
+            CHECK(cudaMalloc(&sums, 2 * kHidden * 8));
+            CHECK(cudaMemset(sums, 0, 2 * kHidden * 8));
+            const mc::InputNorm in{b.x2, b.y, b.x, b.norm_w, 1e-6f};
+            split_ms = graph_ms(s, reps, [&] {
+                for (int i = 0; i < kLayers; ++i) mc::mlp_split(l.gate, l.up, l.down, in, sums + (i % 2) * kHidden, sums + ((i + 1) % 2) * kHidden, s);
+            });
+            CHECK(cudaMemset(sums, 0, 2 * kHidden * 8));
+            step_split_ms = graph_ms(s, reps, [&] { enqueue_step_split(m, b, sums, s); });
+            cudaFree(sums);
+        }
         const double head_ms = graph_ms(s, reps, [&] { mc::linear(m.head, b.x, 1, b.logits, nullptr, s); });
         const double roofline_ms = static_cast<double>(m.bytes) / (gbps * 1e6);
         std::printf("%-18s %7.1f MB  step %7.1f us  roofline %6.1f us (%4.1f %%)  %6.0f GB/s | o %5.2f  gate+up %5.2f  down %5.2f us each  "
@@ -245,12 +284,17 @@ int main(int argc, char** argv) {
                     v.name, static_cast<double>(m.bytes) / 1e6, ms * 1e3, roofline_ms * 1e3, 100.0 * roofline_ms / ms,
                     static_cast<double>(m.bytes) / (ms * 1e6), o_ms * 1e3 / kLayers, mlp_ms * 1e3 / kLayers, down_ms * 1e3 / kLayers,
                     head_ms * 1e3, static_cast<double>(matrix_bytes(m.head)) / (head_ms * 1e6));
+        if (split)
+            std::printf("%-18s %7s     split MLP: step %7.1f us  roofline %6.1f us (%4.1f %%)  %6.0f GB/s | MLP in one launch %5.2f us each "
+                        "(gate+up then down %5.2f)\n",
+                        v.name, "", step_split_ms * 1e3, roofline_ms * 1e3, 100.0 * roofline_ms / step_split_ms,
+                        static_cast<double>(m.bytes) / (step_split_ms * 1e6), split_ms * 1e3 / kLayers, (mlp_ms + down_ms) * 1e3 / kLayers);
         char row[512];
         std::snprintf(row, sizeof row,
                       "%s{\"name\": \"%s\", \"bytes\": %llu, \"step_us\": %.2f, \"roofline_us\": %.2f, \"o_us\": %.3f, \"gate_up_us\": %.3f, "
-                      "\"down_us\": %.3f, \"head_us\": %.2f}",
+                      "\"down_us\": %.3f, \"head_us\": %.2f, \"split_mlp_us\": %.3f, \"step_split_mlp_us\": %.2f}",
                       first ? "" : ", ", v.name, static_cast<unsigned long long>(m.bytes), ms * 1e3, roofline_ms * 1e3, o_ms * 1e3 / kLayers,
-                      mlp_ms * 1e3 / kLayers, down_ms * 1e3 / kLayers, head_ms * 1e3);
+                      mlp_ms * 1e3 / kLayers, down_ms * 1e3 / kLayers, head_ms * 1e3, split_ms * 1e3 / kLayers, step_split_ms * 1e3);
         json += row;
         first = false;
         free_model(m);

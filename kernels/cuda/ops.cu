@@ -35,6 +35,9 @@ __device__ __forceinline__ float warp_sum(float v) {
 
 __device__ __forceinline__ float silu(float x) { return x / (1.0f + expf(-x)); }
 
+// mlp_split()'s sums: 64-bit fixed point with kMlpFixedBits fractional bits (exact scaling).
+__device__ __forceinline__ float fixed_to_float(int64_t v) { return __ll2float_rn(v) * (1.0f / static_cast<float>(1ull << kMlpFixedBits)); }
+
 // Sum over a block of up to 1024 threads (every thread gets the result).
 __device__ float block_sum(float v) {
     __shared__ float partial[32];
@@ -471,9 +474,10 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
             continue;
         }
         const float* res = nm.residual != nullptr ? nm.residual + t * cols : nullptr;
+        const int64_t* res_fixed = nm.residual_fixed != nullptr ? nm.residual_fixed + t * cols : nullptr;
         float ss = 0.0f;
         for (int64_t i = threadIdx.x; i < cols; i += kThreadsGemv) {
-            const float v = xr[i] + (res != nullptr ? res[i] : 0.0f);
+            const float v = xr[i] + (res != nullptr ? res[i] : res_fixed != nullptr ? fixed_to_float(res_fixed[i]) : 0.0f);
             if (nm.sum != nullptr && blockIdx.x == 0) nm.sum[t * cols + i] = v;
             xo[i] = v;
             ss += v * v;
@@ -519,6 +523,125 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
         }
         r += stride;
         cur = after;
+    }
+}
+
+// ---------------------------------------------------------------- the MLP in one launch (ops.h: mlp_split)
+// One block an SM, 16 warps. Block b owns the MLP rows [r0, r0 + S) (runs of 8, S ≤ 24): warp w
+// sums gate and up rows w and w + 16 (a lane's 4 + 4 loads hold a whole 1024-wide row), and
+// thread t the columns [r0, r0 + S) of down's rows t and t + 512 (one 16-byte load per run of 8).
+// All of it is loaded before the wait. The input norm is the GEMV's (256 threads, the same sums
+// and bits); the down shares go out as integer atomics, so their order cannot change the sum.
+constexpr int kSplitCols = 1024;
+constexpr int kSplitMaxRuns = 3;                              // runs of 8 MLP rows a block
+constexpr int kSplitRowLoads = kSplitCols / 8 / kWarp;        // 16-byte loads a lane takes of a gate/up row
+constexpr int kSplitNormWeights = kSplitCols / kNormThreads;  // the norm's weights a thread (of the first 256)
+constexpr float kFixedLimit = 8388608.0f;                     // 2^23: a share stays within 2^55, 256 of them within 2^63
+constexpr int kSplitThreads = 512;                            // a block an SM: 124 registers a thread
+constexpr int kSplitWarps = kSplitThreads / kWarp;
+constexpr int kSplitRowsPerWarp = 2;                          // gate/up rows a warp: 8 · kSplitMaxRuns ≤ 32
+constexpr int kSplitDownRows = kSplitCols / kSplitThreads;    // down rows a thread
+static_assert(kSplitRowsPerWarp * kSplitWarps >= 8 * kSplitMaxRuns, "a block's gate/up rows fit its warps");
+
+__global__ void __launch_bounds__(kSplitThreads, 1) mlp_split_kernel(DeviceMatrix gate, DeviceMatrix up, DeviceMatrix down, InputNorm nm,
+                                                                    int64_t* y, int64_t* clear) {
+    const int64_t runs = gate.rows / 8, v0 = blockIdx.x * runs / gridDim.x, v1 = (blockIdx.x + 1) * runs / gridDim.x;
+    const int S = static_cast<int>(8 * (v1 - v0));
+    const int64_t r0 = 8 * v0;
+    const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
+    uint4 wg[kSplitRowsPerWarp][kSplitRowLoads], wu[kSplitRowsPerWarp][kSplitRowLoads];
+#pragma unroll
+    for (int k = 0; k < kSplitRowsPerWarp; ++k) {
+        const int s = warp + k * kSplitWarps;
+        const uint4* g = static_cast<const uint4*>(gate.data) + (r0 + s) * (kSplitCols / 8);
+        const uint4* u = static_cast<const uint4*>(up.data) + (r0 + s) * (kSplitCols / 8);
+#pragma unroll
+        for (int q = 0; q < kSplitRowLoads; ++q) {
+            wg[k][q] = s < S ? __ldcs(g + q * kWarp + lane) : make_uint4(0, 0, 0, 0);
+            wu[k][q] = s < S ? __ldcs(u + q * kWarp + lane) : make_uint4(0, 0, 0, 0);
+        }
+    }
+    uint4 wd[kSplitDownRows][kSplitMaxRuns];
+#pragma unroll
+    for (int i = 0; i < kSplitDownRows; ++i) {
+        const uint4* d = static_cast<const uint4*>(down.data) + (threadIdx.x + i * kSplitThreads) * runs;
+#pragma unroll
+        for (int v = 0; v < kSplitMaxRuns; ++v) wd[i][v] = v0 + v < v1 ? __ldcs(d + v0 + v) : make_uint4(0, 0, 0, 0);
+    }
+    float norm_w[kSplitNormWeights];
+#pragma unroll
+    for (int k = 0; k < kSplitNormWeights; ++k) norm_w[k] = threadIdx.x < kNormThreads ? nm.weight[threadIdx.x + k * kNormThreads] : 0.0f;
+    pdl_wait();
+    if (clear != nullptr)
+        for (int64_t i = blockIdx.x * kSplitThreads + threadIdx.x; i < kSplitCols; i += static_cast<int64_t>(gridDim.x) * kSplitThreads) clear[i] = 0;
+
+    __shared__ float xs[kSplitCols];
+    __shared__ float hs[kSplitRowsPerWarp * kSplitWarps];
+    __shared__ float partial[kSplitWarps];
+    float ss = 0.0f;
+    if (threadIdx.x < kNormThreads)
+#pragma unroll
+        for (int k = 0; k < kSplitNormWeights; ++k) {
+            const int i = threadIdx.x + k * kNormThreads;
+            const float v = nm.x[i] + (nm.residual != nullptr ? nm.residual[i] : 0.0f);
+            if (nm.sum != nullptr && blockIdx.x == 0) nm.sum[i] = v;
+            xs[i] = v;
+            ss += v * v;
+        }
+    ss = warp_sum(ss);
+    if (lane == 0) partial[warp] = ss;
+    __syncthreads();
+    float total = 0.0f;
+#pragma unroll
+    for (int w = 0; w < kNormThreads / kWarp; ++w) total += partial[w];
+    const float inv = rsqrtf(total / static_cast<float>(kSplitCols) + nm.eps);
+    if (threadIdx.x < kNormThreads)
+#pragma unroll
+        for (int k = 0; k < kSplitNormWeights; ++k) {
+            const int i = threadIdx.x + k * kNormThreads;
+            xs[i] = xs[i] * inv * norm_w[k];
+        }
+    __syncthreads();
+
+#pragma unroll
+    for (int k = 0; k < kSplitRowsPerWarp; ++k) {
+        const int s = warp + k * kSplitWarps;
+        if (s >= S) break;
+        float g = 0.0f, u = 0.0f;
+#pragma unroll
+        for (int q = 0; q < kSplitRowLoads; ++q) {
+            const __nv_bfloat162* gv = reinterpret_cast<const __nv_bfloat162*>(&wg[k][q]);
+            const __nv_bfloat162* uv = reinterpret_cast<const __nv_bfloat162*>(&wu[k][q]);
+            const float* xr = xs + (q * kWarp + lane) * 8;
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                const float2 a = __bfloat1622float2(gv[e]), b = __bfloat1622float2(uv[e]);
+                g += a.x * xr[2 * e] + a.y * xr[2 * e + 1];
+                u += b.x * xr[2 * e] + b.y * xr[2 * e + 1];
+            }
+        }
+        g = warp_sum(g);
+        u = warp_sum(u);
+        if (lane == 0) hs[s] = silu(g) * u;
+    }
+    __syncthreads();
+
+#pragma unroll
+    for (int i = 0; i < kSplitDownRows; ++i) {
+        float p = 0.0f;
+#pragma unroll
+        for (int v = 0; v < kSplitMaxRuns; ++v) {
+            if (v0 + v >= v1) break;
+            const __nv_bfloat162* dv = reinterpret_cast<const __nv_bfloat162*>(&wd[i][v]);
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                const float2 a = __bfloat1622float2(dv[e]);
+                p += hs[8 * v + 2 * e] * a.x + hs[8 * v + 2 * e + 1] * a.y;
+            }
+        }
+        p = fminf(fmaxf(p, -kFixedLimit), kFixedLimit);
+        const long long q = __float2ll_rn(p * static_cast<float>(1ull << kMlpFixedBits));
+        atomicAdd(reinterpret_cast<unsigned long long*>(y + threadIdx.x + i * kSplitThreads), static_cast<unsigned long long>(q));
     }
 }
 
@@ -814,6 +937,19 @@ void mlp(const DeviceMatrix& gate, const DeviceMatrix& up, const DeviceMatrix& d
     blas_linear(down, hidden, x_bf16, T, y, stream);
 }
 
+bool mlp_split_fits(const DeviceMatrix& gate, const DeviceMatrix& up, const DeviceMatrix& down) {
+    for (const DeviceMatrix* w : {&gate, &up, &down})
+        if (w->type != WeightType::bf16 || w->bias != nullptr) return false;
+    const int64_t rows = gate.rows;
+    return gate.cols == kSplitCols && up.cols == kSplitCols && down.rows == kSplitCols && up.rows == rows && down.cols == rows &&
+           rows % 8 == 0 && rows > 0 && (rows / 8 + sm_count() - 1) / sm_count() <= kSplitMaxRuns;
+}
+
+void mlp_split(const DeviceMatrix& gate, const DeviceMatrix& up, const DeviceMatrix& down, const InputNorm& norm, int64_t* y_fixed,
+               int64_t* clear, Stream stream) {
+    launch_kernel(mlp_split_kernel, static_cast<unsigned>(sm_count()), kSplitThreads, 0, stream, gate, up, down, norm, y_fixed, clear);
+}
+
 // ---------------------------------------------------------------- elementwise, norms
 namespace {
 
@@ -822,8 +958,11 @@ namespace {
 constexpr int kLoadsInFlight = 8;
 constexpr int kEmbedThreads = 256;
 
-__global__ void __launch_bounds__(kEmbedThreads) embed_kernel(const int32_t* tokens, DeviceMatrix table, float* x) {
+__global__ void __launch_bounds__(kEmbedThreads) embed_kernel(const int32_t* tokens, DeviceMatrix table, float* x, int64_t* clear,
+                                                               int64_t n_clear) {
     pdl_wait();
+    if (blockIdx.x == 0)
+        for (int64_t i = threadIdx.x; i < n_clear; i += kEmbedThreads) clear[i] = 0;
     const int64_t row = tokens[blockIdx.x], dim = table.cols;
     for (int64_t i0 = threadIdx.x; i0 < dim; i0 += kLoadsInFlight * kEmbedThreads) {
         float v[kLoadsInFlight];
@@ -1195,8 +1334,8 @@ __global__ void advance_kernel(int64_t* position, int64_t n) {
 
 }  // namespace
 
-void embed(const int32_t* tokens, int64_t T, const DeviceMatrix& table, float* x, Stream stream) {
-    launch_kernel(embed_kernel, static_cast<unsigned>(T), kEmbedThreads, 0, stream, tokens, table, x);
+void embed(const int32_t* tokens, int64_t T, const DeviceMatrix& table, float* x, Stream stream, int64_t* clear, int64_t n_clear) {
+    launch_kernel(embed_kernel, static_cast<unsigned>(T), kEmbedThreads, 0, stream, tokens, table, x, clear, clear != nullptr ? n_clear : 0);
 }
 void add_rms_norm(const float* x, const float* residual, float* sum, const float* weight, float* y, int64_t n_rows, int64_t dim,
                   float eps, Stream stream, void* y_bf16) {

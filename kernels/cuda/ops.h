@@ -59,6 +59,8 @@ void blas_shutdown();
 // when gate is set (rms_norm_gated's sums; gate rows like x's); no residual then. At one
 // token the GEMV reads the gate before its programmatic wait, so the gate must come from a
 // launch before the one the linear layer waits on (GDN: the projections, then the rule).
+// `residual_fixed` instead of `residual`: the residual as mlp_split() sums it (64-bit fixed
+// point); GEMV sizes only (the split MLP runs at one token).
 struct InputNorm {
     const float* x = nullptr;
     const float* residual = nullptr;
@@ -67,6 +69,7 @@ struct InputNorm {
     float eps = 0.0f;
     int64_t group = 0;
     const float* gate = nullptr;
+    const int64_t* residual_fixed = nullptr;
 };
 
 // y[T, out] = x[T, in] · Wᵀ (+ bias). x, y f32. `x_bf16` is scratch of T·in bf16
@@ -101,11 +104,32 @@ void linear_swiglu(const DeviceMatrix& gate, const DeviceMatrix& up, float* x, i
 void mlp(const DeviceMatrix& gate, const DeviceMatrix& up, const DeviceMatrix& down, float* x, int64_t n_tokens, float* hidden,
          float* up_scratch, float* y, void* x_bf16, Stream stream, const InputNorm* norm = nullptr);
 
+// The MLP at one token in one launch, split over its rows: block b takes a run of the MLP's
+// rows of gate and up and the same columns of down, so its SwiGLU values need no other block
+// and every weight it reads is requested before the programmatic wait; its share of down's
+// product is added into y_fixed with 64-bit integer atomics, in fixed point with
+// kMlpFixedBits fractional bits, so the sum is the same whatever order the blocks arrive in.
+// A share beyond ±2^23 saturates there. y_fixed (hidden values) must be zero on entry; `clear`
+// (hidden values, may be null) is zeroed after the wait: the sum the next split MLP adds into,
+// once the launch that read it has finished. The next layer's input norm reads y_fixed as
+// InputNorm::residual_fixed. One launch instead of the GEMVs' two (gate/up, then down): in a
+// chain of the 0.4B step's linear layers 6.8 against 10.4 µs an MLP; in the whole graph-captured
+// step ~18 µs (bench/results/cuda/2026-12-03/).
+// mlp_split_fits says which MLPs it takes: bf16 without biases, hidden 1024 (the paper's 0.4B
+// shape), MLP rows a multiple of 8 and at most 24 a block on this device's SMs. `norm` as for
+// linear(), without groups.
+inline constexpr int kMlpFixedBits = 32;
+bool mlp_split_fits(const DeviceMatrix& gate, const DeviceMatrix& up, const DeviceMatrix& down);
+void mlp_split(const DeviceMatrix& gate, const DeviceMatrix& up, const DeviceMatrix& down, const InputNorm& norm, int64_t* y_fixed,
+               int64_t* clear, Stream stream);
+
 // bf16 values of x_bf16 scratch that linear() needs for n_tokens rows through `w`.
 int64_t linear_scratch_bf16(const DeviceMatrix& w, int64_t n_tokens);
 
-// x[t] = table[tokens[t]] as f32 (table rows of table.cols values).
-void embed(const int32_t* tokens, int64_t n_tokens, const DeviceMatrix& table, float* x, Stream stream);
+// x[t] = table[tokens[t]] as f32 (table rows of table.cols values). `clear` (n_clear values,
+// may be null) is zeroed too: the split MLPs' first sums, at the start of a step.
+void embed(const int32_t* tokens, int64_t n_tokens, const DeviceMatrix& table, float* x, Stream stream, int64_t* clear = nullptr,
+           int64_t n_clear = 0);
 
 // v = x + residual (residual may be null), written to `sum` when not null (sum may be x);
 // y = v / sqrt(mean(v²) + eps) · w (y may be x). y may be null; y_bf16, when set, receives y

@@ -181,6 +181,8 @@ struct DeviceLayer {
     const LayerConfig* config = nullptr;
     const float *attn_norm = nullptr, *mlp_norm = nullptr;
     DeviceMatrix gate, up, down;
+    // Decode steps (one token) run the MLP in one launch (cuda::mlp_split), where it fits.
+    bool mlp_split = false;
     // gdn
     DeviceMatrix q, k, v, a, b, g, o;
     const float *a_log = nullptr, *dt_bias = nullptr, *o_norm = nullptr, *conv[3] = {};
@@ -207,6 +209,12 @@ struct DeviceLayer {
 // A switch read once per process: unset or anything but "0" means on (A/B measurements).
 bool env_switch(const char* name) {
     const char* env = std::getenv(name);
+    return env == nullptr || std::strcmp(env, "0") != 0;
+}
+// MNEMO_CUDA_MLP_SPLIT=0: decode MLPs as two GEMV launches even where cuda::mlp_split fits
+// (A/B measurements, tests); read at each session's creation.
+bool split_mlp_wanted() {
+    const char* env = std::getenv("MNEMO_CUDA_MLP_SPLIT");
     return env == nullptr || std::strcmp(env, "0") != 0;
 }
 // MNEMO_CUDA_SCORE_BATCH=N: single-token steps score LTE tokens every N steps (1: every step;
@@ -338,6 +346,7 @@ public:
             MNEMO_TRY(weights_->matrix(p + "mlp.gate_proj.weight", "", &d.gate));
             MNEMO_TRY(weights_->matrix(p + "mlp.up_proj.weight", "", &d.up));
             MNEMO_TRY(weights_->matrix(p + "mlp.down_proj.weight", "", &d.down));
+            d.mlp_split = split_mlp_wanted() && cuda::mlp_split_fits(d.gate, d.up, d.down);
             const MixerStateMap map = mixers[static_cast<size_t>(i)]->state_map();
             heads = std::max<int64_t>(heads, l.n_heads);
             if (l.mixer == MNEMO_MIXER_GDN) {
@@ -457,6 +466,10 @@ public:
                 if (m->data != nullptr) bf16_scratch = std::max(bf16_scratch, cuda::linear_scratch_bf16(*m, T));
         MNEMO_TRY(alloc(static_cast<uint64_t>(bf16_scratch) * 2, &x_bf16_));
         MNEMO_TRY(alloc(static_cast<uint64_t>(c.vocab_size) * 4, reinterpret_cast<void**>(&logits_)));
+        if (std::any_of(layers_.begin(), layers_.end(), [](const DeviceLayer& L) { return L.mlp_split; })) {
+            MNEMO_TRY(alloc(static_cast<uint64_t>(2 * width) * 8, reinterpret_cast<void**>(&mlp_sums_)));
+            MNEMO_CUDA_TRY(cudaMemsetAsync(mlp_sums_, 0, static_cast<size_t>(2 * width) * 8, stream_));
+        }
         MNEMO_TRY(alloc(static_cast<uint64_t>(T) * 4, reinterpret_cast<void**>(&tokens_)));
         MNEMO_TRY(alloc(16 * 8, reinterpret_cast<void**>(&kv_.meta)));
         MNEMO_TRY(alloc(static_cast<uint64_t>(std::max<int64_t>(1, list_entries)) * 4, reinterpret_cast<void**>(&kv_.lists)));
@@ -692,15 +705,20 @@ private:
         const int64_t d = c.hidden_size;
         // The residual stream alternates between two buffers: each norm, fused into the
         // linear after it, reads the stream and the last output and writes their sum to
-        // the other buffer.
+        // the other buffer. The last output is y_, or at one token the sum a split MLP left in
+        // mlp_sums_: split MLP j adds into half j % 2 and clears the other half, which the
+        // norm before it has read; the embedding launch clears both at the step's start.
         float* stream_x[2] = {x_, x2_};
         int cur = 0;
+        const int64_t* fixed = nullptr;  // the last output, when a split MLP's
+        int splits = 0;
         const auto norm = [&](const float* weight, bool add) {
-            cuda::InputNorm n{stream_x[cur], add ? y_ : nullptr, add ? stream_x[1 - cur] : nullptr, weight, c.norm_eps};
-            if (add) cur = 1 - cur;
+            cuda::InputNorm n{stream_x[cur], add && fixed == nullptr ? y_ : nullptr, add ? stream_x[1 - cur] : nullptr, weight, c.norm_eps};
+            n.residual_fixed = add ? fixed : nullptr;
+            if (add) cur = 1 - cur, fixed = nullptr;
             return n;
         };
-        cuda::embed(tokens_, T, embeddings_, x_, stream_);
+        cuda::embed(tokens_, T, embeddings_, x_, stream_, T == 1 ? mlp_sums_ : nullptr, 2 * d);
         for (size_t i = 0; i < layers_.size(); ++i) {
             const DeviceLayer& L = layers_[i];
             const cuda::InputNorm attn_in = norm(L.attn_norm, i > 0);
@@ -708,10 +726,18 @@ private:
             else if (L.kind == MNEMO_MIXER_NSA) nsa(L, T, attn_in);
             else MNEMO_TRY(attention(L, T, attn_in));
             const cuda::InputNorm mlp_in = norm(L.mlp_norm, true);
-            cuda::mlp(L.gate, L.up, L.down, h_, T, b1_, b2_, y_, x_bf16_, stream_, &mlp_in);
+            if (T == 1 && L.mlp_split) {
+                int64_t* sum = mlp_sums_ + (splits % 2) * d;
+                cuda::mlp_split(L.gate, L.up, L.down, mlp_in, sum, mlp_sums_ + ((splits + 1) % 2) * d, stream_);
+                fixed = sum;
+                ++splits;
+            } else {
+                cuda::mlp(L.gate, L.up, L.down, h_, T, b1_, b2_, y_, x_bf16_, stream_, &mlp_in);
+            }
         }
         // Only the last token's logits are kept.
-        const cuda::InputNorm head_in{stream_x[cur] + (T - 1) * d, y_ + (T - 1) * d, nullptr, final_norm_, c.norm_eps};
+        cuda::InputNorm head_in{stream_x[cur] + (T - 1) * d, fixed == nullptr ? y_ + (T - 1) * d : nullptr, nullptr, final_norm_, c.norm_eps};
+        head_in.residual_fixed = fixed;
         cuda::linear(lm_head_, h_, 1, logits_, x_bf16_, stream_, &head_in);
         MNEMO_TRY(side_.join(stream_));  // the side stream's commits and scorers read the position advanced next
         cuda::advance_position(position_, T, stream_);
@@ -821,6 +847,7 @@ private:
     const float* final_norm_ = nullptr;
     DeviceMatrix lm_head_, embeddings_;
     float *x_ = nullptr, *x2_ = nullptr, *h_ = nullptr, *y_ = nullptr;
+    int64_t* mlp_sums_ = nullptr;  // [2][hidden]: the split MLPs' sums (fixed point), when a layer splits
     float *b1_ = nullptr, *b2_ = nullptr, *b3_ = nullptr, *b4_ = nullptr, *b5_ = nullptr, *b7_ = nullptr;
     float *ga_ = nullptr, *gb_ = nullptr, *logits_ = nullptr;
     void* x_bf16_ = nullptr;

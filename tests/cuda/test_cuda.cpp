@@ -436,6 +436,218 @@ TEST(Cuda, Bf16ProjectionsOfOneInputMatchTheirSums) {
     mc::blas_shutdown();
 }
 
+// ---------------------------------------------------------------- the MLP in one launch
+namespace {
+
+// A bf16 matrix on the device with its values as the device holds them (for references).
+struct Bf16Matrix {
+    std::vector<float> values;
+    mnemo::cuda::DeviceMatrix device;
+};
+Bf16Matrix make_bf16_matrix(int64_t rows, int64_t cols, std::mt19937& rng, float scale) {
+    Bf16Matrix m;
+    m.values = random_vector(static_cast<size_t>(rows * cols), rng);
+    std::vector<uint16_t> bits(m.values.size());
+    for (size_t i = 0; i < bits.size(); ++i) {
+        bits[i] = mnemo::cpu::f32_to_bf16(m.values[i] * scale);
+        m.values[i] = mnemo::cpu::bf16_to_f32(bits[i]);
+    }
+    void* d = nullptr;
+    EXPECT_EQ(cudaMalloc(&d, bits.size() * 2), cudaSuccess);
+    cudaMemcpy(d, bits.data(), bits.size() * 2, cudaMemcpyHostToDevice);
+    m.device.data = d;
+    m.device.type = mnemo::cuda::WeightType::bf16;
+    m.device.rows = rows;
+    m.device.cols = cols;
+    return m;
+}
+
+std::vector<int64_t> fixed_to_host(const int64_t* d, size_t n) {
+    std::vector<int64_t> h(n);
+    cudaMemcpy(h.data(), d, n * 8, cudaMemcpyDeviceToHost);
+    return h;
+}
+
+}  // namespace
+
+// The split MLP (one launch, shares of down added as 64-bit fixed point) against the MLP as
+// GEMVs: the same input norm bit for bit (the residual sum too), outputs within the f32 sums'
+// rounding, the same bits on every launch whatever order its blocks arrive in, `clear` zeroed,
+// a share past ±2^23 saturated rather than wrapped; and the next linear layer reading the sum
+// as residual_fixed gets the bits of reading it converted on the host.
+TEST(Cuda, SplitMlpMatchesTheGemvMlpAndGivesTheSameBitsEveryLaunch) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    namespace mc = mnemo::cuda;
+    const int64_t d = 1024;
+    int device = 0, sms = 0;
+    cudaGetDevice(&device);
+    cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+    const double fixed_unit = std::ldexp(1.0, -mc::kMlpFixedBits);
+    // The paper's 0.4B MLP; fewer runs of 8 rows than blocks (blocks with none); the most that fits.
+    for (const int64_t f : {int64_t{2816}, int64_t{520}, int64_t{24} * sms}) {
+        std::mt19937 rng(static_cast<uint32_t>(f));
+        const Bf16Matrix gate = make_bf16_matrix(f, d, rng, 0.05f), up = make_bf16_matrix(f, d, rng, 0.05f),
+                         down = make_bf16_matrix(d, f, rng, 0.05f);
+        ASSERT_TRUE(mc::mlp_split_fits(gate.device, up.device, down.device)) << f;
+        const std::vector<float> x = random_vector(static_cast<size_t>(d), rng), res = random_vector(x.size(), rng),
+                                 nw = random_vector(x.size(), rng);
+        float *d_x = to_device(x), *d_res = to_device(res), *d_nw = to_device(nw);
+        float *d_sum = to_device(std::vector<float>(x.size())), *d_sum2 = to_device(std::vector<float>(x.size()));
+        float *d_in = to_device(std::vector<float>(x.size())), *d_hidden = to_device(std::vector<float>(static_cast<size_t>(f)));
+        float* d_y = to_device(std::vector<float>(x.size()));
+        const mc::InputNorm norm{d_x, d_res, d_sum, d_nw, 1e-6f};
+        mc::mlp(gate.device, up.device, down.device, d_in, 1, d_hidden, nullptr, d_y, nullptr, nullptr, &norm);
+        int64_t *d_fixed = nullptr, *d_clear = nullptr;
+        ASSERT_EQ(cudaMalloc(&d_fixed, static_cast<size_t>(d) * 8), cudaSuccess);
+        ASSERT_EQ(cudaMalloc(&d_clear, static_cast<size_t>(d) * 8), cudaSuccess);
+        mc::InputNorm norm2 = norm;
+        norm2.sum = d_sum2;
+        std::vector<int64_t> first;
+        for (int launch = 0; launch < 3; ++launch) {
+            cudaMemset(d_fixed, 0, static_cast<size_t>(d) * 8);
+            cudaMemset(d_clear, 0x5a, static_cast<size_t>(d) * 8);
+            mc::mlp_split(gate.device, up.device, down.device, norm2, d_fixed, d_clear, nullptr);
+            ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+            const std::vector<int64_t> got = fixed_to_host(d_fixed, static_cast<size_t>(d));
+            if (launch == 0) first = got;
+            else ASSERT_EQ(got, first) << "launch " << launch << " of " << f << " rows";
+            for (int64_t c : fixed_to_host(d_clear, static_cast<size_t>(d))) ASSERT_EQ(c, 0);
+        }
+        const std::vector<float> y = to_host(d_y, x.size()), sum = to_host(d_sum, x.size()), sum2 = to_host(d_sum2, x.size());
+        ASSERT_EQ(std::memcmp(sum.data(), sum2.data(), sum.size() * 4), 0) << "residual sums";
+        // The GEMV's normalised input, from the shared bits, and h as the reference sums it.
+        double ss = 0;
+        for (float v : sum) ss += static_cast<double>(v) * v;
+        const double inv = 1.0 / std::sqrt(ss / static_cast<double>(d) + 1e-6);
+        std::vector<double> in(static_cast<size_t>(d)), h(static_cast<size_t>(f));
+        for (int64_t i = 0; i < d; ++i) in[static_cast<size_t>(i)] = sum[static_cast<size_t>(i)] * inv * nw[static_cast<size_t>(i)];
+        std::vector<double> habs(h.size());
+        for (int64_t j = 0; j < f; ++j) {
+            double g = 0, u = 0, ga = 0, ua = 0;
+            for (int64_t i = 0; i < d; ++i) {
+                const double gi = gate.values[static_cast<size_t>(j * d + i)] * in[static_cast<size_t>(i)];
+                const double ui = up.values[static_cast<size_t>(j * d + i)] * in[static_cast<size_t>(i)];
+                g += gi, u += ui, ga += std::fabs(gi), ua += std::fabs(ui);
+            }
+            h[static_cast<size_t>(j)] = g / (1.0 + std::exp(-g)) * u;
+            habs[static_cast<size_t>(j)] = (ga + std::fabs(g)) * (ua + std::fabs(u));
+        }
+        double worst = 0, worst_gemv = 0;
+        for (int64_t r = 0; r < d; ++r) {
+            double want = 0, mag = 0;
+            for (int64_t j = 0; j < f; ++j) {
+                const double w = down.values[static_cast<size_t>(r * f + j)];
+                want += w * h[static_cast<size_t>(j)];
+                mag += std::fabs(w) * habs[static_cast<size_t>(j)];
+            }
+            const double split = static_cast<double>(first[static_cast<size_t>(r)]) * fixed_unit;
+            // f32 sums over 1024 and f rows (1e-5 of the magnitudes they add), plus one fixed-point unit a block.
+            const double tol = 1e-5 * mag + sms * fixed_unit + 1e-6;
+            ASSERT_NEAR(split, want, tol) << "row " << r << " of " << f;
+            ASSERT_NEAR(y[static_cast<size_t>(r)], want, tol) << "GEMV row " << r << " of " << f;
+            worst = std::max(worst, std::fabs(split - want));
+            worst_gemv = std::max(worst_gemv, std::fabs(y[static_cast<size_t>(r)] - want));
+        }
+        std::printf("split MLP, %lld rows: max |split - ref| %.3g, max |gemv - ref| %.3g\n", static_cast<long long>(f), worst, worst_gemv);
+
+        // The next layer's norm reading the sum in fixed point: the bits of the host conversion.
+        const Bf16Matrix next = make_bf16_matrix(64, d, rng, 0.05f);
+        std::vector<float> converted(static_cast<size_t>(d));
+        for (size_t i = 0; i < converted.size(); ++i) converted[i] = static_cast<float>(first[i]) * static_cast<float>(fixed_unit);
+        float *d_conv = to_device(converted), *d_out_a = to_device(std::vector<float>(64)), *d_out_b = to_device(std::vector<float>(64));
+        float *d_sa = to_device(std::vector<float>(x.size())), *d_sb = to_device(std::vector<float>(x.size()));
+        const mc::InputNorm as_float{d_x, d_conv, d_sa, d_nw, 1e-6f};
+        mc::InputNorm as_fixed{d_x, nullptr, d_sb, d_nw, 1e-6f};
+        as_fixed.residual_fixed = d_fixed;
+        mc::linear(next.device, d_in, 1, d_out_a, nullptr, nullptr, &as_float);
+        mc::linear(next.device, d_in, 1, d_out_b, nullptr, nullptr, &as_fixed);
+        ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+        const std::vector<float> oa = to_host(d_out_a, 64), ob = to_host(d_out_b, 64), sa = to_host(d_sa, x.size()), sb = to_host(d_sb, x.size());
+        EXPECT_EQ(std::memcmp(oa.data(), ob.data(), oa.size() * 4), 0) << "linear after the split MLP, " << f << " rows";
+        EXPECT_EQ(std::memcmp(sa.data(), sb.data(), sa.size() * 4), 0) << "residual sum after the split MLP, " << f << " rows";
+        for (void* p : {static_cast<void*>(d_x), static_cast<void*>(d_res), static_cast<void*>(d_nw), static_cast<void*>(d_sum),
+                        static_cast<void*>(d_sum2), static_cast<void*>(d_in), static_cast<void*>(d_hidden), static_cast<void*>(d_y),
+                        static_cast<void*>(d_fixed), static_cast<void*>(d_clear), static_cast<void*>(d_conv), static_cast<void*>(d_out_a),
+                        static_cast<void*>(d_out_b), static_cast<void*>(d_sa), static_cast<void*>(d_sb), const_cast<void*>(gate.device.data),
+                        const_cast<void*>(up.device.data), const_cast<void*>(down.device.data), const_cast<void*>(next.device.data)})
+            cudaFree(p);
+    }
+}
+
+// Shares past ±2^23 saturate: every weight 4 and an input of ones make each block's share of
+// every output 2^23 or more, so each output is 2^(23 + kMlpFixedBits) times the blocks with rows.
+TEST(Cuda, SplitMlpSaturatesSharesInsteadOfWrapping) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    namespace mc = mnemo::cuda;
+    const int64_t d = 1024, f = 2816;
+    int device = 0, sms = 0;
+    cudaGetDevice(&device);
+    cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+    std::vector<void*> owned;
+    const auto constant = [&](int64_t rows, int64_t cols) {
+        const std::vector<uint16_t> bits(static_cast<size_t>(rows * cols), mnemo::cpu::f32_to_bf16(4.0f));
+        void* p = nullptr;
+        cudaMalloc(&p, bits.size() * 2);
+        cudaMemcpy(p, bits.data(), bits.size() * 2, cudaMemcpyHostToDevice);
+        owned.push_back(p);
+        mc::DeviceMatrix m;
+        m.data = p;
+        m.type = mc::WeightType::bf16;
+        m.rows = rows;
+        m.cols = cols;
+        return m;
+    };
+    const mc::DeviceMatrix gate = constant(f, d), up = constant(f, d), down = constant(d, f);
+    float *d_x = to_device(std::vector<float>(static_cast<size_t>(d), 1.0f)), *d_nw = to_device(std::vector<float>(static_cast<size_t>(d), 1.0f));
+    int64_t* d_fixed = nullptr;
+    ASSERT_EQ(cudaMalloc(&d_fixed, static_cast<size_t>(d) * 8), cudaSuccess);
+    cudaMemset(d_fixed, 0, static_cast<size_t>(d) * 8);
+    const mc::InputNorm norm{d_x, nullptr, nullptr, d_nw, 1e-6f};
+    mc::mlp_split(gate, up, down, norm, d_fixed, nullptr, nullptr);
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    const int64_t runs = f / 8;
+    int64_t blocks_with_rows = 0;
+    for (int64_t b = 0; b < sms; ++b) blocks_with_rows += (b + 1) * runs / sms > b * runs / sms;
+    const int64_t want = blocks_with_rows * (int64_t{1} << (23 + mc::kMlpFixedBits));
+    for (int64_t v : fixed_to_host(d_fixed, static_cast<size_t>(d))) ASSERT_EQ(v, want);
+    cudaFree(d_x);
+    cudaFree(d_nw);
+    cudaFree(d_fixed);
+    for (void* p : owned) cudaFree(p);
+}
+
+// Which MLPs the split form takes: bf16 without biases, 1024 wide, rows in runs of 8, at most 24 a block.
+TEST(Cuda, SplitMlpTakesOnlyTheShapesItIsBuiltFor) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    namespace mc = mnemo::cuda;
+    int device = 0, sms = 0;
+    cudaGetDevice(&device);
+    cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+    const auto matrix = [](int64_t rows, int64_t cols, mc::WeightType type) {
+        mc::DeviceMatrix m;
+        m.data = reinterpret_cast<void*>(uintptr_t{256});
+        m.type = type;
+        m.rows = rows;
+        m.cols = cols;
+        return m;
+    };
+    const auto fits = [&](int64_t d, int64_t f, mc::WeightType type) {
+        return mc::mlp_split_fits(matrix(f, d, type), matrix(f, d, type), matrix(d, f, type));
+    };
+    EXPECT_TRUE(fits(1024, 2816, mc::WeightType::bf16));
+    EXPECT_TRUE(fits(1024, 8, mc::WeightType::bf16));
+    EXPECT_TRUE(fits(1024, 24 * sms, mc::WeightType::bf16));
+    EXPECT_FALSE(fits(1024, 24 * sms + 8, mc::WeightType::bf16));
+    EXPECT_FALSE(fits(1024, 2820, mc::WeightType::bf16));
+    EXPECT_FALSE(fits(2048, 5632, mc::WeightType::bf16));
+    EXPECT_FALSE(fits(384, 1024, mc::WeightType::bf16));
+    EXPECT_FALSE(fits(1024, 2816, mc::WeightType::q8_0));
+    EXPECT_FALSE(fits(1024, 2816, mc::WeightType::f32));
+    mc::DeviceMatrix biased = matrix(2816, 1024, mc::WeightType::bf16);
+    biased.bias = reinterpret_cast<const float*>(uintptr_t{256});
+    EXPECT_FALSE(mc::mlp_split_fits(biased, matrix(2816, 1024, mc::WeightType::bf16), matrix(1024, 2816, mc::WeightType::bf16)));
+}
+
 TEST(Cuda, SwigluAndEmbedOnQ8_0WeightsMatchTheCpu) {
     MNEMO_REQUIRE_CUDA_DEVICE();
     namespace mc = mnemo::cuda;
