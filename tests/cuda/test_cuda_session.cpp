@@ -72,6 +72,15 @@ mnemo_session_params params_for(const ModelImpl& m, mnemo_backend backend, int32
     return p;
 }
 
+// A CUDA session created while the backend switch `name` is `value` (switches are read when a
+// session is created; the variable is unset again afterwards).
+mnemo_status create_cuda_session_with(const ModelImpl& m, const char* name, const char* value, std::unique_ptr<SessionImpl>* out) {
+    if (setenv(name, value, 1) != 0) return MNEMO_ERR_INVALID_ARGUMENT;
+    const mnemo_status made = create_session(m, params_for(m, MNEMO_BACKEND_CUDA, 64), out);
+    unsetenv(name);
+    return made;
+}
+
 double max_abs_diff(const float* a, const float* b, size_t n) {
     double worst = 0;
     for (size_t i = 0; i < n; ++i) worst = std::max(worst, std::fabs(static_cast<double>(a[i]) - b[i]));
@@ -440,10 +449,7 @@ TEST(CudaBackend, SplitDecodeAttentionStillMatchesTheCpu) {
         std::unique_ptr<SessionImpl> cpu, one, split;
         ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CPU, 64), &cpu), MNEMO_OK);
         ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CUDA, 64), &one), MNEMO_OK) << mnemo_last_error();
-        ASSERT_EQ(setenv("MNEMO_CUDA_DECODE_ATTN", "split", 1), 0);
-        const mnemo_status made = create_session(*model, params_for(*model, MNEMO_BACKEND_CUDA, 64), &split);
-        unsetenv("MNEMO_CUDA_DECODE_ATTN");
-        ASSERT_EQ(made, MNEMO_OK) << mnemo_last_error();
+        ASSERT_EQ(create_cuda_session_with(*model, "MNEMO_CUDA_DECODE_ATTN", "split", &split), MNEMO_OK) << mnemo_last_error();
         int32_t cached = 0;
         for (int32_t i = 0; i < model->config.n_layers; ++i) {
             const KvCache* kc = cpu->mixer(i).kv_cache();
@@ -487,10 +493,7 @@ TEST(CudaBackend, LteDecodeScoresInBatchesGiveTheBitsOfScoringEveryStep) {
     const std::vector<int32_t> ids = stream_tokens(model->config.vocab_size, 400);
     std::unique_ptr<SessionImpl> batched, every;
     ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CUDA, 64), &batched), MNEMO_OK) << mnemo_last_error();
-    ASSERT_EQ(setenv("MNEMO_CUDA_SCORE_BATCH", "1", 1), 0);
-    const mnemo_status made = create_session(*model, params_for(*model, MNEMO_BACKEND_CUDA, 64), &every);
-    unsetenv("MNEMO_CUDA_SCORE_BATCH");
-    ASSERT_EQ(made, MNEMO_OK) << mnemo_last_error();
+    ASSERT_EQ(create_cuda_session_with(*model, "MNEMO_CUDA_SCORE_BATCH", "1", &every), MNEMO_OK) << mnemo_last_error();
     const size_t prompt = 100;
     ASSERT_EQ(batched->feed(ids.data(), prompt), MNEMO_OK) << mnemo_last_error();
     ASSERT_EQ(every->feed(ids.data(), prompt), MNEMO_OK) << mnemo_last_error();
@@ -546,10 +549,7 @@ TEST(CudaBackend, SplitMlpDecodesLikeTheCpuAndRepeatsItsBits) {
     ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CPU, 64), &cpu), MNEMO_OK);
     ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CUDA, 64), &split), MNEMO_OK) << mnemo_last_error();
     ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CUDA, 64), &again), MNEMO_OK) << mnemo_last_error();
-    ASSERT_EQ(setenv("MNEMO_CUDA_MLP_SPLIT", "0", 1), 0);
-    const mnemo_status made = create_session(*model, params_for(*model, MNEMO_BACKEND_CUDA, 64), &gemv);
-    unsetenv("MNEMO_CUDA_MLP_SPLIT");
-    ASSERT_EQ(made, MNEMO_OK) << mnemo_last_error();
+    ASSERT_EQ(create_cuda_session_with(*model, "MNEMO_CUDA_MLP_SPLIT", "0", &gemv), MNEMO_OK) << mnemo_last_error();
     const size_t prompt = 16;
     for (SessionImpl* s : {cpu.get(), split.get(), again.get(), gemv.get()}) ASSERT_EQ(s->feed(ids.data(), prompt), MNEMO_OK) << mnemo_last_error();
     double worst_cpu = 0, worst_gemv = 0;
