@@ -108,25 +108,11 @@ struct Buffers {
     int64_t* position = nullptr;
 };
 
-// One decode step's linear layers in the backend's order, with its input norms fused.
-void enqueue_step(const Model& m, Buffers& b, cudaStream_t s) {
-    for (const Layer& l : m.layers) {
-        const mc::InputNorm attn_in{b.x, b.y, b.x2, b.norm_w, 1e-6f};
-        std::vector<const mc::DeviceMatrix*> ws;
-        for (const auto& w : l.in) ws.push_back(&w);
-        mc::linear_batch(ws.data(), b.outs, static_cast<int>(ws.size()), b.h, 1, nullptr, s, &attn_in);
-        mc::linear(l.o, b.outs[0], 1, b.y, nullptr, s);
-        const mc::InputNorm mlp_in{b.x2, b.y, b.x, b.norm_w, 1e-6f};
-        mc::linear_swiglu(l.gate, l.up, b.h, 1, b.mlp, nullptr, nullptr, s, &mlp_in);
-        mc::linear(l.down, b.mlp, 1, b.y, nullptr, s);
-    }
-    const mc::InputNorm head_in{b.x, b.y, nullptr, b.norm_w, 1e-6f};
-    mc::linear(m.head, b.h, 1, b.logits, nullptr, s, &head_in);
-}
-
-// The same step as the backend runs it at one token where the MLP fits cuda::mlp_split: the MLP
-// in one launch (73 launches), its sum in fixed point, read by the next input norm.
-void enqueue_step_split(const Model& m, Buffers& b, int64_t* sums, cudaStream_t s) {
+// One decode step's linear layers in the backend's order, with its input norms fused. With
+// `sums` ([2][hidden], zero), each MLP runs in one launch as the backend runs it at one token
+// where cuda::mlp_split fits (73 launches instead of 97), its sum in fixed point, read by the
+// next input norm.
+void enqueue_step(const Model& m, Buffers& b, cudaStream_t s, int64_t* sums = nullptr) {
     const int64_t* fixed = nullptr;
     for (size_t i = 0; i < m.layers.size(); ++i) {
         const Layer& l = m.layers[i];
@@ -137,11 +123,16 @@ void enqueue_step_split(const Model& m, Buffers& b, int64_t* sums, cudaStream_t 
         mc::linear_batch(ws.data(), b.outs, static_cast<int>(ws.size()), b.h, 1, nullptr, s, &attn_in);
         mc::linear(l.o, b.outs[0], 1, b.y, nullptr, s);
         const mc::InputNorm mlp_in{b.x2, b.y, b.x, b.norm_w, 1e-6f};
-        int64_t* sum = sums + (i % 2) * kHidden;
-        mc::mlp_split(l.gate, l.up, l.down, mlp_in, sum, sums + ((i + 1) % 2) * kHidden, s);
-        fixed = sum;
+        if (sums == nullptr) {
+            mc::linear_swiglu(l.gate, l.up, b.h, 1, b.mlp, nullptr, nullptr, s, &mlp_in);
+            mc::linear(l.down, b.mlp, 1, b.y, nullptr, s);
+        } else {
+            int64_t* sum = sums + (i % 2) * kHidden;
+            mc::mlp_split(l.gate, l.up, l.down, mlp_in, sum, sums + ((i + 1) % 2) * kHidden, s);
+            fixed = sum;
+        }
     }
-    mc::InputNorm head_in{b.x, nullptr, nullptr, b.norm_w, 1e-6f};
+    mc::InputNorm head_in{b.x, fixed == nullptr ? b.y : nullptr, nullptr, b.norm_w, 1e-6f};
     head_in.residual_fixed = fixed;
     mc::linear(m.head, b.h, 1, b.logits, nullptr, s, &head_in);
 }
@@ -274,7 +265,7 @@ int main(int argc, char** argv) {
                 for (int i = 0; i < kLayers; ++i) mc::mlp_split(l.gate, l.up, l.down, in, sums + (i % 2) * kHidden, sums + ((i + 1) % 2) * kHidden, s);
             });
             CHECK(cudaMemset(sums, 0, 2 * kHidden * 8));
-            step_split_ms = graph_ms(s, reps, [&] { enqueue_step_split(m, b, sums, s); });
+            step_split_ms = graph_ms(s, reps, [&] { enqueue_step(m, b, s, sums); });
             cudaFree(sums);
         }
         const double head_ms = graph_ms(s, reps, [&] { mc::linear(m.head, b.x, 1, b.logits, nullptr, s); });

@@ -363,6 +363,17 @@ __device__ void stage_groups_normed(const InputNorm& nm, const float* x, const f
     }
 }
 
+// The whole-row input norm's weights a thread applies (i = threadIdx.x + k · kNormThreads,
+// k < kNormWeightsAhead; the block's first kNormThreads threads), read ahead of the wait: they
+// are constants. The GEMV and the split MLP both normalise with them.
+__device__ __forceinline__ void load_norm_weights_ahead(const InputNorm& nm, int64_t cols, float (&w)[kNormWeightsAhead]) {
+#pragma unroll
+    for (int k = 0; k < kNormWeightsAhead; ++k) {
+        const int64_t i = threadIdx.x + k * kNormThreads;
+        w[k] = threadIdx.x < kNormThreads && i < cols ? nm.weight[i] : 0.0f;
+    }
+}
+
 // GDN's output norm at decode (one token; groups of g ≤ kWarp · kNormWeightsAhead values, g a
 // multiple of kWarp, at most one group a warp): lane l takes values l + 32k of its warp's group,
 // which are what sub-warp k of sum_squares_as_block sums, so the group's sum is the same warp
@@ -443,12 +454,7 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
     // fewer after the wait.
     const int64_t cols = b.w[0].cols;
     float norm_w[kNormWeightsAhead];
-    if (b.normed && b.norm.group == 0)
-#pragma unroll
-        for (int k = 0; k < kNormWeightsAhead; ++k) {
-            const int64_t i = threadIdx.x + k * kThreadsGemv;
-            norm_w[k] = i < cols ? b.norm.weight[i] : 0.0f;
-        }
+    if (b.normed && b.norm.group == 0) load_norm_weights_ahead(b.norm, cols, norm_w);
     const bool group_ahead = b.normed && group_norm_ahead(b.norm, cols, n_tokens);
     GroupNormAhead ahead;
     if (group_ahead) load_group_norm_ahead(b.norm, cols, ahead);
@@ -535,13 +541,13 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
 constexpr int kSplitCols = 1024;
 constexpr int kSplitMaxRuns = 3;                              // runs of 8 MLP rows a block
 constexpr int kSplitRowLoads = kSplitCols / 8 / kWarp;        // 16-byte loads a lane takes of a gate/up row
-constexpr int kSplitNormWeights = kSplitCols / kNormThreads;  // the norm's weights a thread (of the first 256)
 constexpr float kFixedLimit = 8388608.0f;                     // 2^23: a share stays within 2^55, 256 of them within 2^63
 constexpr int kSplitThreads = 512;                            // a block an SM: 124 registers a thread
 constexpr int kSplitWarps = kSplitThreads / kWarp;
 constexpr int kSplitRowsPerWarp = 2;                          // gate/up rows a warp: 8 · kSplitMaxRuns ≤ 32
 constexpr int kSplitDownRows = kSplitCols / kSplitThreads;    // down rows a thread
 static_assert(kSplitRowsPerWarp * kSplitWarps >= 8 * kSplitMaxRuns, "a block's gate/up rows fit its warps");
+static_assert(kSplitCols <= kNormWeightsAhead * kNormThreads, "the input norm's weights are all read ahead");
 
 __global__ void __launch_bounds__(kSplitThreads, 1) mlp_split_kernel(DeviceMatrix gate, DeviceMatrix up, DeviceMatrix down, InputNorm nm,
                                                                     int64_t* y, int64_t* clear) {
@@ -568,9 +574,8 @@ __global__ void __launch_bounds__(kSplitThreads, 1) mlp_split_kernel(DeviceMatri
 #pragma unroll
         for (int v = 0; v < kSplitMaxRuns; ++v) wd[i][v] = v0 + v < v1 ? __ldcs(d + v0 + v) : make_uint4(0, 0, 0, 0);
     }
-    float norm_w[kSplitNormWeights];
-#pragma unroll
-    for (int k = 0; k < kSplitNormWeights; ++k) norm_w[k] = threadIdx.x < kNormThreads ? nm.weight[threadIdx.x + k * kNormThreads] : 0.0f;
+    float norm_w[kNormWeightsAhead];
+    load_norm_weights_ahead(nm, kSplitCols, norm_w);
     pdl_wait();
     if (clear != nullptr)
         for (int64_t i = blockIdx.x * kSplitThreads + threadIdx.x; i < kSplitCols; i += static_cast<int64_t>(gridDim.x) * kSplitThreads) clear[i] = 0;
@@ -578,10 +583,13 @@ __global__ void __launch_bounds__(kSplitThreads, 1) mlp_split_kernel(DeviceMatri
     __shared__ float xs[kSplitCols];
     __shared__ float hs[kSplitRowsPerWarp * kSplitWarps];
     __shared__ float partial[kSplitWarps];
+    // The GEMV's sums in the GEMV's order (the same bits), with one barrier fewer than its
+    // block_sum, which guards a partial array reused token after token: 0.3 µs an MLP, ~10 µs a
+    // decode step, when this called block_sum (measured in the 2026-12-03 review).
     float ss = 0.0f;
     if (threadIdx.x < kNormThreads)
 #pragma unroll
-        for (int k = 0; k < kSplitNormWeights; ++k) {
+        for (int k = 0; k < kNormWeightsAhead; ++k) {
             const int i = threadIdx.x + k * kNormThreads;
             const float v = nm.x[i] + (nm.residual != nullptr ? nm.residual[i] : 0.0f);
             if (nm.sum != nullptr && blockIdx.x == 0) nm.sum[i] = v;
@@ -597,7 +605,7 @@ __global__ void __launch_bounds__(kSplitThreads, 1) mlp_split_kernel(DeviceMatri
     const float inv = rsqrtf(total / static_cast<float>(kSplitCols) + nm.eps);
     if (threadIdx.x < kNormThreads)
 #pragma unroll
-        for (int k = 0; k < kSplitNormWeights; ++k) {
+        for (int k = 0; k < kNormWeightsAhead; ++k) {
             const int i = threadIdx.x + k * kNormThreads;
             xs[i] = xs[i] * inv * norm_w[k];
         }

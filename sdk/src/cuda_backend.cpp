@@ -206,15 +206,11 @@ struct DeviceLayer {
     float *step_k = nullptr, *step_v = nullptr, *step_k_pre = nullptr;
 };
 
-// A switch read once per process: unset or anything but "0" means on (A/B measurements).
+// A switch: unset or anything but "0" means on (A/B measurements, tests). Read where it is
+// called: once per process (MNEMO_CUDA_SIDE_STREAM) or at each session's creation
+// (MNEMO_CUDA_MLP_SPLIT=0: decode MLPs as two GEMV launches even where cuda::mlp_split fits).
 bool env_switch(const char* name) {
     const char* env = std::getenv(name);
-    return env == nullptr || std::strcmp(env, "0") != 0;
-}
-// MNEMO_CUDA_MLP_SPLIT=0: decode MLPs as two GEMV launches even where cuda::mlp_split fits
-// (A/B measurements, tests); read at each session's creation.
-bool split_mlp_wanted() {
-    const char* env = std::getenv("MNEMO_CUDA_MLP_SPLIT");
     return env == nullptr || std::strcmp(env, "0") != 0;
 }
 // MNEMO_CUDA_SCORE_BATCH=N: single-token steps score LTE tokens every N steps (1: every step;
@@ -346,7 +342,7 @@ public:
             MNEMO_TRY(weights_->matrix(p + "mlp.gate_proj.weight", "", &d.gate));
             MNEMO_TRY(weights_->matrix(p + "mlp.up_proj.weight", "", &d.up));
             MNEMO_TRY(weights_->matrix(p + "mlp.down_proj.weight", "", &d.down));
-            d.mlp_split = split_mlp_wanted() && cuda::mlp_split_fits(d.gate, d.up, d.down);
+            d.mlp_split = env_switch("MNEMO_CUDA_MLP_SPLIT") && cuda::mlp_split_fits(d.gate, d.up, d.down);
             const MixerStateMap map = mixers[static_cast<size_t>(i)]->state_map();
             heads = std::max<int64_t>(heads, l.n_heads);
             if (l.mixer == MNEMO_MIXER_GDN) {

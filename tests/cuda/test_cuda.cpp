@@ -157,6 +157,29 @@ std::vector<float> random_vector(size_t n, std::mt19937& rng) {
     return v;
 }
 
+// A bf16 matrix on the device with its values as the device holds them (for references).
+struct Bf16Matrix {
+    std::vector<float> values;
+    mnemo::cuda::DeviceMatrix device;
+};
+Bf16Matrix make_bf16_matrix(int64_t rows, int64_t cols, std::mt19937& rng, float scale = 1.0f) {
+    Bf16Matrix m;
+    m.values = random_vector(static_cast<size_t>(rows * cols), rng);
+    std::vector<uint16_t> bits(m.values.size());
+    for (size_t i = 0; i < bits.size(); ++i) {
+        bits[i] = mnemo::cpu::f32_to_bf16(m.values[i] * scale);
+        m.values[i] = mnemo::cpu::bf16_to_f32(bits[i]);
+    }
+    void* d = nullptr;
+    EXPECT_EQ(cudaMalloc(&d, bits.size() * 2), cudaSuccess);
+    cudaMemcpy(d, bits.data(), bits.size() * 2, cudaMemcpyHostToDevice);
+    m.device.data = d;
+    m.device.type = mnemo::cuda::WeightType::bf16;
+    m.device.rows = rows;
+    m.device.cols = cols;
+    return m;
+}
+
 }  // namespace
 
 // Greedy decoding's argmax on the device follows the CPU sampler's rule: the largest logit, the
@@ -388,20 +411,10 @@ TEST(Cuda, Bf16ProjectionsOfOneInputMatchTheirSums) {
         std::vector<void*> owned;
         int64_t scratch_elems = 0;
         for (int m = 0; m < 7; ++m) {
-            weights[m] = random_vector(static_cast<size_t>(rows[m] * cols), rng);
-            std::vector<uint16_t> bits(weights[m].size());
-            for (size_t i = 0; i < bits.size(); ++i) {
-                bits[i] = mnemo::cpu::f32_to_bf16(weights[m][i]);  // nearest even, as the upload rounds
-                weights[m][i] = mnemo::cpu::bf16_to_f32(bits[i]);  // the reference uses what the device holds
-            }
-            void* d = nullptr;
-            cudaMalloc(&d, bits.size() * 2);
-            cudaMemcpy(d, bits.data(), bits.size() * 2, cudaMemcpyHostToDevice);
-            owned.push_back(d);
-            w[m].data = d;
-            w[m].type = mc::WeightType::bf16;
-            w[m].rows = rows[m];
-            w[m].cols = cols;
+            Bf16Matrix made = make_bf16_matrix(rows[m], cols, rng);
+            weights[m] = std::move(made.values);
+            w[m] = made.device;
+            owned.push_back(const_cast<void*>(w[m].data));
             if (biased[m]) {
                 biases[m] = random_vector(static_cast<size_t>(rows[m]), rng);
                 float* b = to_device(biases[m]);
@@ -438,29 +451,6 @@ TEST(Cuda, Bf16ProjectionsOfOneInputMatchTheirSums) {
 
 // ---------------------------------------------------------------- the MLP in one launch
 namespace {
-
-// A bf16 matrix on the device with its values as the device holds them (for references).
-struct Bf16Matrix {
-    std::vector<float> values;
-    mnemo::cuda::DeviceMatrix device;
-};
-Bf16Matrix make_bf16_matrix(int64_t rows, int64_t cols, std::mt19937& rng, float scale) {
-    Bf16Matrix m;
-    m.values = random_vector(static_cast<size_t>(rows * cols), rng);
-    std::vector<uint16_t> bits(m.values.size());
-    for (size_t i = 0; i < bits.size(); ++i) {
-        bits[i] = mnemo::cpu::f32_to_bf16(m.values[i] * scale);
-        m.values[i] = mnemo::cpu::bf16_to_f32(bits[i]);
-    }
-    void* d = nullptr;
-    EXPECT_EQ(cudaMalloc(&d, bits.size() * 2), cudaSuccess);
-    cudaMemcpy(d, bits.data(), bits.size() * 2, cudaMemcpyHostToDevice);
-    m.device.data = d;
-    m.device.type = mnemo::cuda::WeightType::bf16;
-    m.device.rows = rows;
-    m.device.cols = cols;
-    return m;
-}
 
 std::vector<int64_t> fixed_to_host(const int64_t* d, size_t n) {
     std::vector<int64_t> h(n);
