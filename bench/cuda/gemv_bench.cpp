@@ -121,7 +121,8 @@ void enqueue_step(const Model& m, Buffers& b, cudaStream_t s, int64_t* sums = nu
         std::vector<const mc::DeviceMatrix*> ws;
         for (const auto& w : l.in) ws.push_back(&w);
         mc::linear_batch(ws.data(), b.outs, static_cast<int>(ws.size()), b.h, 1, nullptr, s, &attn_in);
-        mc::linear(l.o, b.outs[0], 1, b.y, nullptr, s);
+        // Before a split MLP o_proj takes half the SMs, as in the backend.
+        mc::linear(l.o, b.outs[0], 1, b.y, nullptr, s, nullptr, sums != nullptr ? mc::gemv_blocks_before_mlp_split() : 0);
         const mc::InputNorm mlp_in{b.x2, b.y, b.x, b.norm_w, 1e-6f};
         if (sums == nullptr) {
             mc::linear_swiglu(l.gate, l.up, b.h, 1, b.mlp, nullptr, nullptr, s, &mlp_in);
@@ -245,14 +246,21 @@ int main(int argc, char** argv) {
     for (const Variant v : {Variant{"bf16", mc::WeightType::bf16}, Variant{"q8_0 dequantised", mc::WeightType::q8_0}}) {
         Model m = make_model(v.type);
         const double ms = graph_ms(s, reps, [&] { enqueue_step(m, b, s); });
-        // Each kind of launch alone, 24 times in a row (the head once): its cost in a chain.
+        // Each kind of launch alone, 24 times in a row (the head once): its cost in a chain. Each
+        // launch reads its own layer's matrix, as in a step: one layer's 17 MB MLP read 24 times
+        // stays in L2 (50 MB), which made the split MLP look 6.8 µs where it takes ~10.5 in a step
+        // (2026-12-04, kernel_trace).
         const Layer& l = m.layers[1];
-        const double o_ms = graph_ms(s, reps, [&] { for (int i = 0; i < kLayers; ++i) mc::linear(l.o, b.outs[0], 1, b.y, nullptr, s); });
+        const double o_ms = graph_ms(s, reps, [&] {
+            for (int i = 0; i < kLayers; ++i) mc::linear(m.layers[i].o, b.outs[0], 1, b.y, nullptr, s);
+        });
         const double mlp_ms = graph_ms(s, reps, [&] {
             const mc::InputNorm in{b.x2, b.y, b.x, b.norm_w, 1e-6f};
-            for (int i = 0; i < kLayers; ++i) mc::linear_swiglu(l.gate, l.up, b.h, 1, b.mlp, nullptr, nullptr, s, &in);
+            for (int i = 0; i < kLayers; ++i) mc::linear_swiglu(m.layers[i].gate, m.layers[i].up, b.h, 1, b.mlp, nullptr, nullptr, s, &in);
         });
-        const double down_ms = graph_ms(s, reps, [&] { for (int i = 0; i < kLayers; ++i) mc::linear(l.down, b.mlp, 1, b.y, nullptr, s); });
+        const double down_ms = graph_ms(s, reps, [&] {
+            for (int i = 0; i < kLayers; ++i) mc::linear(m.layers[i].down, b.mlp, 1, b.y, nullptr, s);
+        });
         // The MLP in one launch (bf16 only: mlp_split takes no q8_0): 24 in a row, and the step with it.
         double split_ms = 0, step_split_ms = 0;
         const bool split = mc::mlp_split_fits(l.gate, l.up, l.down);
@@ -262,7 +270,10 @@ int main(int argc, char** argv) {
             CHECK(cudaMemset(sums, 0, 2 * kHidden * 8));
             const mc::InputNorm in{b.x2, b.y, b.x, b.norm_w, 1e-6f};
             split_ms = graph_ms(s, reps, [&] {
-                for (int i = 0; i < kLayers; ++i) mc::mlp_split(l.gate, l.up, l.down, in, sums + (i % 2) * kHidden, sums + ((i + 1) % 2) * kHidden, s);
+                for (int i = 0; i < kLayers; ++i) {
+                    const Layer& li = m.layers[i];
+                    mc::mlp_split(li.gate, li.up, li.down, in, sums + (i % 2) * kHidden, sums + ((i + 1) % 2) * kHidden, s);
+                }
             });
             CHECK(cudaMemset(sums, 0, 2 * kHidden * 8));
             step_split_ms = graph_ms(s, reps, [&] { enqueue_step(m, b, s, sums); });

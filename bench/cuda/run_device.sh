@@ -2,18 +2,20 @@
 # Runs on the GPU machine (see docs/performance-cuda.md): the CUDA backend's tests against
 # the CPU on every golden model, compute-sanitizer memcheck on them, and the decode /
 # prefill benchmark at the paper's 0.4B shape (laLTE and GDN+Attn, bf16 random weights).
-#   bench/cuda/run_device.sh BIN_DIR OUT_DIR [tests|memcheck|bench|decode|graph|gemv|profile|reference|issue9]...
+#   bench/cuda/run_device.sh BIN_DIR OUT_DIR [tests|memcheck|bench|decode|graph|gemv|profile|trace|reference|issue9]...
 # decode: laLTE 0.4B prefill/decode at 1K/16K/128K with the GPU roofline (before/after runs).
 # profile: ncu kernel time by kernel over 16 greedy decode steps of the laLTE 0.4B model
 # (clocks and caches as they are: the times a decode step sees).
+# trace: the decode step's timeline as it runs (CUPTI through libmnemo_kernel_trace.so, graph and
+# programmatic launches as they are): what each kernel costs the step (bench/cuda/kernel_trace.py).
 # issue9: every GPU figure issue 9 asks for in one step (~5 minutes on an H100): mnemo bench
 # --backend cuda at 0.4B (laLTE, GDN+Attn) and 1.4B (laLTE), 1K/16K/128K, bf16, with the GPU
 # roofline (copy bandwidth, cuBLAS peaks) and fractions of it, GPU memory, the backend the
 # sessions ran on, and the PyTorch reference as the peer in the same run; JSON, Markdown
 # tables and PNG plots (bench/plot_bench.py; needs matplotlib, else plot the JSON later).
 # gemv: the decode step's 97 GEMVs alone in one graph, bf16 and q8_0 (bench/cuda/gemv_bench).
-# BIN_DIR holds test_cuda_session, test_cuda, mnemo and gemv_bench built with -DMNEMO_CUDA=ON (and
-# any shared libraries the GPU machine lacks).
+# BIN_DIR holds test_cuda_session, test_cuda, mnemo, gemv_bench and libmnemo_kernel_trace.so built with
+# -DMNEMO_CUDA=ON (and any shared libraries the GPU machine lacks: libcupti.so.13 for trace).
 set -uo pipefail
 bin=$(cd "$1" && pwd) out=$2
 shift 2
@@ -91,6 +93,19 @@ print(f"{len(rows) - 1} kernels, {all_ns / 1e6:.2f} ms of kernel time")
 for name, ns in tot.most_common(25):
     print(f"{ns / 1e3:10.1f} us {100 * ns / all_ns:5.1f} % {cnt[name]:6d} launches {ns / cnt[name] / 1e3:8.2f} us each  {name}")
 PY
+      ;;
+    trace)
+      # 1K prompt, 128 greedy tokens through the decode graph, every kernel's start and end.
+      [[ -f /tmp/mnemo-models/bench-paper-0.4b-lte-bf16.gguf ]] || "$bin/mnemo" bench --shape paper-0.4b --mixer lte --type bf16 \
+        --backend cuda --contexts 1K --decode-tokens 4 --no-roofline --model-dir /tmp/mnemo-models >/dev/null 2>&1
+      model=$(ls /tmp/mnemo-models/*lte*.gguf | head -n1)
+      : >/tmp/prompt.txt
+      while [[ $(stat -c %s /tmp/prompt.txt) -lt 1024 ]]; do cat "$(dirname "$0")/../../training/SEMANTICS.md" >>/tmp/prompt.txt; done
+      head -c 1024 /tmp/prompt.txt >/tmp/p.txt
+      CUDA_INJECTION64_PATH="$bin/libmnemo_kernel_trace.so" MNEMO_KERNEL_TRACE="$out/trace_decode.csv" "$bin/mnemo" run -m "$model" \
+        -f /tmp/p.txt -n 128 --backend cuda --chunk 1024 --quiet >/dev/null 2>"$out/trace_decode.log" || status=1
+      python3 "$(dirname "$0")/kernel_trace.py" "$out/trace_decode.csv" | tee "$out/trace_decode_report.txt" | head -16 || status=1
+      gzip -f "$out/trace_decode.csv"
       ;;
     reference)
       for mixer in lte attn; do

@@ -762,7 +762,7 @@ int64_t gemv_grid(int64_t rows) {
     return std::min<int64_t>(blocks_for(rows, kThreadsGemv / kWarp), per_sm * sms);
 }
 
-void launch_gemv(const GemvBatch& b, const float* x, int64_t T, float* const* y, Stream stream) {
+void launch_gemv(const GemvBatch& b, const float* x, int64_t T, float* const* y, Stream stream, int64_t max_blocks = 0) {
     static_assert(kThreadsGemv == kNormThreads, "the input norm must sum like add_rms_norm");
     static bool configured = false;  // inputs of more than 48 KiB (8 tokens of 1536+ values)
     if (!configured) {
@@ -777,7 +777,8 @@ void launch_gemv(const GemvBatch& b, const float* x, int64_t T, float* const* y,
     const int64_t token_bytes = cols * static_cast<int64_t>(sizeof(float));  // the staged input
     const int64_t fit = std::max<int64_t>(1, kGemvMaxSmem / token_bytes);
     const int64_t per_launch = std::min<int64_t>(kGemvMaxTokens, fit);
-    const int grid = static_cast<int>(gemv_grid(b.first_row[b.n]));
+    const int64_t full = gemv_grid(b.first_row[b.n]);
+    const int grid = static_cast<int>(max_blocks > 0 ? std::min(full, max_blocks) : full);
     for (int64_t t0 = 0; t0 < T; t0 += per_launch) {
         const int n = static_cast<int>(T - t0 < per_launch ? T - t0 : per_launch);
         for (int m = 0; m < b.n; ++m) part.y[m] = y[m] + t0 * b.w[m].rows;
@@ -871,7 +872,7 @@ int64_t linear_scratch_bf16(const DeviceMatrix& w, int64_t T) {
 }
 
 void linear_batch(const DeviceMatrix* const* w, float* const* y, int n, float* x, int64_t T, void* x_bf16, Stream stream,
-                  const InputNorm* norm, const Epilogue* epilogues) {
+                  const InputNorm* norm, const Epilogue* epilogues, int64_t max_blocks) {
     if (use_gemv(T)) {
         GemvBatch b;
         b.n = n;
@@ -885,7 +886,7 @@ void linear_batch(const DeviceMatrix* const* w, float* const* y, int n, float* x
             b.norm = *norm;
             b.normed = true;
         }
-        launch_gemv(b, norm != nullptr ? norm->x : x, T, y, stream);
+        launch_gemv(b, norm != nullptr ? norm->x : x, T, y, stream, max_blocks);
         return;
     }
     prepare_blas_input(w, n, norm, x, T, x_bf16, stream);
@@ -896,10 +897,10 @@ void linear_batch(const DeviceMatrix* const* w, float* const* y, int n, float* x
     }
 }
 
-void linear(const DeviceMatrix& w, float* x, int64_t T, float* y, void* x_bf16, Stream stream, const InputNorm* norm) {
+void linear(const DeviceMatrix& w, float* x, int64_t T, float* y, void* x_bf16, Stream stream, const InputNorm* norm, int64_t max_blocks) {
     const DeviceMatrix* ws[1] = {&w};
     float* ys[1] = {y};
-    linear_batch(ws, ys, 1, x, T, x_bf16, stream, norm);
+    linear_batch(ws, ys, 1, x, T, x_bf16, stream, norm, nullptr, max_blocks);
 }
 
 void linear_swiglu(const DeviceMatrix& gate, const DeviceMatrix& up, float* x, int64_t T, float* out, float* up_scratch, void* x_bf16,
@@ -944,6 +945,8 @@ void mlp(const DeviceMatrix& gate, const DeviceMatrix& up, const DeviceMatrix& d
     linear_swiglu(gate, up, x, T, hidden, up_scratch, x_bf16, stream, norm, x_bf16);
     blas_linear(down, hidden, x_bf16, T, y, stream);
 }
+
+int64_t gemv_blocks_before_mlp_split() { return std::max(1, sm_count() / 2); }
 
 bool mlp_split_fits(const DeviceMatrix& gate, const DeviceMatrix& up, const DeviceMatrix& down) {
     for (const DeviceMatrix* w : {&gate, &up, &down})

@@ -78,8 +78,10 @@ struct InputNorm {
 // At GEMV sizes q8_0 is dequantised on the fly (f32 products, as the CPU); an int8 (dp4a)
 // path was measured slower and less exact (docs/performance-cuda.md). With `norm`, the input is norm's;
 // when cuBLAS runs, the norm's launch writes the rows straight into x_bf16 (bf16 / q8_0 weights) or
-// into x (f32 weights), so x's contents afterwards are unspecified.
-void linear(const DeviceMatrix& w, float* x, int64_t n_tokens, float* y, void* x_bf16, Stream stream, const InputNorm* norm = nullptr);
+// into x (f32 weights), so x's contents afterwards are unspecified. `max_blocks` (> 0) caps the
+// GEMV's grid (gemv_blocks_before_mlp_split).
+void linear(const DeviceMatrix& w, float* x, int64_t n_tokens, float* y, void* x_bf16, Stream stream, const InputNorm* norm = nullptr,
+            int64_t max_blocks = 0);
 // A function applied to a linear layer's outputs (row = output index): in the GEMV at
 // decode sizes, by a kernel of its own above them. gdn_decay is GDN's decay gate
 // g = −exp(A_log[row]) · softplus(v + dt_bias[row]); sigmoid gives its beta.
@@ -91,9 +93,10 @@ struct Epilogue {
 
 // y[m] = x · w[m]ᵀ for n <= kMaxLinearBatch matrices of the same width reading the same x
 // (a layer's q/k/v and gates): one GEMV launch for all at decode sizes; above them cuBLAS
-// per matrix, x converted to bf16 once. `epilogues` (n of them, or null) per matrix.
+// per matrix, x converted to bf16 once. `epilogues` (n of them, or null) per matrix; `max_blocks`
+// as for linear().
 void linear_batch(const DeviceMatrix* const* w, float* const* y, int n, float* x, int64_t n_tokens, void* x_bf16, Stream stream,
-                  const InputNorm* norm = nullptr, const Epilogue* epilogues = nullptr);
+                  const InputNorm* norm = nullptr, const Epilogue* epilogues = nullptr, int64_t max_blocks = 0);
 // out = silu(x · gateᵀ) · (x · upᵀ) (the MLP's two projections and their product in one
 // launch at decode sizes); `up_scratch` [T, rows] is used above them. There, with `out_bf16`
 // set, the product goes to out_bf16 as bf16 instead (out then holds x · gateᵀ).
@@ -112,9 +115,9 @@ void mlp(const DeviceMatrix& gate, const DeviceMatrix& up, const DeviceMatrix& d
 // A share beyond ±2^23 saturates there. y_fixed (hidden values) must be zero on entry; `clear`
 // (hidden values, may be null) is zeroed after the wait: the sum the next split MLP adds into,
 // once the launch that read it has finished. The next layer's input norm reads y_fixed as
-// InputNorm::residual_fixed. One launch instead of the GEMVs' two (gate/up, then down): in a
-// chain of the 0.4B step's linear layers 6.8 against 10.4 µs an MLP; in the whole graph-captured
-// step ~18 µs (bench/results/cuda/2026-12-03/).
+// InputNorm::residual_fixed. One launch instead of the GEMVs' two (gate/up, then down): 24 MLPs
+// of the 0.4B shape in a chain 8.6 against 12.8 µs an MLP; in the graph-captured step ~18 µs
+// (bench/results/cuda/2026-12-03/, 2026-12-04/).
 // mlp_split_fits says which MLPs it takes: bf16 without biases, hidden 1024 (the paper's 0.4B
 // shape), MLP rows a multiple of 8 and at most 24 a block on this device's SMs. `norm` as for
 // linear(), without groups.
@@ -122,6 +125,12 @@ inline constexpr int kMlpFixedBits = 32;
 bool mlp_split_fits(const DeviceMatrix& gate, const DeviceMatrix& up, const DeviceMatrix& down);
 void mlp_split(const DeviceMatrix& gate, const DeviceMatrix& up, const DeviceMatrix& down, const InputNorm& norm, int64_t* y_fixed,
                int64_t* clear, Stream stream);
+// Blocks for the GEMV launched just before a split MLP (a decode step's o_proj): half the SMs.
+// A split MLP block takes a whole SM's registers, so it starts only on an SM no block of the
+// kernel before it holds; with o_proj's 1 024 rows on half the SMs (the default grid takes 128),
+// half the MLP's blocks load their weights while o_proj runs: graph decode of the 0.4B laLTE
+// model 0.73 against 0.77 ms (bench/results/cuda/2026-12-04/).
+int64_t gemv_blocks_before_mlp_split();
 
 // bf16 values of x_bf16 scratch that linear() needs for n_tokens rows through `w`.
 int64_t linear_scratch_bf16(const DeviceMatrix& w, int64_t n_tokens);

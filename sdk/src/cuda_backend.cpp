@@ -208,7 +208,8 @@ struct DeviceLayer {
 
 // A switch: unset or anything but "0" means on (A/B measurements, tests). Read where it is
 // called: once per process (MNEMO_CUDA_SIDE_STREAM) or at each session's creation
-// (MNEMO_CUDA_MLP_SPLIT=0: decode MLPs as two GEMV launches even where cuda::mlp_split fits).
+// (MNEMO_CUDA_MLP_SPLIT=0: decode MLPs as two GEMV launches even where cuda::mlp_split fits;
+// MNEMO_CUDA_O_HALF=0: the output projection before a split MLP on the default grid).
 bool env_switch(const char* name) {
     const char* env = std::getenv(name);
     return env == nullptr || std::strcmp(env, "0") != 0;
@@ -308,6 +309,7 @@ public:
         state_bytes_ = state_bytes;
         MNEMO_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
         MNEMO_TRY(side_.init());
+        o_blocks_halved_ = env_switch("MNEMO_CUDA_O_HALF");
         const char* why = nullptr;
         blas_ = cuda::blas_init(stream_, &why);
         {
@@ -740,6 +742,12 @@ private:
         return launch_status();
     }
 
+    // Blocks of the mixer's output projection: at one token before a split MLP, half the SMs, so
+    // the MLP's blocks start on the others (cuda::gemv_blocks_before_mlp_split); else the default.
+    int64_t output_blocks(const DeviceLayer& L, int64_t T) const {
+        return T == 1 && L.mlp_split && o_blocks_halved_ ? cuda::gemv_blocks_before_mlp_split() : 0;
+    }
+
     mnemo_status gdn(const DeviceLayer& L, int64_t T, const cuda::InputNorm& in) {
         const LayerConfig& l = *L.config;
         const int64_t H = l.n_heads, dk = l.head_dim, dv = l.head_v_dim, kd = H * dk, vd = H * dv;
@@ -766,7 +774,7 @@ private:
             return failf(MNEMO_ERR_UNSUPPORTED, "gated delta rule: key head size %lld", static_cast<long long>(dk));
         // o's per-head RMSNorm (times silu(gate) with a gate) on o_proj's way in.
         const cuda::InputNorm o_in{o, nullptr, nullptr, L.o_norm, model_->config.norm_eps, dv, l.use_gate ? gate : nullptr};
-        cuda::linear(L.o, o, T, y_, x_bf16_, stream_, &o_in);
+        cuda::linear(L.o, o, T, y_, x_bf16_, stream_, &o_in, output_blocks(L, T));
         return MNEMO_OK;
     }
 
@@ -825,7 +833,7 @@ private:
         } else {
             cuda::kv_commit(L.cache, ch, scorer, s, stream_);
         }
-        cuda::linear(L.o, out, T, y_, x_bf16_, stream_);
+        cuda::linear(L.o, out, T, y_, x_bf16_, stream_, nullptr, output_blocks(L, T));
         return MNEMO_OK;
     }
 
@@ -852,6 +860,7 @@ private:
     int32_t last_sampled_ = -1;
     cuda::KvScratch kv_, side_kv_;
     SideStream side_;
+    bool o_blocks_halved_ = true;  // MNEMO_CUDA_O_HALF (output_blocks)
     bool scores_behind_ = true;  // catch_up_scores() owed before the next single-token step
     cuda::NsaScratch nsa_;
     cuda::GdnChunkScratch gdn_chunk_;

@@ -449,6 +449,35 @@ TEST(Cuda, Bf16ProjectionsOfOneInputMatchTheirSums) {
     mc::blas_shutdown();
 }
 
+// A GEMV's grid changes which block sums a row, not how: capped grids (o_proj before a split MLP
+// runs on half the SMs, gemv_blocks_before_mlp_split) give the default grid's bits, input norm included.
+TEST(Cuda, GemvOnFewerBlocksGivesTheSameBits) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    namespace mc = mnemo::cuda;
+    const int64_t rows = 1024, cols = 1024;
+    std::mt19937 rng(11);
+    Bf16Matrix w = make_bf16_matrix(rows, cols, rng);
+    float* d_x = to_device(random_vector(cols, rng));
+    float* d_res = to_device(random_vector(cols, rng));
+    float* d_norm = to_device(random_vector(cols, rng));
+    float* d_sum = to_device(std::vector<float>(cols, NAN));
+    const mc::InputNorm norm{d_x, d_res, d_sum, d_norm, 1e-6f};
+    std::vector<std::vector<float>> outs;
+    for (int64_t blocks : {int64_t{0}, mc::gemv_blocks_before_mlp_split(), int64_t{5}}) {
+        float* d_y = to_device(std::vector<float>(rows, NAN));
+        mc::linear(w.device, nullptr, 1, d_y, nullptr, nullptr, &norm, blocks);
+        ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+        outs.push_back(to_host(d_y, rows));
+        cudaFree(d_y);
+    }
+    EXPECT_GE(mc::gemv_blocks_before_mlp_split(), 1);
+    for (size_t i = 1; i < outs.size(); ++i) EXPECT_EQ(std::memcmp(outs[0].data(), outs[i].data(), rows * sizeof(float)), 0) << "grid " << i;
+    for (float v : outs[0]) ASSERT_TRUE(std::isfinite(v));
+    for (void* p : {static_cast<void*>(d_x), static_cast<void*>(d_res), static_cast<void*>(d_norm), static_cast<void*>(d_sum),
+                    const_cast<void*>(w.device.data)})
+        cudaFree(p);
+}
+
 // ---------------------------------------------------------------- the MLP in one launch
 namespace {
 

@@ -545,18 +545,22 @@ TEST(CudaBackend, SplitMlpDecodesLikeTheCpuAndRepeatsItsBits) {
     ASSERT_EQ(load_model(path, true, &model), MNEMO_OK) << mnemo_last_error();
     const size_t vocab = static_cast<size_t>(model->config.vocab_size);
     const std::vector<int32_t> ids = stream_tokens(model->config.vocab_size, 64);
-    std::unique_ptr<SessionImpl> cpu, split, again, gemv;
+    // `full_o`: o_proj on the default grid rather than half the SMs (MNEMO_CUDA_O_HALF=0): the same bits.
+    std::unique_ptr<SessionImpl> cpu, split, again, gemv, full_o;
     ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CPU, 64), &cpu), MNEMO_OK);
     ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CUDA, 64), &split), MNEMO_OK) << mnemo_last_error();
     ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CUDA, 64), &again), MNEMO_OK) << mnemo_last_error();
     ASSERT_EQ(create_cuda_session_with(*model, "MNEMO_CUDA_MLP_SPLIT", "0", &gemv), MNEMO_OK) << mnemo_last_error();
+    ASSERT_EQ(create_cuda_session_with(*model, "MNEMO_CUDA_O_HALF", "0", &full_o), MNEMO_OK) << mnemo_last_error();
     const size_t prompt = 16;
-    for (SessionImpl* s : {cpu.get(), split.get(), again.get(), gemv.get()}) ASSERT_EQ(s->feed(ids.data(), prompt), MNEMO_OK) << mnemo_last_error();
+    const auto all = {cpu.get(), split.get(), again.get(), gemv.get(), full_o.get()};
+    for (SessionImpl* s : all) ASSERT_EQ(s->feed(ids.data(), prompt), MNEMO_OK) << mnemo_last_error();
     double worst_cpu = 0, worst_gemv = 0;
     int differs_from_gemv = 0;
     for (size_t t = prompt; t < ids.size(); ++t) {
-        for (SessionImpl* s : {cpu.get(), split.get(), again.get(), gemv.get()}) ASSERT_EQ(s->feed(&ids[t], 1), MNEMO_OK) << mnemo_last_error();
+        for (SessionImpl* s : all) ASSERT_EQ(s->feed(&ids[t], 1), MNEMO_OK) << mnemo_last_error();
         ASSERT_EQ(std::memcmp(split->logits(), again->logits(), vocab * sizeof(float)), 0) << "token " << t;
+        ASSERT_EQ(std::memcmp(split->logits(), full_o->logits(), vocab * sizeof(float)), 0) << "o_proj's grid changed the bits, token " << t;
         worst_cpu = std::max(worst_cpu, max_abs_diff(cpu->logits(), split->logits(), vocab));
         worst_gemv = std::max(worst_gemv, max_abs_diff(gemv->logits(), split->logits(), vocab));
         differs_from_gemv += std::memcmp(gemv->logits(), split->logits(), vocab * sizeof(float)) != 0;

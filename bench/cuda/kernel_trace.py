@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""What each kernel of a single-token decode step costs the step, from a kernel_trace CSV.
+
+A step starts at a one-block `embed_kernel` (a prefill chunk's embedding has a block a token).
+The steps of the most common kernel count (the scoring steps, one in 16, have more) are lined
+up kernel by kernel in order of end time; each kernel is charged the time from the end of the
+kernel before it to its own end ("cost"): the costs sum to the step's span from the first
+kernel's end to the last's, so they say where the step's time goes with PDL's overlap included.
+"early" is how long before the previous kernel's end the kernel started (its blocks resident
+and running their pre-wait part).
+
+usage: kernel_trace.py TRACE.csv [--skip N] [--top K]
+"""
+import argparse
+import collections
+import csv
+import statistics
+import sys
+
+
+def load(path):
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        for k in ("start_ns", "end_ns", "stream", "graph_node", "grid", "block"):
+            r[k] = int(r[k])
+        r["short"] = r["name"].replace("mnemo::cuda::", "").replace("mnemo::", "").replace("(anonymous namespace)::", "")
+    rows.sort(key=lambda r: r["start_ns"])
+    return rows
+
+
+def steps_of(rows):
+    starts = [i for i, r in enumerate(rows) if r["short"].startswith("embed_kernel") and r["grid"] == 1]
+    out = []
+    for a, b in zip(starts, starts[1:] + [len(rows)]):
+        out.append(rows[a:b])
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("trace")
+    ap.add_argument("--skip", type=int, default=8, help="decode steps to leave out at the start (warm-up)")
+    ap.add_argument("--top", type=int, default=0, help="print only the K costliest positions (0: all)")
+    a = ap.parse_args()
+    steps = steps_of(load(a.trace))[a.skip:]
+    if len(steps) < 2:
+        sys.exit(f"kernel_trace.py: only {len(steps)} decode steps in {a.trace} after --skip {a.skip}")
+    steps = steps[:-1]  # the last may run into whatever follows decode
+    counts = collections.Counter(len(s) for s in steps)
+    n, _ = counts.most_common(1)[0]
+    plain = [s for s in steps if len(s) == n]
+    spans = [max(r["end_ns"] for r in s) - s[0]["start_ns"] for s in steps]
+    print(f"{len(steps)} decode steps; kernel counts {dict(counts)}; using the {len(plain)} of {n} kernels")
+    print(f"step span (first start to last end) p50 {statistics.median(spans) / 1e3:.1f} us, "
+          f"of the {n}-kernel steps {statistics.median([max(r['end_ns'] for r in s) - s[0]['start_ns'] for s in plain]) / 1e3:.1f} us")
+    per_pos = collections.defaultdict(lambda: {"cost": [], "dur": [], "early": []})
+    names = {}
+    for s in plain:
+        by_end = sorted(range(n), key=lambda i: s[i]["end_ns"])
+        prev_end = None
+        for rank, i in enumerate(by_end):
+            r = s[i]
+            key = (i, r["short"], r["stream"])
+            names[i] = (r["short"], r["grid"], r["block"], r["stream"])
+            cost = r["end_ns"] - (prev_end if prev_end is not None else r["start_ns"])
+            early = (prev_end - r["start_ns"]) if prev_end is not None else 0
+            per_pos[i]["cost"].append(cost)
+            per_pos[i]["dur"].append(r["end_ns"] - r["start_ns"])
+            per_pos[i]["early"].append(early)
+            prev_end = r["end_ns"]
+    med = {i: {k: statistics.median(v) / 1e3 for k, v in d.items()} for i, d in per_pos.items()}
+    total = sum(m["cost"] for m in med.values())
+    print(f"sum of median costs {total:.1f} us\n")
+    by_name = collections.defaultdict(lambda: [0, 0.0, 0.0])
+    for i, m in med.items():
+        e = by_name[names[i][0]]
+        e[0] += 1
+        e[1] += m["cost"]
+        e[2] += m["dur"]
+    print(f"{'kernel':60s} {'n':>4s} {'cost us':>9s} {'each':>6s} {'dur us':>9s}")
+    for name, (c, cost, dur) in sorted(by_name.items(), key=lambda kv: -kv[1][1]):
+        print(f"{name[:60]:60s} {c:4d} {cost:9.1f} {cost / c:6.2f} {dur:9.1f}")
+    print(f"\n{'pos':>4s} {'kernel':48s} {'grid':>5s} {'thr':>4s} {'strm':>4s} {'cost':>6s} {'dur':>6s} {'early':>6s}")
+    order = sorted(med, key=lambda i: -med[i]["cost"])[: a.top] if a.top else sorted(med)
+    for i in order:
+        name, grid, block, stream = names[i]
+        m = med[i]
+        print(f"{i:4d} {name[:48]:48s} {grid:5d} {block:4d} {stream:4d} {m['cost']:6.2f} {m['dur']:6.2f} {m['early']:6.2f}")
+
+
+if __name__ == "__main__":
+    main()
