@@ -90,9 +90,10 @@ bool pdl_enabled() {
     return enabled;
 }
 
-// `cluster` > 1: thread-block clusters of that many blocks along x (sm_90).
+// `cluster` of more than one block: thread-block clusters of that shape (sm_90; a number is
+// that many blocks along x).
 template <typename... Params, typename... Args>
-void launch_kernel_in_clusters(unsigned cluster, void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, Stream stream,
+void launch_kernel_in_clusters(dim3 cluster, void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, Stream stream,
                                Args&&... args) {
     cudaLaunchAttribute attributes[2];
     unsigned n = 0;
@@ -100,9 +101,9 @@ void launch_kernel_in_clusters(unsigned cluster, void (*kernel)(Params...), dim3
         attributes[n].id = cudaLaunchAttributeProgrammaticStreamSerialization;
         attributes[n++].val.programmaticStreamSerializationAllowed = 1;
     }
-    if (cluster > 1) {
+    if (cluster.x * cluster.y * cluster.z > 1) {
         attributes[n].id = cudaLaunchAttributeClusterDimension;
-        attributes[n++].val.clusterDim = {cluster, 1, 1};
+        attributes[n++].val.clusterDim = {cluster.x, cluster.y, cluster.z};
     }
     cudaLaunchConfig_t config{};
     config.gridDim = grid;
@@ -1255,6 +1256,89 @@ __global__ void gated_delta_rule_kernel(const float* q, const float* k, const fl
     }
 }
 
+// A decode step's GDN convs, q/k L2 norms and gated delta rule in one launch (gdn_decode_step):
+// the rule's grid, a block per (head, 32 value columns), and the head's blocks one cluster. Every
+// block recomputes its head's q and k convs (thread i: q channel i, thread DK + i: k channel i) and
+// their L2 norms, summed as short_conv_l2_kernel sums them (sum_squares_as_block of its 64 threads),
+// and warp 0 its 32 v channels; then the rule of gated_delta_rule_kernel on them. The same
+// operations in the same order: the bits of the two launches. The q/k conv tails are shared by the
+// head's blocks: each reads them before the wait and arrives at the cluster barrier; the first block
+// waits on it before writing the new tails, so no block reads a tail already moved on.
+template <int K, int DK>
+__global__ void __launch_bounds__(kGdrWarps * kWarp) gdn_decode_kernel(ShortConvBatch b, const float* g, const float* beta, float* state,
+                                                                        float* out, int64_t H, int64_t dv, float scale, float eps) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    static_assert(2 * DK <= kGdrWarps * kWarp, "a thread per q and k channel of the head");
+    constexpr int R = DK / kGdrWarps;
+    const int64_t h = blockIdx.x;
+    const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
+    const int64_t j = static_cast<int64_t>(blockIdx.y) * kWarp + lane;
+    __shared__ float qs[DK], ks[DK], vs[kWarp], inv[2], kv_part[kGdrWarps][kWarp], o_part[kGdrWarps][kWarp];
+    const bool active = j < dv;
+    float s[R];
+    float* sp = state + h * DK * dv;
+    const int i0 = warp * R;
+    // Before the wait: the state, the convs' weights and tails (the projections write none of them).
+#pragma unroll
+    for (int i = 0; i < R; ++i) s[i] = active ? sp[(i0 + i) * dv + j] : 0.0f;
+    const bool qk = threadIdx.x < 2 * DK, is_v = warp == 0 && active;
+    ConvChannel<K> conv, conv_v;
+    if (threadIdx.x < DK) conv.load(b.convs[0], h * DK + threadIdx.x);
+    else if (qk) conv.load(b.convs[1], h * DK + threadIdx.x - DK);
+    if (is_v) conv_v.load(b.convs[2], h * dv + j);
+    asm volatile("barrier.cluster.arrive.release.aligned;" ::: "memory");
+    pdl_wait();
+    if (qk) (threadIdx.x < DK ? qs : ks)[threadIdx.x % DK] = conv.next(0);
+    if (is_v) vs[lane] = conv_v.next(0);
+    __syncthreads();
+    if (warp < 2) {
+        const float ss = sum_squares_as_block<kL2NormThreads>(warp == 0 ? qs : ks, DK);
+        if (lane == 0) inv[warp] = rsqrtf(ss + eps);
+    }
+    __syncthreads();
+    if (qk) {
+        float* row = threadIdx.x < DK ? qs : ks;
+        row[threadIdx.x % DK] *= inv[threadIdx.x < DK ? 0 : 1];
+    }
+    __syncthreads();
+    // The rule (gated_delta_rule_kernel's step for one token).
+    const float decay = expf(g[h]), bt = beta[h];
+    float kv = 0.0f;
+#pragma unroll
+    for (int i = 0; i < R; ++i) {
+        s[i] *= decay;
+        kv += ks[i0 + i] * s[i];
+    }
+    kv_part[warp][lane] = kv;
+    __syncthreads();
+    kv = 0.0f;
+#pragma unroll
+    for (int w = 0; w < kGdrWarps; ++w) kv += kv_part[w][lane];
+    const float u = bt * ((active ? vs[lane] : 0.0f) - kv);
+    float o = 0.0f;
+#pragma unroll
+    for (int i = 0; i < R; ++i) {
+        s[i] += ks[i0 + i] * u;
+        o += qs[i0 + i] * s[i];
+    }
+    o_part[warp][lane] = o;
+    __syncthreads();
+    if (warp == 0 && active) {
+        o = 0.0f;
+#pragma unroll
+        for (int w = 0; w < kGdrWarps; ++w) o += o_part[w][lane];
+        out[h * dv + j] = o * scale;
+    }
+    if (active) {
+#pragma unroll
+        for (int i = 0; i < R; ++i) sp[(i0 + i) * dv + j] = s[i];
+    }
+    if (is_v) conv_v.store_tail();
+    asm volatile("barrier.cluster.wait.acquire.aligned;" ::: "memory");
+    if (qk && blockIdx.y == 0) conv.store_tail();
+#endif
+}
+
 // RoPE of the pair (x1, x2) = (r[i], r[i + hd/2]) at position p, with the CPU's table
 // (cpu/rope.cpp): inv_freq and angle in f32, cos/sin in double. Rounded operation by
 // operation (no contraction), so every kernel that rotates gives the same bits.
@@ -1412,6 +1496,29 @@ bool gated_delta_rule(const float* q, const float* k, const float* v, const floa
         case 256: launch_kernel(gated_delta_rule_kernel<256>, grid, kThreads, 0, stream, q, k, v, g, beta, state, out, T, H, dv, scale); return true;
         default: return false;
     }
+}
+bool gdn_decode_step(const ShortConv (&qkv)[3], int64_t K, const float* g, const float* beta, float* state, float* out, int64_t H, int64_t dk,
+                     int64_t dv, float scale, float eps, Stream stream) {
+    static const bool capable = device_major() >= 9;  // thread-block clusters
+    const int64_t column_blocks = blocks_for(dv, kWarp);
+    if (!capable || dv < 1 || column_blocks > 8 || K < 1 || K > 8) return false;
+    ShortConvBatch b;
+    for (int i = 0; i < 3; ++i) b.convs[i] = qkv[i];
+    const dim3 grid(static_cast<unsigned>(H), static_cast<unsigned>(column_blocks));
+    constexpr int kThreads = kGdrWarps * kWarp;
+    bool launched = true;
+    with_conv_size(K, [&](auto k) {
+        constexpr int KS = decltype(k)::value;
+        const unsigned cluster_y = static_cast<unsigned>(column_blocks);
+        switch (dk) {
+            case 16: launch_kernel_in_clusters(dim3(1, cluster_y), gdn_decode_kernel<KS, 16>, grid, kThreads, 0, stream, b, g, beta, state, out, H, dv, scale, eps); break;
+            case 32: launch_kernel_in_clusters(dim3(1, cluster_y), gdn_decode_kernel<KS, 32>, grid, kThreads, 0, stream, b, g, beta, state, out, H, dv, scale, eps); break;
+            case 64: launch_kernel_in_clusters(dim3(1, cluster_y), gdn_decode_kernel<KS, 64>, grid, kThreads, 0, stream, b, g, beta, state, out, H, dv, scale, eps); break;
+            case 128: launch_kernel_in_clusters(dim3(1, cluster_y), gdn_decode_kernel<KS, 128>, grid, kThreads, 0, stream, b, g, beta, state, out, H, dv, scale, eps); break;
+            default: launched = false;
+        }
+    });
+    return launched;
 }
 void rope(float* q, int64_t q_heads, float* k, int64_t k_heads, float* k_pre, int64_t T, int64_t hd, const int64_t* position,
           float theta, Stream stream) {

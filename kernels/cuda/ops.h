@@ -176,6 +176,12 @@ void short_conv_silu_l2(const ShortConv (&qkv)[3], int64_t n_tokens, int64_t ker
 // q, k [T, H, dk] (L2-normalised), v [T, H, dv], g/beta [T, H]; out [T, H, dv].
 bool gated_delta_rule(const float* q, const float* k, const float* v, const float* g, const float* beta, float* state,
                       float* out, int64_t n_tokens, int64_t n_heads, int64_t dk, int64_t dv, float scale, Stream stream);
+// A decode step's (one token) short convs of q, k and v with silu, the q/k L2 norms (eps) and the
+// gated delta rule in one launch, with the bits of short_conv_silu_l2 then gated_delta_rule (the
+// convs' outputs are not written: only the rule reads them). Key head sizes 16 to 128, value heads
+// of up to 256, sm_90 (the head's blocks form a cluster); false where it does not apply.
+bool gdn_decode_step(const ShortConv (&qkv)[3], int64_t kernel_size, const float* g, const float* beta, float* state, float* out, int64_t H,
+                     int64_t dk, int64_t dv, float scale, float eps, Stream stream);
 
 // The same rule in chunked (WY) form for prefill (gdn_chunked.cu): one sequential step per
 // kGdnChunk tokens. Its scratch holds per-token W and U_v rows, per-chunk P matrices,

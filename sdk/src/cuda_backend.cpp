@@ -209,7 +209,8 @@ struct DeviceLayer {
 // A switch: unset or anything but "0" means on (A/B measurements, tests). Read where it is
 // called: once per process (MNEMO_CUDA_SIDE_STREAM) or at each session's creation
 // (MNEMO_CUDA_MLP_SPLIT=0: decode MLPs as two GEMV launches even where cuda::mlp_split fits;
-// MNEMO_CUDA_O_HALF=0: the output projection before a split MLP on the default grid).
+// MNEMO_CUDA_O_HALF=0: the output projection before a split MLP on the default grid;
+// MNEMO_CUDA_GDN_FUSED=0: a decode step's GDN convs and rule as two launches).
 bool env_switch(const char* name) {
     const char* env = std::getenv(name);
     return env == nullptr || std::strcmp(env, "0") != 0;
@@ -310,6 +311,7 @@ public:
         MNEMO_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
         MNEMO_TRY(side_.init());
         o_blocks_halved_ = env_switch("MNEMO_CUDA_O_HALF");
+        gdn_fused_ = env_switch("MNEMO_CUDA_GDN_FUSED");
         const char* why = nullptr;
         blas_ = cuda::blas_init(stream_, &why);
         {
@@ -765,11 +767,15 @@ private:
         const int64_t widths[3] = {kd, kd, vd};
         for (int j = 0; j < 3; ++j)
             convs[j] = cuda::ShortConv{outs[j], outs[j], l.use_short_conv ? L.conv[j] : nullptr, L.tails[j], widths[j]};
-        cuda::short_conv_silu_l2(convs, T, K, dk, 1e-6f, stream_);
         const float scale = 1.0f / std::sqrt(static_cast<float>(dk));
-        const bool done = T >= cuda::kGdnChunkedMinTokens
-                              ? cuda::gated_delta_rule_chunked(q, k, v, ga_, gb_, L.state, o, T, H, dk, dv, scale, gdn_chunk_, stream_)
-                              : cuda::gated_delta_rule(q, k, v, ga_, gb_, L.state, o, T, H, dk, dv, scale, stream_);
+        // A decode step's convs, norms and rule in one launch where it applies (the same bits).
+        bool done = T == 1 && gdn_fused_ && cuda::gdn_decode_step(convs, K, ga_, gb_, L.state, o, H, dk, dv, scale, 1e-6f, stream_);
+        if (!done) {
+            cuda::short_conv_silu_l2(convs, T, K, dk, 1e-6f, stream_);
+            done = T >= cuda::kGdnChunkedMinTokens
+                       ? cuda::gated_delta_rule_chunked(q, k, v, ga_, gb_, L.state, o, T, H, dk, dv, scale, gdn_chunk_, stream_)
+                       : cuda::gated_delta_rule(q, k, v, ga_, gb_, L.state, o, T, H, dk, dv, scale, stream_);
+        }
         if (!done)
             return failf(MNEMO_ERR_UNSUPPORTED, "gated delta rule: key head size %lld", static_cast<long long>(dk));
         // o's per-head RMSNorm (times silu(gate) with a gate) on o_proj's way in.
@@ -861,6 +867,7 @@ private:
     cuda::KvScratch kv_, side_kv_;
     SideStream side_;
     bool o_blocks_halved_ = true;  // MNEMO_CUDA_O_HALF (output_blocks)
+    bool gdn_fused_ = true;        // MNEMO_CUDA_GDN_FUSED: decode steps through cuda::gdn_decode_step
     bool scores_behind_ = true;  // catch_up_scores() owed before the next single-token step
     cuda::NsaScratch nsa_;
     cuda::GdnChunkScratch gdn_chunk_;

@@ -273,6 +273,79 @@ TEST(Cuda, GdnConvL2FusedEqualsTheTwoOps) {
     }
 }
 
+// A decode step's GDN convs, L2 norms and rule in one launch (the head's blocks a cluster, the q/k
+// conv tails written by one of them after all have read them) against the two launches, over three
+// steps so the tails carry: the rule's output, the state and every tail bit for bit.
+TEST(Cuda, GdnDecodeStepInOneLaunchEqualsConvsThenRule) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    namespace mc = mnemo::cuda;
+    struct Shape { int64_t H, dk, dv, K; bool weights; };
+    for (const Shape sh : {Shape{8, 128, 128, 4, true}, Shape{2, 16, 16, 4, true}, Shape{3, 32, 96, 2, true}, Shape{4, 64, 256, 4, true},
+                           Shape{3, 128, 32, 1, false}}) {
+        const int64_t kd = sh.H * sh.dk, vd = sh.H * sh.dv, K = sh.K;
+        std::mt19937 rng(static_cast<uint32_t>(kd + vd + K));
+        std::vector<float> weights[3], tails[3];
+        const int64_t widths[3] = {kd, kd, vd};
+        for (int j = 0; j < 3; ++j) {
+            weights[j] = random_vector(static_cast<size_t>(widths[j] * K), rng);
+            tails[j] = random_vector(static_cast<size_t>(std::max<int64_t>(1, (K - 1) * widths[j])), rng);
+        }
+        std::vector<float> state = random_vector(static_cast<size_t>(sh.H * sh.dk * sh.dv), rng);
+        for (float& x : state) x *= 0.1f;
+        constexpr int kSteps = 3;
+        std::vector<float> qk[kSteps], v[kSteps], g[kSteps], beta[kSteps];
+        for (int t = 0; t < kSteps; ++t) {
+            qk[t] = random_vector(static_cast<size_t>(2 * kd), rng);
+            v[t] = random_vector(static_cast<size_t>(vd), rng);
+            g[t] = random_vector(static_cast<size_t>(sh.H), rng);
+            beta[t] = random_vector(static_cast<size_t>(sh.H), rng);
+            for (float& x : g[t]) x = -std::fabs(x);
+            for (float& x : beta[t]) x = 0.5f + 0.4f * x;
+        }
+        std::vector<float> outs[2][kSteps], state_out[2], tail_out[2][3];
+        for (int fused = 0; fused < 2; ++fused) {
+            float *dw[3], *dt[3];
+            for (int j = 0; j < 3; ++j) {
+                dw[j] = to_device(weights[j]);
+                dt[j] = to_device(tails[j]);
+            }
+            float* ds = to_device(state);
+            float* dout = to_device(std::vector<float>(static_cast<size_t>(vd), NAN));
+            for (int t = 0; t < kSteps; ++t) {
+                float *dqk = to_device(qk[t]), *dv = to_device(v[t]), *dg = to_device(g[t]), *db = to_device(beta[t]);
+                float* xs[3] = {dqk, dqk + kd, dv};
+                mc::ShortConv convs[3];
+                for (int j = 0; j < 3; ++j) convs[j] = mc::ShortConv{xs[j], xs[j], sh.weights ? dw[j] : nullptr, dt[j], widths[j]};
+                const float scale = 1.0f / std::sqrt(static_cast<float>(sh.dk));
+                if (fused) {
+                    ASSERT_TRUE(mc::gdn_decode_step(convs, K, dg, db, ds, dout, sh.H, sh.dk, sh.dv, scale, 1e-6f, nullptr));
+                } else {
+                    mc::short_conv_silu_l2(convs, 1, K, sh.dk, 1e-6f, nullptr);
+                    ASSERT_TRUE(mc::gated_delta_rule(dqk, dqk + kd, dv, dg, db, ds, dout, 1, sh.H, sh.dk, sh.dv, scale, nullptr));
+                }
+                ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+                outs[fused][t] = to_host(dout, static_cast<size_t>(vd));
+                for (float* p : {dqk, dv, dg, db}) cudaFree(p);
+            }
+            state_out[fused] = to_host(ds, state.size());
+            for (int j = 0; j < 3; ++j) tail_out[fused][j] = to_host(dt[j], tails[j].size());
+            for (float* p : {dw[0], dw[1], dw[2], dt[0], dt[1], dt[2], ds, dout}) cudaFree(p);
+        }
+        const std::string where = "H " + std::to_string(sh.H) + " dk " + std::to_string(sh.dk) + " dv " + std::to_string(sh.dv) + " K " + std::to_string(K);
+        for (int t = 0; t < kSteps; ++t) {
+            EXPECT_EQ(outs[0][t], outs[1][t]) << "out, step " << t << ": " << where;
+            for (float x : outs[1][t]) ASSERT_TRUE(std::isfinite(x)) << where;
+        }
+        EXPECT_NE(outs[1][0], outs[1][1]) << where;
+        EXPECT_EQ(state_out[0], state_out[1]) << "state: " << where;
+        for (int j = 0; j < 3; ++j) EXPECT_EQ(tail_out[0][j], tail_out[1][j]) << "tail " << j << ": " << where;
+    }
+    // Where it does not apply the caller keeps the two launches.
+    mc::ShortConv none[3];
+    EXPECT_FALSE(mc::gdn_decode_step(none, 4, nullptr, nullptr, nullptr, nullptr, 2, 256, 64, 1.0f, 1e-6f, nullptr));
+    EXPECT_FALSE(mc::gdn_decode_step(none, 4, nullptr, nullptr, nullptr, nullptr, 2, 64, 512, 1.0f, 1e-6f, nullptr));
+}
+
 TEST(Cuda, GdnOutputNormInTheGemvEqualsTheNormKernels) {
     MNEMO_REQUIRE_CUDA_DEVICE();
     namespace mc = mnemo::cuda;
