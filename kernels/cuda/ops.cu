@@ -1197,6 +1197,41 @@ void with_conv_size(int64_t K, Launch&& launch) {
 // finished across the warps in shared memory.
 constexpr int kGdrWarps = 8;
 
+// One token of the rule for a block's value columns (lane = column): S ← e^g S, u = β (v − kᵀS),
+// S ← S + k u, o = qᵀS, with q and k in shared memory and each warp's rows of S in s. The sums over
+// rows are finished across the warps in shared memory; warp 0 gets o.
+template <int DK>
+__device__ __forceinline__ float gdr_token(float (&s)[DK / kGdrWarps], const float* qs, const float* ks, float v, float decay, float b,
+                                           float (*kv_part)[kWarp], float (*o_part)[kWarp]) {
+    constexpr int R = DK / kGdrWarps;
+    const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp, i0 = warp * R;
+    float kv = 0.0f;
+#pragma unroll
+    for (int i = 0; i < R; ++i) {
+        s[i] *= decay;
+        kv += ks[i0 + i] * s[i];
+    }
+    kv_part[warp][lane] = kv;
+    __syncthreads();
+    kv = 0.0f;
+#pragma unroll
+    for (int w = 0; w < kGdrWarps; ++w) kv += kv_part[w][lane];
+    const float u = b * (v - kv);
+    float o = 0.0f;
+#pragma unroll
+    for (int i = 0; i < R; ++i) {
+        s[i] += ks[i0 + i] * u;
+        o += qs[i0 + i] * s[i];
+    }
+    o_part[warp][lane] = o;
+    __syncthreads();
+    o = 0.0f;
+    if (warp == 0)
+#pragma unroll
+        for (int w = 0; w < kGdrWarps; ++w) o += o_part[w][lane];
+    return o;
+}
+
 template <int DK>
 __global__ void gated_delta_rule_kernel(const float* q, const float* k, const float* v, const float* g, const float* beta,
                                         float* state, float* out, int64_t T, int64_t H, int64_t dv, float scale) {
@@ -1222,33 +1257,9 @@ __global__ void gated_delta_rule_kernel(const float* q, const float* k, const fl
             ks[i] = k[qk + i];
         }
         __syncthreads();
-        const float decay = expf(g[t * H + h]), b = beta[t * H + h];
-        float kv = 0.0f;
-#pragma unroll
-        for (int i = 0; i < R; ++i) {
-            s[i] *= decay;
-            kv += ks[i0 + i] * s[i];
-        }
-        kv_part[warp][lane] = kv;
-        __syncthreads();
-        kv = 0.0f;
-#pragma unroll
-        for (int w = 0; w < kGdrWarps; ++w) kv += kv_part[w][lane];
-        const float u = b * ((active ? v[(t * H + h) * dv + j] : 0.0f) - kv);
-        float o = 0.0f;
-#pragma unroll
-        for (int i = 0; i < R; ++i) {
-            s[i] += ks[i0 + i] * u;
-            o += qs[i0 + i] * s[i];
-        }
-        o_part[warp][lane] = o;
-        __syncthreads();
-        if (warp == 0 && active) {
-            o = 0.0f;
-#pragma unroll
-            for (int w = 0; w < kGdrWarps; ++w) o += o_part[w][lane];
-            out[(t * H + h) * dv + j] = o * scale;
-        }
+        const float vj = active ? v[(t * H + h) * dv + j] : 0.0f;
+        const float o = gdr_token<DK>(s, qs, ks, vj, expf(g[t * H + h]), beta[t * H + h], kv_part, o_part);
+        if (warp == 0 && active) out[(t * H + h) * dv + j] = o * scale;
     }
     if (active) {
 #pragma unroll
@@ -1301,34 +1312,8 @@ __global__ void __launch_bounds__(kGdrWarps * kWarp) gdn_decode_kernel(ShortConv
         row[threadIdx.x % DK] *= inv[threadIdx.x < DK ? 0 : 1];
     }
     __syncthreads();
-    // The rule (gated_delta_rule_kernel's step for one token).
-    const float decay = expf(g[h]), bt = beta[h];
-    float kv = 0.0f;
-#pragma unroll
-    for (int i = 0; i < R; ++i) {
-        s[i] *= decay;
-        kv += ks[i0 + i] * s[i];
-    }
-    kv_part[warp][lane] = kv;
-    __syncthreads();
-    kv = 0.0f;
-#pragma unroll
-    for (int w = 0; w < kGdrWarps; ++w) kv += kv_part[w][lane];
-    const float u = bt * ((active ? vs[lane] : 0.0f) - kv);
-    float o = 0.0f;
-#pragma unroll
-    for (int i = 0; i < R; ++i) {
-        s[i] += ks[i0 + i] * u;
-        o += qs[i0 + i] * s[i];
-    }
-    o_part[warp][lane] = o;
-    __syncthreads();
-    if (warp == 0 && active) {
-        o = 0.0f;
-#pragma unroll
-        for (int w = 0; w < kGdrWarps; ++w) o += o_part[w][lane];
-        out[h * dv + j] = o * scale;
-    }
+    const float o = gdr_token<DK>(s, qs, ks, active ? vs[lane] : 0.0f, expf(g[h]), beta[h], kv_part, o_part);
+    if (warp == 0 && active) out[h * dv + j] = o * scale;
     if (active) {
 #pragma unroll
         for (int i = 0; i < R; ++i) sp[(i0 + i) * dv + j] = s[i];
