@@ -9,17 +9,18 @@ kernel's end to the last's, so they say where the step's time goes with PDL's ov
 "early" is how long before the previous kernel's end the kernel started (its blocks resident
 and running their pre-wait part).
 
-usage: kernel_trace.py TRACE.csv [--skip N] [--top K]
+usage: kernel_trace.py TRACE.csv[.gz] [--skip N] [--top K]
 """
 import argparse
 import collections
 import csv
+import gzip
 import statistics
 import sys
 
 
 def load(path):
-    with open(path) as f:
+    with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as f:
         rows = list(csv.DictReader(f))
     for r in rows:
         for k in ("start_ns", "end_ns", "stream", "graph_node", "grid", "block"):
@@ -37,39 +38,47 @@ def steps_of(rows):
     return out
 
 
+def analyse(rows, skip):
+    """The single-token steps after `skip` (the last dropped), those of the most common kernel count,
+    and per kernel position its medians (us): cost (end after the previous end), dur, early."""
+    steps = steps_of(rows)[skip:]
+    if len(steps) < 2:
+        raise ValueError(f"only {len(steps)} decode steps after skipping {skip}")
+    steps = steps[:-1]  # the last may run into whatever follows decode
+    counts = collections.Counter(len(s) for s in steps)
+    n, _ = counts.most_common(1)[0]
+    plain = [s for s in steps if len(s) == n]
+    per_pos = collections.defaultdict(lambda: {"cost": [], "dur": [], "early": []})
+    names = {}
+    for s in plain:
+        prev_end = None
+        for i in sorted(range(n), key=lambda i: s[i]["end_ns"]):
+            r = s[i]
+            names[i] = (r["short"], r["grid"], r["block"], r["stream"])
+            per_pos[i]["cost"].append(r["end_ns"] - (prev_end if prev_end is not None else r["start_ns"]))
+            per_pos[i]["dur"].append(r["end_ns"] - r["start_ns"])
+            per_pos[i]["early"].append((prev_end - r["start_ns"]) if prev_end is not None else 0)
+            prev_end = r["end_ns"]
+    med = {i: {k: statistics.median(v) / 1e3 for k, v in d.items()} for i, d in per_pos.items()}
+    spans = [max(r["end_ns"] for r in s) - s[0]["start_ns"] for s in steps]
+    plain_spans = [max(r["end_ns"] for r in s) - s[0]["start_ns"] for s in plain]
+    return {"steps": len(steps), "counts": dict(counts), "n": n, "plain": len(plain), "span_us": statistics.median(spans) / 1e3,
+            "plain_span_us": statistics.median(plain_spans) / 1e3, "med": med, "names": names}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("trace")
     ap.add_argument("--skip", type=int, default=8, help="decode steps to leave out at the start (warm-up)")
     ap.add_argument("--top", type=int, default=0, help="print only the K costliest positions (0: all)")
     a = ap.parse_args()
-    steps = steps_of(load(a.trace))[a.skip:]
-    if len(steps) < 2:
-        sys.exit(f"kernel_trace.py: only {len(steps)} decode steps in {a.trace} after --skip {a.skip}")
-    steps = steps[:-1]  # the last may run into whatever follows decode
-    counts = collections.Counter(len(s) for s in steps)
-    n, _ = counts.most_common(1)[0]
-    plain = [s for s in steps if len(s) == n]
-    spans = [max(r["end_ns"] for r in s) - s[0]["start_ns"] for s in steps]
-    print(f"{len(steps)} decode steps; kernel counts {dict(counts)}; using the {len(plain)} of {n} kernels")
-    print(f"step span (first start to last end) p50 {statistics.median(spans) / 1e3:.1f} us, "
-          f"of the {n}-kernel steps {statistics.median([max(r['end_ns'] for r in s) - s[0]['start_ns'] for s in plain]) / 1e3:.1f} us")
-    per_pos = collections.defaultdict(lambda: {"cost": [], "dur": [], "early": []})
-    names = {}
-    for s in plain:
-        by_end = sorted(range(n), key=lambda i: s[i]["end_ns"])
-        prev_end = None
-        for rank, i in enumerate(by_end):
-            r = s[i]
-            key = (i, r["short"], r["stream"])
-            names[i] = (r["short"], r["grid"], r["block"], r["stream"])
-            cost = r["end_ns"] - (prev_end if prev_end is not None else r["start_ns"])
-            early = (prev_end - r["start_ns"]) if prev_end is not None else 0
-            per_pos[i]["cost"].append(cost)
-            per_pos[i]["dur"].append(r["end_ns"] - r["start_ns"])
-            per_pos[i]["early"].append(early)
-            prev_end = r["end_ns"]
-    med = {i: {k: statistics.median(v) / 1e3 for k, v in d.items()} for i, d in per_pos.items()}
+    try:
+        r = analyse(load(a.trace), a.skip)
+    except ValueError as e:
+        sys.exit(f"kernel_trace.py: {a.trace}: {e}")
+    med, names, n = r["med"], r["names"], r["n"]
+    print(f"{r['steps']} decode steps; kernel counts {r['counts']}; using the {r['plain']} of {n} kernels")
+    print(f"step span (first start to last end) p50 {r['span_us']:.1f} us, of the {n}-kernel steps {r['plain_span_us']:.1f} us")
     total = sum(m["cost"] for m in med.values())
     print(f"sum of median costs {total:.1f} us\n")
     by_name = collections.defaultdict(lambda: [0, 0.0, 0.0])
