@@ -92,11 +92,12 @@ void write_trace() {
 int start_tracing() {
     if (g_started) return 1;
     g_started = true;
-    if (cuptiActivityRegisterCallbacks(buffer_requested, buffer_completed) != CUPTI_SUCCESS ||
-        cuptiActivityEnable(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL) != CUPTI_SUCCESS) {
+    CUptiResult result = cuptiActivityRegisterCallbacks(buffer_requested, buffer_completed);
+    if (result == CUPTI_SUCCESS) result = cuptiActivityEnable(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL);
+    if (result != CUPTI_SUCCESS) {
         const char* why = nullptr;
-        cuptiGetResultString(cuptiActivityEnable(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL), &why);
-        std::fprintf(stderr, "kernel_trace: cannot enable CUPTI kernel records (%s)\n", why != nullptr ? why : "?");
+        cuptiGetResultString(result, &why);
+        std::fprintf(stderr, "kernel_trace: cannot enable CUPTI kernel records (%s); no trace will be written\n", why != nullptr ? why : "?");
         return 0;
     }
     std::atexit(write_trace);
