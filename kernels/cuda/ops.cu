@@ -3039,6 +3039,7 @@ __global__ void __launch_bounds__(kCommitThreads) kv_commit_kernel(DeviceKvCache
 constexpr int kDecodeBlocks = 8;  // cluster size: the portable maximum
 constexpr int kDecodeThreads = 256;
 constexpr size_t kDecodeMaxSmem = 112 * 1024;  // two blocks an SM
+constexpr int kDecodeHeldAhead = 4;            // sink and retained slots a thread reads ahead of the copies (1 024 a block)
 
 struct DecodeLayout {
     int32_t per;      // slots per block
@@ -3105,9 +3106,26 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
     float* red = reinterpret_cast<float*>(base + L.red);
     float* part_of = reinterpret_cast<float*>(base + L.part);
 
-    // Before the wait: what the kernels ahead (the projections) do not write.
-    // A warp per row, lanes over its 16-byte chunks of key, then of value (no divisions: the
-    // kernel is bound by the latency of its instruction chains, not by bytes).
+    // Before the wait: what the kernels ahead (the projections) do not write. First what the
+    // replace-min scan reads (the sink and retained slots' positions and scores, into registers)
+    // and the ring's meta: requested after the cache copies, they waited behind the block's
+    // ~80 KB of them, and the scan with them, past the projections' end (the part before the wait
+    // took 5.9 µs; bench/results/cuda/2026-12-05/b_…, c_…).
+    int64_t pos_ahead[kDecodeHeldAhead];
+    float score_ahead[kDecodeHeldAhead];
+#pragma unroll
+    for (int k = 0; k < kDecodeHeldAhead; ++k) {
+        const int32_t i = tid + k * kDecodeThreads;
+        pos_ahead[k] = i < SR ? c.positions[h * c.slots + i] : 0;
+        score_ahead[k] = i < SR ? c.scores[h * c.slots + i] : 0.0f;
+    }
+    int64_t meta[8];
+    meta[kPos0] = *ch.position;
+    meta[kRingStart0] = c.window_meta[0];
+    meta[kRingCount0] = c.window_meta[1];
+    const int32_t sink = *c.sink_meta;
+    // Then the block's slots: a warp per row, lanes over its 16-byte chunks of key, then of
+    // value (no divisions in the loop that issues them).
     const int32_t chunks = hd / 4, warps = kDecodeThreads / kWarp;
     const float* kp = c.keys + (static_cast<int64_t>(h) * c.slots + first) * hd;
     const float* vp = c.values + (static_cast<int64_t>(h) * c.slots + first) * hd;
@@ -3118,16 +3136,16 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
         float* to = (value ? values : keys) + e;
         for (int32_t r = warp; r < n_rows; r += warps) copy_async<16>(to + r * stride, from + static_cast<int64_t>(r) * hd);
     }
-    for (int32_t i = tid; i < SR; i += kDecodeThreads) {
+#pragma unroll
+    for (int k = 0; k < kDecodeHeldAhead; ++k) {
+        const int32_t i = tid + k * kDecodeThreads;
+        if (i < SR) pos[i] = pos_ahead[k], score[i] = score_ahead[k];
+    }
+    for (int32_t i = tid + kDecodeHeldAhead * kDecodeThreads; i < SR; i += kDecodeThreads) {
         pos[i] = c.positions[h * c.slots + i];
         score[i] = c.scores[h * c.slots + i];
     }
-    int64_t meta[8];
-    meta[kPos0] = *ch.position;
-    meta[kRingStart0] = c.window_meta[0];
-    meta[kRingCount0] = c.window_meta[1];
     const int64_t now = meta[kPos0], ring_start = meta[kRingStart0], ring_count = meta[kRingCount0];
-    const int32_t sink = *c.sink_meta;
     // The cached score of the ring's oldest entry (the token that leaves if the ring is full),
     // used unless it is scored in this chunk (then it is in new_scores, read after the wait).
     const float oldest_score = c.learned ? c.scores[h * c.slots + SR + ring_start] : 0.0f;
