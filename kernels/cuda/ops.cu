@@ -3035,7 +3035,8 @@ __global__ void __launch_bounds__(kCommitThreads) kv_commit_kernel(DeviceKvCache
 // blocks reach the same decision; the first writes it), a two-pass softmax over the block's
 // rows, and each block's partial pushed into the first block's shared memory, which combines
 // them after one cluster barrier (the others leave). With `commit` the first block then does
-// kv_commit's work for the token too (the side stream's steps: no launch of its own).
+// kv_commit's work for the token too (the side stream's steps: no launch of its own), and head 0
+// hands the ring meta over once every block has read it.
 constexpr int kDecodeBlocks = 8;  // cluster size: the portable maximum
 constexpr int kDecodeThreads = 256;
 constexpr size_t kDecodeMaxSmem = 112 * 1024;  // two blocks an SM
@@ -3149,7 +3150,11 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
     // The cached score of the ring's oldest entry (the token that leaves if the ring is full),
     // used unless it is scored in this chunk (then it is in new_scores, read after the wait).
     const float oldest_score = c.learned ? c.scores[h * c.slots + SR + ring_start] : 0.0f;
-    __syncthreads();
+    // A barrier whose predicate reads the ring meta: past it, every thread's meta loads have
+    // returned, so with `commit` the block counts itself, and the block that writes the next meta
+    // waits until every block has.
+    (void)__syncthreads_or(now < 0 || ring_start < 0 || ring_count < 0 || sink < 0);
+    if (commit && tid == kDecodeThreads - 1) atomicAdd(s.decode_arrivals, 1u);
     int32_t free_slot = INT32_MAX, worst = -1;
     if (c.learned && R > 0) retained_scan<kDecodeThreads>(S, R, score, pos, free_slot, worst);
 
@@ -3336,10 +3341,14 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
     if (tid == 0) {
         c.positions[h * c.slots + slot] = now;
         c.scores[h * c.slots + slot] = 0.0f;
-        // The ring meta every head read before its wait: the last head to get here writes it.
-        __threadfence();
-        if (atomicAdd(s.decode_arrivals, 1u) == static_cast<uint32_t>(c.n_kv_heads - 1)) {
-            __threadfence();
+        // The ring meta every block read before its wait: head 0 writes it once all have counted
+        // themselves (long since, by now), then zeroes the count. No fence or arrival at the end
+        // of every head (2026-12-05: they were the commit's last ~1.4 µs).
+        if (h == 0) {
+            const uint32_t blocks = gridDim.x * gridDim.y;
+            uint32_t counted;
+            do asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(counted) : "l"(s.decode_arrivals) : "memory");
+            while (counted < blocks);
             c.window_meta[0] = ring_start1;
             c.window_meta[1] = ring_count1;
             *c.sink_meta = sink1;

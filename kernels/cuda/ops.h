@@ -250,7 +250,7 @@ struct KvScratch {
     float* partial = nullptr;     // [T][n_q_heads][splits][hd + 2] split attention partials
     int32_t splits = 1;
     float* lte_act[2] = {};       // LTE scorer activations, alternate layers (lte_act_floats() each)
-    uint32_t* decode_arrivals = nullptr;  // [1] zeroed: kv_decode's heads that have read the ring meta (commit)
+    uint32_t* decode_arrivals = nullptr;  // [1] zeroed: kv_decode's blocks that have read the ring meta (commit)
 };
 
 struct LteScorerDevice {
@@ -328,8 +328,8 @@ void kv_commit(const DeviceKvCache& cache, const KvChunk& chunk, const LteScorer
 // so that kernel must not write this cache: the q/k/v projections or lte_score do not.
 // commit: also do kv_commit's work for the token (without a scorer, as the side stream's commit
 // does) and leave scratch.meta / scratch.sources alone; the cache is then the step's final one
-// when the kernel ends. The ring meta that every head reads before its wait is written by the
-// last head to arrive (scratch.decode_arrivals counts them and is zero again afterwards).
+// when the kernel ends. The ring meta that every block reads before its wait is written by head
+// 0 once every block has counted itself in scratch.decode_arrivals (zero again afterwards).
 // kv_decode_fits: whether this device and cache shape take it (compute capability 9.0 for
 // thread-block clusters, head size a multiple of 4 up to 256, query groups up to 8, and the
 // cache small enough for shared memory: bounded caches, not full attention at long context).
