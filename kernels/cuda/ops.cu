@@ -3041,6 +3041,7 @@ constexpr int kDecodeBlocks = 8;  // cluster size: the portable maximum
 constexpr int kDecodeThreads = 256;
 constexpr size_t kDecodeMaxSmem = 112 * 1024;  // two blocks an SM
 constexpr int kDecodeHeldAhead = 4;            // sink and retained slots a thread reads ahead of the copies (1 024 a block)
+static_assert(kMaxHeadDim <= kDecodeThreads, "kv_decode's commit: a thread per element of the token's row");
 
 struct DecodeLayout {
     int32_t per;      // slots per block
@@ -3150,6 +3151,16 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
     // The cached score of the ring's oldest entry (the token that leaves if the ring is full),
     // used unless it is scored in this chunk (then it is in new_scores, read after the wait).
     const float oldest_score = c.learned ? c.scores[h * c.slots + SR + ring_start] : 0.0f;
+    // With `commit`, block 0 ends by writing the token into the ring slot after the newest, moving
+    // the row there (the leaving token's, when the ring is full) first: that row is read now, not
+    // in the kernel's last steps. A thread per element (head sizes up to kDecodeThreads).
+    const int32_t commit_slot = SR + static_cast<int32_t>((ring_start + ring_count) % W);
+    float leaving_k = 0.0f, leaving_v = 0.0f;
+    if (commit && rank == 0 && tid < hd && ring_count == W) {
+        const int64_t at = (static_cast<int64_t>(h) * c.slots + commit_slot) * hd + tid;
+        leaving_k = c.keys[at];
+        leaving_v = c.values[at];
+    }
     // A barrier whose predicate reads the ring meta: past it, every thread's meta loads have
     // returned, so with `commit` the block counts itself, and the block that writes the next meta
     // waits until every block has.
@@ -3169,6 +3180,8 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
         qs[g * hd + j] = x1 * scale;
         qs[g * hd + j + half] = x2 * scale;
     }
+    // The token's key before RoPE, for block 0's commit into pre_rope (k_pre is then not k_out).
+    const float token_pre = commit && rank == 0 && tid < hd && c.pre_rope != nullptr ? ch.k_pre[static_cast<int64_t>(h) * hd + tid] : 0.0f;
     if (rank == 0) {  // the token's key, on the threads after q's where there are enough
         for (int32_t j = (tid + G * half) % kDecodeThreads; j < half; j += kDecodeThreads) {
             const int64_t at = static_cast<int64_t>(h) * hd + j;
@@ -3323,20 +3336,19 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
     }
     // kv_commit's work for the token (no scorer). Every block of the head has read its slots
     // (cluster.sync above), so they may change now. The token takes the ring slot after the
-    // newest: the leaving token's when the ring is full, which moves to dst first (the same
-    // thread reads and then overwrites each element).
+    // newest (commit_slot): the leaving token's when the ring is full, which moves to dst first
+    // (its row read before the wait).
     const int64_t width = static_cast<int64_t>(c.n_kv_heads) * hd;
-    const int32_t slot = SR + static_cast<int32_t>((ring_start + ring_count) % W);
-    float* key_row = c.keys + (static_cast<int64_t>(h) * c.slots + slot) * hd;
-    float* value_row = c.values + (static_cast<int64_t>(h) * c.slots + slot) * hd;
-    for (int32_t d = tid; d < hd; d += kDecodeThreads) {
+    const int32_t slot = commit_slot;
+    if (tid < hd) {
+        const int64_t row = static_cast<int64_t>(h) * c.slots;
         if (dst >= 0) {
-            c.keys[(static_cast<int64_t>(h) * c.slots + dst) * hd + d] = key_row[d];
-            c.values[(static_cast<int64_t>(h) * c.slots + dst) * hd + d] = value_row[d];
+            c.keys[(row + dst) * hd + tid] = leaving_k;
+            c.values[(row + dst) * hd + tid] = leaving_v;
         }
-        key_row[d] = keys[n_rows * L.ks + d];
-        value_row[d] = values[n_rows * hd + d];
-        if (c.pre_rope != nullptr) c.pre_rope[(slot - SR) * width + static_cast<int64_t>(h) * hd + d] = ch.k_pre[static_cast<int64_t>(h) * hd + d];
+        c.keys[(row + slot) * hd + tid] = keys[n_rows * L.ks + tid];
+        c.values[(row + slot) * hd + tid] = values[n_rows * hd + tid];
+        if (c.pre_rope != nullptr) c.pre_rope[(slot - SR) * width + static_cast<int64_t>(h) * hd + tid] = token_pre;
     }
     if (tid == 0) {
         c.positions[h * c.slots + slot] = now;
