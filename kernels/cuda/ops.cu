@@ -58,10 +58,25 @@ __device__ float block_sum(float v) {
 // then it lets the next kernel launch. A decode step is ~280 small kernels, whose launch
 // gaps would otherwise cost as much as their work. Kernels launched the ordinary way
 // (cub, the chunked gated delta rule, sampling) simply wait for completion as before.
+// What a kernel may read before its wait follows: when it starts, the kernel two launches
+// back has finished, or three when the one before it is a GEMV (below).
 __device__ __forceinline__ void pdl_wait() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     asm volatile("griddepcontrol.wait;" ::: "memory");
     asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+// The GEMV lets the next kernel launch before its own wait, so that kernel's blocks start
+// loading as the GEMV's do (graph decode 0.663–0.677 against 0.675–0.678 ms,
+// bench/results/cuda/2026-12-05/j_…). The next kernel may then start before the GEMV's
+// predecessor has finished: nothing that follows a GEMV reads before its wait what that
+// predecessor writes (the mixers read their own state and caches from earlier steps, the
+// split MLP, the scorer and GEMVs constants). Every kernel letting the next launch first was
+// no faster and would break that for GDN's o_proj, which reads the projections' gate early.
+__device__ __forceinline__ void pdl_let_next_then_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+    asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
 }
 
@@ -380,7 +395,8 @@ __device__ __forceinline__ void load_norm_weights_ahead(const InputNorm& nm, int
 // which are what sub-warp k of sum_squares_as_block sums, so the group's sum is the same warp
 // sums in the same order. The norm's weights and silu(gate) are read before the wait: the gate
 // comes from the projections, launches before the kernel this GEMV waits on (the rule), which
-// has passed its own wait when this one starts. Only x, the rule's output, is read after it.
+// has passed its own wait when this one starts (it lets the next launch only then: pdl_wait).
+// Only x, the rule's output, is read after it.
 __host__ __device__ inline bool group_norm_ahead(const InputNorm& nm, int64_t cols, int n_tokens) {
     return n_tokens == 1 && nm.group > 0 && nm.group % kWarp == 0 && nm.group <= kWarp * kNormWeightsAhead &&
            cols <= static_cast<int64_t>(kThreadsGemv / kWarp) * nm.group;
@@ -459,7 +475,7 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
     const bool group_ahead = b.normed && group_norm_ahead(b.norm, cols, n_tokens);
     GroupNormAhead ahead;
     if (group_ahead) load_group_norm_ahead(b.norm, cols, ahead);
-    pdl_wait();
+    pdl_let_next_then_wait();
     extern __shared__ float xs[];  // [n_tokens][cols]
     for (int t = 0; t < n_tokens; ++t) {
         const float* xr = x + t * cols;
@@ -1141,7 +1157,7 @@ constexpr int kMaxConvL2Head = 256;  // gated_delta_rule's largest key head
 
 // A channel's weights and tail (the inputs before the chunk) are read before waiting on the
 // kernel before: that kernel (the input projections) writes neither, and every conv before it has
-// finished (a kernel lets the next one launch only after its own wait).
+// finished (pdl_wait: at least the kernel three launches back has).
 template <int K>
 __global__ void short_conv_l2_kernel(ShortConvBatch b, int64_t T, int64_t head_dim, int64_t heads, float eps) {
     const int64_t block = blockIdx.x;
@@ -1245,8 +1261,7 @@ __global__ void gated_delta_rule_kernel(const float* q, const float* k, const fl
     float* sp = state + h * DK * dv;
     const int i0 = warp * R;
     // The state is read before waiting on the kernel before (the convs), which does not write it;
-    // the rule's kernels of earlier steps have finished (a kernel lets the next one launch only
-    // after its own wait).
+    // the rule's kernels of earlier steps have finished (pdl_wait: the kernel two launches back has).
 #pragma unroll
     for (int i = 0; i < R; ++i) s[i] = active ? sp[(i0 + i) * dv + j] : 0.0f;
     pdl_wait();
