@@ -25,6 +25,18 @@ cublas_dir=$(python3 -c 'import nvidia.cublas, os; print(os.path.join(list(nvidi
 export LD_LIBRARY_PATH="$bin:${cublas_dir}:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
 status=0
+# The bf16 0.4B laLTE model (written by mnemo bench once) in $model.
+lte_model() {
+  [[ -f /tmp/mnemo-models/bench-paper-0.4b-lte-bf16.gguf ]] || "$bin/mnemo" bench --shape paper-0.4b --mixer lte --type bf16 \
+    --backend cuda --contexts 1K --decode-tokens 4 --no-roofline --model-dir /tmp/mnemo-models >/dev/null 2>&1
+  model=$(ls /tmp/mnemo-models/*lte*.gguf | head -n1)
+}
+# A prompt of the first N bytes of training/SEMANTICS.md repeated (byte tokenizer: N tokens) in /tmp/p.txt.
+prompt_of() {
+  : >/tmp/prompt.txt
+  while [[ $(stat -c %s /tmp/prompt.txt) -lt $1 ]]; do cat "$(dirname "$0")/../../training/SEMANTICS.md" >>/tmp/prompt.txt; done
+  head -c "$1" /tmp/prompt.txt >/tmp/p.txt
+}
 for step in ${steps[@]}; do
   case $step in
     tests)
@@ -57,13 +69,9 @@ for step in ${steps[@]}; do
     graph)
       # Greedy generation through the public API: one CUDA graph replay per token (byte
       # tokenizer: a prompt of n bytes is n tokens).
-      "$bin/mnemo" bench --shape paper-0.4b --mixer lte --type bf16 --backend cuda --contexts 1K --decode-tokens 8 \
-        --no-roofline --model-dir /tmp/mnemo-models >/dev/null 2>&1
-      model=$(ls /tmp/mnemo-models/*lte*.gguf | head -n1)
-      : >/tmp/prompt.txt
-      while [[ $(stat -c %s /tmp/prompt.txt) -lt 140000 ]]; do cat "$(dirname "$0")/../../training/SEMANTICS.md" >>/tmp/prompt.txt; done
+      lte_model
       for n in 1024 16384 131072; do
-        head -c $n /tmp/prompt.txt >/tmp/p.txt
+        prompt_of $n
         "$bin/mnemo" run -m "$model" -f /tmp/p.txt -n 256 --backend cuda --json --quiet >"$out/graph_decode_$n.json"
         python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print(sys.argv[2], 'prompt', j['prompt_tokens'], 'decode ms/token', round(j['decode_ms_per_token'],3), 'prefill tok/s', round(j['prefill_tokens_per_second']))" "$out/graph_decode_$n.json" $n
       done
@@ -74,11 +82,9 @@ for step in ${steps[@]}; do
     profile)
       # Kernel time by kernel over a short prompt and 16 greedy decode steps of the laLTE
       # 0.4B model (decode dominates the launches): where a decode step's time goes.
-      [[ -f /tmp/mnemo-models/bench-paper-0.4b-lte-bf16.gguf ]] || "$bin/mnemo" bench --shape paper-0.4b --mixer lte --type bf16 \
-        --backend cuda --contexts 1K --decode-tokens 4 --no-roofline --model-dir /tmp/mnemo-models >/dev/null 2>&1
-      model=$(ls /tmp/mnemo-models/*lte*.gguf | head -n1)
-      head -c 200 "$(dirname "$0")/../../training/SEMANTICS.md" >/tmp/p_short.txt
-      ncu --clock-control none --cache-control none --metrics gpu__time_duration.sum --csv --print-units base "$bin/mnemo" run -m "$model" -f /tmp/p_short.txt -n 16 \
+      lte_model
+      prompt_of 200
+      ncu --clock-control none --cache-control none --metrics gpu__time_duration.sum --csv --print-units base "$bin/mnemo" run -m "$model" -f /tmp/p.txt -n 16 \
         --backend cuda --quiet >"$out/ncu_decode.csv" 2>"$out/ncu_decode.log"
       python3 - "$out/ncu_decode.csv" <<'PY' | tee "$out/ncu_decode_summary.txt"
 import csv, sys, collections
@@ -96,15 +102,13 @@ PY
       ;;
     trace)
       # 1K prompt, 128 greedy tokens through the decode graph, every kernel's start and end.
-      [[ -f /tmp/mnemo-models/bench-paper-0.4b-lte-bf16.gguf ]] || "$bin/mnemo" bench --shape paper-0.4b --mixer lte --type bf16 \
-        --backend cuda --contexts 1K --decode-tokens 4 --no-roofline --model-dir /tmp/mnemo-models >/dev/null 2>&1
-      model=$(ls /tmp/mnemo-models/*lte*.gguf | head -n1)
-      : >/tmp/prompt.txt
-      while [[ $(stat -c %s /tmp/prompt.txt) -lt 1024 ]]; do cat "$(dirname "$0")/../../training/SEMANTICS.md" >>/tmp/prompt.txt; done
-      head -c 1024 /tmp/prompt.txt >/tmp/p.txt
+      lte_model
+      prompt_of 1024
       CUDA_INJECTION64_PATH="$bin/libmnemo_kernel_trace.so" MNEMO_KERNEL_TRACE="$out/trace_decode.csv" "$bin/mnemo" run -m "$model" \
         -f /tmp/p.txt -n 128 --backend cuda --chunk 1024 --quiet >/dev/null 2>"$out/trace_decode.log" || status=1
-      python3 "$(dirname "$0")/kernel_trace.py" "$out/trace_decode.csv" | tee "$out/trace_decode_report.txt" | head -16 || status=1
+      # The whole report to the file first: a pipe into head would cut it at its 16th line.
+      python3 "$(dirname "$0")/kernel_trace.py" "$out/trace_decode.csv" >"$out/trace_decode_report.txt" || status=1
+      head -16 "$out/trace_decode_report.txt"
       gzip -f "$out/trace_decode.csv"
       ;;
     reference)

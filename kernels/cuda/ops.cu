@@ -1510,11 +1510,14 @@ bool gdn_decode_step(const ShortConv (&qkv)[3], int64_t K, const float* g, const
     with_conv_size(K, [&](auto k) {
         constexpr int KS = decltype(k)::value;
         const unsigned cluster_y = static_cast<unsigned>(column_blocks);
+        const auto launch = [&](auto kernel) {
+            launch_kernel_in_clusters(dim3(1, cluster_y), kernel, grid, kThreads, 0, stream, b, g, beta, state, out, H, dv, scale, eps);
+        };
         switch (dk) {
-            case 16: launch_kernel_in_clusters(dim3(1, cluster_y), gdn_decode_kernel<KS, 16>, grid, kThreads, 0, stream, b, g, beta, state, out, H, dv, scale, eps); break;
-            case 32: launch_kernel_in_clusters(dim3(1, cluster_y), gdn_decode_kernel<KS, 32>, grid, kThreads, 0, stream, b, g, beta, state, out, H, dv, scale, eps); break;
-            case 64: launch_kernel_in_clusters(dim3(1, cluster_y), gdn_decode_kernel<KS, 64>, grid, kThreads, 0, stream, b, g, beta, state, out, H, dv, scale, eps); break;
-            case 128: launch_kernel_in_clusters(dim3(1, cluster_y), gdn_decode_kernel<KS, 128>, grid, kThreads, 0, stream, b, g, beta, state, out, H, dv, scale, eps); break;
+            case 16: launch(gdn_decode_kernel<KS, 16>); break;
+            case 32: launch(gdn_decode_kernel<KS, 32>); break;
+            case 64: launch(gdn_decode_kernel<KS, 64>); break;
+            case 128: launch(gdn_decode_kernel<KS, 128>); break;
             default: launched = false;
         }
     });
@@ -3354,20 +3357,19 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
     // newest (commit_slot): the leaving token's when the ring is full, which moves to dst first
     // (its row read before the wait).
     const int64_t width = static_cast<int64_t>(c.n_kv_heads) * hd;
-    const int32_t slot = commit_slot;
     if (tid < hd) {
         const int64_t row = static_cast<int64_t>(h) * c.slots;
         if (dst >= 0) {
             c.keys[(row + dst) * hd + tid] = leaving_k;
             c.values[(row + dst) * hd + tid] = leaving_v;
         }
-        c.keys[(row + slot) * hd + tid] = keys[n_rows * L.ks + tid];
-        c.values[(row + slot) * hd + tid] = values[n_rows * hd + tid];
-        if (c.pre_rope != nullptr) c.pre_rope[(slot - SR) * width + static_cast<int64_t>(h) * hd + tid] = token_pre;
+        c.keys[(row + commit_slot) * hd + tid] = keys[n_rows * L.ks + tid];
+        c.values[(row + commit_slot) * hd + tid] = values[n_rows * hd + tid];
+        if (c.pre_rope != nullptr) c.pre_rope[(commit_slot - SR) * width + static_cast<int64_t>(h) * hd + tid] = token_pre;
     }
     if (tid == 0) {
-        c.positions[h * c.slots + slot] = now;
-        c.scores[h * c.slots + slot] = 0.0f;
+        c.positions[h * c.slots + commit_slot] = now;
+        c.scores[h * c.slots + commit_slot] = 0.0f;
         // The ring meta every block read before its wait: head 0 writes it once all have counted
         // themselves (long since, by now), then zeroes the count. No fence or arrival at the end
         // of every head (2026-12-05: they were the commit's last ~1.4 µs).
