@@ -550,25 +550,45 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
 }
 
 // ---------------------------------------------------------------- the MLP in one launch (ops.h: mlp_split)
-// One block an SM, 16 warps. Block b owns the MLP rows [r0, r0 + S) (runs of 8, S ≤ 24): warp w
+// One block an SM, 16 warps. Block b owns the MLP rows [r0, r0 + S) (runs of 8, S ≤ 32): warp w
 // sums gate and up rows w and w + 16 (a lane's 4 + 4 loads hold a whole 1024-wide row), and
 // thread t the columns [r0, r0 + S) of down's rows t and t + 512 (one 16-byte load per run of 8).
-// All of it is loaded before the wait. The input norm is the GEMV's (256 threads, the same sums
-// and bits); the down shares go out as integer atomics, so their order cannot change the sum.
+// All of it is loaded into registers before the wait (122 registers, no spills). The first blocks,
+// placed while o_proj still runs, take 4 runs each and the later ones share the rest (MlpSplit):
+// an even split left the blocks that start as o_proj ends loading their 128 KB after it.
+// The input norm is the GEMV's (256 threads, the same sums and bits); the down shares go out as
+// integer atomics, so their order cannot change the sum.
 constexpr int kSplitCols = 1024;
-constexpr int kSplitMaxRuns = 3;                              // runs of 8 MLP rows a block
+constexpr int kSplitMaxRuns = 4;                              // runs of 8 MLP rows a block
 constexpr int kSplitRowLoads = kSplitCols / 8 / kWarp;        // 16-byte loads a lane takes of a gate/up row
 constexpr float kFixedLimit = 8388608.0f;                     // 2^23: a share stays within 2^55, 256 of them within 2^63
-constexpr int kSplitThreads = 512;                            // a block an SM: 124 registers a thread
+constexpr int kSplitThreads = 512;                            // a block an SM: 122 registers a thread
 constexpr int kSplitWarps = kSplitThreads / kWarp;
 constexpr int kSplitRowsPerWarp = 2;                          // gate/up rows a warp: 8 · kSplitMaxRuns ≤ 32
 constexpr int kSplitDownRows = kSplitCols / kSplitThreads;    // down rows a thread
 static_assert(kSplitRowsPerWarp * kSplitWarps >= 8 * kSplitMaxRuns, "a block's gate/up rows fit its warps");
 static_assert(kSplitCols <= kNormWeightsAhead * kNormThreads, "the input norm's weights are all read ahead");
 
+// Which runs of 8 MLP rows block b takes: the first `early` blocks share `early_runs` runs, the
+// rest share what is left (each side as evenly as it divides).
+struct MlpSplit {
+    int64_t runs = 0, early_runs = 0;
+    int early = 0;
+    __host__ __device__ void range(int b, int blocks, int64_t* v0, int64_t* v1) const {
+        if (b < early) {
+            *v0 = b * early_runs / early, *v1 = (b + 1) * early_runs / early;
+            return;
+        }
+        const int64_t late = blocks - early, rest = runs - early_runs;
+        *v0 = early_runs + (b - early) * rest / late, *v1 = early_runs + (b - early + 1) * rest / late;
+    }
+};
+
 __global__ void __launch_bounds__(kSplitThreads, 1) mlp_split_kernel(DeviceMatrix gate, DeviceMatrix up, DeviceMatrix down, InputNorm nm,
-                                                                    int64_t* y, int64_t* clear) {
-    const int64_t runs = gate.rows / 8, v0 = blockIdx.x * runs / gridDim.x, v1 = (blockIdx.x + 1) * runs / gridDim.x;
+                                                                    MlpSplit split, int64_t* y, int64_t* clear) {
+    const int64_t runs = split.runs;
+    int64_t v0 = 0, v1 = 0;
+    split.range(blockIdx.x, gridDim.x, &v0, &v1);
     const int S = static_cast<int>(8 * (v1 - v0));
     const int64_t r0 = 8 * v0;
     const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
@@ -965,6 +985,35 @@ void mlp(const DeviceMatrix& gate, const DeviceMatrix& up, const DeviceMatrix& d
 
 int64_t gemv_blocks_before_mlp_split() { return std::max(1, sm_count() / 2); }
 
+namespace {
+// MNEMO_CUDA_MLP_EARLY_RUNS (A/B measurements): runs of 8 MLP rows each early block of a split
+// MLP takes (at most kSplitMaxRuns); 0 shares them evenly over all blocks.
+int64_t mlp_early_runs_each() {
+    static const int64_t n = [] {
+        const char* env = std::getenv("MNEMO_CUDA_MLP_EARLY_RUNS");
+        return std::min<int64_t>(env != nullptr ? std::max<int64_t>(0, std::atoll(env)) : kSplitMaxRuns, kSplitMaxRuns);
+    }();
+    return n;
+}
+
+// The early blocks: 7/16 of the grid. The MLP's blocks are placed in index order as SMs free up,
+// and o_proj before it holds half the SMs (gemv_blocks_before_mlp_split), so about half of them
+// start loading before o_proj ends; swept on the H100 at 40–66 of 132 blocks, 52–60 were best and
+// equal (bench/results/cuda/2026-12-06/a_…), the half itself 4–5 µs a step slower.
+MlpSplit mlp_split_of(int64_t runs, int blocks) {
+    MlpSplit s;
+    s.runs = runs;
+    const int64_t each = mlp_early_runs_each();
+    if (each == 0 || blocks < 2) return s;  // even: every block a "late" one
+    s.early = blocks * 7 / 16;
+    const int64_t late = blocks - s.early;
+    // The early blocks take `each` runs (all there are at most), and more when the late ones
+    // could not hold the rest.
+    s.early_runs = std::max(std::min(s.early * each, runs), runs - late * kSplitMaxRuns);
+    return s;
+}
+}  // namespace
+
 bool mlp_split_fits(const DeviceMatrix& gate, const DeviceMatrix& up, const DeviceMatrix& down) {
     for (const DeviceMatrix* w : {&gate, &up, &down})
         if (w->type != WeightType::bf16 || w->bias != nullptr) return false;
@@ -975,7 +1024,9 @@ bool mlp_split_fits(const DeviceMatrix& gate, const DeviceMatrix& up, const Devi
 
 void mlp_split(const DeviceMatrix& gate, const DeviceMatrix& up, const DeviceMatrix& down, const InputNorm& norm, int64_t* y_fixed,
                int64_t* clear, Stream stream) {
-    launch_kernel(mlp_split_kernel, static_cast<unsigned>(sm_count()), kSplitThreads, 0, stream, gate, up, down, norm, y_fixed, clear);
+    const int blocks = sm_count();
+    launch_kernel(mlp_split_kernel, static_cast<unsigned>(blocks), kSplitThreads, 0, stream, gate, up, down, norm,
+                  mlp_split_of(gate.rows / 8, blocks), y_fixed, clear);
 }
 
 // ---------------------------------------------------------------- elementwise, norms

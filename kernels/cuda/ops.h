@@ -117,9 +117,13 @@ void mlp(const DeviceMatrix& gate, const DeviceMatrix& up, const DeviceMatrix& d
 // once the launch that read it has finished. The next layer's input norm reads y_fixed as
 // InputNorm::residual_fixed. One launch instead of the GEMVs' two (gate/up, then down): 24 MLPs
 // of the 0.4B shape in a chain 8.6 against 12.8 µs an MLP; in the graph-captured step ~18 µs
-// (bench/results/cuda/2026-12-03/, 2026-12-04/).
+// (bench/results/cuda/2026-12-03/, 2026-12-04/). The blocks placed first (7/16 of them, while
+// o_proj still runs) take up to 4 runs of 8 rows each, the others the rest: 624–626 against
+// 639–640 µs a traced step (bench/results/cuda/2026-12-06/a_…; MNEMO_CUDA_MLP_EARLY_RUNS=0
+// shares the rows evenly). Which rows a block sums changes the rounding of its share, not the
+// determinism: the split depends only on the shape and the SM count.
 // mlp_split_fits says which MLPs it takes: bf16 without biases, hidden 1024 (the paper's 0.4B
-// shape), MLP rows a multiple of 8 and at most 24 a block on this device's SMs. `norm` as for
+// shape), MLP rows a multiple of 8 and at most 32 a block on this device's SMs. `norm` as for
 // linear(), without groups.
 inline constexpr int kMlpFixedBits = 32;
 bool mlp_split_fits(const DeviceMatrix& gate, const DeviceMatrix& up, const DeviceMatrix& down);

@@ -576,7 +576,7 @@ TEST(Cuda, SplitMlpMatchesTheGemvMlpAndGivesTheSameBitsEveryLaunch) {
     cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
     const double fixed_unit = std::ldexp(1.0, -mc::kMlpFixedBits);
     // The paper's 0.4B MLP; fewer runs of 8 rows than blocks (blocks with none); the most that fits.
-    for (const int64_t f : {int64_t{2816}, int64_t{520}, int64_t{24} * sms}) {
+    for (const int64_t f : {int64_t{2816}, int64_t{520}, int64_t{32} * sms}) {
         std::mt19937 rng(static_cast<uint32_t>(f));
         const Bf16Matrix gate = make_bf16_matrix(f, d, rng, 0.05f), up = make_bf16_matrix(f, d, rng, 0.05f),
                          down = make_bf16_matrix(d, f, rng, 0.05f);
@@ -728,8 +728,8 @@ TEST(Cuda, SplitMlpTakesOnlyTheShapesItIsBuiltFor) {
     };
     EXPECT_TRUE(fits(1024, 2816, mc::WeightType::bf16));
     EXPECT_TRUE(fits(1024, 8, mc::WeightType::bf16));
-    EXPECT_TRUE(fits(1024, 24 * sms, mc::WeightType::bf16));
-    EXPECT_FALSE(fits(1024, 24 * sms + 8, mc::WeightType::bf16));
+    EXPECT_TRUE(fits(1024, 32 * sms, mc::WeightType::bf16));
+    EXPECT_FALSE(fits(1024, 32 * sms + 8, mc::WeightType::bf16));
     EXPECT_FALSE(fits(1024, 2820, mc::WeightType::bf16));
     EXPECT_FALSE(fits(2048, 5632, mc::WeightType::bf16));
     EXPECT_FALSE(fits(384, 1024, mc::WeightType::bf16));
