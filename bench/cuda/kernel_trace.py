@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """What each kernel of a single-token decode step costs the step, from a kernel_trace CSV.
 
-A step starts at a one-block `embed_kernel` (a prefill chunk's embedding has a block a token).
+A step starts at a one-block `embed_kernel` (a prefill chunk's embedding has a block a token) or,
+where the first GEMV reads the embedding itself, at the first kernel after the GPU idled.
 The steps of the most common kernel count (the scoring steps, one in 16, have more) are lined
 up kernel by kernel in order of end time; each kernel is charged the time from the end of the
 kernel before it to its own end ("cost"): the costs sum to the step's span from the first
@@ -30,8 +31,17 @@ def load(path):
     return rows
 
 
-def steps_of(rows):
+def steps_of(rows, idle_ns=5_000):
+    """Decode steps: each starts at a one-block embed_kernel, or, where the step's first GEMV reads
+    the embedding itself (no such launch), at the first kernel after the GPU idled idle_ns or more
+    (the host's round trip between steps; kernels within a step overlap or follow at once)."""
     starts = [i for i, r in enumerate(rows) if r["short"].startswith("embed_kernel") and r["grid"] == 1]
+    if not starts:
+        end = None
+        for i, r in enumerate(rows):
+            if end is None or r["start_ns"] - end >= idle_ns:
+                starts.append(i)
+            end = r["end_ns"] if end is None else max(end, r["end_ns"])
     out = []
     for a, b in zip(starts, starts[1:] + [len(rows)]):
         out.append(rows[a:b])

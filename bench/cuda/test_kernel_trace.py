@@ -4,7 +4,8 @@
 Each decode step: a one-block embed, a GEMV that starts 1 us before the embed ends (its
 pre-wait part, as under programmatic launch), then an attention kernel. Every fourth step
 also runs a scorer on a second stream (more kernels: left out as not the common count). A
-prefill chunk's embed (a block a token) ahead of them must not count as a step.
+prefill chunk's embed (a block a token) ahead of them must not count as a step. Without the one-block
+embeds (the embedding folded into the first GEMV) steps start after the GPU idles.
 """
 import csv
 import gzip
@@ -63,6 +64,18 @@ class KernelTraceTest(unittest.TestCase):
             self.assertAlmostEqual(med[2]["cost"], 12.0)
             self.assertAlmostEqual(med[2]["early"], -0.5)  # a gap, not an overlap
             self.assertAlmostEqual(sum(m["cost"] for m in med.values()), r["plain_span_us"])
+
+    def test_steps_without_an_embedding_launch_start_after_the_idle_gap(self):
+        # The embedding folded into the first GEMV: the same steps without their one-block embed.
+        rows = [r for r in synthetic_rows() if not (r["name"].endswith("embed_kernel") and r["grid"] == 1)]
+        r = kernel_trace.analyse(kernel_trace.load(self.write(rows)), skip=2)
+        # The prefill chunk is a step of its own here: 13, the first two and the last dropped: 10,
+        # of which decode steps 3 and 7 score.
+        self.assertEqual(r["steps"], 10)
+        self.assertEqual((r["n"], r["plain"]), (2, 8))
+        self.assertEqual([r["names"][i][0] for i in range(2)], ["gemv_kernel<1; 1>", "kv_decode_kernel"])
+        self.assertAlmostEqual(r["plain_span_us"], 19.0)  # the GEMV's start to the attention's end
+        self.assertAlmostEqual(r["med"][1]["cost"], 12.0)
 
     def test_too_few_steps_is_an_error(self):
         with self.assertRaises(ValueError):

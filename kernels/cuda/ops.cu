@@ -169,6 +169,19 @@ constexpr int kGemvBlocksPerSm = 2;  // the default grid, and what the kernel's 
 constexpr int kNormWeightsAhead = 4;  // a 1024-wide input norm's weights, read before the wait
 
 // GDN's gates (cpu formula): beta = sigmoid(b); g = −exp(A_log[h]) · softplus(a + dt_bias[h]).
+// Row i's logit l as a key whose largest is argmax()'s choice: the larger logit, the lower index
+// among equals (−0 equal to +0), NaN as −∞; every key of a row is above 0, the empty key.
+__device__ __forceinline__ unsigned long long argmax_key_of(float l, int64_t i) {
+    if (isnan(l)) l = -INFINITY;
+    if (l == 0.0f) l = 0.0f;
+    const unsigned bits = __float_as_uint(l);
+    const unsigned ordered = (bits & 0x80000000u) != 0 ? ~bits : bits | 0x80000000u;
+    return static_cast<unsigned long long>(ordered) << 32 | (0xffffffffu - static_cast<unsigned>(i));
+}
+__device__ __forceinline__ int32_t argmax_of_key(unsigned long long key) {
+    return key == 0 ? 0 : static_cast<int32_t>(0xffffffffu - static_cast<unsigned>(key & 0xffffffffu));
+}
+
 __device__ __forceinline__ float apply_epilogue(const Epilogue& e, float v, int64_t row) {
     if (e.kind == Epilogue::sigmoid) return 1.0f / (1.0f + expf(-v));
     if (e.kind == Epilogue::gdn_decay) {
@@ -194,6 +207,7 @@ struct GemvBatch {
     InputNorm norm;       // applied to x on the way in when normed
     bool normed = false;
     Epilogue epilogue[kMaxLinearBatch];
+    unsigned long long* argmax_key = nullptr;  // one token, one matrix: the greedy choice (argmax_key_of)
 };
 
 constexpr int kNormThreads = 256;  // add_rms_norm and the GEMV's input norm: same sums, same bits
@@ -472,12 +486,45 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
     const int64_t cols = b.w[0].cols;
     float norm_w[kNormWeightsAhead];
     if (b.normed && b.norm.group == 0) load_norm_weights_ahead(b.norm, cols, norm_w);
+    // The embedding folded in (InputNorm::token): the row's values i = threadIdx.x + k · kThreadsGemv.
+    const bool embedded = b.normed && b.norm.token != nullptr;
+    float emb[kNormWeightsAhead];
+    if (embedded) {
+        const int64_t row = *b.norm.token;
+#pragma unroll
+        for (int k = 0; k < kNormWeightsAhead; ++k) {
+            const int64_t i = threadIdx.x + k * kThreadsGemv;
+            emb[k] = i < cols ? load_weight(b.norm.embedding, row, i) : 0.0f;
+        }
+    }
     const bool group_ahead = b.normed && group_norm_ahead(b.norm, cols, n_tokens);
     GroupNormAhead ahead;
     if (group_ahead) load_group_norm_ahead(b.norm, cols, ahead);
     pdl_let_next_then_wait();
     extern __shared__ float xs[];  // [n_tokens][cols]
-    for (int t = 0; t < n_tokens; ++t) {
+    if (embedded) {
+        const InputNorm& nm = b.norm;
+        for (int64_t i = static_cast<int64_t>(blockIdx.x) * kThreadsGemv + threadIdx.x; i < nm.n_clear;
+             i += static_cast<int64_t>(gridDim.x) * kThreadsGemv)
+            nm.clear[i] = 0;
+        // The norm path's sums below, in its order (the same bits as embed() then the GEMV).
+        float ss = 0.0f;
+#pragma unroll
+        for (int k = 0; k < kNormWeightsAhead; ++k) {
+            const int64_t i = threadIdx.x + k * kThreadsGemv;
+            if (i >= cols) break;
+            emb[k] += 0.0f;  // as the norm path adds its (absent) residual: −0 becomes +0
+            if (nm.sum != nullptr && blockIdx.x == 0) nm.sum[i] = emb[k];
+            ss += emb[k] * emb[k];
+        }
+        const float inv = rsqrtf(block_sum(ss) / static_cast<float>(cols) + nm.eps);
+#pragma unroll
+        for (int k = 0; k < kNormWeightsAhead; ++k) {
+            const int64_t i = threadIdx.x + k * kThreadsGemv;
+            if (i < cols) xs[i] = emb[k] * inv * norm_w[k];
+        }
+    }
+    for (int t = 0; t < n_tokens && !embedded; ++t) {
         const float* xr = x + t * cols;
         float* xo = xs + t * cols;
         // The loops stride by the compile-time block size, so the compiler unrolls them and keeps
@@ -515,6 +562,7 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
     }
     __syncthreads();
     const int lane = threadIdx.x % kWarp;
+    unsigned long long best = 0;  // argmax_key: the best of this warp's rows (lane 0)
     while (cur.row >= 0) {
         float acc[NR][MaxT];
 #pragma unroll
@@ -542,10 +590,23 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
             if (t >= n_tokens) break;
             float s = warp_sum(acc[0][t]) + (bias != nullptr ? bias[cur.row] : 0.0f);
             if (NR == 2) s = silu(s) * (warp_sum(acc[NR - 1][t]) + (b.w[1].bias != nullptr ? b.w[1].bias[cur.row] : 0.0f));
-            if (lane == 0) b.y[cur.m][t * b.w[cur.m].rows + cur.row] = apply_epilogue(b.epilogue[cur.m], s, cur.row);
+            if (lane == 0) {
+                const float out = apply_epilogue(b.epilogue[cur.m], s, cur.row);
+                b.y[cur.m][t * b.w[cur.m].rows + cur.row] = out;
+                if (b.argmax_key != nullptr) best = max(best, argmax_key_of(out, cur.row));
+            }
         }
         r += stride;
         cur = after;
+    }
+    if (b.argmax_key != nullptr) {  // the block's best, then one atomic a block
+        __shared__ unsigned long long warp_best[kThreadsGemv / kWarp];
+        if (lane == 0) warp_best[threadIdx.x / kWarp] = best;
+        __syncthreads();
+        if (threadIdx.x == 0) {
+            for (int w = 1; w < kThreadsGemv / kWarp; ++w) best = max(best, warp_best[w]);
+            if (best != 0) atomicMax(b.argmax_key, best);
+        }
     }
 }
 
@@ -909,10 +970,11 @@ int64_t linear_scratch_bf16(const DeviceMatrix& w, int64_t T) {
 }
 
 void linear_batch(const DeviceMatrix* const* w, float* const* y, int n, float* x, int64_t T, void* x_bf16, Stream stream,
-                  const InputNorm* norm, const Epilogue* epilogues, int64_t max_blocks) {
+                  const InputNorm* norm, const Epilogue* epilogues, int64_t max_blocks, unsigned long long* argmax_key) {
     if (use_gemv(T)) {
         GemvBatch b;
         b.n = n;
+        b.argmax_key = T == 1 && n == 1 ? argmax_key : nullptr;
         b.first_row[0] = 0;
         for (int m = 0; m < n; ++m) {
             b.w[m] = *w[m];
@@ -934,10 +996,11 @@ void linear_batch(const DeviceMatrix* const* w, float* const* y, int n, float* x
     }
 }
 
-void linear(const DeviceMatrix& w, float* x, int64_t T, float* y, void* x_bf16, Stream stream, const InputNorm* norm, int64_t max_blocks) {
+void linear(const DeviceMatrix& w, float* x, int64_t T, float* y, void* x_bf16, Stream stream, const InputNorm* norm, int64_t max_blocks,
+            unsigned long long* argmax_key) {
     const DeviceMatrix* ws[1] = {&w};
     float* ys[1] = {y};
-    linear_batch(ws, ys, 1, x, T, x_bf16, stream, norm, nullptr, max_blocks);
+    linear_batch(ws, ys, 1, x, T, x_bf16, stream, norm, nullptr, max_blocks, argmax_key);
 }
 
 void linear_swiglu(const DeviceMatrix& gate, const DeviceMatrix& up, float* x, int64_t T, float* out, float* up_scratch, void* x_bf16,
@@ -982,6 +1045,8 @@ void mlp(const DeviceMatrix& gate, const DeviceMatrix& up, const DeviceMatrix& d
     linear_swiglu(gate, up, x, T, hidden, up_scratch, x_bf16, stream, norm, x_bf16);
     blas_linear(down, hidden, x_bf16, T, y, stream);
 }
+
+bool embedding_foldable(int64_t cols) { return cols <= static_cast<int64_t>(kNormWeightsAhead) * kThreadsGemv; }
 
 int64_t gemv_blocks_before_mlp_split() { return std::max(1, sm_count() / 2); }
 
@@ -1475,8 +1540,16 @@ __global__ void __launch_bounds__(kArgmaxThreads) argmax_kernel(const float* log
     if (lane == 0) *out = best_i == INT32_MAX ? 0 : best_i;
 }
 
-__global__ void advance_kernel(int64_t* position, int64_t n) {
-    pdl_wait(); *position += n; }
+// The step's last launch: the position moves on, and with argmax_key the greedy choice the LM
+// head left there goes to token, and the key is emptied for the next step's LM head.
+__global__ void advance_kernel(int64_t* position, int64_t n, unsigned long long* argmax_key, int32_t* token) {
+    pdl_wait();
+    *position += n;
+    if (argmax_key != nullptr) {
+        *token = argmax_of_key(*argmax_key);
+        *argmax_key = 0;
+    }
+}
 
 }  // namespace
 
@@ -1581,7 +1654,9 @@ void rope(float* q, int64_t q_heads, float* k, int64_t k_heads, float* k_pre, in
     else launch_kernel(rope_kernel<int64_t>, blocks_for(n, 256), 256, 0, stream, q, q_heads, k, k_heads, k_pre, T, hd, position, theta);
 }
 void argmax(const float* logits, int64_t n, int32_t* out, Stream stream) { launch_kernel(argmax_kernel, 1, kArgmaxThreads, 0, stream, logits, n, out); }
-void advance_position(int64_t* position, int64_t n, Stream stream) { launch_kernel(advance_kernel, 1, 1, 0, stream, position, n); }
+void advance_position(int64_t* position, int64_t n, Stream stream, unsigned long long* argmax_key, int32_t* token) {
+    launch_kernel(advance_kernel, 1, 1, 0, stream, position, n, argmax_key, token);
+}
 
 const char* last_error() {
     const cudaError_t e = cudaGetLastError();

@@ -70,7 +70,18 @@ struct InputNorm {
     int64_t group = 0;
     const float* gate = nullptr;
     const int64_t* residual_fixed = nullptr;
+    // A decode step's first linear layer folds the embedding in (embedding_foldable): x is row
+    // token[0] of `embedding` (read before the GEMV's wait: the token was written by an earlier
+    // launch or copy, never by the kernel before it), block 0 writes it to `sum` (the residual
+    // stream), and `clear` (n_clear values) is zeroed after the wait, as embed() zeroes it.
+    const int32_t* token = nullptr;
+    DeviceMatrix embedding;
+    int64_t* clear = nullptr;
+    int64_t n_clear = 0;
 };
+// Whether a GEMV at one token can fold the embedding of a row of `cols` values into its input
+// norm (InputNorm::token): up to 1 024 values, without a residual or groups.
+bool embedding_foldable(int64_t cols);
 
 // y[T, out] = x[T, in] · Wᵀ (+ bias). x, y f32. `x_bf16` is scratch of T·in bf16
 // values, used when cuBLAS multiplies bf16 weights; for q8_0 weights above GEMV sizes it
@@ -79,9 +90,11 @@ struct InputNorm {
 // path was measured slower and less exact (docs/performance-cuda.md). With `norm`, the input is norm's;
 // when cuBLAS runs, the norm's launch writes the rows straight into x_bf16 (bf16 / q8_0 weights) or
 // into x (f32 weights), so x's contents afterwards are unspecified. `max_blocks` (> 0) caps the
-// GEMV's grid (gemv_blocks_before_mlp_split).
+// GEMV's grid (gemv_blocks_before_mlp_split). `argmax_key` (one token only, where the GEMV
+// runs): the LM head also leaves argmax()'s choice over its outputs there, as a key that
+// advance_position() turns into the token (it must hold 0 before: advance_position empties it).
 void linear(const DeviceMatrix& w, float* x, int64_t n_tokens, float* y, void* x_bf16, Stream stream, const InputNorm* norm = nullptr,
-            int64_t max_blocks = 0);
+            int64_t max_blocks = 0, unsigned long long* argmax_key = nullptr);
 // A function applied to a linear layer's outputs (row = output index): in the GEMV at
 // decode sizes, by a kernel of its own above them. gdn_decay is GDN's decay gate
 // g = −exp(A_log[row]) · softplus(v + dt_bias[row]); sigmoid gives its beta.
@@ -96,7 +109,8 @@ struct Epilogue {
 // per matrix, x converted to bf16 once. `epilogues` (n of them, or null) per matrix; `max_blocks`
 // as for linear().
 void linear_batch(const DeviceMatrix* const* w, float* const* y, int n, float* x, int64_t n_tokens, void* x_bf16, Stream stream,
-                  const InputNorm* norm = nullptr, const Epilogue* epilogues = nullptr, int64_t max_blocks = 0);
+                  const InputNorm* norm = nullptr, const Epilogue* epilogues = nullptr, int64_t max_blocks = 0,
+                  unsigned long long* argmax_key = nullptr);
 // out = silu(x · gateᵀ) · (x · upᵀ) (the MLP's two projections and their product in one
 // launch at decode sizes); `up_scratch` [T, rows] is used above them. There, with `out_bf16`
 // set, the product goes to out_bf16 as bf16 instead (out then holds x · gateᵀ).
@@ -396,7 +410,9 @@ size_t sample_sort_temp_bytes(int64_t n);
 void recent_push(int32_t* ring, int32_t* meta, const int32_t* token, Stream stream);
 void sample(const float* logits, int64_t n_vocab, const SamplerConfig* config, const int32_t* ring, const int32_t* ring_meta,
             const SampleScratch& scratch, int32_t* out_token, Stream stream);
-void advance_position(int64_t* position, int64_t n, Stream stream);
+// With argmax_key: token[0] = the greedy choice the LM head left there (linear), and the key is
+// emptied for the next step.
+void advance_position(int64_t* position, int64_t n, Stream stream, unsigned long long* argmax_key = nullptr, int32_t* token = nullptr);
 
 // Last CUDA error as text (empty if none), clearing it.
 const char* last_error();

@@ -210,7 +210,9 @@ struct DeviceLayer {
 // called: once per process (MNEMO_CUDA_SIDE_STREAM) or at each session's creation
 // (MNEMO_CUDA_MLP_SPLIT=0: decode MLPs as two GEMV launches even where cuda::mlp_split fits;
 // MNEMO_CUDA_O_HALF=0: the output projection before a split MLP on the default grid;
-// MNEMO_CUDA_GDN_FUSED=0: a decode step's GDN convs and rule as two launches).
+// MNEMO_CUDA_GDN_FUSED=0: a decode step's GDN convs and rule as two launches;
+// MNEMO_CUDA_FOLD_EMBEDDING=0: a decode step's embedding as a launch of its own;
+// MNEMO_CUDA_FUSED_ARGMAX=0: greedy sampling by an argmax launch after the LM head).
 bool env_switch(const char* name) {
     const char* env = std::getenv(name);
     return env == nullptr || std::strcmp(env, "0") != 0;
@@ -311,6 +313,8 @@ public:
         MNEMO_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
         MNEMO_TRY(side_.init());
         o_blocks_halved_ = env_switch("MNEMO_CUDA_O_HALF");
+        fold_embedding_ = env_switch("MNEMO_CUDA_FOLD_EMBEDDING");
+        fused_argmax_ = env_switch("MNEMO_CUDA_FUSED_ARGMAX");
         gdn_fused_ = env_switch("MNEMO_CUDA_GDN_FUSED");
         const char* why = nullptr;
         blas_ = cuda::blas_init(stream_, &why);
@@ -500,6 +504,8 @@ public:
         float** gdn_buffers[5] = {&gdn_chunk_.w, &gdn_chunk_.u, &gdn_chunk_.p, &gdn_chunk_.g, &gdn_chunk_.h};
         for (int j = 0; j < 5; ++j) MNEMO_TRY(alloc(static_cast<uint64_t>(gdn_scratch[j]) * 4, reinterpret_cast<void**>(gdn_buffers[j])));
         MNEMO_CUDA_TRY(cudaMallocHost(reinterpret_cast<void**>(&pinned_token_), sizeof(int32_t)));
+        MNEMO_TRY(alloc(sizeof(unsigned long long), reinterpret_cast<void**>(&argmax_key_)));
+        MNEMO_CUDA_TRY(cudaMemsetAsync(argmax_key_, 0, sizeof(unsigned long long), stream_));
         MNEMO_TRY(alloc_sampler(c.vocab_size));
         MNEMO_CUDA_TRY(cudaStreamSynchronize(stream_));
         return MNEMO_OK;
@@ -507,7 +513,11 @@ public:
 
     mnemo_status feed_chunk(const int32_t* tokens, int64_t n) override {
         if (n == 1) MNEMO_TRY(catch_up_scores());
-        MNEMO_CUDA_TRY(cudaMemcpyAsync(tokens_, tokens, static_cast<size_t>(n) * sizeof(int32_t), cudaMemcpyHostToDevice, stream_));
+        // A token just sampled here is in tokens_[0] already (feed_sample's rule): then nothing of
+        // the host's is read and the feed returns without waiting for the step, so the sample
+        // after it (mnemo bench's decode loop) is queued behind it with one round trip a token.
+        const bool held = n == 1 && tokens[0] == last_sampled_;
+        if (!held) MNEMO_CUDA_TRY(cudaMemcpyAsync(tokens_, tokens, static_cast<size_t>(n) * sizeof(int32_t), cudaMemcpyHostToDevice, stream_));
         if (n == 1) {
             // A single token replays the captured step (~200 launches in one), as generation does.
             MNEMO_TRY(launch_decode_graph(StepEnd::logits, feed_graphs_));
@@ -515,7 +525,8 @@ public:
         } else {
             MNEMO_TRY(forward(n));
         }
-        MNEMO_CUDA_TRY(cudaStreamSynchronize(stream_));  // the host's tokens buffer may go away
+        argmax_ready_ = fused_argmax_;
+        if (!held) MNEMO_CUDA_TRY(cudaStreamSynchronize(stream_));  // the host's tokens buffer may go away
         return MNEMO_OK;
     }
     mnemo_status download_logits(float* host) override {
@@ -550,6 +561,7 @@ public:
         if (greedy_) return argmax(token);
         MNEMO_TRY(set_uniform(uniform));
         cuda::sample(logits_, model_->config.vocab_size, sampler_config_, recent_, recent_meta_, sample_, tokens_, stream_);
+        argmax_ready_ = false;
         return read_token(token);
     }
     mnemo_status feed_sample(int32_t token, double uniform, int32_t* next) override {
@@ -557,11 +569,14 @@ public:
         if (token != last_sampled_) MNEMO_CUDA_TRY(cudaMemcpyAsync(tokens_, &token, 4, cudaMemcpyHostToDevice, stream_));
         if (!greedy_) MNEMO_TRY(set_uniform(uniform));
         MNEMO_TRY(catch_up_scores());
-        MNEMO_TRY(greedy_ ? launch_decode_graph(StepEnd::argmax, greedy_graphs_) : launch_decode_graph(StepEnd::sample, sample_graphs_));
+        if (greedy_ && fused_argmax_) MNEMO_TRY(launch_decode_graph(StepEnd::logits, feed_graphs_));  // its advance chose
+        else MNEMO_TRY(greedy_ ? launch_decode_graph(StepEnd::argmax, greedy_graphs_) : launch_decode_graph(StepEnd::sample, sample_graphs_));
+        argmax_ready_ = greedy_ && fused_argmax_;
         return read_token(next);
     }
     mnemo_status argmax(int32_t* token) override {
-        cuda::argmax(logits_, model_->config.vocab_size, tokens_, stream_);
+        if (!argmax_ready_) cuda::argmax(logits_, model_->config.vocab_size, tokens_, stream_);
+        argmax_ready_ = true;
         return read_token(token);
     }
     uint64_t device_bytes() const override { return weights_->bytes() + own_bytes_; }
@@ -718,10 +733,21 @@ private:
             if (add) cur = 1 - cur, fixed = nullptr;
             return n;
         };
-        cuda::embed(tokens_, T, embeddings_, x_, stream_, T == 1 ? mlp_sums_ : nullptr, 2 * d);
+        // A single token's embedding is read by the first layer's input GEMV (one launch fewer
+        // at the step's start); it clears the split MLPs' sums as embed() would.
+        const bool fold_embedding = T == 1 && fold_embedding_ && cuda::embedding_foldable(d);
+        if (!fold_embedding) cuda::embed(tokens_, T, embeddings_, x_, stream_, T == 1 ? mlp_sums_ : nullptr, 2 * d);
         for (size_t i = 0; i < layers_.size(); ++i) {
             const DeviceLayer& L = layers_[i];
-            const cuda::InputNorm attn_in = norm(L.attn_norm, i > 0);
+            cuda::InputNorm attn_in = norm(L.attn_norm, i > 0);
+            if (i == 0 && fold_embedding) {
+                attn_in.sum = stream_x[cur];  // where embed() writes the residual stream
+                attn_in.x = nullptr;
+                attn_in.token = tokens_;
+                attn_in.embedding = embeddings_;
+                attn_in.clear = mlp_sums_;  // null without split MLPs
+                attn_in.n_clear = mlp_sums_ != nullptr ? 2 * d : 0;
+            }
             if (L.kind == MNEMO_MIXER_GDN) MNEMO_TRY(gdn(L, T, attn_in));
             else if (L.kind == MNEMO_MIXER_NSA) nsa(L, T, attn_in);
             else MNEMO_TRY(attention(L, T, attn_in));
@@ -738,9 +764,12 @@ private:
         // Only the last token's logits are kept.
         cuda::InputNorm head_in{stream_x[cur] + (T - 1) * d, fixed == nullptr ? y_ + (T - 1) * d : nullptr, nullptr, final_norm_, c.norm_eps};
         head_in.residual_fixed = fixed;
-        cuda::linear(lm_head_, h_, 1, logits_, x_bf16_, stream_, &head_in);
+        // The LM head also leaves its greedy choice in argmax_key_, which the advance launch writes
+        // to tokens_[0] (argmax_ready_).
+        unsigned long long* key = fused_argmax_ ? argmax_key_ : nullptr;
+        cuda::linear(lm_head_, h_, 1, logits_, x_bf16_, stream_, &head_in, 0, key);
         MNEMO_TRY(side_.join(stream_));  // the side stream's commits and scorers read the position advanced next
-        cuda::advance_position(position_, T, stream_);
+        cuda::advance_position(position_, T, stream_, key, tokens_);
         return launch_status();
     }
 
@@ -867,6 +896,10 @@ private:
     cuda::KvScratch kv_, side_kv_;
     SideStream side_;
     bool o_blocks_halved_ = true;  // MNEMO_CUDA_O_HALF (output_blocks)
+    bool fold_embedding_ = true;   // MNEMO_CUDA_FOLD_EMBEDDING (forward)
+    bool fused_argmax_ = true;     // MNEMO_CUDA_FUSED_ARGMAX (forward)
+    unsigned long long* argmax_key_ = nullptr;
+    bool argmax_ready_ = false;    // tokens_[0] holds the greedy choice over logits_ (forward's advance wrote it)
     bool gdn_fused_ = true;        // MNEMO_CUDA_GDN_FUSED: decode steps through cuda::gdn_decode_step
     bool scores_behind_ = true;  // catch_up_scores() owed before the next single-token step
     cuda::NsaScratch nsa_;

@@ -183,9 +183,9 @@ Bf16Matrix make_bf16_matrix(int64_t rows, int64_t cols, std::mt19937& rng, float
 }  // namespace
 
 // Greedy decoding's argmax on the device follows the CPU sampler's rule: the largest logit, the
-// lowest index among equal ones, NaN as −∞ (all NaN: token 0). Logits on a coarse grid make ties
-// common; the winner sits first, last, tied at both ends and inside, at vocabulary sizes around
-// the kernel's block and load batch.
+// lowest index among equal ones (−0 equal to +0), NaN as −∞ (all NaN: token 0). Logits on a coarse
+// grid make ties common; the winner sits first, last, tied at both ends and inside, at vocabulary
+// sizes around the kernel's block and load batch. The LM head's fused choice (argmax_key) agrees.
 TEST(Cuda, ArgmaxTakesTheLargestLogitAndTheLowestIndexAmongEqualOnes) {
     MNEMO_REQUIRE_CUDA_DEVICE();
     const auto expected = [](const std::vector<float>& l) {
@@ -203,7 +203,7 @@ TEST(Cuda, ArgmaxTakesTheLargestLogitAndTheLowestIndexAmongEqualOnes) {
     for (int64_t n : {1, 7, 1023, 1024, 1025, 8191, 8193, 32000, 100003}) {
         std::mt19937 rng(static_cast<uint32_t>(n));
         std::uniform_int_distribution<int> grid(-20, 20);
-        for (int layout = 0; layout < 5; ++layout) {
+        for (int layout = 0; layout < 6; ++layout) {
             std::vector<float> l(static_cast<size_t>(n));
             for (float& v : l) v = 0.5f * static_cast<float>(grid(rng));
             for (size_t i = 3; i < l.size(); i += 17) l[i] = NAN;
@@ -213,18 +213,49 @@ TEST(Cuda, ArgmaxTakesTheLargestLogitAndTheLowestIndexAmongEqualOnes) {
             if (layout == 2) l[0] = l[last] = 100.0f;
             if (layout == 3) l[last] = l[mid] = 100.0f;
             if (layout == 4) std::fill(l.begin(), l.end(), NAN);
+            if (layout == 5 && n > 2) std::fill(l.begin(), l.end(), -1.0f), l[0] = NAN, l[1] = -0.0f, l[last] = 0.0f;  // −0 ties +0
             float* d = to_device(l);
             ASSERT_EQ(cudaMemset(d_out, 0xff, 4), cudaSuccess);
             mnemo::cuda::argmax(d, n, d_out, nullptr);
             int32_t got = -1;
             ASSERT_EQ(cudaMemcpy(&got, d_out, 4, cudaMemcpyDeviceToHost), cudaSuccess);
-            cudaFree(d);
             EXPECT_EQ(got, expected(l)) << "n " << n << " layout " << layout;
+            // The same choice from the LM head's GEMV (linear's argmax_key; here an n × 1 f32 matrix
+            // of the logits times x = 1, so its outputs are the logits), turned into the token by
+            // advance_position, which empties the key and moves the position on.
+            namespace mc = mnemo::cuda;
+            mc::DeviceMatrix w;
+            w.data = d;
+            w.type = mc::WeightType::f32;
+            w.rows = n;
+            w.cols = 1;
+            float* d_one = to_device(std::vector<float>{1.0f});
+            float* d_y = to_device(std::vector<float>(l.size(), 0.0f));
+            unsigned long long* d_key = nullptr;
+            int64_t* d_pos = nullptr;
+            ASSERT_EQ(cudaMalloc(&d_key, 8), cudaSuccess);
+            ASSERT_EQ(cudaMalloc(&d_pos, 8), cudaSuccess);
+            cudaMemset(d_key, 0, 8);
+            cudaMemset(d_pos, 0, 8);
+            ASSERT_EQ(cudaMemset(d_out, 0xff, 4), cudaSuccess);
+            mc::linear(w, d_one, 1, d_y, nullptr, nullptr, nullptr, 0, d_key);
+            mc::advance_position(d_pos, 1, nullptr, d_key, d_out);
+            unsigned long long key = 1;
+            int64_t pos = 0;
+            ASSERT_EQ(cudaMemcpy(&got, d_out, 4, cudaMemcpyDeviceToHost), cudaSuccess);
+            cudaMemcpy(&key, d_key, 8, cudaMemcpyDeviceToHost);
+            cudaMemcpy(&pos, d_pos, 8, cudaMemcpyDeviceToHost);
+            EXPECT_EQ(got, expected(l)) << "fused, n " << n << " layout " << layout;
+            EXPECT_EQ(key, 0u);
+            EXPECT_EQ(pos, 1);
+            for (void* p : {static_cast<void*>(d), static_cast<void*>(d_one), static_cast<void*>(d_y), static_cast<void*>(d_key),
+                            static_cast<void*>(d_pos)})
+                cudaFree(p);
             ++cases;
         }
     }
     cudaFree(d_out);
-    EXPECT_EQ(cases, 45);
+    EXPECT_EQ(cases, 54);
 }
 
 TEST(Cuda, GdnConvL2FusedEqualsTheTwoOps) {
@@ -561,6 +592,65 @@ std::vector<int64_t> fixed_to_host(const int64_t* d, size_t n) {
 }
 
 }  // namespace
+
+// A decode step's first linear layer with the embedding folded in (InputNorm::token) gives the
+// bits of embed() then the GEMV over its output: the outputs of every matrix of the batch, the
+// residual stream block 0 writes, and the values it clears; at widths 1 024 and 640.
+TEST(Cuda, GemvWithTheEmbeddingFoldedInGivesTheBitsOfEmbedThenGemv) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    namespace mc = mnemo::cuda;
+    for (const int64_t cols : {int64_t{1024}, int64_t{640}}) {
+        ASSERT_TRUE(mc::embedding_foldable(cols));
+        std::mt19937 rng(static_cast<uint32_t>(cols));
+        const Bf16Matrix table = make_bf16_matrix(50, cols, rng), a = make_bf16_matrix(700, cols, rng), b = make_bf16_matrix(300, cols, rng);
+        const int32_t token = 37;
+        int32_t* d_token = nullptr;
+        ASSERT_EQ(cudaMalloc(&d_token, 4), cudaSuccess);
+        cudaMemcpy(d_token, &token, 4, cudaMemcpyHostToDevice);
+        float* d_norm = to_device(random_vector(static_cast<size_t>(cols), rng));
+        const mc::DeviceMatrix* ws[2] = {&a.device, &b.device};
+        std::vector<std::vector<float>> outs[2];
+        std::vector<float> streams[2];
+        for (int folded = 0; folded < 2; ++folded) {
+            float* d_x = to_device(std::vector<float>(static_cast<size_t>(cols), NAN));
+            int64_t* d_clear = nullptr;
+            ASSERT_EQ(cudaMalloc(&d_clear, 2048 * 8), cudaSuccess);
+            cudaMemset(d_clear, 0x5a, 2048 * 8);
+            float* d_ya = to_device(std::vector<float>(700, NAN));
+            float* d_yb = to_device(std::vector<float>(300, NAN));
+            float* ys[2] = {d_ya, d_yb};
+            mc::InputNorm norm{d_x, nullptr, nullptr, d_norm, 1e-6f};
+            if (folded == 1) {
+                norm.x = nullptr;
+                norm.sum = d_x;
+                norm.token = d_token;
+                norm.embedding = table.device;
+                norm.clear = d_clear;
+                norm.n_clear = 2048;
+            } else {
+                mc::embed(d_token, 1, table.device, d_x, nullptr, d_clear, 2048);
+            }
+            mc::linear_batch(ws, ys, 2, d_x, 1, nullptr, nullptr, &norm);
+            ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+            outs[folded] = {to_host(d_ya, 700), to_host(d_yb, 300)};
+            streams[folded] = to_host(d_x, static_cast<size_t>(cols));
+            for (int64_t c : fixed_to_host(d_clear, 2048)) ASSERT_EQ(c, 0) << "folded " << folded;
+            for (void* p : {static_cast<void*>(d_x), static_cast<void*>(d_clear), static_cast<void*>(d_ya), static_cast<void*>(d_yb)}) cudaFree(p);
+        }
+        for (int m = 0; m < 2; ++m) {
+            ASSERT_EQ(std::memcmp(outs[0][m].data(), outs[1][m].data(), outs[0][m].size() * 4), 0) << "matrix " << m << ", width " << cols;
+            for (float v : outs[1][m]) ASSERT_TRUE(std::isfinite(v));
+        }
+        ASSERT_EQ(std::memcmp(streams[0].data(), streams[1].data(), streams[0].size() * 4), 0) << "residual stream, width " << cols;
+        for (int64_t i = 0; i < cols; ++i)
+            ASSERT_EQ(streams[1][static_cast<size_t>(i)], table.values[static_cast<size_t>(token * cols + i)]) << i;
+        for (void* p : {static_cast<void*>(d_token), static_cast<void*>(d_norm), const_cast<void*>(table.device.data),
+                        const_cast<void*>(a.device.data), const_cast<void*>(b.device.data)})
+            cudaFree(p);
+    }
+    EXPECT_FALSE(mc::embedding_foldable(1025));
+}
+
 
 // The split MLP (one launch, shares of down added as 64-bit fixed point) against the MLP as
 // GEMVs: the same input norm bit for bit (the residual sum too), outputs within the f32 sums'
