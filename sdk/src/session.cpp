@@ -365,13 +365,18 @@ mnemo_status SessionImpl::begin_device_sampling(const mnemo_sampler_params& samp
 
 mnemo_status SessionImpl::device_sample(double uniform, int32_t* token) {
     if (!device_ || !has_logits_) return fail(MNEMO_ERR_STATE, "no logits on the device");
-    return device_->sample(uniform, token);
+    const mnemo_status s = device_->sample(uniform, token);
+    if (s != MNEMO_OK) failed_ = true;  // a device failure (also one of a feed that did not wait)
+    return s;
 }
 
 mnemo_status SessionImpl::device_greedy(int32_t* token, bool* done) {
     *done = false;
     if (!device_ || !has_logits_ || !host_logits_stale_) return MNEMO_OK;
-    MNEMO_TRY(device_->argmax(token));
+    if (const mnemo_status s = device_->argmax(token); s != MNEMO_OK) {
+        failed_ = true;  // a device failure (also one of a feed that did not wait)
+        return s;
+    }
     *done = true;
     return MNEMO_OK;
 }

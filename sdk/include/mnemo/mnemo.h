@@ -254,7 +254,9 @@ MNEMO_API mnemo_status mnemo_session_backend(const mnemo_session* session, mnemo
 /* Feeds tokens (prefill, in chunks of chunk_tokens; decode is n_tokens == 1). Results
  * are identical whatever the chunking. On MNEMO_ERR_CANCELLED the tokens of completed
  * chunks are consumed and the session stays usable; any other failure leaves the
- * session in an error state (MNEMO_ERR_STATE until mnemo_session_reset). */
+ * session in an error state (MNEMO_ERR_STATE until mnemo_session_reset). On a GPU a
+ * single-token feed of the token the session just sampled returns once the step is queued;
+ * a device failure in it is reported by the next call that reads a result (sample, logits). */
 MNEMO_API mnemo_status mnemo_session_feed(mnemo_session* session, const int32_t* tokens, size_t n_tokens);
 
 /* Logits of the last fed token: a pointer valid until the next feed/reset. */
