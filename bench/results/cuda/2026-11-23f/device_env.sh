@@ -1,7 +1,8 @@
 # Sourced by the run.sh of this folder's experiments (each ran from a carried folder beside its
 # binaries: `bash .devcarryN/run.sh`, with this file next to it). Sets: here, out, models and the
 # library path; defines pack, run_for (a step bounded by what is left of $budget seconds),
-# session_tests, lte_model (the 0.4B laLTE bf16 model in $bf and a 140 KB prompt) and graph.
+# session_tests, lte_model (the 0.4B laLTE bf16 model in $bf and a 140 KB prompt), graph, trace
+# and bench1k (the last two added 2026-12-07; earlier runners define their own copies).
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
 [[ -x $here/mnemo || -x $here/mnemo_exp ]] || tar xJf "$here/bins.tar.xz" -C "$here"
@@ -40,4 +41,20 @@ ab_decode() {
 # kernel_tests SECONDS: test_cuda and its summary.
 kernel_tests() {
   run_for "$1" "$here/test_cuda" >"$out/test_cuda.log" 2>&1; echo "test_cuda exit $?" | tee -a "$out/test_cuda.log"; grep -E "PASSED|FAILED" "$out/test_cuda.log"
+}
+# trace NAME BIN [VAR=value...]: a kernel timeline of 128 greedy tokens after a 1K prompt
+# (libmnemo_kernel_trace.so beside the binaries), reported by kernel_trace.py; one summary line.
+trace() {
+  local name=$1 bin=$2; shift 2; head -c 1024 /tmp/prompt.txt >/tmp/p.txt
+  run_for 90 env "$@" CUDA_INJECTION64_PATH="$here/libmnemo_kernel_trace.so" MNEMO_KERNEL_TRACE="$out/trace_$name.csv" \
+    "$here/$bin" run -m "$bf" -f /tmp/p.txt -n 128 --backend cuda --chunk 1024 --json --quiet >"$out/trace_$name.json" 2>"$out/trace_$name.log"
+  python3 "$here/kernel_trace.py" "$out/trace_$name.csv" --skip 16 > "$out/report_$name.txt" 2>&1; echo "$name $(grep -E "span" "$out/report_$name.txt")"
+  gzip -f "$out/trace_$name.csv"
+}
+# bench1k NAME BIN [VAR=value...]: mnemo bench's decode at 1K (round $r), p50 and mean into bench_summary.txt.
+bench1k() {
+  local name=$1 bin=$2; shift 2
+  run_for 60 env "$@" "$here/$bin" bench --shape paper-0.4b --mixer lte --type bf16 --backend cuda --contexts 1K --decode-tokens 256 \
+    --no-roofline --model-dir "$models" --json "$out/bench_${name}_$r.json" >"$out/bench_${name}_$r.txt" 2>&1
+  python3 -c "import json,sys; j=json.load(open(sys.argv[1])); c=j['runs'][0]['contexts'][0]; print(sys.argv[2], 'p50', round(c['decode_ms_p50'],4), 'mean', round(c['decode_ms_mean'],4))" "$out/bench_${name}_$r.json" $name 2>&1 | tee -a "$out/bench_summary.txt"
 }

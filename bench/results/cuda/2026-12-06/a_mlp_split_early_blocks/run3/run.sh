@@ -1,14 +1,7 @@
 #!/bin/bash
 # Early block counts per mixer kind (after GDN / after attention), traced.
-source "$(dirname "${BASH_SOURCE[0]}")/../bench/results/cuda/2026-11-23f/device_env.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../bench/results/cuda/2026-11-23f/device_env.sh"  # trace, bench1k
 budget=560
-trace() {
-  local name=$1 bin=$2; shift 2; head -c 1024 /tmp/prompt.txt >/tmp/p.txt
-  run_for 90 env "$@" CUDA_INJECTION64_PATH="$here/libmnemo_kernel_trace.so" MNEMO_KERNEL_TRACE="$out/trace_$name.csv" \
-    "$here/$bin" run -m "$bf" -f /tmp/p.txt -n 128 --backend cuda --chunk 1024 --json --quiet >"$out/trace_$name.json" 2>"$out/trace_$name.log"
-  python3 "$here/kernel_trace.py" "$out/trace_$name.csv" --skip 16 > "$out/report_$name.txt" 2>&1; echo "$name $(grep -E "span" "$out/report_$name.txt")"
-  gzip -f "$out/trace_$name.csv"
-}
 kernel_tests 120
 lte_model mnemo
 trace before mnemo_before
