@@ -545,9 +545,29 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
         }
         const float* res = nm.residual != nullptr ? nm.residual + t * cols : nullptr;
         const int64_t* res_fixed = nm.residual_fixed != nullptr ? nm.residual_fixed + t * cols : nullptr;
+        const auto residual_at = [&](int64_t i) { return res != nullptr ? res[i] : res_fixed != nullptr ? fixed_to_float(res_fixed[i]) : 0.0f; };
         float ss = 0.0f;
-        for (int64_t i = threadIdx.x; i < cols; i += kThreadsGemv) {
-            const float v = xr[i] + (res != nullptr ? res[i] : res_fixed != nullptr ? fixed_to_float(res_fixed[i]) : 0.0f);
+        // The thread's first kNormWeightsAhead inputs and residuals are all requested before the
+        // sum's stores: nm.sum may alias them as far as the compiler knows, so in one loop each
+        // value's loads waited for the store before them, an L2 round trip each.
+        float xv[kNormWeightsAhead], rv[kNormWeightsAhead];
+#pragma unroll
+        for (int k = 0; k < kNormWeightsAhead; ++k) {
+            const int64_t i = threadIdx.x + k * kThreadsGemv;
+            xv[k] = i < cols ? xr[i] : 0.0f;
+            rv[k] = i < cols ? residual_at(i) : 0.0f;
+        }
+#pragma unroll
+        for (int k = 0; k < kNormWeightsAhead; ++k) {
+            const int64_t i = threadIdx.x + k * kThreadsGemv;
+            if (i >= cols) break;
+            const float v = xv[k] + rv[k];
+            if (nm.sum != nullptr && blockIdx.x == 0) nm.sum[t * cols + i] = v;
+            xo[i] = v;
+            ss += v * v;
+        }
+        for (int64_t i = threadIdx.x + kNormWeightsAhead * kThreadsGemv; i < cols; i += kThreadsGemv) {
+            const float v = xr[i] + residual_at(i);
             if (nm.sum != nullptr && blockIdx.x == 0) nm.sum[t * cols + i] = v;
             xo[i] = v;
             ss += v * v;
@@ -685,15 +705,23 @@ __global__ void __launch_bounds__(kSplitThreads, 1) mlp_split_kernel(DeviceMatri
     // block_sum, which guards a partial array reused token after token: 0.3 µs an MLP, ~10 µs a
     // decode step, when this called block_sum (measured in the 2026-12-03 review).
     float ss = 0.0f;
-    if (threadIdx.x < kNormThreads)
+    if (threadIdx.x < kNormThreads) {
+        float xv[kNormWeightsAhead], rv[kNormWeightsAhead];  // all requested before the sum's stores (as in the GEMV)
 #pragma unroll
         for (int k = 0; k < kNormWeightsAhead; ++k) {
             const int i = threadIdx.x + k * kNormThreads;
-            const float v = nm.x[i] + (nm.residual != nullptr ? nm.residual[i] : 0.0f);
+            xv[k] = nm.x[i];
+            rv[k] = nm.residual != nullptr ? nm.residual[i] : 0.0f;
+        }
+#pragma unroll
+        for (int k = 0; k < kNormWeightsAhead; ++k) {
+            const int i = threadIdx.x + k * kNormThreads;
+            const float v = xv[k] + rv[k];
             if (nm.sum != nullptr && blockIdx.x == 0) nm.sum[i] = v;
             xs[i] = v;
             ss += v * v;
         }
+    }
     ss = warp_sum(ss);
     if (lane == 0) partial[warp] = ss;
     __syncthreads();
