@@ -3342,7 +3342,16 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
     if (c.learned && R > 0) retained_scan<kDecodeThreads>(S, R, score, pos, free_slot, worst);
 
     pdl_wait();
+    // What the plan reads is requested first, with q and the token's key and value below, and
+    // before the key's stores to k_out: a load after a store the compiler cannot tell apart from
+    // its address waited for the store, and so for the loads that fed it (an L2 round trip each).
+    // The leaving token's new score is read whether or not it is used (it is the head's entry of
+    // the step's scores, in bounds whenever scores are learned).
     meta[kNextUnscored0] = next_unscored != nullptr ? *next_unscored : 0;
+    const bool full = ring_count == W;
+    const int64_t leaving = now - W;
+    const float new_leaving_score =
+        c.learned && full && s.new_scores != nullptr ? s.new_scores[new_score_index(leaving, h, c, now)] : 0.0f;
     const float scale = rsqrtf(static_cast<float>(hd));
     for (int32_t i = tid; i < G * half; i += kDecodeThreads) {
         const int32_t g = i / half, j = i - g * half;
@@ -3354,7 +3363,8 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
     }
     // The token's key before RoPE, for block 0's commit into pre_rope (k_pre is then not k_out).
     const float token_pre = commit && rank == 0 && tid < hd && c.pre_rope != nullptr ? ch.k_pre[static_cast<int64_t>(h) * hd + tid] : 0.0f;
-    if (rank == 0) {  // the token's key, on the threads after q's where there are enough
+    if (rank == 0) {  // the token's value, then its key on the threads after q's where there are enough
+        for (int32_t d = tid; d < hd; d += kDecodeThreads) values[n_rows * hd + d] = ch.v[static_cast<int64_t>(h) * hd + d];
         for (int32_t j = (tid + G * half) % kDecodeThreads; j < half; j += kDecodeThreads) {
             const int64_t at = static_cast<int64_t>(h) * hd + j;
             float x1 = ch.k_pre[at], x2 = ch.k_pre[at + half];
@@ -3364,15 +3374,12 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
             keys[n_rows * L.ks + j] = x1;
             keys[n_rows * L.ks + j + half] = x2;
         }
-        for (int32_t d = tid; d < hd; d += kDecodeThreads) values[n_rows * hd + d] = ch.v[static_cast<int64_t>(h) * hd + d];
     }
     // The token's plan (kv_plan's step): does the token leaving the window stay, and where.
-    const bool full = ring_count == W;
-    const int64_t leaving = now - W;
     int32_t dst = -1, replaced = -1;  // slot the leaving token takes; retained entry it evicts
     float kept_score = 0.0f;
     const auto score_of_leaving = [&] {  // leaving_score(), its cache read done before the wait
-        return leaving >= meta[kNextUnscored0] ? s.new_scores[new_score_index(leaving, h, c, now)] : oldest_score;
+        return leaving >= meta[kNextUnscored0] ? new_leaving_score : oldest_score;
     };
     if (full && leaving < S) {
         if (sink < S) {
