@@ -2,7 +2,8 @@
 # binaries: `bash .devcarryN/run.sh`, with this file next to it). Sets: here, out, models and the
 # library path; defines pack, run_for (a step bounded by what is left of $budget seconds),
 # session_tests, lte_model (the 0.4B laLTE bf16 model in $bf and a 140 KB prompt), graph, trace
-# and bench1k (the last two added 2026-12-07; earlier runners define their own copies).
+# and bench1k (the last two added 2026-12-07; earlier runners define their own copies), ab1k and
+# memcheck (added 2026-12-08).
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
 [[ -x $here/mnemo || -x $here/mnemo_exp ]] || tar xJf "$here/bins.tar.xz" -C "$here"
@@ -57,4 +58,20 @@ bench1k() {
   run_for 60 env "$@" "$here/$bin" bench --shape paper-0.4b --mixer lte --type bf16 --backend cuda --contexts 1K --decode-tokens 256 \
     --no-roofline --model-dir "$models" --json "$out/bench_${name}_$r.json" >"$out/bench_${name}_$r.txt" 2>&1
   python3 -c "import json,sys; j=json.load(open(sys.argv[1])); c=j['runs'][0]['contexts'][0]; print(sys.argv[2], 'p50', round(c['decode_ms_p50'],4), 'mean', round(c['decode_ms_mean'],4))" "$out/bench_${name}_$r.json" $name 2>&1 | tee -a "$out/bench_summary.txt"
+}
+# ab1k [ROUNDS]: mnemo against mnemo_before at 1K: a trace of each, then mnemo bench alternating
+# ROUNDS times (3 unless given). Added 2026-12-08.
+ab1k() {
+  trace new mnemo; trace before mnemo_before
+  for ((r = 1; r <= ${1:-3}; ++r)); do bench1k new mnemo; bench1k before mnemo_before; done
+}
+# memcheck SECONDS: compute-sanitizer memcheck on test_cuda, then on test_cuda_session's decode set
+# (leaks too), SECONDS each at most. Added 2026-12-08.
+memcheck() {
+  run_for "$1" compute-sanitizer --tool memcheck --error-exitcode 9 "$here/test_cuda" >"$out/memcheck_kernels.log" 2>&1
+  echo "memcheck kernels exit $?"; grep -E "ERROR SUMMARY" "$out/memcheck_kernels.log"
+  run_for "$1" compute-sanitizer --tool memcheck --leak-check full --error-exitcode 9 "$here/test_cuda_session" \
+    --gtest_filter='*PrefillDecode*lalte:*PrefillDecode*gdn_attn:*Greedy*lalte:*Snapshot*gdn_swa:*Sampling*lalte:*Generate*gdn_attn:*SplitMlp*' \
+    >"$out/memcheck_session.log" 2>&1
+  echo "memcheck session exit $?"; grep -E "ERROR SUMMARY|PASSED|FAILED" "$out/memcheck_session.log"
 }

@@ -3,9 +3,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../bench/results/cuda/2026-11-23f/device_env.sh"
 budget=575
 lte_model mnemo
-trace new mnemo
-trace before mnemo_before
-for r in 1 2 3; do bench1k new mnemo; bench1k before mnemo_before; done
+ab1k
 trace new2 mnemo
 trace before2 mnemo_before
 kernel_tests 120
