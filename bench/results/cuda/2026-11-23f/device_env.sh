@@ -3,7 +3,7 @@
 # library path; defines pack, run_for (a step bounded by what is left of $budget seconds),
 # session_tests, lte_model (the 0.4B laLTE bf16 model in $bf and a 140 KB prompt), graph, trace
 # and bench1k (the last two added 2026-12-07; earlier runners define their own copies), ab1k and
-# memcheck (added 2026-12-08).
+# memcheck and ab_switch (added 2026-12-08).
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
 [[ -x $here/mnemo || -x $here/mnemo_exp ]] || tar xJf "$here/bins.tar.xz" -C "$here"
@@ -74,4 +74,12 @@ memcheck() {
     --gtest_filter='*PrefillDecode*lalte:*PrefillDecode*gdn_attn:*Greedy*lalte:*Snapshot*gdn_swa:*Sampling*lalte:*Generate*gdn_attn:*SplitMlp*' \
     >"$out/memcheck_session.log" 2>&1
   echo "memcheck session exit $?"; grep -E "ERROR SUMMARY|PASSED|FAILED" "$out/memcheck_session.log"
+}
+# ab_switch VAR=value: mnemo as built ("on") against mnemo with VAR=value ("off"): two traces each and
+# mnemo bench at 1K alternating three times; prints each trace's kernel summary. Added 2026-12-08.
+ab_switch() {
+  trace on mnemo; trace off mnemo "$1"
+  for r in 1 2 3; do bench1k on mnemo; bench1k off mnemo "$1"; done
+  trace on2 mnemo; trace off2 mnemo "$1"
+  local f; for f in on off on2 off2; do echo "== $f"; sed -n 6,9p "$out/report_$f.txt"; done
 }
