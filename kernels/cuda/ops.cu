@@ -168,7 +168,6 @@ constexpr int kThreadsGemv = 256;
 constexpr int kGemvBlocksPerSm = 2;  // the default grid, and what the kernel's registers are bounded for
 constexpr int kNormWeightsAhead = 4;  // a 1024-wide input norm's weights, read before the wait
 
-// GDN's gates (cpu formula): beta = sigmoid(b); g = −exp(A_log[h]) · softplus(a + dt_bias[h]).
 // Row i's logit l as a key whose largest is argmax()'s choice: the larger logit, the lower index
 // among equals (−0 equal to +0), NaN as −∞; every key of a row is above 0, the empty key.
 __device__ __forceinline__ unsigned long long argmax_key_of(float l, int64_t i) {
@@ -182,6 +181,7 @@ __device__ __forceinline__ int32_t argmax_of_key(unsigned long long key) {
     return key == 0 ? 0 : static_cast<int32_t>(0xffffffffu - static_cast<unsigned>(key & 0xffffffffu));
 }
 
+// GDN's gates (cpu formula): beta = sigmoid(b); g = −exp(A_log[h]) · softplus(a + dt_bias[h]).
 __device__ __forceinline__ float apply_epilogue(const Epilogue& e, float v, int64_t row) {
     if (e.kind == Epilogue::sigmoid) return 1.0f / (1.0f + expf(-v));
     if (e.kind == Epilogue::gdn_decay) {
@@ -393,6 +393,24 @@ __device__ void stage_groups_normed(const InputNorm& nm, const float* x, const f
     }
 }
 
+// v[k] = x[i] + residual[i] (res, or res_fixed as mlp_split() sums it, or none: + 0) for
+// i = threadIdx.x + k · kNormThreads, k < kNormWeightsAhead, i < cols (0 past cols). Every load is
+// requested before any sum is used: the callers then store the sums (block 0 keeps the residual
+// stream), which the compiler cannot tell apart from x, and in one loop each value's loads waited
+// for the store before them, an L2 round trip each (bench/results/cuda/2026-12-08/a_…).
+__device__ __forceinline__ void residual_sums_ahead(const float* x, const float* res, const int64_t* res_fixed, int64_t cols,
+                                                    float (&v)[kNormWeightsAhead]) {
+    float r[kNormWeightsAhead];
+#pragma unroll
+    for (int k = 0; k < kNormWeightsAhead; ++k) {
+        const int64_t i = threadIdx.x + k * kNormThreads;
+        v[k] = i < cols ? x[i] : 0.0f;
+        r[k] = i >= cols ? 0.0f : res != nullptr ? res[i] : res_fixed != nullptr ? fixed_to_float(res_fixed[i]) : 0.0f;
+    }
+#pragma unroll
+    for (int k = 0; k < kNormWeightsAhead; ++k) v[k] += r[k];
+}
+
 // The whole-row input norm's weights a thread applies (i = threadIdx.x + k · kNormThreads,
 // k < kNormWeightsAhead; the block's first kNormThreads threads), read ahead of the wait: they
 // are constants. The GEMV and the split MLP both normalise with them.
@@ -545,32 +563,18 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
         }
         const float* res = nm.residual != nullptr ? nm.residual + t * cols : nullptr;
         const int64_t* res_fixed = nm.residual_fixed != nullptr ? nm.residual_fixed + t * cols : nullptr;
-        const auto residual_at = [&](int64_t i) { return res != nullptr ? res[i] : res_fixed != nullptr ? fixed_to_float(res_fixed[i]) : 0.0f; };
         float ss = 0.0f;
-        // The thread's first kNormWeightsAhead inputs and residuals are all requested before the
-        // sum's stores: nm.sum may alias them as far as the compiler knows, so in one loop each
-        // value's loads waited for the store before them, an L2 round trip each.
-        float xv[kNormWeightsAhead], rv[kNormWeightsAhead];
+        for (int64_t i0 = 0; i0 < cols; i0 += kNormWeightsAhead * kThreadsGemv) {  // one pass up to 1 024 values
+            float v[kNormWeightsAhead];
+            residual_sums_ahead(xr + i0, res != nullptr ? res + i0 : nullptr, res_fixed != nullptr ? res_fixed + i0 : nullptr, cols - i0, v);
 #pragma unroll
-        for (int k = 0; k < kNormWeightsAhead; ++k) {
-            const int64_t i = threadIdx.x + k * kThreadsGemv;
-            xv[k] = i < cols ? xr[i] : 0.0f;
-            rv[k] = i < cols ? residual_at(i) : 0.0f;
-        }
-#pragma unroll
-        for (int k = 0; k < kNormWeightsAhead; ++k) {
-            const int64_t i = threadIdx.x + k * kThreadsGemv;
-            if (i >= cols) break;
-            const float v = xv[k] + rv[k];
-            if (nm.sum != nullptr && blockIdx.x == 0) nm.sum[t * cols + i] = v;
-            xo[i] = v;
-            ss += v * v;
-        }
-        for (int64_t i = threadIdx.x + kNormWeightsAhead * kThreadsGemv; i < cols; i += kThreadsGemv) {
-            const float v = xr[i] + residual_at(i);
-            if (nm.sum != nullptr && blockIdx.x == 0) nm.sum[t * cols + i] = v;
-            xo[i] = v;
-            ss += v * v;
+            for (int k = 0; k < kNormWeightsAhead; ++k) {
+                const int64_t i = i0 + threadIdx.x + k * kThreadsGemv;
+                if (i >= cols) break;
+                if (nm.sum != nullptr && blockIdx.x == 0) nm.sum[t * cols + i] = v[k];
+                xo[i] = v[k];
+                ss += v[k] * v[k];
+            }
         }
         const float inv = rsqrtf(block_sum(ss) / static_cast<float>(cols) + nm.eps);
 #pragma unroll
@@ -706,20 +710,14 @@ __global__ void __launch_bounds__(kSplitThreads, 1) mlp_split_kernel(DeviceMatri
     // decode step, when this called block_sum (measured in the 2026-12-03 review).
     float ss = 0.0f;
     if (threadIdx.x < kNormThreads) {
-        float xv[kNormWeightsAhead], rv[kNormWeightsAhead];  // all requested before the sum's stores (as in the GEMV)
+        float v[kNormWeightsAhead];
+        residual_sums_ahead(nm.x, nm.residual, nullptr, kSplitCols, v);
 #pragma unroll
         for (int k = 0; k < kNormWeightsAhead; ++k) {
             const int i = threadIdx.x + k * kNormThreads;
-            xv[k] = nm.x[i];
-            rv[k] = nm.residual != nullptr ? nm.residual[i] : 0.0f;
-        }
-#pragma unroll
-        for (int k = 0; k < kNormWeightsAhead; ++k) {
-            const int i = threadIdx.x + k * kNormThreads;
-            const float v = xv[k] + rv[k];
-            if (nm.sum != nullptr && blockIdx.x == 0) nm.sum[i] = v;
-            xs[i] = v;
-            ss += v * v;
+            if (nm.sum != nullptr && blockIdx.x == 0) nm.sum[i] = v[k];
+            xs[i] = v[k];
+            ss += v[k] * v[k];
         }
     }
     ss = warp_sum(ss);
