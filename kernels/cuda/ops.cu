@@ -1537,7 +1537,7 @@ __device__ __forceinline__ void warp_argmax(float& best, int32_t& best_i) {
 }
 
 constexpr int kArgmaxThreads = 1024;
-__global__ void __launch_bounds__(kArgmaxThreads) argmax_kernel(const float* logits, int64_t n, int32_t* out) {
+__global__ void __launch_bounds__(kArgmaxThreads) argmax_kernel(const float* logits, int64_t n, int32_t* out, TokenPublish publish) {
     pdl_wait();
     float best = -INFINITY;
     int32_t best_i = INT32_MAX;
@@ -1563,17 +1563,21 @@ __global__ void __launch_bounds__(kArgmaxThreads) argmax_kernel(const float* log
     best = sv[lane];
     best_i = si[lane];
     warp_argmax(best, best_i);
-    if (lane == 0) *out = best_i == INT32_MAX ? 0 : best_i;
+    if (lane == 0) {
+        *out = best_i == INT32_MAX ? 0 : best_i;
+        publish_token(publish, *out);
+    }
 }
 
 // The step's last launch: the position moves on, and with argmax_key the greedy choice the LM
 // head left there goes to token, and the key is emptied for the next step's LM head.
-__global__ void advance_kernel(int64_t* position, int64_t n, unsigned long long* argmax_key, int32_t* token) {
+__global__ void advance_kernel(int64_t* position, int64_t n, unsigned long long* argmax_key, int32_t* token, TokenPublish publish) {
     pdl_wait();
     *position += n;
     if (argmax_key != nullptr) {
         *token = argmax_of_key(*argmax_key);
         *argmax_key = 0;
+        publish_token(publish, *token);
     }
 }
 
@@ -1679,9 +1683,11 @@ void rope(float* q, int64_t q_heads, float* k, int64_t k_heads, float* k_pre, in
     if (n < (int64_t{1} << 31)) launch_kernel(rope_kernel<uint32_t>, blocks_for(n, 256), 256, 0, stream, q, q_heads, k, k_heads, k_pre, T, hd, position, theta);
     else launch_kernel(rope_kernel<int64_t>, blocks_for(n, 256), 256, 0, stream, q, q_heads, k, k_heads, k_pre, T, hd, position, theta);
 }
-void argmax(const float* logits, int64_t n, int32_t* out, Stream stream) { launch_kernel(argmax_kernel, 1, kArgmaxThreads, 0, stream, logits, n, out); }
-void advance_position(int64_t* position, int64_t n, Stream stream, unsigned long long* argmax_key, int32_t* token) {
-    launch_kernel(advance_kernel, 1, 1, 0, stream, position, n, argmax_key, token);
+void argmax(const float* logits, int64_t n, int32_t* out, Stream stream, TokenPublish publish) {
+    launch_kernel(argmax_kernel, 1, kArgmaxThreads, 0, stream, logits, n, out, publish);
+}
+void advance_position(int64_t* position, int64_t n, Stream stream, unsigned long long* argmax_key, int32_t* token, TokenPublish publish) {
+    launch_kernel(advance_kernel, 1, 1, 0, stream, position, n, argmax_key, token, publish);
 }
 
 const char* last_error() {

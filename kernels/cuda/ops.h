@@ -378,8 +378,26 @@ void nsa_forward(const DeviceNsa& n, const float* q, const float* k, const float
                  int64_t n_tokens, const int64_t* position, Stream stream);
 
 // ---------------------------------------------------------------- sampling, position
+// Where a kernel that chooses the next token also hands it to the host: `word` is mapped
+// pinned host memory, written (count << 32) | token after ++*count (device memory, never
+// rewound), so the host waits for its own count of publishing launches by polling host memory
+// instead of a copy and a stream synchronisation behind the step. Null `word`: not published.
+struct TokenPublish {
+    unsigned long long* word = nullptr;
+    uint32_t* count = nullptr;
+};
+#ifdef __CUDACC__
+// One thread: the kernel's token choice, published when asked. A plain 8-byte store reaches the
+// host whole; the kernel's end (and the stream's) follows it.
+__device__ inline void publish_token(const TokenPublish& p, int32_t token) {
+    if (p.word == nullptr) return;
+    const uint32_t c = ++*p.count;
+    *reinterpret_cast<volatile unsigned long long*>(p.word) = (static_cast<unsigned long long>(c) << 32) | static_cast<uint32_t>(token);
+}
+#endif
+
 // out_token = argmax(logits) (lowest index among ties, like the CPU sampler).
-void argmax(const float* logits, int64_t n, int32_t* out_token, Stream stream);
+void argmax(const float* logits, int64_t n, int32_t* out_token, Stream stream, TokenPublish publish = {});
 
 // Sampling on the device with the CPU sampler's rules (sdk/src/sampler.cpp, the
 // specification): repetition penalty over the recent tokens (each once), then greedy, or
@@ -409,10 +427,11 @@ size_t sample_sort_temp_bytes(int64_t n);
 // Appends *token to the recent ring (the token being fed).
 void recent_push(int32_t* ring, int32_t* meta, const int32_t* token, Stream stream);
 void sample(const float* logits, int64_t n_vocab, const SamplerConfig* config, const int32_t* ring, const int32_t* ring_meta,
-            const SampleScratch& scratch, int32_t* out_token, Stream stream);
+            const SampleScratch& scratch, int32_t* out_token, Stream stream, TokenPublish publish = {});
 // With argmax_key: token[0] = the greedy choice the LM head left there (linear), and the key is
-// emptied for the next step.
-void advance_position(int64_t* position, int64_t n, Stream stream, unsigned long long* argmax_key = nullptr, int32_t* token = nullptr);
+// emptied for the next step (published with `publish`).
+void advance_position(int64_t* position, int64_t n, Stream stream, unsigned long long* argmax_key = nullptr, int32_t* token = nullptr,
+                      TokenPublish publish = {});
 
 // Last CUDA error as text (empty if none), clearing it.
 const char* last_error();

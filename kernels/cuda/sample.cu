@@ -47,20 +47,17 @@ __global__ void sample_penalty_kernel(const SamplerConfig* cfg, const int32_t* r
 
 // Candidates sorted by logit (descending, stable: lower id first among ties). One block;
 // the probabilities are computed in parallel, their sums in the CPU's sequential order.
-__global__ void sample_pick_kernel(const SamplerConfig* cfg, const float* keys, const int32_t* ids, int64_t n_vocab, double* probs,
-                                   int32_t* out) {
+// Thread 0's return value is the token.
+__device__ int32_t sample_pick(const SamplerConfig* cfg, const float* keys, const int32_t* ids, int64_t n_vocab, double* probs) {
     const float temperature = cfg->temperature;
     const float top = keys[0];
-    if (temperature == 0.0f || !isfinite(top)) {
-        if (threadIdx.x == 0) *out = ids[0];
-        return;
-    }
+    if (temperature == 0.0f || !isfinite(top)) return ids[0];
     int64_t n = n_vocab;
     if (cfg->top_k > 0) n = min(n, static_cast<int64_t>(cfg->top_k));
     for (int64_t i = threadIdx.x; i < n; i += blockDim.x)
         probs[i] = exp(static_cast<double>(keys[i] - top) / static_cast<double>(temperature));
     __syncthreads();
-    if (threadIdx.x != 0) return;
+    if (threadIdx.x != 0) return 0;
     double total = 0;
     for (int64_t i = 0; i < n; ++i) total += probs[i];
     if (cfg->top_p < 1.0f) {
@@ -80,12 +77,17 @@ __global__ void sample_pick_kernel(const SamplerConfig* cfg, const float* keys, 
     double r = cfg->uniform * total;
     for (int64_t i = 0; i < n; ++i) {
         r -= probs[i];
-        if (r <= 0) {
-            *out = ids[i];
-            return;
-        }
+        if (r <= 0) return ids[i];
     }
-    *out = ids[n - 1];
+    return ids[n - 1];
+}
+
+__global__ void sample_pick_kernel(const SamplerConfig* cfg, const float* keys, const int32_t* ids, int64_t n_vocab, double* probs,
+                                   int32_t* out, TokenPublish publish) {
+    const int32_t token = sample_pick(cfg, keys, ids, n_vocab, probs);
+    if (threadIdx.x != 0) return;
+    *out = token;
+    publish_token(publish, token);
 }
 
 __global__ void recent_push_kernel(int32_t* ring, int32_t* meta, const int32_t* token) {
@@ -114,7 +116,7 @@ void recent_push(int32_t* ring, int32_t* meta, const int32_t* token, Stream stre
 }
 
 void sample(const float* logits, int64_t n, const SamplerConfig* config, const int32_t* ring, const int32_t* ring_meta,
-            const SampleScratch& s, int32_t* out_token, Stream stream) {
+            const SampleScratch& s, int32_t* out_token, Stream stream, TokenPublish publish) {
     float* keys_in = s.keys;
     float* keys_out = s.keys + n;
     int32_t* ids_in = s.ids;
@@ -125,7 +127,7 @@ void sample(const float* logits, int64_t n, const SamplerConfig* config, const i
     size_t bytes = s.sort_temp_bytes;
     cub::DeviceRadixSort::SortPairsDescending(s.sort_temp, bytes, keys_in, keys_out, ids_in, ids_out, static_cast<int>(n), 0,
                                               32, stream);
-    sample_pick_kernel<<<1, 1024, 0, stream>>>(config, keys_out, ids_out, n, s.probs, out_token);
+    sample_pick_kernel<<<1, 1024, 0, stream>>>(config, keys_out, ids_out, n, s.probs, out_token, publish);
 }
 
 }  // namespace mnemo::cuda

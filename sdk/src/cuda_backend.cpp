@@ -212,7 +212,8 @@ struct DeviceLayer {
 // MNEMO_CUDA_O_HALF=0: the output projection before a split MLP on the default grid;
 // MNEMO_CUDA_GDN_FUSED=0: a decode step's GDN convs and rule as two launches;
 // MNEMO_CUDA_FOLD_EMBEDDING=0: a decode step's embedding as a launch of its own;
-// MNEMO_CUDA_FUSED_ARGMAX=0: greedy sampling by an argmax launch after the LM head).
+// MNEMO_CUDA_FUSED_ARGMAX=0: greedy sampling by an argmax launch after the LM head;
+// MNEMO_CUDA_PUBLISH_TOKEN=0: a chosen token read back by a copy and a stream synchronisation).
 bool env_switch(const char* name) {
     const char* env = std::getenv(name);
     return env == nullptr || std::strcmp(env, "0") != 0;
@@ -294,12 +295,14 @@ cuda::AttnPrecision attention_precision(const DeviceMatrix& q) {
 class CudaBackend final : public DeviceBackend {
 public:
     ~CudaBackend() override {
-        for (cudaGraphExec_t* graphs : {feed_graphs_, greedy_graphs_, sample_graphs_})
+        if (stream_ != nullptr) cudaStreamSynchronize(stream_);  // a step may still run past its published token
+        for (DecodeGraph* graphs : {feed_graphs_, greedy_graphs_, sample_graphs_})
             for (int scoring = 0; scoring < 2; ++scoring)
-                if (graphs[scoring] != nullptr) cudaGraphExecDestroy(graphs[scoring]);
+                if (graphs[scoring].exec != nullptr) cudaGraphExecDestroy(graphs[scoring].exec);
         if (blas_) cuda::blas_shutdown();
         for (void* p : allocations_) cudaFree(p);
         if (pinned_token_ != nullptr) cudaFreeHost(pinned_token_);
+        if (published_ != nullptr) cudaFreeHost(published_);
         if (pinned_config_ != nullptr) cudaFreeHost(pinned_config_);
         if (stream_ != nullptr) cudaStreamDestroy(stream_);
     }
@@ -504,6 +507,7 @@ public:
         float** gdn_buffers[5] = {&gdn_chunk_.w, &gdn_chunk_.u, &gdn_chunk_.p, &gdn_chunk_.g, &gdn_chunk_.h};
         for (int j = 0; j < 5; ++j) MNEMO_TRY(alloc(static_cast<uint64_t>(gdn_scratch[j]) * 4, reinterpret_cast<void**>(gdn_buffers[j])));
         MNEMO_CUDA_TRY(cudaMallocHost(reinterpret_cast<void**>(&pinned_token_), sizeof(int32_t)));
+        if (env_switch("MNEMO_CUDA_PUBLISH_TOKEN")) MNEMO_TRY(alloc_publish());
         MNEMO_TRY(alloc(sizeof(unsigned long long), reinterpret_cast<void**>(&argmax_key_)));
         MNEMO_CUDA_TRY(cudaMemsetAsync(argmax_key_, 0, sizeof(unsigned long long), stream_));
         MNEMO_TRY(alloc_sampler(c.vocab_size));
@@ -523,7 +527,7 @@ public:
             MNEMO_TRY(launch_decode_graph(StepEnd::logits, feed_graphs_));
             last_sampled_ = -1;  // tokens_ holds the fed token
         } else {
-            MNEMO_TRY(forward(n));
+            MNEMO_TRY(forward(n, true));
         }
         argmax_ready_ = fused_argmax_;
         if (!held) MNEMO_CUDA_TRY(cudaStreamSynchronize(stream_));  // the host's tokens buffer may go away
@@ -560,7 +564,7 @@ public:
     mnemo_status sample(double uniform, int32_t* token) override {
         if (greedy_) return argmax(token);
         MNEMO_TRY(set_uniform(uniform));
-        cuda::sample(logits_, model_->config.vocab_size, sampler_config_, recent_, recent_meta_, sample_, tokens_, stream_);
+        cuda::sample(logits_, model_->config.vocab_size, sampler_config_, recent_, recent_meta_, sample_, tokens_, stream_, publish_token());
         argmax_ready_ = false;
         return read_token(token);
     }
@@ -575,7 +579,7 @@ public:
         return read_token(next);
     }
     mnemo_status argmax(int32_t* token) override {
-        if (!argmax_ready_) cuda::argmax(logits_, model_->config.vocab_size, tokens_, stream_);
+        if (!argmax_ready_) cuda::argmax(logits_, model_->config.vocab_size, tokens_, stream_, publish_token());
         argmax_ready_ = true;
         return read_token(token);
     }
@@ -639,11 +643,53 @@ private:
         return MNEMO_OK;
     }
 
+    // The token just chosen into tokens_[0]: every launch that chooses one publishes it
+    // (publish_token), so with publishing on the host polls its own memory for the latest count
+    // and the step's tail runs on while it returns; else a copy behind the step.
     mnemo_status read_token(int32_t* token) {
-        MNEMO_CUDA_TRY(cudaMemcpyAsync(pinned_token_, tokens_, 4, cudaMemcpyDeviceToHost, stream_));
-        MNEMO_CUDA_TRY(cudaStreamSynchronize(stream_));
-        *token = *pinned_token_;
+        if (published_ != nullptr) {
+            MNEMO_TRY(wait_published(token));
+        } else {
+            MNEMO_CUDA_TRY(cudaMemcpyAsync(pinned_token_, tokens_, 4, cudaMemcpyDeviceToHost, stream_));
+            MNEMO_CUDA_TRY(cudaStreamSynchronize(stream_));
+            *token = *pinned_token_;
+        }
         last_sampled_ = *token;
+        return MNEMO_OK;
+    }
+    mnemo_status wait_published(int32_t* token) {
+        const auto take = [&] {
+            const unsigned long long w = __atomic_load_n(published_, __ATOMIC_ACQUIRE);
+            if (static_cast<uint32_t>(w >> 32) != publishes_) return false;
+            *token = static_cast<int32_t>(static_cast<uint32_t>(w));
+            return true;
+        };
+        for (uint32_t polls = 1;; ++polls) {
+            if (take()) return MNEMO_OK;
+            if (polls % 4096 != 0) continue;
+            // Now and then the stream: a failed step publishes nothing, and a finished one has
+            // published (its last kernel's store reached host memory before it ended).
+            const cudaError_t q = cudaStreamQuery(stream_);
+            if (q == cudaErrorNotReady) continue;
+            if (q != cudaSuccess) return failf(MNEMO_ERR_NO_DEVICE, "CUDA: a decode step failed: %s", cudaGetErrorString(q));
+            if (take()) return MNEMO_OK;
+            return failf(MNEMO_ERR_INTERNAL, "CUDA: the step ended without publishing token %u (the last published is %llu)", publishes_,
+                         static_cast<unsigned long long>(*published_ >> 32));
+        }
+    }
+    // Where the launch being enqueued publishes the token it chooses, counted: now, or while a
+    // decode step is captured, once for each launch of its graph (launch_decode_graph).
+    cuda::TokenPublish publish_token() {
+        if (published_ == nullptr) return {};
+        ++(capturing_ ? captured_publishes_ : publishes_);
+        return cuda::TokenPublish{published_on_device_, publish_count_};
+    }
+    mnemo_status alloc_publish() {
+        MNEMO_CUDA_TRY(cudaHostAlloc(reinterpret_cast<void**>(&published_), sizeof(unsigned long long), cudaHostAllocMapped));
+        *published_ = 0;
+        MNEMO_CUDA_TRY(cudaHostGetDevicePointer(reinterpret_cast<void**>(&published_on_device_), published_, 0));
+        MNEMO_TRY(alloc(sizeof(uint32_t), reinterpret_cast<void**>(&publish_count_)));
+        MNEMO_CUDA_TRY(cudaMemsetAsync(publish_count_, 0, sizeof(uint32_t), stream_));
         return MNEMO_OK;
     }
 
@@ -685,36 +731,49 @@ private:
     // without the scoring launches (each captured on first use): the steps without them no longer
     // launch ~5 kernels a layer that find nothing due. (A graph per layer phase, so that no step
     // scores every layer, was slower: 2026-11-30/f_….)
-    mnemo_status launch_decode_graph(StepEnd end_with, cudaGraphExec_t (&graphs)[2]) {
+    struct DecodeGraph {
+        cudaGraphExec_t exec = nullptr;
+        uint32_t publishes = 0;  // tokens it publishes (publish_token)
+    };
+    mnemo_status launch_decode_graph(StepEnd end_with, DecodeGraph (&graphs)[2]) {
         const int scoring = score_period_ <= 1 || ++single_steps_ % score_period_ == 0 ? 1 : 0;
-        if (graphs[scoring] == nullptr) MNEMO_TRY(capture_decode_graph(end_with, scoring == 1, &graphs[scoring]));
-        MNEMO_CUDA_TRY(cudaGraphLaunch(graphs[scoring], stream_));
+        DecodeGraph& g = graphs[scoring];
+        if (g.exec == nullptr) MNEMO_TRY(capture_decode_graph(end_with, scoring == 1, &g));
+        MNEMO_CUDA_TRY(cudaGraphLaunch(g.exec, stream_));
+        publishes_ += g.publishes;
         return MNEMO_OK;
     }
 
     // One decode step as a graph: (sampling: the fed token joins the recent ring) forward
     // pass of tokens_[0], then (argmax, sample) the next token into tokens_[0].
-    mnemo_status capture_decode_graph(StepEnd end_with, bool scoring, cudaGraphExec_t* out) {
+    // The launch that chooses the step's last token publishes it (forward's advance only when
+    // nothing chooses after it).
+    mnemo_status capture_decode_graph(StepEnd end_with, bool scoring, DecodeGraph* out) {
         cudaGraph_t graph = nullptr;
         MNEMO_CUDA_TRY(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
         if (end_with == StepEnd::sample) cuda::recent_push(recent_, recent_meta_, tokens_, stream_);
         score_now_ = scoring;
-        const mnemo_status s = forward(1);
+        capturing_ = true;
+        captured_publishes_ = 0;
+        const mnemo_status s = forward(1, end_with == StepEnd::logits);
         score_now_ = true;
-        if (end_with == StepEnd::argmax) cuda::argmax(logits_, model_->config.vocab_size, tokens_, stream_);
+        if (end_with == StepEnd::argmax) cuda::argmax(logits_, model_->config.vocab_size, tokens_, stream_, publish_token());
         if (end_with == StepEnd::sample)
-            cuda::sample(logits_, model_->config.vocab_size, sampler_config_, recent_, recent_meta_, sample_, tokens_, stream_);
+            cuda::sample(logits_, model_->config.vocab_size, sampler_config_, recent_, recent_meta_, sample_, tokens_, stream_, publish_token());
+        capturing_ = false;
+        out->publishes = captured_publishes_;
         const cudaError_t end = cudaStreamEndCapture(stream_, &graph);
         MNEMO_TRY(s);
         if (end != cudaSuccess) return failf(MNEMO_ERR_NO_DEVICE, "CUDA: capturing the decode step failed: %s", cudaGetErrorString(end));
-        const cudaError_t inst = cudaGraphInstantiate(out, graph, 0);
+        const cudaError_t inst = cudaGraphInstantiate(&out->exec, graph, 0);
         cudaGraphDestroy(graph);
         if (inst != cudaSuccess) return failf(MNEMO_ERR_NO_DEVICE, "CUDA: instantiating the decode graph failed: %s", cudaGetErrorString(inst));
         return MNEMO_OK;
     }
 
-    // Enqueues the forward pass of n tokens held in tokens_ (no host synchronisation).
-    mnemo_status forward(int64_t T) {
+    // Enqueues the forward pass of n tokens held in tokens_ (no host synchronisation); with
+    // fused argmax, its last launch chooses the greedy token (published when `publish`).
+    mnemo_status forward(int64_t T, bool publish) {
         last_sampled_ = -1;
         const ModelConfig& c = model_->config;
         const int64_t d = c.hidden_size;
@@ -769,7 +828,7 @@ private:
         unsigned long long* key = fused_argmax_ ? argmax_key_ : nullptr;
         cuda::linear(lm_head_, h_, 1, logits_, x_bf16_, stream_, &head_in, 0, key);
         MNEMO_TRY(side_.join(stream_));  // the side stream's commits and scorers read the position advanced next
-        cuda::advance_position(position_, T, stream_, key, tokens_);
+        cuda::advance_position(position_, T, stream_, key, tokens_, key != nullptr && publish ? publish_token() : cuda::TokenPublish{});
         return launch_status();
     }
 
@@ -900,12 +959,19 @@ private:
     bool fused_argmax_ = true;     // MNEMO_CUDA_FUSED_ARGMAX (forward)
     unsigned long long* argmax_key_ = nullptr;
     bool argmax_ready_ = false;    // tokens_[0] holds the greedy choice over logits_ (forward's advance wrote it)
+    // Chosen tokens published to the host (publish_token; null: MNEMO_CUDA_PUBLISH_TOKEN=0):
+    // mapped pinned memory, the device's count, and the host's counts of publishing launches
+    // enqueued (and in the graph being captured).
+    unsigned long long *published_ = nullptr, *published_on_device_ = nullptr;
+    uint32_t* publish_count_ = nullptr;
+    uint32_t publishes_ = 0, captured_publishes_ = 0;
+    bool capturing_ = false;
     bool gdn_fused_ = true;        // MNEMO_CUDA_GDN_FUSED: decode steps through cuda::gdn_decode_step
     bool scores_behind_ = true;  // catch_up_scores() owed before the next single-token step
     cuda::NsaScratch nsa_;
     cuda::GdnChunkScratch gdn_chunk_;
     // Single-token steps' graphs, without and with the LTE scoring launches (launch_decode_graph).
-    cudaGraphExec_t feed_graphs_[2] = {}, greedy_graphs_[2] = {}, sample_graphs_[2] = {};
+    DecodeGraph feed_graphs_[2], greedy_graphs_[2], sample_graphs_[2];
     // LTE layers that score on the side stream: ≤ kLteDecodeBatch, ≤ each one's window slack (0: none).
     int32_t score_period_ = 0;
     int64_t single_steps_ = 0;

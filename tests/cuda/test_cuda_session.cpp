@@ -577,6 +577,67 @@ TEST(CudaBackend, SplitMlpDecodesLikeTheCpuAndRepeatsItsBits) {
     std::remove(path.c_str());
 }
 
+// A chosen token reaches the host through mapped memory (read_token's published path): every
+// way of choosing one — the graph's fused argmax, an argmax launch (MNEMO_CUDA_FUSED_ARGMAX=0),
+// the sampler, a chunk's advance — in an order that leaves some published tokens unread, gives
+// the tokens a copy behind the step gives (MNEMO_CUDA_PUBLISH_TOKEN=0). A count off by one would
+// fail the read (the step ends without the awaited publish), not return a stale token.
+TEST(CudaBackend, PublishedTokensAreTheTokensACopyReadsBack) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    ModelConfig config;
+    std::string error;
+    ASSERT_TRUE(cli::bench::synthetic_config("paper-0.4b", "lte", &config, &error)) << error;
+    config.layers.resize(2);
+    config.n_layers = 2;
+    config.vocab_size = 512;
+    const std::string path = ::testing::TempDir() + "/cuda_publish_" + std::to_string(::getpid()) + ".gguf";
+    ASSERT_EQ(cli::bench::write_random_model(path, config, DType::BF16, 11), MNEMO_OK) << mnemo_last_error();
+    std::unique_ptr<ModelImpl> model;
+    ASSERT_EQ(load_model(path, true, &model), MNEMO_OK) << mnemo_last_error();
+    const std::vector<int32_t> ids = stream_tokens(model->config.vocab_size, 48);
+    struct Way {
+        const char* name;
+        const char* switch_name;  // a second switch for both sessions, or null
+        float temperature;
+    };
+    for (const Way& w : {Way{"fused greedy", nullptr, 0.0f}, Way{"argmax launch", "MNEMO_CUDA_FUSED_ARGMAX", 0.0f},
+                         Way{"sampled", nullptr, 0.8f}}) {
+        if (w.switch_name != nullptr) setenv(w.switch_name, "0", 1);
+        std::unique_ptr<SessionImpl> published, copied;
+        ASSERT_EQ(create_session(*model, params_for(*model, MNEMO_BACKEND_CUDA, 64), &published), MNEMO_OK) << mnemo_last_error();
+        ASSERT_EQ(create_cuda_session_with(*model, "MNEMO_CUDA_PUBLISH_TOKEN", "0", &copied), MNEMO_OK) << mnemo_last_error();
+        if (w.switch_name != nullptr) unsetenv(w.switch_name);
+        mnemo_sampler_params p = mnemo_sampler_default_params();
+        p.temperature = w.temperature;
+        std::vector<int32_t> got[2];
+        SessionImpl* both[2] = {published.get(), copied.get()};
+        for (int k = 0; k < 2; ++k) {
+            SessionImpl& s = *both[k];
+            ASSERT_EQ(s.feed(ids.data(), 20), MNEMO_OK) << mnemo_last_error();  // a chunk's advance publishes, unread
+            ASSERT_EQ(s.begin_device_sampling(p), MNEMO_OK) << mnemo_last_error();
+            int32_t t = -1;
+            double u = 0.05;
+            for (int step = 0; step < 24; ++step, u = u * 1.7 - static_cast<int>(u * 1.7)) {
+                if (step % 6 == 5) {
+                    ASSERT_EQ(s.feed(&ids[20 + step], 1), MNEMO_OK) << mnemo_last_error();  // a fed token's graph, unread
+                    ASSERT_EQ(s.device_sample(u, &t), MNEMO_OK) << w.name << " step " << step << ": " << mnemo_last_error();
+                } else if (step % 6 == 2) {
+                    ASSERT_EQ(s.feed(&t, 1), MNEMO_OK) << mnemo_last_error();  // the token just sampled: held on the device
+                    ASSERT_EQ(s.device_sample(u, &t), MNEMO_OK) << w.name << " step " << step << ": " << mnemo_last_error();
+                } else {
+                    ASSERT_EQ(step == 0 ? s.device_sample(u, &t) : s.feed_device_sample(t, u, &t), MNEMO_OK)
+                        << w.name << " step " << step << ": " << mnemo_last_error();
+                }
+                ASSERT_GE(t, 0);
+                ASSERT_LT(t, model->config.vocab_size);
+                got[k].push_back(t);
+            }
+        }
+        EXPECT_EQ(got[0], got[1]) << w.name;
+    }
+    std::remove(path.c_str());
+}
+
 TEST(CudaBackend, WithoutADeviceCudaIsRefusedAndAutoIsTheCpu) {
     if (cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
     auto model = load_golden_model("lalte");
