@@ -527,22 +527,30 @@ TEST(CudaBackend, LteDecodeScoresInBatchesGiveTheBitsOfScoringEveryStep) {
                 static_cast<long long>(owed_steps), ids.size() - prompt);
 }
 
-// The paper's 0.4B layer shapes (two layers, GDN then laLTE, a 512-token vocabulary, random
-// bf16 weights), where a decode step runs each MLP in one launch (cuda::mlp_split, its sum in
-// fixed point): token by token against the CPU and against the MLP as GEMVs
-// (MNEMO_CUDA_MLP_SPLIT=0), and bit for bit against a second session fed the same tokens.
-TEST(CudaBackend, SplitMlpDecodesLikeTheCpuAndRepeatsItsBits) {
-    MNEMO_REQUIRE_CUDA_DEVICE();
+// The paper's 0.4B layer shapes in a small model (two layers, GDN then laLTE, a 512-token
+// vocabulary, random bf16 weights with `seed`), written to a temporary GGUF file named after
+// `name` (removed by the caller through *path) and loaded.
+void small_paper_model(const char* name, uint32_t seed, std::string* path, std::unique_ptr<ModelImpl>* model) {
     ModelConfig config;
     std::string error;
     ASSERT_TRUE(cli::bench::synthetic_config("paper-0.4b", "lte", &config, &error)) << error;
     config.layers.resize(2);
     config.n_layers = 2;
     config.vocab_size = 512;
-    const std::string path = ::testing::TempDir() + "/cuda_split_mlp_" + std::to_string(::getpid()) + ".gguf";
-    ASSERT_EQ(cli::bench::write_random_model(path, config, DType::BF16, 7), MNEMO_OK) << mnemo_last_error();
+    *path = ::testing::TempDir() + "/" + name + "_" + std::to_string(::getpid()) + ".gguf";
+    ASSERT_EQ(cli::bench::write_random_model(*path, config, DType::BF16, seed), MNEMO_OK) << mnemo_last_error();
+    ASSERT_EQ(load_model(*path, true, model), MNEMO_OK) << mnemo_last_error();
+}
+
+// The paper's 0.4B layer shapes (small_paper_model), where a decode step runs each MLP in one
+// launch (cuda::mlp_split, its sum in fixed point): token by token against the CPU and against
+// the MLP as GEMVs (MNEMO_CUDA_MLP_SPLIT=0), and bit for bit against a second session fed the
+// same tokens.
+TEST(CudaBackend, SplitMlpDecodesLikeTheCpuAndRepeatsItsBits) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    std::string path;
     std::unique_ptr<ModelImpl> model;
-    ASSERT_EQ(load_model(path, true, &model), MNEMO_OK) << mnemo_last_error();
+    ASSERT_NO_FATAL_FAILURE(small_paper_model("cuda_split_mlp", 7, &path, &model));
     const size_t vocab = static_cast<size_t>(model->config.vocab_size);
     const std::vector<int32_t> ids = stream_tokens(model->config.vocab_size, 64);
     // `full_o`: o_proj on the default grid rather than half the SMs (MNEMO_CUDA_O_HALF=0): the same bits.
@@ -584,16 +592,9 @@ TEST(CudaBackend, SplitMlpDecodesLikeTheCpuAndRepeatsItsBits) {
 // fail the read (the step ends without the awaited publish), not return a stale token.
 TEST(CudaBackend, PublishedTokensAreTheTokensACopyReadsBack) {
     MNEMO_REQUIRE_CUDA_DEVICE();
-    ModelConfig config;
-    std::string error;
-    ASSERT_TRUE(cli::bench::synthetic_config("paper-0.4b", "lte", &config, &error)) << error;
-    config.layers.resize(2);
-    config.n_layers = 2;
-    config.vocab_size = 512;
-    const std::string path = ::testing::TempDir() + "/cuda_publish_" + std::to_string(::getpid()) + ".gguf";
-    ASSERT_EQ(cli::bench::write_random_model(path, config, DType::BF16, 11), MNEMO_OK) << mnemo_last_error();
+    std::string path;
     std::unique_ptr<ModelImpl> model;
-    ASSERT_EQ(load_model(path, true, &model), MNEMO_OK) << mnemo_last_error();
+    ASSERT_NO_FATAL_FAILURE(small_paper_model("cuda_publish", 11, &path, &model));
     const std::vector<int32_t> ids = stream_tokens(model->config.vocab_size, 48);
     struct Way {
         const char* name;
