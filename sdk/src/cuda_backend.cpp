@@ -564,7 +564,7 @@ public:
     mnemo_status sample(double uniform, int32_t* token) override {
         if (greedy_) return argmax(token);
         MNEMO_TRY(set_uniform(uniform));
-        cuda::sample(logits_, model_->config.vocab_size, sampler_config_, recent_, recent_meta_, sample_, tokens_, stream_, publish_token());
+        cuda::sample(logits_, model_->config.vocab_size, sampler_config_, recent_, recent_meta_, sample_, tokens_, stream_, counted_publish());
         argmax_ready_ = false;
         return read_token(token);
     }
@@ -579,7 +579,7 @@ public:
         return read_token(next);
     }
     mnemo_status argmax(int32_t* token) override {
-        if (!argmax_ready_) cuda::argmax(logits_, model_->config.vocab_size, tokens_, stream_, publish_token());
+        if (!argmax_ready_) cuda::argmax(logits_, model_->config.vocab_size, tokens_, stream_, counted_publish());
         argmax_ready_ = true;
         return read_token(token);
     }
@@ -644,7 +644,7 @@ private:
     }
 
     // The token just chosen into tokens_[0]: every launch that chooses one publishes it
-    // (publish_token), so with publishing on the host polls its own memory for the latest count
+    // (counted_publish), so with publishing on the host polls its own memory for the latest count
     // and the step's tail runs on while it returns; else a copy behind the step.
     mnemo_status read_token(int32_t* token) {
         if (published_ != nullptr) {
@@ -679,7 +679,7 @@ private:
     }
     // Where the launch being enqueued publishes the token it chooses, counted: now, or while a
     // decode step is captured, once for each launch of its graph (launch_decode_graph).
-    cuda::TokenPublish publish_token() {
+    cuda::TokenPublish counted_publish() {
         if (published_ == nullptr) return {};
         ++(capturing_ ? captured_publishes_ : publishes_);
         return cuda::TokenPublish{published_on_device_, publish_count_};
@@ -733,7 +733,7 @@ private:
     // scores every layer, was slower: 2026-11-30/f_….)
     struct DecodeGraph {
         cudaGraphExec_t exec = nullptr;
-        uint32_t publishes = 0;  // tokens it publishes (publish_token)
+        uint32_t publishes = 0;  // tokens it publishes (counted_publish)
     };
     mnemo_status launch_decode_graph(StepEnd end_with, DecodeGraph (&graphs)[2]) {
         const int scoring = score_period_ <= 1 || ++single_steps_ % score_period_ == 0 ? 1 : 0;
@@ -757,9 +757,9 @@ private:
         captured_publishes_ = 0;
         const mnemo_status s = forward(1, end_with == StepEnd::logits);
         score_now_ = true;
-        if (end_with == StepEnd::argmax) cuda::argmax(logits_, model_->config.vocab_size, tokens_, stream_, publish_token());
+        if (end_with == StepEnd::argmax) cuda::argmax(logits_, model_->config.vocab_size, tokens_, stream_, counted_publish());
         if (end_with == StepEnd::sample)
-            cuda::sample(logits_, model_->config.vocab_size, sampler_config_, recent_, recent_meta_, sample_, tokens_, stream_, publish_token());
+            cuda::sample(logits_, model_->config.vocab_size, sampler_config_, recent_, recent_meta_, sample_, tokens_, stream_, counted_publish());
         capturing_ = false;
         out->publishes = captured_publishes_;
         const cudaError_t end = cudaStreamEndCapture(stream_, &graph);
@@ -828,7 +828,7 @@ private:
         unsigned long long* key = fused_argmax_ ? argmax_key_ : nullptr;
         cuda::linear(lm_head_, h_, 1, logits_, x_bf16_, stream_, &head_in, 0, key);
         MNEMO_TRY(side_.join(stream_));  // the side stream's commits and scorers read the position advanced next
-        cuda::advance_position(position_, T, stream_, key, tokens_, key != nullptr && publish ? publish_token() : cuda::TokenPublish{});
+        cuda::advance_position(position_, T, stream_, key, tokens_, key != nullptr && publish ? counted_publish() : cuda::TokenPublish{});
         return launch_status();
     }
 
@@ -959,7 +959,7 @@ private:
     bool fused_argmax_ = true;     // MNEMO_CUDA_FUSED_ARGMAX (forward)
     unsigned long long* argmax_key_ = nullptr;
     bool argmax_ready_ = false;    // tokens_[0] holds the greedy choice over logits_ (forward's advance wrote it)
-    // Chosen tokens published to the host (publish_token; null: MNEMO_CUDA_PUBLISH_TOKEN=0):
+    // Chosen tokens published to the host (counted_publish; null: MNEMO_CUDA_PUBLISH_TOKEN=0):
     // mapped pinned memory, the device's count, and the host's counts of publishing launches
     // enqueued (and in the graph being captured).
     unsigned long long *published_ = nullptr, *published_on_device_ = nullptr;
