@@ -49,14 +49,16 @@ def steps_of(rows, idle_ns=5_000):
 
 
 def analyse(rows, skip):
-    """The single-token steps after `skip` (the last dropped), those of the most common kernel count,
-    and per kernel position its medians (us): cost (end after the previous end), dur, early."""
+    """The single-token steps after `skip` (the last dropped), those of the kernel count that holds
+    the most kernels (count x steps: pieces a host pause split off a step, one kernel each, can
+    outnumber the whole steps), and per kernel position its medians (us): cost (end after the
+    previous end), dur, early."""
     steps = steps_of(rows)[skip:]
     if len(steps) < 2:
         raise ValueError(f"only {len(steps)} decode steps after skipping {skip}")
     steps = steps[:-1]  # the last may run into whatever follows decode
     counts = collections.Counter(len(s) for s in steps)
-    n, _ = counts.most_common(1)[0]
+    n = max(counts, key=lambda c: (c * counts[c], c))
     plain = [s for s in steps if len(s) == n]
     per_pos = collections.defaultdict(lambda: {"cost": [], "dur": [], "early": []})
     names = {}

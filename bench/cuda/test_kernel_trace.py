@@ -77,6 +77,22 @@ class KernelTraceTest(unittest.TestCase):
         self.assertAlmostEqual(r["plain_span_us"], 19.0)  # the GEMV's start to the attention's end
         self.assertAlmostEqual(r["med"][1]["cost"], 12.0)
 
+    def test_lone_kernels_split_off_by_pauses_do_not_choose_the_step(self):
+        # Steps of three kernels, each followed by two lone kernels after idle gaps: pieces of one
+        # kernel outnumber the steps (2 to 1), but the steps hold more kernels (3 to 2).
+        rows = []
+        for k in range(12):
+            t = 100_000 + k * 60_000
+            for s0, e0, name in ((t, t + 7_000, "gemv_kernel<1; 1>"), (t + 7_500, t + 19_000, "kv_decode_kernel"),
+                                 (t + 19_000, t + 23_000, "gemv_kernel<1; 1>"), (t + 33_000, t + 34_000, "lone_kernel"),
+                                 (t + 44_000, t + 45_000, "lone_kernel")):
+                rows.append(dict(start_ns=s0, end_ns=e0, stream=7, graph_node=0, grid=132, block=256, name="mnemo::cuda::" + name))
+        r = kernel_trace.analyse(kernel_trace.load(self.write(rows)), skip=2)
+        self.assertGreater(r["counts"][1], r["counts"][3])
+        self.assertEqual(r["n"], 3)
+        self.assertEqual([r["names"][i][0] for i in range(3)], ["gemv_kernel<1; 1>", "kv_decode_kernel", "gemv_kernel<1; 1>"])
+        self.assertAlmostEqual(r["plain_span_us"], 23.0)
+
     def test_too_few_steps_is_an_error(self):
         with self.assertRaises(ValueError):
             kernel_trace.analyse(kernel_trace.load(self.write(synthetic_rows(steps=2))), skip=2)
