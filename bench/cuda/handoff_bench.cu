@@ -10,6 +10,8 @@
 //   flag     the same early launch, then thread 0 spins on a counter the previous kernel's blocks
 //            add to (red.release.gpu) once their output is written (ld.acquire.gpu)
 //   flag_ns  the same with __nanosleep(32) between polls
+//   per_block a flag word per block of the previous kernel (st.release.gpu), which the next kernel's
+//            first warp polls (ld.acquire.gpu, a lane per word): no atomics on one address
 // and prints µs per kernel for each, several rounds alternating. No timing here is a test.
 #include <cuda_runtime.h>
 
@@ -31,13 +33,14 @@ namespace {
         }                                                                                          \
     } while (0)
 
-enum class Handoff { plain, pdl, flag, flag_ns };
+enum class Handoff { plain, pdl, flag, flag_ns, per_block };
 const char* name(Handoff h) {
     switch (h) {
         case Handoff::plain: return "plain";
         case Handoff::pdl: return "pdl";
         case Handoff::flag: return "flag";
         case Handoff::flag_ns: return "flag_ns";
+        case Handoff::per_block: return "per_block";
     }
     return "?";
 }
@@ -56,6 +59,8 @@ struct Link {
     unsigned* reset_a;         // counters this kernel clears once past its wait (their readers have passed)
     unsigned* reset_b;
     int spin_sleep;
+    int per_block;  // the counters are arrays of a word per block (wait_target words to wait on)
+    int reset_words;
 };
 
 __device__ __forceinline__ unsigned load_acquire(const unsigned* p) {
@@ -77,6 +82,14 @@ __global__ void __launch_bounds__(kThreads) link_kernel(Link l) {
     }
     if (l.wait_counter == nullptr) {
         asm volatile("griddepcontrol.wait;" ::: "memory");
+    } else if (l.per_block) {
+        if (threadIdx.x < 32) {
+            for (unsigned j = threadIdx.x; j < l.wait_target; j += 32)
+                while (load_acquire(l.wait_counter + j) == 0) {
+                }
+            __syncwarp();
+        }
+        __syncthreads();
     } else {
         if (threadIdx.x == 0) {
             while (load_acquire(l.wait_counter) < l.wait_target) {
@@ -85,9 +98,11 @@ __global__ void __launch_bounds__(kThreads) link_kernel(Link l) {
         }
         __syncthreads();
     }
-    if (blockIdx.x == 0 && threadIdx.x == 0) {
-        if (l.reset_a != nullptr) *l.reset_a = 0;
-        if (l.reset_b != nullptr) *l.reset_b = 0;
+    if (blockIdx.x == 0) {
+        for (int j = threadIdx.x; j < l.reset_words; j += kThreads) {
+            if (l.reset_a != nullptr) l.reset_a[j] = 0;
+            if (l.reset_b != nullptr) l.reset_b[j] = 0;
+        }
     }
     // The input: 4 floats a thread, summed over the block (a norm's reduction).
     float s = 0.0f;
@@ -106,7 +121,10 @@ __global__ void __launch_bounds__(kThreads) link_kernel(Link l) {
     }
     if (l.arrive_counter != nullptr) {
         __syncthreads();
-        if (threadIdx.x == 0) asm volatile("red.release.gpu.global.add.u32 [%0], 1;" ::"l"(l.arrive_counter) : "memory");
+        if (threadIdx.x == 0 && l.per_block)
+            asm volatile("st.release.gpu.global.u32 [%0], 1;" ::"l"(l.arrive_counter + blockIdx.x) : "memory");
+        else if (threadIdx.x == 0)
+            asm volatile("red.release.gpu.global.add.u32 [%0], 1;" ::"l"(l.arrive_counter) : "memory");
     }
 }
 
@@ -120,11 +138,12 @@ struct Config {
 double run_chain(Handoff h, const Config& c, int n, int replays, float* bufs, const uint4* weights, unsigned* counters) {
     cudaStream_t stream;
     CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-    CHECK(cudaMemset(counters, 0, sizeof(unsigned) * n));
+    const int words = h == Handoff::per_block ? c.blocks : 1;  // counter words a link
+    CHECK(cudaMemset(counters, 0, sizeof(unsigned) * n * words));
     const int weight_vecs = c.weight_kib * 1024 / 16 / c.blocks;
     const size_t smem = static_cast<size_t>(c.smem_kib) * 1024;
     if (smem > 48 * 1024) CHECK(cudaFuncSetAttribute(link_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
-    const bool flags = h == Handoff::flag || h == Handoff::flag_ns;
+    const bool flags = h == Handoff::flag || h == Handoff::flag_ns || h == Handoff::per_block;
     cudaGraph_t graph;
     CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
     for (int i = 0; i < n; ++i) {
@@ -135,18 +154,20 @@ double run_chain(Handoff h, const Config& c, int n, int replays, float* bufs, co
         l.weights = weights + static_cast<size_t>(i % 8) * weight_vecs * c.blocks;
         l.weight_vecs = weight_vecs;
         l.spin_sleep = h == Handoff::flag_ns;
+        l.per_block = h == Handoff::per_block;
         if (flags) {
-            l.arrive_counter = counters + i;
+            l.reset_words = words;
+            l.arrive_counter = counters + static_cast<size_t>(i) * words;
             if (i > 0) {
-                l.wait_counter = counters + i - 1;
+                l.wait_counter = counters + static_cast<size_t>(i - 1) * words;
                 l.wait_target = static_cast<unsigned>(c.blocks);
             }
             // Link i clears link i-2's counter: every block of link i-1 has passed its wait on it.
             // The first link clears the last two (the previous replay has finished).
-            if (i >= 2) l.reset_a = counters + i - 2;
+            if (i >= 2) l.reset_a = counters + static_cast<size_t>(i - 2) * words;
             if (i == 0) {
-                l.reset_a = counters + n - 1;
-                l.reset_b = counters + n - 2;
+                l.reset_a = counters + static_cast<size_t>(n - 1) * words;
+                l.reset_b = counters + static_cast<size_t>(n - 2) * words;
             }
         }
         cudaLaunchAttribute attribute{};
@@ -231,8 +252,8 @@ int main(int argc, char** argv) {
     const size_t weight_bytes = 8ull * 8192 * 1024 + 4096;
     CHECK(cudaMalloc(&weights, weight_bytes));
     CHECK(cudaMemset(weights, 1, weight_bytes));
-    CHECK(cudaMalloc(&counters, sizeof(unsigned) * n));
-    const Handoff handoffs[] = {Handoff::plain, Handoff::pdl, Handoff::flag, Handoff::flag_ns};
+    CHECK(cudaMalloc(&counters, sizeof(unsigned) * n * 2 * sms));  // a word per block of every link at most
+    const Handoff handoffs[] = {Handoff::plain, Handoff::pdl, Handoff::flag, Handoff::flag_ns, Handoff::per_block};
     std::printf("blocks weight_KiB smem_KiB round");
     for (Handoff h : handoffs) std::printf(" %s_us", name(h));
     std::printf("\n");
