@@ -18,9 +18,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
-#include <vector>
 
 namespace {
 
@@ -58,9 +56,7 @@ struct Link {
     unsigned* arrive_counter;  // null: nobody waits on a counter for this kernel
     unsigned* reset_a;         // counters this kernel clears once past its wait (their readers have passed)
     unsigned* reset_b;
-    int spin_sleep;
-    int per_block;  // the counters are arrays of a word per block (wait_target words to wait on)
-    int reset_words;
+    Handoff how;  // per_block: each counter is a word per block of its link (every link has the same grid)
 };
 
 __device__ __forceinline__ unsigned load_acquire(const unsigned* p) {
@@ -82,7 +78,7 @@ __global__ void __launch_bounds__(kThreads) link_kernel(Link l) {
     }
     if (l.wait_counter == nullptr) {
         asm volatile("griddepcontrol.wait;" ::: "memory");
-    } else if (l.per_block) {
+    } else if (l.how == Handoff::per_block) {
         if (threadIdx.x < 32) {
             for (unsigned j = threadIdx.x; j < l.wait_target; j += 32)
                 while (load_acquire(l.wait_counter + j) == 0) {
@@ -93,13 +89,14 @@ __global__ void __launch_bounds__(kThreads) link_kernel(Link l) {
     } else {
         if (threadIdx.x == 0) {
             while (load_acquire(l.wait_counter) < l.wait_target) {
-                if (l.spin_sleep) __nanosleep(32);
+                if (l.how == Handoff::flag_ns) __nanosleep(32);
             }
         }
         __syncthreads();
     }
     if (blockIdx.x == 0) {
-        for (int j = threadIdx.x; j < l.reset_words; j += kThreads) {
+        const int words = l.how == Handoff::per_block ? static_cast<int>(gridDim.x) : 1;
+        for (int j = threadIdx.x; j < words; j += kThreads) {
             if (l.reset_a != nullptr) l.reset_a[j] = 0;
             if (l.reset_b != nullptr) l.reset_b[j] = 0;
         }
@@ -121,10 +118,12 @@ __global__ void __launch_bounds__(kThreads) link_kernel(Link l) {
     }
     if (l.arrive_counter != nullptr) {
         __syncthreads();
-        if (threadIdx.x == 0 && l.per_block)
-            asm volatile("st.release.gpu.global.u32 [%0], 1;" ::"l"(l.arrive_counter + blockIdx.x) : "memory");
-        else if (threadIdx.x == 0)
-            asm volatile("red.release.gpu.global.add.u32 [%0], 1;" ::"l"(l.arrive_counter) : "memory");
+        if (threadIdx.x == 0) {
+            if (l.how == Handoff::per_block)
+                asm volatile("st.release.gpu.global.u32 [%0], 1;" ::"l"(l.arrive_counter + blockIdx.x) : "memory");
+            else
+                asm volatile("red.release.gpu.global.add.u32 [%0], 1;" ::"l"(l.arrive_counter) : "memory");
+        }
     }
 }
 
@@ -153,10 +152,8 @@ double run_chain(Handoff h, const Config& c, int n, int replays, float* bufs, co
         // Consecutive links stream different weights, as consecutive layers do.
         l.weights = weights + static_cast<size_t>(i % 8) * weight_vecs * c.blocks;
         l.weight_vecs = weight_vecs;
-        l.spin_sleep = h == Handoff::flag_ns;
-        l.per_block = h == Handoff::per_block;
+        l.how = h;
         if (flags) {
-            l.reset_words = words;
             l.arrive_counter = counters + static_cast<size_t>(i) * words;
             if (i > 0) {
                 l.wait_counter = counters + static_cast<size_t>(i - 1) * words;
