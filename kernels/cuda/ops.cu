@@ -208,7 +208,18 @@ struct GemvBatch {
     bool normed = false;
     Epilogue epilogue[kMaxLinearBatch];
     unsigned long long* argmax_key = nullptr;  // one token, one matrix: the greedy choice (argmax_key_of)
+    bool halves = false;  // the staged input in halves (xs_at): bf16 matrices whose rows are whole vectors
 };
+
+// Where input value i of a row of `cols` is staged in shared memory. A bf16 lane reads the 8
+// inputs of its 16-byte weight vector v as two float4s; stored in order, a warp's lanes read
+// them 32 bytes apart, two shared-memory wavefronts where one does. In `halves`, the first four
+// inputs of every vector come first (vector v's at 4v) and the last four after them (at
+// cols / 2 + 4v), so consecutive lanes read consecutive float4s. The same values in the same
+// sums: the same bits (decode 0.604–0.607 against 0.609–0.616 ms, bench/results/cuda/2026-12-12/l_…).
+__device__ __forceinline__ int64_t xs_at(int64_t i, int64_t cols, bool halves) {
+    return halves ? ((i & 7) >> 2) * (cols >> 1) + ((i >> 3) << 2) + (i & 3) : i;
+}
 
 constexpr int kNormThreads = 256;  // add_rms_norm and the GEMV's input norm: same sums, same bits
 constexpr int kGatedNormThreads = 128;  // rms_norm_gated's block
@@ -296,7 +307,7 @@ __device__ __forceinline__ void load_pass(const GemvBatch& b, int m, int64_t row
 // acc[k][t] += this lane's share of the pass's weights · x[t] (bf16, f32).
 template <int MaxT, int NR>
 __device__ __forceinline__ void consume_pass(WeightType type, int64_t cols, int64_t base, int64_t n_vec, const GemvPass<NR>& p, const float* x,
-                                             int n_tokens, float (&acc)[NR][MaxT]) {
+                                             int n_tokens, float (&acc)[NR][MaxT], bool halves = false) {
     const int lane = threadIdx.x % kWarp;
 #pragma unroll
     for (int u = 0; u < GemvPass<NR>::kLoads; ++u) {
@@ -312,8 +323,8 @@ __device__ __forceinline__ void consume_pass(WeightType type, int64_t cols, int6
 #pragma unroll
                 for (int t = 0; t < MaxT; ++t) {
                     if (t >= n_tokens) break;
-                    const float4* xr = reinterpret_cast<const float4*>(x + t * cols) + 2 * i;
-                    const float4 a = xr[0], b = xr[1];
+                    const float4* xr = reinterpret_cast<const float4*>(x + t * cols);
+                    const float4 a = halves ? xr[i] : xr[2 * i], b = halves ? xr[(cols >> 3) + i] : xr[2 * i + 1];
                     acc[k][t] += w0.x * a.x + w0.y * a.y + w1.x * a.z + w1.y * a.w + w2.x * b.x + w2.y * b.y + w3.x * b.z + w3.y * b.w;
                 }
             } else if (type == WeightType::f32) {
@@ -378,7 +389,7 @@ __device__ void scalar_rows(const GemvBatch& b, int m, int64_t row, const float*
 
 // One input row under a grouped InputNorm: a warp per group, summing as the kernel that
 // materialises the norm above GEMV sizes sums it, so decode and prefill normalise alike.
-__device__ void stage_groups_normed(const InputNorm& nm, const float* x, const float* gate, float* xo, int64_t cols) {
+__device__ void stage_groups_normed(const InputNorm& nm, const float* x, const float* gate, float* xo, int64_t cols, bool halves = false) {
     const int lane = threadIdx.x % kWarp;
     const int64_t g = nm.group;
     for (int64_t start = threadIdx.x / kWarp * g; start < cols; start += kNormThreads / kWarp * g) {
@@ -388,7 +399,7 @@ __device__ void stage_groups_normed(const InputNorm& nm, const float* x, const f
         for (int64_t i = lane; i < g; i += kWarp) {
             float v = xr[i] * inv * nm.weight[i];
             if (gate != nullptr) v *= silu(gate[start + i]);
-            xo[start + i] = v;
+            xo[xs_at(start + i, cols, halves)] = v;
         }
     }
 }
@@ -448,7 +459,8 @@ __device__ __forceinline__ void load_group_norm_ahead(const InputNorm& nm, int64
         a.gate[k] = in && nm.gate != nullptr ? silu(nm.gate[start + i]) : 1.0f;
     }
 }
-__device__ __forceinline__ void stage_group_ahead(const InputNorm& nm, const GroupNormAhead& a, const float* x, float* xo, int64_t cols) {
+__device__ __forceinline__ void stage_group_ahead(const InputNorm& nm, const GroupNormAhead& a, const float* x, float* xo, int64_t cols,
+                                                  bool halves = false) {
     const int lane = threadIdx.x % kWarp;
     const int64_t g = nm.group, start = threadIdx.x / kWarp * g;
     if (start >= cols) return;
@@ -465,7 +477,7 @@ __device__ __forceinline__ void stage_group_ahead(const InputNorm& nm, const Gro
         if (k * kWarp >= g) break;
         float y = v[k] * inv * a.weight[k];
         if (nm.gate != nullptr) y *= a.gate[k];
-        xo[start + lane + k * kWarp] = y;
+        xo[xs_at(start + lane + k * kWarp, cols, halves)] = y;
     }
 }
 
@@ -492,6 +504,7 @@ __device__ __forceinline__ GemvRow gemv_row(const GemvBatch& b, int64_t r) {
 // Every block stages its input rows in shared memory (they are read by all its warps),
 // normalising them on the way when the batch carries an InputNorm: a block recomputes one
 // row's RMS (a few KB from L2) instead of a launch of its own; block 0 writes the residual sum.
+// For bf16 matrices the row is staged in halves (xs_at), so a warp's reads are conflict-free.
 template <int MaxT, int NR>
 __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(GemvBatch b, const float* x, int n_tokens) {
     const int64_t stride = static_cast<int64_t>(gridDim.x) * (blockDim.x / kWarp);
@@ -539,7 +552,7 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
 #pragma unroll
         for (int k = 0; k < kNormWeightsAhead; ++k) {
             const int64_t i = threadIdx.x + k * kThreadsGemv;
-            if (i < cols) xs[i] = emb[k] * inv * norm_w[k];
+            if (i < cols) xs[xs_at(i, cols, b.halves)] = emb[k] * inv * norm_w[k];
         }
     }
     for (int t = 0; t < n_tokens && !embedded; ++t) {
@@ -549,16 +562,16 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
         // several input loads in flight; with blockDim.x each waited for the one before (down's
         // 2 816 inputs: 4.9 against 3.6 µs, bench/results/cuda/2026-11-30/b_gemv_stage_stride/).
         if (!b.normed) {
-            for (int64_t i = threadIdx.x; i < cols; i += kThreadsGemv) xo[i] = xr[i];
+            for (int64_t i = threadIdx.x; i < cols; i += kThreadsGemv) xo[xs_at(i, cols, b.halves)] = xr[i];
             continue;
         }
         const InputNorm& nm = b.norm;
         if (group_ahead) {
-            stage_group_ahead(nm, ahead, xr, xo, cols);
+            stage_group_ahead(nm, ahead, xr, xo, cols, b.halves);
             continue;
         }
         if (nm.group > 0) {
-            stage_groups_normed(nm, xr, nm.gate != nullptr ? nm.gate + t * cols : nullptr, xo, cols);
+            stage_groups_normed(nm, xr, nm.gate != nullptr ? nm.gate + t * cols : nullptr, xo, cols, b.halves);
             continue;
         }
         const float* res = nm.residual != nullptr ? nm.residual + t * cols : nullptr;
@@ -572,7 +585,7 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
                 const int64_t i = i0 + threadIdx.x + k * kThreadsGemv;
                 if (i >= cols) break;
                 if (nm.sum != nullptr && blockIdx.x == 0) nm.sum[t * cols + i] = v[k];
-                xo[i] = v[k];
+                xo[xs_at(i, cols, b.halves)] = v[k];
                 ss += v[k] * v[k];
             }
         }
@@ -580,9 +593,10 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
 #pragma unroll
         for (int k = 0; k < kNormWeightsAhead; ++k) {
             const int64_t i = threadIdx.x + k * kThreadsGemv;
-            if (i < cols) xo[i] = xo[i] * inv * norm_w[k];
+            if (i < cols) xo[xs_at(i, cols, b.halves)] = xo[xs_at(i, cols, b.halves)] * inv * norm_w[k];
         }
-        for (int64_t i = threadIdx.x + kNormWeightsAhead * kThreadsGemv; i < cols; i += kThreadsGemv) xo[i] = xo[i] * inv * nm.weight[i];
+        for (int64_t i = threadIdx.x + kNormWeightsAhead * kThreadsGemv; i < cols; i += kThreadsGemv)
+            xo[xs_at(i, cols, b.halves)] = xo[xs_at(i, cols, b.halves)] * inv * nm.weight[i];
     }
     __syncthreads();
     const int lane = threadIdx.x % kWarp;
@@ -605,7 +619,7 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
                 if (base + step < cur.n_vec) load_pass<NR>(b, cur.m, cur.row, base + step, cur.n_vec, next);
                 else if (after.row >= 0 && after.n_vec > 0) load_pass<NR>(b, after.m, after.row, 0, after.n_vec, next);
                 if (type == WeightType::q8_0) consume_pass_q8_0<MaxT, NR>(cols, base, cur.n_vec, now, xs, n_tokens, acc);
-                else consume_pass<MaxT, NR>(type, cols, base, cur.n_vec, now, xs, n_tokens, acc);
+                else consume_pass<MaxT, NR>(type, cols, base, cur.n_vec, now, xs, n_tokens, acc, b.halves);
             }
         }
         const float* bias = b.w[cur.m].bias;
@@ -638,16 +652,17 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
 // One block an SM, 16 warps. Block b owns the MLP rows [r0, r0 + S) (runs of 8, S ≤ 32): warp w
 // sums gate and up rows w and w + 16 (a lane's 4 + 4 loads hold a whole 1024-wide row), and
 // thread t the columns [r0, r0 + S) of down's rows t and t + 512 (one 16-byte load per run of 8).
-// All of it is loaded into registers before the wait (122 registers, no spills). The first blocks,
+// All of it is loaded into registers before the wait (124 registers, no spills). The first blocks,
 // placed while o_proj still runs, take 4 runs each and the later ones share the rest (MlpSplit):
 // an even split left the blocks that start as o_proj ends loading their 128 KB after it.
 // The input norm is the GEMV's (256 threads, the same sums and bits); the down shares go out as
-// integer atomics, so their order cannot change the sum.
+// integer atomics, so their order cannot change the sum. Its input stays in order: staged in
+// halves as the GEMV's (xs_at), the MLP took 6.77 against 6.59 µs (2026-12-12/m_…).
 constexpr int kSplitCols = 1024;
 constexpr int kSplitMaxRuns = 4;                              // runs of 8 MLP rows a block
 constexpr int kSplitRowLoads = kSplitCols / 8 / kWarp;        // 16-byte loads a lane takes of a gate/up row
 constexpr float kFixedLimit = 8388608.0f;                     // 2^23: a share stays within 2^55, 256 of them within 2^63
-constexpr int kSplitThreads = 512;                            // a block an SM: 122 registers a thread
+constexpr int kSplitThreads = 512;                            // a block an SM: 124 registers a thread
 constexpr int kSplitWarps = kSplitThreads / kWarp;
 constexpr int kSplitRowsPerWarp = 2;                          // gate/up rows a warp: 8 · kSplitMaxRuns ≤ 32
 constexpr int kSplitDownRows = kSplitCols / kSplitThreads;    // down rows a thread
@@ -886,6 +901,13 @@ int64_t gemv_grid(int64_t rows) {
     return std::min<int64_t>(blocks_for(rows, kThreadsGemv / kWarp), per_sm * sms);
 }
 
+// MNEMO_CUDA_INPUT_HALVES=0 stages the GEMV's input in order instead of in halves (xs_at; A/B
+// measurements, tests); read at every launch, so a test can set it between launches.
+bool input_halves_wanted() {
+    const char* env = std::getenv("MNEMO_CUDA_INPUT_HALVES");
+    return env == nullptr || std::strcmp(env, "0") != 0;
+}
+
 void launch_gemv(const GemvBatch& b, const float* x, int64_t T, float* const* y, Stream stream, int64_t max_blocks = 0) {
     static_assert(kThreadsGemv == kNormThreads, "the input norm must sum like add_rms_norm");
     static bool configured = false;  // inputs of more than 48 KiB (8 tokens of 1536+ values)
@@ -898,6 +920,9 @@ void launch_gemv(const GemvBatch& b, const float* x, int64_t T, float* const* y,
     }
     const int64_t cols = b.w[0].cols;
     GemvBatch part = b;
+    part.halves = input_halves_wanted() && cols % 8 == 0;
+    for (int m = 0; m < b.n; ++m) part.halves = part.halves && b.w[m].type == WeightType::bf16;
+    if (b.swiglu) part.halves = part.halves && b.w[1].type == WeightType::bf16;
     const int64_t token_bytes = cols * static_cast<int64_t>(sizeof(float));  // the staged input
     const int64_t fit = std::max<int64_t>(1, kGemvMaxSmem / token_bytes);
     const int64_t per_launch = std::min<int64_t>(kGemvMaxTokens, fit);

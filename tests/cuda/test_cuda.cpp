@@ -756,6 +756,67 @@ TEST(Cuda, SplitMlpMatchesTheGemvMlpAndGivesTheSameBitsEveryLaunch) {
     }
 }
 
+// The GEMV stages its input in halves (cuda xs_at) unless MNEMO_CUDA_INPUT_HALVES=0: the same
+// values in the same sums, so the same bits. Checked for a normalised GEMV (its residual sum
+// too), one normalised per group with a gate (GDN's o_proj), a plain one with the LM head's
+// greedy key, and a SwiGLU pair.
+TEST(Cuda, InputStagedInHalvesGivesTheSameBits) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    namespace mc = mnemo::cuda;
+    const int64_t d = 1024, heads = 8, f = 2816, vocab = 4000;
+    std::mt19937 rng(23);
+    const Bf16Matrix w = make_bf16_matrix(d, d, rng, 0.05f), head = make_bf16_matrix(vocab, d, rng, 0.05f),
+                     gate = make_bf16_matrix(f, d, rng, 0.05f), up = make_bf16_matrix(f, d, rng, 0.05f);
+    float *d_x = to_device(random_vector(d, rng)), *d_res = to_device(random_vector(d, rng)), *d_nw = to_device(random_vector(d, rng));
+    float *d_gnw = to_device(random_vector(d / heads, rng)), *d_gate = to_device(random_vector(d, rng));
+    unsigned long long* d_key = nullptr;
+    ASSERT_EQ(cudaMalloc(&d_key, 8), cudaSuccess);
+    struct Outs {
+        std::vector<float> normed, sum, grouped, plain, swiglu;
+        unsigned long long key = 0;
+    };
+    const auto run = [&](bool halves) {
+        if (!halves) setenv("MNEMO_CUDA_INPUT_HALVES", "0", 1);
+        Outs o;
+        float *d_y = to_device(std::vector<float>(d, NAN)), *d_sum = to_device(std::vector<float>(d, NAN));
+        float *d_logits = to_device(std::vector<float>(vocab, NAN)), *d_h = to_device(std::vector<float>(f, NAN));
+        const mc::InputNorm norm{d_x, d_res, d_sum, d_nw, 1e-6f};
+        mc::linear(w.device, nullptr, 1, d_y, nullptr, nullptr, &norm);
+        o.normed = to_host(d_y, d);
+        o.sum = to_host(d_sum, d);
+        const mc::InputNorm grouped{d_x, nullptr, nullptr, d_gnw, 1e-6f, d / heads, d_gate};
+        mc::linear(w.device, d_x, 1, d_y, nullptr, nullptr, &grouped, mc::gemv_blocks_before_mlp_split());
+        o.grouped = to_host(d_y, d);
+        cudaMemset(d_key, 0, 8);
+        mc::linear(head.device, d_x, 1, d_logits, nullptr, nullptr, nullptr, 0, d_key);
+        o.plain = to_host(d_logits, vocab);
+        cudaMemcpy(&o.key, d_key, 8, cudaMemcpyDeviceToHost);
+        mc::linear_swiglu(gate.device, up.device, nullptr, 1, d_h, nullptr, nullptr, nullptr, &norm);
+        o.swiglu = to_host(d_h, f);
+        EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+        for (float* p : {d_y, d_sum, d_logits, d_h}) cudaFree(p);
+        unsetenv("MNEMO_CUDA_INPUT_HALVES");
+        return o;
+    };
+    const Outs a = run(true), b = run(false);
+    const auto same = [](const std::vector<float>& x, const std::vector<float>& y) {
+        return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
+    };
+    EXPECT_TRUE(same(a.normed, b.normed)) << "normalised GEMV";
+    EXPECT_TRUE(same(a.sum, b.sum)) << "residual sum";
+    EXPECT_TRUE(same(a.grouped, b.grouped)) << "GEMV normalised per group";
+    EXPECT_TRUE(same(a.plain, b.plain)) << "plain GEMV";
+    EXPECT_EQ(a.key, b.key) << "greedy key";
+    EXPECT_TRUE(same(a.swiglu, b.swiglu)) << "SwiGLU pair";
+    for (float v : a.normed) ASSERT_TRUE(std::isfinite(v));
+    for (float v : a.grouped) ASSERT_TRUE(std::isfinite(v));
+    EXPECT_NE(a.key, 0u);
+    for (void* p : {static_cast<void*>(d_x), static_cast<void*>(d_res), static_cast<void*>(d_nw), static_cast<void*>(d_gnw),
+                    static_cast<void*>(d_gate), static_cast<void*>(d_key)})
+        cudaFree(p);
+    for (const Bf16Matrix* m : {&w, &head, &gate, &up}) cudaFree(const_cast<void*>(m->device.data));
+}
+
 // Shares past ±2^23 saturate: every weight 4 and an input of ones make each block's share of
 // every output 2^23 or more, so each output is 2^(23 + kMlpFixedBits) times the blocks with rows.
 TEST(Cuda, SplitMlpSaturatesSharesInsteadOfWrapping) {
