@@ -208,14 +208,14 @@ struct GemvBatch {
     bool normed = false;
     Epilogue epilogue[kMaxLinearBatch];
     unsigned long long* argmax_key = nullptr;  // one token, one matrix: the greedy choice (argmax_key_of)
-    bool halves = false;  // the staged input in halves (xs_at): bf16 matrices whose rows are whole vectors
+    bool halves = false;  // the staged input in halves (xs_at): bf16 or q8_0 matrices whose rows are whole vectors
 };
 
 // Where input value i of a row of `cols` is staged in shared memory. A bf16 lane reads the 8
-// inputs of its 16-byte weight vector v as two float4s; stored in order, a warp's lanes read
-// them 32 bytes apart, two shared-memory wavefronts where one does. In `halves`, the first four
-// inputs of every vector come first (vector v's at 4v) and the last four after them (at
-// cols / 2 + 4v), so consecutive lanes read consecutive float4s. The same values in the same
+// inputs of its 16-byte weight vector v (a q8_0 lane those of its 8 quants) as two float4s;
+// stored in order, a warp's lanes read them 32 bytes apart, two shared-memory wavefronts where
+// one does. In `halves`, the first four inputs of every vector come first (vector v's at 4v) and
+// the last four after them (at cols / 2 + 4v), so consecutive lanes read consecutive float4s. The same values in the same
 // sums: the same bits (decode 0.604–0.607 against 0.609–0.616 ms, bench/results/cuda/2026-12-12/l_…).
 __device__ __forceinline__ int64_t xs_at(int64_t i, int64_t cols, bool halves) {
     return halves ? ((i & 7) >> 2) * (cols >> 1) + ((i >> 3) << 2) + (i & 3) : i;
@@ -245,7 +245,7 @@ __device__ __forceinline__ float sum_squares_as_block(const float* x, int64_t n)
 // matrices' rows (SwiGLU's gate and up: both rows in flight before either is used, the same
 // bytes in flight per warp as one row). A q8_0 slot holds two 8-byte vectors (8 quants each,
 // a quarter of a block, with their scales): lanes then read their 8 inputs from shared
-// memory 32 bytes apart, as for bf16, instead of 64 (twice the bank conflicts).
+// memory as bf16 lanes do (xs_at), instead of 64 bytes apart.
 template <int NR>
 struct GemvPass {
     static constexpr int kLoads = kGemvLoads / NR;
@@ -343,7 +343,7 @@ __device__ __forceinline__ void consume_pass(WeightType type, int64_t cols, int6
 // The q8_0 form of consume_pass: 8 quants per vector j, scale p.d of block j / 4.
 template <int MaxT, int NR>
 __device__ __forceinline__ void consume_pass_q8_0(int64_t cols, int64_t base, int64_t n_vec, const GemvPass<NR>& p, const float* x,
-                                                  int n_tokens, float (&acc)[NR][MaxT]) {
+                                                  int n_tokens, float (&acc)[NR][MaxT], bool halves = false) {
     const int lane = threadIdx.x % kWarp;
 #pragma unroll
     for (int u = 0; u < GemvPass<NR>::kLoads; ++u) {
@@ -361,8 +361,8 @@ __device__ __forceinline__ void consume_pass_q8_0(int64_t cols, int64_t base, in
 #pragma unroll
                 for (int t = 0; t < MaxT; ++t) {
                     if (t >= n_tokens) break;
-                    const float4* xr = reinterpret_cast<const float4*>(x + t * cols) + 2 * j;
-                    const float4 a = xr[0], b = xr[1];
+                    const float4* xr = reinterpret_cast<const float4*>(x + t * cols);
+                    const float4 a = halves ? xr[j] : xr[2 * j], b = halves ? xr[(cols >> 3) + j] : xr[2 * j + 1];
                     acc[k][t] += d * (q[0] * a.x + q[1] * a.y + q[2] * a.z + q[3] * a.w + q[4] * b.x + q[5] * b.y + q[6] * b.z + q[7] * b.w);
                 }
             }
@@ -618,7 +618,7 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
                 const GemvPass<NR> now = next;
                 if (base + step < cur.n_vec) load_pass<NR>(b, cur.m, cur.row, base + step, cur.n_vec, next);
                 else if (after.row >= 0 && after.n_vec > 0) load_pass<NR>(b, after.m, after.row, 0, after.n_vec, next);
-                if (type == WeightType::q8_0) consume_pass_q8_0<MaxT, NR>(cols, base, cur.n_vec, now, xs, n_tokens, acc);
+                if (type == WeightType::q8_0) consume_pass_q8_0<MaxT, NR>(cols, base, cur.n_vec, now, xs, n_tokens, acc, b.halves);
                 else consume_pass<MaxT, NR>(type, cols, base, cur.n_vec, now, xs, n_tokens, acc, b.halves);
             }
         }
@@ -920,9 +920,11 @@ void launch_gemv(const GemvBatch& b, const float* x, int64_t T, float* const* y,
     }
     const int64_t cols = b.w[0].cols;
     GemvBatch part = b;
+    // f32 rows read 4 inputs a lane, in order; bf16 and q8_0 rows 8 (xs_at).
+    const auto eight_wide = [](const DeviceMatrix& w) { return w.type == WeightType::bf16 || w.type == WeightType::q8_0; };
     part.halves = input_halves_wanted() && cols % 8 == 0;
-    for (int m = 0; m < b.n; ++m) part.halves = part.halves && b.w[m].type == WeightType::bf16;
-    if (b.swiglu) part.halves = part.halves && b.w[1].type == WeightType::bf16;
+    for (int m = 0; m < b.n; ++m) part.halves = part.halves && eight_wide(b.w[m]);
+    if (b.swiglu) part.halves = part.halves && eight_wide(b.w[1]);
     const int64_t token_bytes = cols * static_cast<int64_t>(sizeof(float));  // the staged input
     const int64_t fit = std::max<int64_t>(1, kGemvMaxSmem / token_bytes);
     const int64_t per_launch = std::min<int64_t>(kGemvMaxTokens, fit);

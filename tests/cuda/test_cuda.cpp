@@ -759,7 +759,7 @@ TEST(Cuda, SplitMlpMatchesTheGemvMlpAndGivesTheSameBitsEveryLaunch) {
 // The GEMV stages its input in halves (cuda xs_at) unless MNEMO_CUDA_INPUT_HALVES=0: the same
 // values in the same sums, so the same bits. Checked for a normalised GEMV (its residual sum
 // too), one normalised per group with a gate (GDN's o_proj), a plain one with the LM head's
-// greedy key, and a SwiGLU pair.
+// greedy key, a SwiGLU pair, and a normalised GEMV of q8_0 weights.
 TEST(Cuda, InputStagedInHalvesGivesTheSameBits) {
     MNEMO_REQUIRE_CUDA_DEVICE();
     namespace mc = mnemo::cuda;
@@ -767,12 +767,13 @@ TEST(Cuda, InputStagedInHalvesGivesTheSameBits) {
     std::mt19937 rng(23);
     const Bf16Matrix w = make_bf16_matrix(d, d, rng, 0.05f), head = make_bf16_matrix(vocab, d, rng, 0.05f),
                      gate = make_bf16_matrix(f, d, rng, 0.05f), up = make_bf16_matrix(f, d, rng, 0.05f);
+    const Q8Matrix q8 = make_q8_matrix(d, d, rng);
     float *d_x = to_device(random_vector(d, rng)), *d_res = to_device(random_vector(d, rng)), *d_nw = to_device(random_vector(d, rng));
     float *d_gnw = to_device(random_vector(d / heads, rng)), *d_gate = to_device(random_vector(d, rng));
     unsigned long long* d_key = nullptr;
     ASSERT_EQ(cudaMalloc(&d_key, 8), cudaSuccess);
     struct Outs {
-        std::vector<float> normed, sum, grouped, plain, swiglu;
+        std::vector<float> normed, sum, grouped, plain, swiglu, q8;
         unsigned long long key = 0;
     };
     const auto run = [&](bool halves) {
@@ -793,6 +794,8 @@ TEST(Cuda, InputStagedInHalvesGivesTheSameBits) {
         cudaMemcpy(&o.key, d_key, 8, cudaMemcpyDeviceToHost);
         mc::linear_swiglu(gate.device, up.device, nullptr, 1, d_h, nullptr, nullptr, nullptr, &norm);
         o.swiglu = to_host(d_h, f);
+        mc::linear(q8.device(d, d), nullptr, 1, d_y, nullptr, nullptr, &norm);
+        o.q8 = to_host(d_y, d);
         EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
         for (float* p : {d_y, d_sum, d_logits, d_h}) cudaFree(p);
         unsetenv("MNEMO_CUDA_INPUT_HALVES");
@@ -808,6 +811,8 @@ TEST(Cuda, InputStagedInHalvesGivesTheSameBits) {
     EXPECT_TRUE(same(a.plain, b.plain)) << "plain GEMV";
     EXPECT_EQ(a.key, b.key) << "greedy key";
     EXPECT_TRUE(same(a.swiglu, b.swiglu)) << "SwiGLU pair";
+    EXPECT_TRUE(same(a.q8, b.q8)) << "q8_0 GEMV";
+    for (float v : a.q8) ASSERT_TRUE(std::isfinite(v));
     for (float v : a.normed) ASSERT_TRUE(std::isfinite(v));
     for (float v : a.grouped) ASSERT_TRUE(std::isfinite(v));
     EXPECT_NE(a.key, 0u);
@@ -815,6 +820,8 @@ TEST(Cuda, InputStagedInHalvesGivesTheSameBits) {
                     static_cast<void*>(d_gate), static_cast<void*>(d_key)})
         cudaFree(p);
     for (const Bf16Matrix* m : {&w, &head, &gate, &up}) cudaFree(const_cast<void*>(m->device.data));
+    cudaFree(q8.d_quants);
+    cudaFree(q8.d_scales);
 }
 
 // Shares past ±2^23 saturate: every weight 4 and an input of ones make each block's share of
