@@ -215,8 +215,9 @@ struct GemvBatch {
 // inputs of its 16-byte weight vector v (a q8_0 lane those of its 8 quants) as two float4s;
 // stored in order, a warp's lanes read them 32 bytes apart, two shared-memory wavefronts where
 // one does. In `halves`, the first four inputs of every vector come first (vector v's at 4v) and
-// the last four after them (at cols / 2 + 4v), so consecutive lanes read consecutive float4s. The same values in the same
-// sums: the same bits (decode 0.604–0.607 against 0.609–0.616 ms, bench/results/cuda/2026-12-12/l_…).
+// the last four after them (at cols / 2 + 4v), so consecutive lanes read consecutive float4s.
+// The same values in the same sums, so the same bits; decode −6 µs with bf16 weights, −37 µs
+// with q8_0 (bench/results/cuda/2026-12-12/l_…, o_…).
 __device__ __forceinline__ int64_t xs_at(int64_t i, int64_t cols, bool halves) {
     return halves ? ((i & 7) >> 2) * (cols >> 1) + ((i >> 3) << 2) + (i & 3) : i;
 }
@@ -504,7 +505,7 @@ __device__ __forceinline__ GemvRow gemv_row(const GemvBatch& b, int64_t r) {
 // Every block stages its input rows in shared memory (they are read by all its warps),
 // normalising them on the way when the batch carries an InputNorm: a block recomputes one
 // row's RMS (a few KB from L2) instead of a launch of its own; block 0 writes the residual sum.
-// For bf16 matrices the row is staged in halves (xs_at), so a warp's reads are conflict-free.
+// For bf16 and q8_0 matrices the row is staged in halves (xs_at), so a warp's reads are conflict-free.
 template <int MaxT, int NR>
 __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(GemvBatch b, const float* x, int n_tokens) {
     const int64_t stride = static_cast<int64_t>(gridDim.x) * (blockDim.x / kWarp);
