@@ -308,7 +308,7 @@ __device__ __forceinline__ void load_pass(const GemvBatch& b, int m, int64_t row
 // acc[k][t] += this lane's share of the pass's weights · x[t] (bf16, f32).
 template <int MaxT, int NR>
 __device__ __forceinline__ void consume_pass(WeightType type, int64_t cols, int64_t base, int64_t n_vec, const GemvPass<NR>& p, const float* x,
-                                             int n_tokens, float (&acc)[NR][MaxT], bool halves = false) {
+                                             int n_tokens, float (&acc)[NR][MaxT], bool halves) {
     const int lane = threadIdx.x % kWarp;
 #pragma unroll
     for (int u = 0; u < GemvPass<NR>::kLoads; ++u) {
@@ -344,7 +344,7 @@ __device__ __forceinline__ void consume_pass(WeightType type, int64_t cols, int6
 // The q8_0 form of consume_pass: 8 quants per vector j, scale p.d of block j / 4.
 template <int MaxT, int NR>
 __device__ __forceinline__ void consume_pass_q8_0(int64_t cols, int64_t base, int64_t n_vec, const GemvPass<NR>& p, const float* x,
-                                                  int n_tokens, float (&acc)[NR][MaxT], bool halves = false) {
+                                                  int n_tokens, float (&acc)[NR][MaxT], bool halves) {
     const int lane = threadIdx.x % kWarp;
 #pragma unroll
     for (int u = 0; u < GemvPass<NR>::kLoads; ++u) {
@@ -390,7 +390,7 @@ __device__ void scalar_rows(const GemvBatch& b, int m, int64_t row, const float*
 
 // One input row under a grouped InputNorm: a warp per group, summing as the kernel that
 // materialises the norm above GEMV sizes sums it, so decode and prefill normalise alike.
-__device__ void stage_groups_normed(const InputNorm& nm, const float* x, const float* gate, float* xo, int64_t cols, bool halves = false) {
+__device__ void stage_groups_normed(const InputNorm& nm, const float* x, const float* gate, float* xo, int64_t cols, bool halves) {
     const int lane = threadIdx.x % kWarp;
     const int64_t g = nm.group;
     for (int64_t start = threadIdx.x / kWarp * g; start < cols; start += kNormThreads / kWarp * g) {
@@ -461,7 +461,7 @@ __device__ __forceinline__ void load_group_norm_ahead(const InputNorm& nm, int64
     }
 }
 __device__ __forceinline__ void stage_group_ahead(const InputNorm& nm, const GroupNormAhead& a, const float* x, float* xo, int64_t cols,
-                                                  bool halves = false) {
+                                                  bool halves) {
     const int lane = threadIdx.x % kWarp;
     const int64_t g = nm.group, start = threadIdx.x / kWarp * g;
     if (start >= cols) return;
@@ -594,10 +594,15 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
 #pragma unroll
         for (int k = 0; k < kNormWeightsAhead; ++k) {
             const int64_t i = threadIdx.x + k * kThreadsGemv;
-            if (i < cols) xo[xs_at(i, cols, b.halves)] = xo[xs_at(i, cols, b.halves)] * inv * norm_w[k];
+            if (i < cols) {
+                float& v = xo[xs_at(i, cols, b.halves)];
+                v = v * inv * norm_w[k];
+            }
         }
-        for (int64_t i = threadIdx.x + kNormWeightsAhead * kThreadsGemv; i < cols; i += kThreadsGemv)
-            xo[xs_at(i, cols, b.halves)] = xo[xs_at(i, cols, b.halves)] * inv * nm.weight[i];
+        for (int64_t i = threadIdx.x + kNormWeightsAhead * kThreadsGemv; i < cols; i += kThreadsGemv) {
+            float& v = xo[xs_at(i, cols, b.halves)];
+            v = v * inv * nm.weight[i];
+        }
     }
     __syncthreads();
     const int lane = threadIdx.x % kWarp;
