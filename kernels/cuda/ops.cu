@@ -534,6 +534,13 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
     if (group_ahead) load_group_norm_ahead(b.norm, cols, ahead);
     pdl_let_next_then_wait();
     extern __shared__ float xs[];  // [n_tokens][cols]
+    // A whole-row input norm (the embedding's too) stages x · weight and scales each row's sum by
+    // 1/RMS: the warps' sums of squares meet at the barrier the staging needs anyway, where
+    // block_sum() took two more and a pass rescaling the staged row a third. An input projection
+    // 6.2 → 5.7 µs, decode −11 to −15 µs (bench/results/cuda/2026-12-13/b_…).
+    const bool row_normed = b.normed && b.norm.group == 0;
+    __shared__ float norm_partial[MaxT][kThreadsGemv / kWarp];
+    const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
     if (embedded) {
         const InputNorm& nm = b.norm;
         for (int64_t i = static_cast<int64_t>(blockIdx.x) * kThreadsGemv + threadIdx.x; i < nm.n_clear;
@@ -547,14 +554,11 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
             if (i >= cols) break;
             emb[k] += 0.0f;  // as the norm path adds its (absent) residual: −0 becomes +0
             if (nm.sum != nullptr && blockIdx.x == 0) nm.sum[i] = emb[k];
+            xs[xs_at(i, cols, b.halves)] = emb[k] * norm_w[k];
             ss += emb[k] * emb[k];
         }
-        const float inv = rsqrtf(block_sum(ss) / static_cast<float>(cols) + nm.eps);
-#pragma unroll
-        for (int k = 0; k < kNormWeightsAhead; ++k) {
-            const int64_t i = threadIdx.x + k * kThreadsGemv;
-            if (i < cols) xs[xs_at(i, cols, b.halves)] = emb[k] * inv * norm_w[k];
-        }
+        ss = warp_sum(ss);
+        if (lane == 0) norm_partial[0][warp] = ss;
     }
     for (int t = 0; t < n_tokens && !embedded; ++t) {
         const float* xr = x + t * cols;
@@ -586,26 +590,26 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
                 const int64_t i = i0 + threadIdx.x + k * kThreadsGemv;
                 if (i >= cols) break;
                 if (nm.sum != nullptr && blockIdx.x == 0) nm.sum[t * cols + i] = v[k];
-                xo[xs_at(i, cols, b.halves)] = v[k];
+                xo[xs_at(i, cols, b.halves)] = v[k] * (i0 == 0 ? norm_w[k] : nm.weight[i]);
                 ss += v[k] * v[k];
             }
         }
-        const float inv = rsqrtf(block_sum(ss) / static_cast<float>(cols) + nm.eps);
-#pragma unroll
-        for (int k = 0; k < kNormWeightsAhead; ++k) {
-            const int64_t i = threadIdx.x + k * kThreadsGemv;
-            if (i < cols) {
-                float& v = xo[xs_at(i, cols, b.halves)];
-                v = v * inv * norm_w[k];
-            }
-        }
-        for (int64_t i = threadIdx.x + kNormWeightsAhead * kThreadsGemv; i < cols; i += kThreadsGemv) {
-            float& v = xo[xs_at(i, cols, b.halves)];
-            v = v * inv * nm.weight[i];
-        }
+        ss = warp_sum(ss);
+        if (lane == 0) norm_partial[t][warp] = ss;
     }
     __syncthreads();
-    const int lane = threadIdx.x % kWarp;
+    // Token t's whole-row 1/RMS, from the warps' sums in block_sum()'s order (its bits), scaling
+    // the rows' sums (1 without that norm). One token keeps it in a register; more read it again
+    // at each row (eight in registers spilled).
+    const auto scale_of = [&](int t) {
+        if (!row_normed) return 1.0f;
+        float total = 0.0f;
+#pragma unroll
+        for (int w = 0; w < kThreadsGemv / kWarp; ++w) total += norm_partial[t][w];
+        return rsqrtf(total / static_cast<float>(cols) + b.norm.eps);
+    };
+    float scale_one = 1.0f;
+    if (MaxT == 1 && n_tokens == 1) scale_one = scale_of(0);
     unsigned long long best = 0;  // argmax_key: the best of this warp's rows (lane 0)
     while (cur.row >= 0) {
         float acc[NR][MaxT];
@@ -632,8 +636,9 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
 #pragma unroll
         for (int t = 0; t < MaxT; ++t) {
             if (t >= n_tokens) break;
-            float s = warp_sum(acc[0][t]) + (bias != nullptr ? bias[cur.row] : 0.0f);
-            if (NR == 2) s = silu(s) * (warp_sum(acc[NR - 1][t]) + (b.w[1].bias != nullptr ? b.w[1].bias[cur.row] : 0.0f));
+            const float scale = MaxT == 1 ? scale_one : scale_of(t);
+            float s = warp_sum(acc[0][t]) * scale + (bias != nullptr ? bias[cur.row] : 0.0f);
+            if (NR == 2) s = silu(s) * (warp_sum(acc[NR - 1][t]) * scale + (b.w[1].bias != nullptr ? b.w[1].bias[cur.row] : 0.0f));
             if (lane == 0) {
                 const float out = apply_epilogue(b.epilogue[cur.m], s, cur.row);
                 b.y[cur.m][t * b.w[cur.m].rows + cur.row] = out;
@@ -661,9 +666,11 @@ __global__ void __launch_bounds__(kThreadsGemv, kGemvBlocksPerSm) gemv_kernel(Ge
 // All of it is loaded into registers before the wait (124 registers, no spills). The first blocks,
 // placed while o_proj still runs, take 4 runs each and the later ones share the rest (MlpSplit):
 // an even split left the blocks that start as o_proj ends loading their 128 KB after it.
-// The input norm is the GEMV's (256 threads, the same sums and bits); the down shares go out as
-// integer atomics, so their order cannot change the sum. Its input stays in order: staged in
-// halves as the GEMV's (xs_at), the MLP took 6.77 against 6.59 µs (2026-12-12/m_…).
+// The input norm sums its squares as the GEMV does (256 threads, the same 1/RMS) but rescales the
+// staged row, where the GEMV scales its sums: done the GEMV's way, the MLPs after the LTE layers
+// took ~2 µs longer each (2026-12-13/b_…). The down shares go out as integer atomics, so their
+// order cannot change the sum. Its input stays in order: staged in halves as the GEMV's (xs_at),
+// the MLP took 6.77 against 6.59 µs (2026-12-12/m_…).
 constexpr int kSplitCols = 1024;
 constexpr int kSplitMaxRuns = 4;                              // runs of 8 MLP rows a block
 constexpr int kSplitRowLoads = kSplitCols / 8 / kWarp;        // 16-byte loads a lane takes of a gate/up row
