@@ -50,7 +50,17 @@ __global__ void produce_pdl(float* x, long long* r, int iter, unsigned long long
 
 __global__ void __launch_bounds__(256, 2) consume(const float* x, const long long* r, int copies, uint64_t* stamps, float* sink,
                                                   unsigned long long* go, bool together, bool pdl,
-                                                  const uint4* weights = nullptr) {
+                                                  const uint4* weights = nullptr, bool tma = false) {
+    // Mode 5: the row brought into shared memory by two bulk copies (TMA) instead of the threads' loads.
+    __shared__ alignas(128) float xin[1024];
+    __shared__ alignas(128) long long rin[1024];
+    __shared__ alignas(8) unsigned long long bar;
+    const unsigned bar_at = static_cast<unsigned>(__cvta_generic_to_shared(&bar));
+    if (tma && threadIdx.x == 0) {
+        asm volatile("mbarrier.init.shared.b64 [%0], 1;" ::"r"(bar_at) : "memory");
+        asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+    }
+    if (tma) __syncthreads();
     // Mode 4: each warp holds 2 KB of "weights" requested before the wait (the GEMV's first pass),
     // from a 256 MB buffer at an offset that changes per launch (HBM, not L2).
     uint4 w[4];
@@ -77,8 +87,30 @@ __global__ void __launch_bounds__(256, 2) consume(const float* x, const long lon
     const long long* rr = r + c * 1024;
     float v[4];
     long long q[4];
+    if (tma) {
+        if (threadIdx.x == 0) {
+            asm volatile("mbarrier.arrive.expect_tx.shared.b64 _, [%0], %1;" ::"r"(bar_at), "r"(12288) : "memory");
+            asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(
+                             static_cast<unsigned>(__cvta_generic_to_shared(xin))),
+                         "l"(xr), "r"(4096), "r"(bar_at)
+                         : "memory");
+            asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(
+                             static_cast<unsigned>(__cvta_generic_to_shared(rin))),
+                         "l"(rr), "r"(8192), "r"(bar_at)
+                         : "memory");
+        }
+        unsigned done = 0;
+        while (!done)
+            asm volatile("{ .reg .pred p; mbarrier.try_wait.parity.shared.b64 p, [%1], 0; selp.u32 %0, 1, 0, p; }"
+                         : "=r"(done)
+                         : "r"(bar_at)
+                         : "memory");
 #pragma unroll
-    for (int k = 0; k < 4; ++k) v[k] = xr[threadIdx.x + 256 * k], q[k] = rr[threadIdx.x + 256 * k];
+        for (int k = 0; k < 4; ++k) v[k] = xin[threadIdx.x + 256 * k], q[k] = rin[threadIdx.x + 256 * k];
+    } else {
+#pragma unroll
+        for (int k = 0; k < 4; ++k) v[k] = xr[threadIdx.x + 256 * k], q[k] = rr[threadIdx.x + 256 * k];
+    }
     float ss = 0.0f;
 #pragma unroll
     for (int k = 0; k < 4; ++k) {
@@ -121,9 +153,11 @@ int main() {
     const size_t weight_bytes = size_t{256} << 20, per_launch = size_t{blocks} * 8 * 2048;
     cudaMalloc(&weights, weight_bytes);
     cudaMemset(weights, 1, weight_bytes);
-    for (int together = 0; together < 5; ++together) {
+    for (int together = 0; together < 7; ++together) {
     std::printf("%s\ncopies  block load+barrier ns: p10 p50 p90 max   last block end - first block start ns: p50\n",
-                together == 4 ? "as the last, each warp also holding 2 KB of weights requested before its wait (4.3 MB from HBM)"
+                together == 6 ? "as mode 4 (weights in flight), the row brought in by two bulk copies (TMA)"
+                : together == 5 ? "as mode 3 (PDL, no weights), the row brought in by two bulk copies (TMA)"
+                : together == 4 ? "as the last, each warp also holding 2 KB of weights requested before its wait (4.3 MB from HBM)"
                 : together == 3 ? "blocks launched early (PDL) beside a producer of 16 blocks, stamped from their griddepcontrol.wait"
                 : together == 2 ? "blocks start their loads together, the int64 row summed by 132 x 1024 atomics just before"
                 : together ? "blocks start their loads together" : "blocks as launched");
@@ -141,9 +175,9 @@ int main() {
                 attr.val.programmaticStreamSerializationAllowed = 1;
                 cfg.attrs = &attr;
                 cfg.numAttrs = 1;
-                const uint4* wl = together == 4 ? weights + (it % (weight_bytes / per_launch)) * (per_launch / 16) : nullptr;
+                const uint4* wl = together == 4 || together == 6 ? weights + (it % (weight_bytes / per_launch)) * (per_launch / 16) : nullptr;
                 cudaLaunchKernelEx(&cfg, consume, static_cast<const float*>(x), static_cast<const long long*>(r), copies, stamps, sink, go, false, true,
-                                   wl);
+                                   wl, together >= 5);
             } else {
                 if (together == 2) produce_atomics<<<132, 512>>>(x, r, it, go);
                 else produce<<<64, 256>>>(x, r, copies, it, go);
