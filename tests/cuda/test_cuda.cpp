@@ -582,6 +582,55 @@ TEST(Cuda, GemvOnFewerBlocksGivesTheSameBits) {
         cudaFree(p);
 }
 
+// A GEMV with a whole-row input norm (the residual added, RMSNorm, the norm's weight; 1/RMS applied
+// to each row's sum) against the norm then the product in double, over the bf16 weights the device
+// holds: widths staged in one pass of the block and in several (above 1 024), one token and more;
+// the residual sum block 0 writes is x + residual in f32, bit for bit.
+TEST(Cuda, NormalisedGemvMatchesTheNormThenTheProduct) {
+    MNEMO_REQUIRE_CUDA_DEVICE();
+    namespace mc = mnemo::cuda;
+    const int64_t rows = 96;
+    for (const int64_t cols : {int64_t{640}, int64_t{1024}, int64_t{2048}, int64_t{2816}}) {
+        for (const int64_t T : {int64_t{1}, int64_t{3}, mc::kGemvMaxTokens}) {
+            std::mt19937 rng(static_cast<uint32_t>(cols * 10 + T));
+            const Bf16Matrix w = make_bf16_matrix(rows, cols, rng, 0.05f);
+            const std::vector<float> x = random_vector(static_cast<size_t>(T * cols), rng), res = random_vector(x.size(), rng),
+                                     nw = random_vector(static_cast<size_t>(cols), rng);
+            float *d_x = to_device(x), *d_res = to_device(res), *d_nw = to_device(nw);
+            float *d_sum = to_device(std::vector<float>(x.size(), NAN)), *d_y = to_device(std::vector<float>(static_cast<size_t>(T * rows), NAN));
+            const mc::InputNorm norm{d_x, d_res, d_sum, d_nw, 1e-6f};
+            mc::linear(w.device, nullptr, T, d_y, nullptr, nullptr, &norm);
+            ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+            const std::vector<float> y = to_host(d_y, static_cast<size_t>(T * rows)), sum = to_host(d_sum, x.size());
+            for (int64_t t = 0; t < T; ++t) {
+                std::vector<double> in(static_cast<size_t>(cols));
+                double ss = 0;
+                for (int64_t i = 0; i < cols; ++i) {
+                    const size_t at = static_cast<size_t>(t * cols + i);
+                    const float h = x[at] + res[at];
+                    ASSERT_EQ(std::memcmp(&sum[at], &h, 4), 0) << "residual sum, width " << cols << " T " << T << " t " << t << " i " << i;
+                    ss += static_cast<double>(h) * h;
+                }
+                const double inv = 1.0 / std::sqrt(ss / static_cast<double>(cols) + 1e-6);
+                for (int64_t i = 0; i < cols; ++i) in[static_cast<size_t>(i)] = sum[static_cast<size_t>(t * cols + i)] * inv * nw[static_cast<size_t>(i)];
+                for (int64_t r = 0; r < rows; ++r) {
+                    double want = 0, mag = 0;
+                    for (int64_t i = 0; i < cols; ++i) {
+                        const double term = w.values[static_cast<size_t>(r * cols + i)] * in[static_cast<size_t>(i)];
+                        want += term;
+                        mag += std::fabs(term);
+                    }
+                    ASSERT_NEAR(y[static_cast<size_t>(t * rows + r)], want, 1e-5 * mag + 1e-6)
+                        << "width " << cols << " T " << T << " t " << t << " row " << r;
+                }
+            }
+            for (void* p : {static_cast<void*>(d_x), static_cast<void*>(d_res), static_cast<void*>(d_nw), static_cast<void*>(d_sum),
+                            static_cast<void*>(d_y), const_cast<void*>(w.device.data)})
+                cudaFree(p);
+        }
+    }
+}
+
 // ---------------------------------------------------------------- the MLP in one launch
 namespace {
 
