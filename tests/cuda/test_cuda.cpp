@@ -444,6 +444,17 @@ Q8Matrix make_q8_matrix(int64_t rows, int64_t cols, std::mt19937& rng) {
     return m;
 }
 
+// RMSNorm of one row h (the residual sum) times the norm's weight w, in double: a normalised
+// GEMV's input as the reference computes it.
+std::vector<double> rms_normed(const float* h, const float* w, int64_t n, double eps) {
+    double ss = 0;
+    for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(h[i]) * h[i];
+    const double inv = 1.0 / std::sqrt(ss / static_cast<double>(n) + eps);
+    std::vector<double> in(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) in[static_cast<size_t>(i)] = h[i] * inv * w[i];
+    return in;
+}
+
 // Σ |w_c · x_c| of one output: the scale of its rounding errors.
 double magnitude(const float* w, const float* x, int64_t cols) {
     double m = 0;
@@ -603,16 +614,12 @@ TEST(Cuda, NormalisedGemvMatchesTheNormThenTheProduct) {
             ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
             const std::vector<float> y = to_host(d_y, static_cast<size_t>(T * rows)), sum = to_host(d_sum, x.size());
             for (int64_t t = 0; t < T; ++t) {
-                std::vector<double> in(static_cast<size_t>(cols));
-                double ss = 0;
                 for (int64_t i = 0; i < cols; ++i) {
                     const size_t at = static_cast<size_t>(t * cols + i);
                     const float h = x[at] + res[at];
                     ASSERT_EQ(std::memcmp(&sum[at], &h, 4), 0) << "residual sum, width " << cols << " T " << T << " t " << t << " i " << i;
-                    ss += static_cast<double>(h) * h;
                 }
-                const double inv = 1.0 / std::sqrt(ss / static_cast<double>(cols) + 1e-6);
-                for (int64_t i = 0; i < cols; ++i) in[static_cast<size_t>(i)] = sum[static_cast<size_t>(t * cols + i)] * inv * nw[static_cast<size_t>(i)];
+                const std::vector<double> in = rms_normed(sum.data() + t * cols, nw.data(), cols, 1e-6);
                 for (int64_t r = 0; r < rows; ++r) {
                     double want = 0, mag = 0;
                     for (int64_t i = 0; i < cols; ++i) {
@@ -747,11 +754,8 @@ TEST(Cuda, SplitMlpMatchesTheGemvMlpAndGivesTheSameBitsEveryLaunch) {
         const std::vector<float> y = to_host(d_y, x.size()), sum = to_host(d_sum, x.size()), sum2 = to_host(d_sum2, x.size());
         ASSERT_EQ(std::memcmp(sum.data(), sum2.data(), sum.size() * 4), 0) << "residual sums";
         // The GEMV's normalised input, from the shared bits, and h as the reference sums it.
-        double ss = 0;
-        for (float v : sum) ss += static_cast<double>(v) * v;
-        const double inv = 1.0 / std::sqrt(ss / static_cast<double>(d) + 1e-6);
-        std::vector<double> in(static_cast<size_t>(d)), h(static_cast<size_t>(f));
-        for (int64_t i = 0; i < d; ++i) in[static_cast<size_t>(i)] = sum[static_cast<size_t>(i)] * inv * nw[static_cast<size_t>(i)];
+        const std::vector<double> in = rms_normed(sum.data(), nw.data(), d, 1e-6);
+        std::vector<double> h(static_cast<size_t>(f));
         std::vector<double> habs(h.size());
         for (int64_t j = 0; j < f; ++j) {
             double g = 0, u = 0, ga = 0, ua = 0;
