@@ -1621,6 +1621,28 @@ __global__ void advance_kernel(int64_t* position, int64_t n, unsigned long long*
     }
 }
 
+// Lines of `w` into L2 (no data back to the SM): thread t takes every stride-th 128-byte line.
+__device__ void prefetch_matrix_l2(const DeviceMatrix& w, int64_t first_row, int64_t n_rows, int64_t t, int64_t stride) {
+    const int64_t elem = w.type == WeightType::f32 ? 4 : w.type == WeightType::bf16 ? 2 : 1;
+    const char* data = static_cast<const char*>(w.data) + first_row * w.cols * elem;
+    const int64_t bytes = n_rows * w.cols * elem;
+    for (int64_t off = t * 128; off < bytes; off += stride * 128) asm volatile("prefetch.global.L2 [%0];" ::"l"(data + off));
+    if (w.type == WeightType::q8_0) {
+        const char* scales = static_cast<const char*>(w.scales) + first_row * (w.cols / kQ8Block) * 2;
+        for (int64_t off = t * 128; off < n_rows * (w.cols / kQ8Block) * 2; off += stride * 128)
+            asm volatile("prefetch.global.L2 [%0];" ::"l"(scales + off));
+    }
+}
+
+// After a decode step: the next step's first GEMV's matrices (and, with a token, its embedding
+// row) requested into L2 while the host reads the token and launches that step.
+__global__ void prefetch_step_start_kernel(StepStart s) {
+    pdl_wait();  // after the launch that published the token
+    const int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x, stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+    if (s.token != nullptr && blockIdx.x == 0) prefetch_matrix_l2(s.embedding, *s.token, 1, threadIdx.x, blockDim.x);
+    for (int i = 0; i < s.n; ++i) prefetch_matrix_l2(s.matrices[i], 0, s.matrices[i].rows, t, stride);
+}
+
 }  // namespace
 
 void embed(const int32_t* tokens, int64_t T, const DeviceMatrix& table, float* x, Stream stream, int64_t* clear, int64_t n_clear) {
@@ -1728,6 +1750,9 @@ void argmax(const float* logits, int64_t n, int32_t* out, Stream stream, TokenPu
 }
 void advance_position(int64_t* position, int64_t n, Stream stream, unsigned long long* argmax_key, int32_t* token, TokenPublish publish) {
     launch_kernel(advance_kernel, 1, 1, 0, stream, position, n, argmax_key, token, publish);
+}
+void prefetch_step_start(const StepStart& s, Stream stream) {
+    launch_kernel(prefetch_step_start_kernel, static_cast<unsigned>(sm_count()), 256, 0, stream, s);
 }
 
 const char* last_error() {
@@ -3242,7 +3267,8 @@ __global__ void __launch_bounds__(kCommitThreads) kv_commit_kernel(DeviceKvCache
 
 // ---------------------------------------------------------------- decode step in one launch
 // A decode step of a bounded cache (kv_decode): a cluster of kDecodeBlocks blocks per KV head,
-// each taking an equal share of the head's slots in slot order (sink, retained, ring). The
+// each taking every kDecodeBlocks-th of the head's slots (an even share of sink, retained and
+// ring; retained slots that hold no token are not copied). The
 // data stays where it is until kv_commit: the token leaving the window is read from its ring
 // slot and stays visible if the plan keeps it, the retained entry it replaces is masked, and
 // the new token is one more row of the first block. So every block can start copying its
@@ -3307,9 +3333,16 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
     const int32_t S = c.sink_capacity, R = c.retained_capacity, SR = S + R;
     const int64_t W = c.window_capacity;
     const DecodeLayout L = decode_layout(c, G);
-    const int32_t first = rank * L.per;
-    const int64_t left = SR + W - first;
-    const int32_t n_rows = left <= 0 ? 0 : static_cast<int32_t>(left < L.per ? left : L.per);
+    // Block `rank` takes every kDecodeBlocks-th slot from slot `rank` (row r: slot_of(r)), so every
+    // block holds an even share of the sink, retained and ring slots, and of the retained slots
+    // that hold no token (not copied, below).
+    const int64_t n_slots = SR + W;
+    const int32_t n_rows = n_slots > rank ? static_cast<int32_t>((n_slots - rank + kDecodeBlocks - 1) / kDecodeBlocks) : 0;
+    const auto slot_of = [&](int32_t r) { return rank + r * kDecodeBlocks; };
+    const auto row_at_or_after = [&](int32_t slot) {  // the first row whose slot is ≥ slot
+        return slot <= rank ? 0 : min(n_rows, (slot - rank + kDecodeBlocks - 1) / kDecodeBlocks);
+    };
+    const int32_t retained_lo = row_at_or_after(S), retained_hi = row_at_or_after(SR);
     const int32_t rows = n_rows + (rank == 0 ? 1 : 0);  // block 0: the new token as its last row
     extern __shared__ float4 decode_smem[];
     unsigned char* base = reinterpret_cast<unsigned char*>(decode_smem);
@@ -3343,17 +3376,24 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
     meta[kRingCount0] = c.window_meta[1];
     const int32_t sink = *c.sink_meta;
     // Then the block's slots: a warp per row, lanes over its 16-byte chunks of key, then of
-    // value (no divisions in the loop that issues them).
+    // value. The sink and ring slots now; the retained ones once their positions are in shared
+    // memory, and only those that hold a token (the others are masked anyway: with random
+    // weights about half of the retained buffer stays empty, a fifth of the cache's bytes).
     const int32_t chunks = hd / 4, warps = kDecodeThreads / kWarp;
-    const float* kp = c.keys + (static_cast<int64_t>(h) * c.slots + first) * hd;
-    const float* vp = c.values + (static_cast<int64_t>(h) * c.slots + first) * hd;
-    for (int32_t u = lane; u < 2 * chunks; u += kWarp) {
-        const bool value = u >= chunks;
-        const int32_t e = (value ? u - chunks : u) * 4, stride = value ? hd : L.ks;
-        const float* from = (value ? vp : kp) + e;
-        float* to = (value ? values : keys) + e;
-        for (int32_t r = warp; r < n_rows; r += warps) copy_async<16>(to + r * stride, from + static_cast<int64_t>(r) * hd);
-    }
+    const float* kp = c.keys + static_cast<int64_t>(h) * c.slots * hd;
+    const float* vp = c.values + static_cast<int64_t>(h) * c.slots * hd;
+    const auto copy_rows = [&](int32_t lo, int32_t hi, bool held_only) {
+        for (int32_t u = lane; u < 2 * chunks; u += kWarp) {
+            const bool value = u >= chunks;
+            const int32_t e = (value ? u - chunks : u) * 4, stride = value ? hd : L.ks;
+            const float* from = (value ? vp : kp) + e;
+            float* to = (value ? values : keys) + e;
+            for (int32_t r = lo + warp; r < hi; r += warps)
+                if (!held_only || pos[slot_of(r)] >= 0) copy_async<16>(to + r * stride, from + static_cast<int64_t>(slot_of(r)) * hd);
+        }
+    };
+    copy_rows(0, retained_lo, false);
+    copy_rows(retained_hi, n_rows, false);
 #pragma unroll
     for (int k = 0; k < kDecodeHeldAhead; ++k) {
         const int32_t i = tid + k * kDecodeThreads;
@@ -3382,6 +3422,7 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
     // waits until every block has.
     (void)__syncthreads_or(now < 0 || ring_start < 0 || ring_count < 0 || sink < 0);
     if (commit && tid == kDecodeThreads - 1) atomicAdd(s.decode_arrivals, 1u);
+    copy_rows(retained_lo, retained_hi, true);  // pos[] is complete past the barrier
     int32_t free_slot = INT32_MAX, worst = -1;
     if (c.learned && R > 0) retained_scan<kDecodeThreads>(S, R, score, pos, free_slot, worst);
 
@@ -3446,7 +3487,7 @@ __global__ void __launch_bounds__(kDecodeThreads) kv_decode_kernel(DeviceKvCache
     for (int32_t r = tid; r < rows; r += kDecodeThreads) {
         bool seen = true;
         if (r < n_rows) {
-            const int32_t i = first + r;
+            const int32_t i = slot_of(r);
             if (i < S) {
                 seen = i < sink;
             } else if (i < SR) {

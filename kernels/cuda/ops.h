@@ -432,6 +432,17 @@ void sample(const float* logits, int64_t n_vocab, const SamplerConfig* config, c
 // emptied for the next step (published with `publish`).
 void advance_position(int64_t* position, int64_t n, Stream stream, unsigned long long* argmax_key = nullptr, int32_t* token = nullptr,
                       TokenPublish publish = {});
+// What a decode step's first launch reads from memory: its GEMV's matrices and (with `token`) the
+// embedding row it folds in. prefetch_step_start, the last launch of a step, requests them into
+// L2 while the host reads the step's token and launches the next step (the GPU idles then).
+struct StepStart {
+    static constexpr int kMaxMatrices = 6;
+    DeviceMatrix matrices[kMaxMatrices];
+    int32_t n = 0;
+    const int32_t* token = nullptr;
+    DeviceMatrix embedding;
+};
+void prefetch_step_start(const StepStart& s, Stream stream);
 
 // Last CUDA error as text (empty if none), clearing it.
 const char* last_error();

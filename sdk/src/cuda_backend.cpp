@@ -212,6 +212,7 @@ struct DeviceLayer {
 // MNEMO_CUDA_O_HALF=0: the output projection before a split MLP on the default grid;
 // MNEMO_CUDA_GDN_FUSED=0: a decode step's GDN convs and rule as two launches;
 // MNEMO_CUDA_FOLD_EMBEDDING=0: a decode step's embedding as a launch of its own;
+// MNEMO_CUDA_PREFETCH_STEP_START=0: no L2 prefetch of the next step's first GEMV after a step;
 // MNEMO_CUDA_FUSED_ARGMAX=0: greedy sampling by an argmax launch after the LM head;
 // MNEMO_CUDA_PUBLISH_TOKEN=0: a chosen token read back by a copy and a stream synchronisation).
 bool env_switch(const char* name) {
@@ -319,6 +320,7 @@ public:
         fold_embedding_ = env_switch("MNEMO_CUDA_FOLD_EMBEDDING");
         fused_argmax_ = env_switch("MNEMO_CUDA_FUSED_ARGMAX");
         gdn_fused_ = env_switch("MNEMO_CUDA_GDN_FUSED");
+        prefetch_step_start_ = env_switch("MNEMO_CUDA_PREFETCH_STEP_START");
         const char* why = nullptr;
         blas_ = cuda::blas_init(stream_, &why);
         {
@@ -829,6 +831,14 @@ private:
         cuda::linear(lm_head_, h_, 1, logits_, x_bf16_, stream_, &head_in, 0, key);
         MNEMO_TRY(side_.join(stream_));  // the side stream's commits and scorers read the position advanced next
         cuda::advance_position(position_, T, stream_, key, tokens_, key != nullptr && publish ? counted_publish() : cuda::TokenPublish{});
+        if (T == 1 && prefetch_step_start_) {
+            // The next step's first GEMV reads these cold (no launch before it to overlap with).
+            cuda::StepStart next;
+            for (const DeviceMatrix* w : {&layers_[0].q, &layers_[0].k, &layers_[0].v, &layers_[0].a, &layers_[0].b, &layers_[0].g})
+                if (w->data != nullptr && next.n < cuda::StepStart::kMaxMatrices) next.matrices[next.n++] = *w;
+            if (fold_embedding && key != nullptr) next.token = tokens_, next.embedding = embeddings_;
+            cuda::prefetch_step_start(next, stream_);
+        }
         return launch_status();
     }
 
@@ -956,6 +966,7 @@ private:
     SideStream side_;
     bool o_blocks_halved_ = true;  // MNEMO_CUDA_O_HALF (output_blocks)
     bool fold_embedding_ = true;   // MNEMO_CUDA_FOLD_EMBEDDING (forward)
+    bool prefetch_step_start_ = true;  // MNEMO_CUDA_PREFETCH_STEP_START (forward)
     bool fused_argmax_ = true;     // MNEMO_CUDA_FUSED_ARGMAX (forward)
     unsigned long long* argmax_key_ = nullptr;
     bool argmax_ready_ = false;    // tokens_[0] holds the greedy choice over logits_ (forward's advance wrote it)

@@ -1538,6 +1538,7 @@ TEST(Cuda, DecodeStepInOneLaunchMatchesRopePlanAndSplitAttention) {
         {"StreamingLLM: sink, no scorer", 4, 0, 16, 2, 1, 64, false, 40, 16, 4, 0, NAN, false, 0},
         {"window only (SWA)", 0, 0, 24, 3, 4, 16, false, 100, 24, 0, 0, NAN, false, 0},
         {"paper's LTE shape, 4 heads", 4, 512, 768, 4, 1, 64, true, 5000, 768, 4, 512, NAN, false, -1},
+        {"paper's LTE shape, retained half empty", 4, 512, 768, 4, 1, 64, true, 5000, 768, 4, 250, NAN, false, -1},
         {"head size 256, group 4", 4, 60, 40, 1, 4, 256, true, 200, 40, 4, 30, NAN, false, 1},
         {"head size 128, group 8", 4, 60, 40, 2, 8, 128, true, 200, 40, 4, 60, NAN, false, -1},
     };
