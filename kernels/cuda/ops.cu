@@ -1621,17 +1621,15 @@ __global__ void advance_kernel(int64_t* position, int64_t n, unsigned long long*
     }
 }
 
-// Lines of `w` into L2 (no data back to the SM): thread t takes every stride-th 128-byte line.
+// Rows [first_row, first_row + n_rows) of `w` into L2 (no data back to the SM), its q8_0 scales
+// too: thread t takes every stride-th 128-byte line of each array.
 __device__ void prefetch_matrix_l2(const DeviceMatrix& w, int64_t first_row, int64_t n_rows, int64_t t, int64_t stride) {
-    const int64_t elem = w.type == WeightType::f32 ? 4 : w.type == WeightType::bf16 ? 2 : 1;
-    const char* data = static_cast<const char*>(w.data) + first_row * w.cols * elem;
-    const int64_t bytes = n_rows * w.cols * elem;
-    for (int64_t off = t * 128; off < bytes; off += stride * 128) asm volatile("prefetch.global.L2 [%0];" ::"l"(data + off));
-    if (w.type == WeightType::q8_0) {
-        const char* scales = static_cast<const char*>(w.scales) + first_row * (w.cols / kQ8Block) * 2;
-        for (int64_t off = t * 128; off < n_rows * (w.cols / kQ8Block) * 2; off += stride * 128)
-            asm volatile("prefetch.global.L2 [%0];" ::"l"(scales + off));
-    }
+    const auto lines = [&](const void* array, int64_t row_bytes) {
+        const char* at = static_cast<const char*>(array) + first_row * row_bytes;
+        for (int64_t off = t * 128; off < n_rows * row_bytes; off += stride * 128) asm volatile("prefetch.global.L2 [%0];" ::"l"(at + off));
+    };
+    lines(w.data, w.cols * (w.type == WeightType::f32 ? 4 : w.type == WeightType::bf16 ? 2 : 1));
+    if (w.type == WeightType::q8_0) lines(w.scales, w.cols / kQ8Block * 2);
 }
 
 // After a decode step: the next step's first GEMV's matrices (and, with a token, its embedding

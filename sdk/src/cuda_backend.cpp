@@ -835,7 +835,7 @@ private:
             // The next step's first GEMV reads these cold (no launch before it to overlap with).
             cuda::StepStart next;
             for (const DeviceMatrix* w : {&layers_[0].q, &layers_[0].k, &layers_[0].v, &layers_[0].a, &layers_[0].b, &layers_[0].g})
-                if (w->data != nullptr && next.n < cuda::StepStart::kMaxMatrices) next.matrices[next.n++] = *w;
+                if (w->data != nullptr) next.matrices[next.n++] = *w;  // kMaxMatrices: these six at most
             if (fold_embedding && key != nullptr) next.token = tokens_, next.embedding = embeddings_;
             cuda::prefetch_step_start(next, stream_);
         }
